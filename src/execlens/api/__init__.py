@@ -1,0 +1,1 @@
+"""The FastAPI application: wiring, shared dependencies and error handlers."""

@@ -1,0 +1,39 @@
+"""Dependencies shared by every router: database sessions and settings."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from execlens.config import Settings
+from execlens.db.engine import Database
+
+
+def get_database(request: Request) -> Database:
+    return request.app.state.database
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_read_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    async with database.read() as session:
+        yield session
+
+
+async def get_write_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    # The only place a request's transaction commits or rolls back.
+    async with database.write() as session:
+        yield session
+
+
+ReadSession = Annotated[AsyncSession, Depends(get_read_session)]
+# scope="function": commit before the response is sent, so a failed commit is reported
+# to the client and a client reading right after its write sees it.
+WriteSession = Annotated[AsyncSession, Depends(get_write_session, scope="function")]

@@ -1,0 +1,1 @@
+"""Admin authentication: JWT bearer tokens and API keys."""

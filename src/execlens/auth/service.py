@@ -1,0 +1,176 @@
+"""Verify JWTs and API keys, issue local admin tokens, manage API keys."""
+
+import hashlib
+import os
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import jwt
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from execlens.auth import repository
+from execlens.auth.models import ApiKey, ApiKeyScope
+from execlens.config import Settings
+from execlens.errors import NotFoundError
+
+ALGORITHMS = ["HS256"]
+API_KEY_PREFIX = "exl_"
+LOCAL_ADMIN = "local-admin"
+SECRET_FILE = "jwt_secret"
+
+
+class AuthenticationError(Exception):
+    """Missing or invalid credentials (401)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, and what they may do."""
+
+    subject: str
+    method: Literal["jwt", "api_key"]
+    is_admin: bool
+    scopes: frozenset[str] = frozenset()
+
+    @property
+    def can_ingest(self) -> bool:
+        return self.is_admin or ApiKeyScope.INGEST in self.scopes
+
+
+def _claim(claims: dict[str, Any], path: str) -> Any:
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def verify_jwt(token: str, *, secret: str, settings: Settings) -> Principal:
+    """Return the principal of a valid HS256 token, or raise AuthenticationError."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=ALGORITHMS,
+            audience=settings.jwt_audience,
+            options={"require": ["exp", "sub"], "verify_aud": settings.jwt_audience is not None},
+            leeway=30,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise AuthenticationError("token has expired; sign in again") from exc
+    except jwt.InvalidTokenError as exc:
+        raise AuthenticationError("token is not valid") from exc
+    role = _claim(claims, settings.jwt_role_claim)
+    return Principal(
+        subject=str(claims["sub"]), method="jwt", is_admin=role == settings.jwt_admin_role
+    )
+
+
+def issue_token(
+    secret: str,
+    *,
+    subject: str = LOCAL_ADMIN,
+    role: str | None = "admin",
+    role_claim: str = "role",
+    audience: str | None = None,
+    ttl: timedelta = timedelta(days=1),
+) -> str:
+    """Return a signed HS256 token for ``subject``."""
+    now = datetime.now(UTC)
+    claims: dict[str, Any] = {"sub": subject, "iat": now, "exp": now + ttl}
+    if role is not None:
+        # A dotted claim path ("app_metadata.role") becomes nested objects.
+        *parents, leaf = role_claim.split(".")
+        target = claims
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = role
+    if audience is not None:
+        claims["aud"] = audience
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def local_secret_path(settings: Settings) -> Path:
+    """Return where the generated local JWT secret is kept."""
+    return settings.data_dir / SECRET_FILE
+
+
+def resolve_jwt_secret(settings: Settings, *, create: bool) -> str | None:
+    """Return the configured secret, else the local one, generating it when ``create``."""
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value()
+    path = local_secret_path(settings)
+    if path.exists():
+        return path.read_text().strip()
+    if not create:
+        return None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting at once must not overwrite each other's secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
+def hash_api_key(key: str) -> str:
+    """Return the stored form of an API key. Keys are random, so a fast hash is enough."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKeyService:
+    """Create, list, revoke and verify API keys."""
+
+    async def create(
+        self, session: AsyncSession, *, name: str, scope: ApiKeyScope
+    ) -> tuple[ApiKey, str]:
+        """Store a new key and return it with its plaintext, which is never stored."""
+        plaintext = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        key = ApiKey(
+            id=str(uuid.uuid4()),
+            name=name,
+            scope=scope,
+            key_hash=hash_api_key(plaintext),
+            key_prefix=plaintext[: len(API_KEY_PREFIX) + 6],
+            created_at=datetime.now(UTC),
+        )
+        session.add(key)
+        await session.flush()
+        return key, plaintext
+
+    async def list(self, session: AsyncSession) -> Sequence[ApiKey]:
+        """Return every key, newest first."""
+        return await repository.list_api_keys(session)
+
+    async def revoke(self, session: AsyncSession, key_id: str) -> ApiKey:
+        """Mark a key revoked so it no longer authenticates."""
+        key = await repository.get_api_key(session, key_id)
+        if key is None:
+            raise NotFoundError(f"API key {key_id!r} does not exist; see `execlens apikey list`")
+        if key.revoked_at is None:
+            key.revoked_at = datetime.now(UTC)
+        return key
+
+    async def verify(self, session: AsyncSession, plaintext: str) -> Principal:
+        """Return the principal of a valid, unrevoked key, or raise AuthenticationError."""
+        key = await repository.get_api_key_by_hash(session, hash_api_key(plaintext))
+        if key is None or key.revoked_at is not None:
+            raise AuthenticationError("API key is not valid")
+        return Principal(
+            subject=f"apikey:{key.name}",
+            method="api_key",
+            is_admin=key.scope == ApiKeyScope.ADMIN,
+            scopes=frozenset({key.scope.value}),
+        )
+
+
+api_key_service = ApiKeyService()

@@ -1,0 +1,54 @@
+"""The `execlens` command line."""
+
+import sys
+
+import typer
+
+from execlens.auth.cli import apikey_app, token_command
+from execlens.cli_support import err_console, load_settings
+from execlens.db.cli import app as db_app
+from execlens.demo.cli import demo_command, demo_data_command
+from execlens.executions.cli import import_command
+
+app = typer.Typer(
+    help="execlens: judge AI agent executions with an LLM and track accuracy over time.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db_app, name="db")
+app.add_typer(apikey_app, name="apikey")
+app.command("token")(token_command)
+app.command("import")(import_command)
+app.command("demo-data")(demo_data_command)
+app.command("demo")(demo_command)
+
+
+@app.command("serve")
+def serve_command(
+    host: str | None = typer.Option(None, help="Interface to listen on."),
+    port: int | None = typer.Option(None, min=1, max=65535, help="Port to listen on."),
+) -> None:
+    """Run the API server; it applies pending migrations first."""
+    import uvicorn
+
+    from execlens.api.app import create_app
+
+    settings = load_settings()
+    host = host or settings.host
+    port = port or settings.port
+    app_ = create_app(settings)
+    err_console.print(f"execlens serving on http://{host}:{port} (docs at /docs)")
+    err_console.print(f"database: {settings.database_label}")
+    if settings.jwt_secret is None:
+        err_console.print("local mode: run `execlens token --admin` for an admin token")
+    uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    """Run the CLI; an unexpected failure prints one line, not a traceback."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

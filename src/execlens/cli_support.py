@@ -1,0 +1,51 @@
+"""Helpers every CLI command shares: settings, the database, and one-line errors."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from execlens.config import Settings
+from execlens.db.engine import Database
+from execlens.errors import UserError
+
+T = TypeVar("T")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one readable error line and return the exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning a bad variable into a one-line error."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = "EXECLENS_" + "_".join(str(p) for p in error["loc"]).upper()
+        raise fail(f"{name}: {error['msg']}") from None
+
+
+def run_with_database(work: Callable[[Database], Awaitable[T]], settings: Settings) -> T:
+    """Open the configured database, run ``work`` on it, and close it."""
+
+    async def main() -> T:
+        database = Database.from_settings(settings)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".strip()) from None

@@ -1,0 +1,7 @@
+"""Import every feature's models so ``Base.metadata`` knows all tables."""
+
+from execlens.auth.models import ApiKey
+from execlens.db.base import Base
+from execlens.executions.models import Execution, Graph, NodeExecution
+
+__all__ = ["ApiKey", "Base", "Execution", "Graph", "NodeExecution"]

@@ -1,0 +1,1 @@
+"""Executions: graphs, executions and node executions, their ingestion and listing."""

@@ -1,0 +1,79 @@
+"""REST endpoints for ingesting and reading graphs and executions."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from execlens.api.deps import DatabaseDep, ReadSession, WriteSession
+from execlens.auth.deps import AdminPrincipal, IngestPrincipal
+from execlens.db.base import as_utc
+from execlens.executions.models import ExecutionStatus
+from execlens.executions.schemas import (
+    ExecutionBatch,
+    ExecutionOut,
+    ExecutionPage,
+    GraphIn,
+    GraphOut,
+    GraphUpsertResult,
+    IngestResult,
+)
+from execlens.executions.service import MAX_PAGE, execution_service
+
+router = APIRouter(prefix="/api", tags=["executions"])
+
+
+@router.put("/graphs", response_model=GraphUpsertResult)
+async def upsert_graph(
+    graph: GraphIn, session: WriteSession, database: DatabaseDep, _: IngestPrincipal
+) -> GraphUpsertResult:
+    """Store one graph version, replacing a stored one with the same id and version."""
+    await execution_service.upsert_graph(session, database.dialect, graph)
+    return GraphUpsertResult(id=graph.id, version=graph.version)
+
+
+@router.get("/graphs/{graph_id}/versions/{version}", response_model=GraphOut)
+async def get_graph(
+    graph_id: str, version: int, session: ReadSession, _: AdminPrincipal
+) -> GraphOut:
+    """Return one graph version."""
+    return await execution_service.get_graph(session, graph_id, version)
+
+
+@router.post("/executions", response_model=IngestResult)
+async def ingest_executions(
+    batch: ExecutionBatch, session: WriteSession, database: DatabaseDep, _: IngestPrincipal
+) -> IngestResult:
+    """Upsert up to 1,000 executions by id; the whole batch is written or none of it."""
+    return await execution_service.ingest(session, database.dialect, executions=batch.executions)
+
+
+@router.get("/executions", response_model=ExecutionPage)
+async def list_executions(
+    session: ReadSession,
+    _: AdminPrincipal,
+    graph_id: str | None = None,
+    status: ExecutionStatus | None = None,
+    user_id: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> ExecutionPage:
+    """List executions newest first, with keyset pagination through ``next_cursor``."""
+    return await execution_service.list(
+        session,
+        graph_id=graph_id,
+        status=status,
+        user_id=user_id,
+        created_after=as_utc(created_after) if created_after else None,
+        created_before=as_utc(created_before) if created_before else None,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get("/executions/{execution_id}", response_model=ExecutionOut)
+async def get_execution(execution_id: str, session: ReadSession, _: AdminPrincipal) -> ExecutionOut:
+    """Return one execution with its node executions."""
+    return await execution_service.get(session, execution_id)

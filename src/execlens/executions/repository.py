@@ -1,0 +1,147 @@
+"""Queries and bulk writes for graphs, executions and node executions."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from execlens.db.dialect import insert_on_conflict
+from execlens.db.engine import Dialect
+from execlens.executions.models import Execution, ExecutionStatus, Graph, NodeExecution
+
+_JUDGE_COLUMNS = ("activity_status", "correctness_score")
+
+
+async def upsert_graphs(session: AsyncSession, dialect: Dialect, rows: Sequence[dict]) -> None:
+    """Insert graph versions, replacing any stored version with the same (id, version)."""
+    if not rows:
+        return
+    table = Graph.__table__
+    stmt = insert_on_conflict(dialect, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["id", "version"],
+        set_={c: stmt.excluded[c] for c in ("name", "description", "nodes", "links")},
+    )
+    await session.execute(stmt, list(rows))
+
+
+async def upsert_executions(session: AsyncSession, dialect: Dialect, rows: Sequence[dict]) -> None:
+    """Insert executions by id, updating those already stored."""
+    if not rows:
+        return
+    table = Execution.__table__
+    stmt = insert_on_conflict(dialect, table)
+    updates: dict[str, Any] = {
+        c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"
+    }
+    # A re-import without judge results must not erase a verdict stored since.
+    for name in _JUDGE_COLUMNS:
+        updates[name] = func.coalesce(stmt.excluded[name], table.c[name])
+    stmt = stmt.on_conflict_do_update(index_elements=["id"], set_=updates)
+    await session.execute(stmt, list(rows))
+
+
+async def upsert_node_executions(
+    session: AsyncSession, dialect: Dialect, rows: Sequence[dict]
+) -> None:
+    """Insert node executions by id, updating those already stored."""
+    if not rows:
+        return
+    table = NodeExecution.__table__
+    stmt = insert_on_conflict(dialect, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["id"],
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"},
+    )
+    await session.execute(stmt, list(rows))
+
+
+def select_executions(
+    *,
+    graph_id: str | None = None,
+    status: ExecutionStatus | None = None,
+    user_id: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    after_key: tuple[datetime, str] | None = None,
+) -> Select[tuple[Execution]]:
+    """Return executions newest first, filtered, starting after ``after_key`` (keyset)."""
+    stmt = select(Execution)
+    if graph_id is not None:
+        stmt = stmt.where(Execution.graph_id == graph_id)
+    if status is not None:
+        stmt = stmt.where(Execution.status == status)
+    if user_id is not None:
+        stmt = stmt.where(Execution.user_id == user_id)
+    if created_after is not None:
+        stmt = stmt.where(Execution.created_at >= created_after)
+    if created_before is not None:
+        stmt = stmt.where(Execution.created_at < created_before)
+    if after_key is not None:
+        created_at, execution_id = after_key
+        stmt = stmt.where(
+            or_(
+                Execution.created_at < created_at,
+                and_(Execution.created_at == created_at, Execution.id < execution_id),
+            )
+        )
+    return stmt.order_by(Execution.created_at.desc(), Execution.id.desc())
+
+
+async def get_execution(session: AsyncSession, execution_id: str) -> Execution | None:
+    """Return one execution, or None."""
+    return await session.get(Execution, execution_id)
+
+
+async def list_node_executions(session: AsyncSession, execution_id: str) -> Sequence[NodeExecution]:
+    """Return an execution's node executions in the order they were queued."""
+    stmt = (
+        select(NodeExecution)
+        .where(NodeExecution.execution_id == execution_id)
+        .order_by(NodeExecution.queued_at, NodeExecution.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def get_graph(session: AsyncSession, graph_id: str, version: int) -> Graph | None:
+    """Return one graph version, or None."""
+    return await session.get(Graph, (graph_id, version))
+
+
+async def count_rows(session: AsyncSession) -> dict[str, int]:
+    """Return how many graphs, executions and node executions are stored."""
+    counts = {}
+    for name, model in (
+        ("graphs", Graph),
+        ("executions", Execution),
+        ("node_executions", NodeExecution),
+    ):
+        counts[name] = await session.scalar(select(func.count()).select_from(model)) or 0
+    return counts
+
+
+async def graph_overview(session: AsyncSession) -> Sequence[Row]:
+    """Return per-graph counts: executions, completed, failed, scored and the mean score."""
+    latest_name = (
+        select(Graph.name)
+        .where(Graph.id == Execution.graph_id)
+        .order_by(Graph.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            Execution.graph_id,
+            func.coalesce(latest_name, Execution.graph_id).label("name"),
+            func.count().label("executions"),
+            func.count().filter(Execution.status == ExecutionStatus.COMPLETED).label("completed"),
+            func.count().filter(Execution.status == ExecutionStatus.FAILED).label("failed"),
+            func.count(Execution.correctness_score).label("scored"),
+            func.avg(Execution.correctness_score).label("mean_score"),
+        )
+        .group_by(Execution.graph_id)
+        .order_by("name")
+    )
+    return (await session.execute(stmt)).all()

@@ -1,0 +1,215 @@
+"""Wire format of graphs and executions, shared by the REST API and JSONL import."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from execlens.db.base import as_utc
+from execlens.executions.models import ExecutionStatus
+
+MAX_BATCH = 1_000
+MAX_NODE_EXECUTIONS = 20_000
+
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+UTCTimestamp = Annotated[datetime, AfterValidator(as_utc)]
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+Status = Annotated[ExecutionStatus, BeforeValidator(_upper)]
+
+
+class WireModel(BaseModel):
+    # Unknown fields are errors: a typo such as "graph_verison" must not be dropped silently.
+    model_config = ConfigDict(extra="forbid")
+
+
+class GraphNode(WireModel):
+    id: Id
+    block_id: Id
+    block_name: str = Field(max_length=500)
+    description: str = ""
+
+
+class GraphLink(WireModel):
+    source_id: Id
+    sink_id: Id
+    source_name: str
+    sink_name: str
+
+
+class GraphIn(WireModel):
+    """One version of a graph (an agent)."""
+
+    id: Id
+    version: int = Field(ge=0)
+    name: str = Field(min_length=1, max_length=500)
+    description: str = ""
+    nodes: list[GraphNode] = Field(default_factory=list)
+    links: list[GraphLink] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _links_point_at_nodes(self) -> "GraphIn":
+        node_ids = {node.id for node in self.nodes}
+        if len(node_ids) != len(self.nodes):
+            raise ValueError("node ids must be unique within a graph")
+        for index, link in enumerate(self.links):
+            for end in ("source_id", "sink_id"):
+                if getattr(link, end) not in node_ids:
+                    raise ValueError(
+                        f"links[{index}].{end} {getattr(link, end)!r} is not a node of this graph"
+                    )
+        return self
+
+
+class GraphOut(GraphIn):
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+
+class ExecutionStats(WireModel):
+    cost: int | None = Field(default=None, ge=0, description="Cost in cents.")
+    walltime: float | None = Field(default=None, ge=0, description="Seconds.")
+    cputime: float | None = Field(default=None, ge=0, description="Seconds.")
+    node_count: int | None = Field(default=None, ge=0)
+    node_error_count: int | None = Field(default=None, ge=0)
+    error: str | None = None
+    activity_status: str | None = None
+    correctness_score: float | None = Field(default=None, ge=0, le=1)
+
+
+class NodeExecutionIn(WireModel):
+    id: Id
+    node_id: Id
+    block_name: str | None = Field(default=None, max_length=500)
+    status: Status
+    input: Any = None
+    output: Any = None
+    error: str | None = None
+    queued_at: UTCTimestamp | None = None
+    started_at: UTCTimestamp | None = None
+    ended_at: UTCTimestamp | None = None
+
+
+class ExecutionIn(WireModel):
+    """One execution of a graph with its node executions."""
+
+    id: Id
+    graph_id: Id
+    graph_version: int = Field(ge=0)
+    user_id: Id
+    status: Status
+    created_at: UTCTimestamp
+    started_at: UTCTimestamp | None = None
+    ended_at: UTCTimestamp | None = None
+    stats: ExecutionStats = Field(default_factory=ExecutionStats)
+    node_executions: list[NodeExecutionIn] = Field(
+        default_factory=list, max_length=MAX_NODE_EXECUTIONS
+    )
+
+    @model_validator(mode="after")
+    def _unique_node_execution_ids(self) -> "ExecutionIn":
+        seen: set[str] = set()
+        for index, node in enumerate(self.node_executions):
+            if node.id in seen:
+                raise ValueError(f"node_executions[{index}].id {node.id!r} appears twice")
+            seen.add(node.id)
+        return self
+
+
+class ExecutionBatch(WireModel):
+    """Up to 1,000 executions, written together or not at all."""
+
+    executions: list[ExecutionIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "ExecutionBatch":
+        ensure_unique_ids(self.executions)
+        return self
+
+
+class DuplicateIdError(ValueError):
+    """An id repeats in one batch; ``index`` is the execution where it repeats."""
+
+    def __init__(self, index: int, problem: str) -> None:
+        super().__init__(f"executions[{index}].{problem}")
+        self.index = index
+        self.problem = problem
+
+
+def ensure_unique_ids(executions: Sequence[ExecutionIn]) -> None:
+    """Raise DuplicateIdError when an execution or node execution id repeats in one batch."""
+    execution_ids: set[str] = set()
+    node_ids: set[str] = set()
+    for index, execution in enumerate(executions):
+        if execution.id in execution_ids:
+            raise DuplicateIdError(index, f"id {execution.id!r} appears twice in the batch")
+        execution_ids.add(execution.id)
+        for node_index, node in enumerate(execution.node_executions):
+            if node.id in node_ids:
+                raise DuplicateIdError(
+                    index,
+                    f"node_executions[{node_index}].id {node.id!r} is also used by "
+                    "another execution in the batch",
+                )
+            node_ids.add(node.id)
+
+
+class GraphLine(GraphIn):
+    kind: Literal["graph"]
+
+
+class ExecutionLine(ExecutionIn):
+    kind: Literal["execution"]
+
+
+ImportLine = Annotated[GraphLine | ExecutionLine, Field(discriminator="kind")]
+
+
+class IngestResult(BaseModel):
+    executions: int = Field(description="Executions written (inserted or updated).")
+    node_executions: int = Field(description="Node executions written.")
+
+
+class GraphUpsertResult(BaseModel):
+    id: str
+    version: int
+
+
+class NodeExecutionOut(NodeExecutionIn):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ExecutionSummary(BaseModel):
+    """An execution without its node executions, as listed."""
+
+    id: str
+    graph_id: str
+    graph_version: int
+    user_id: str
+    status: ExecutionStatus
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    stats: ExecutionStats
+
+
+class ExecutionOut(ExecutionSummary):
+    node_executions: list[NodeExecutionOut]
+
+
+class ExecutionPage(BaseModel):
+    items: list[ExecutionSummary]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )

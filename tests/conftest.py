@@ -1,0 +1,91 @@
+"""Shared fixtures: a real database per dialect, the app, and admin credentials."""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+
+import httpx2
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from execlens.api.app import create_app
+from execlens.auth.service import issue_token
+from execlens.config import Settings
+from execlens.db.base import Base
+from execlens.db.engine import Database
+from execlens.db.migrate import upgrade
+
+POSTGRES_URL = os.environ.get(
+    "EXECLENS_TEST_POSTGRES_URL",
+    "postgresql+asyncpg://execlens:execlens@127.0.0.1:5432/execlens_test",
+)
+JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop"
+
+
+async def _reset_postgres() -> None:
+    engine = create_async_engine(POSTGRES_URL)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """Return the test PostgreSQL URL, starting each run from an empty schema."""
+    try:
+        asyncio.run(_reset_postgres())
+    except OSError as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_URL} ({exc}); "
+            "start it with `bash scripts/test.sh`, which sets it up"
+        )
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dialect(request: pytest.FixtureRequest) -> str:
+    """Run the test once on SQLite and once on PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def database_url(dialect: str, tmp_path, request: pytest.FixtureRequest) -> str:
+    if dialect == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'execlens.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def settings(tmp_path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, jwt_secret=JWT_SECRET)
+
+
+@pytest.fixture
+async def database(settings: Settings, dialect: str) -> AsyncIterator[Database]:
+    """A migrated, empty database."""
+    db = Database(settings.resolved_database_url, settings=settings)
+    await upgrade(db)
+    if dialect == "postgresql":
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        async with db.write() as session:
+            await session.execute(text(f"TRUNCATE {tables} CASCADE"))
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+async def client(settings: Settings, database: Database) -> AsyncIterator[httpx2.AsyncClient]:
+    """An HTTP client talking to the app in-process."""
+    app = create_app(settings, database=database, migrate=False)
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://execlens.test") as c:
+        yield c
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(JWT_SECRET)}"}
