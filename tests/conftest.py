@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx2
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -78,9 +79,14 @@ async def database(settings: Settings, dialect: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def client(settings: Settings, database: Database) -> AsyncIterator[httpx2.AsyncClient]:
+def app(settings: Settings, database: Database) -> FastAPI:
+    """The app, on the test database."""
+    return create_app(settings, database=database, migrate=False)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx2.AsyncClient]:
     """An HTTP client talking to the app in-process."""
-    app = create_app(settings, database=database, migrate=False)
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://execlens.test") as c:
         yield c
@@ -89,3 +95,23 @@ async def client(settings: Settings, database: Database) -> AsyncIterator[httpx2
 @pytest.fixture
 def admin_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(JWT_SECRET)}"}
+
+
+@pytest.fixture
+def cli(settings: Settings):
+    """Run `execlens ...` in-process against the test database, off the event loop."""
+    from typer.testing import CliRunner
+
+    from execlens.cli import app as cli_app
+
+    env = {
+        "EXECLENS_DATABASE_URL": settings.resolved_database_url,
+        "EXECLENS_DATA_DIR": str(settings.data_dir),
+        "EXECLENS_JWT_SECRET": JWT_SECRET,
+    }
+
+    async def run(*args: str, input: str | None = None):
+        runner = CliRunner()
+        return await asyncio.to_thread(runner.invoke, cli_app, list(args), input=input, env=env)
+
+    return run

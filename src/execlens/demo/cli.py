@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from execlens.demo.generator import generate_records, write_jsonl
 from rich.table import Table
 
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
@@ -32,6 +31,8 @@ def demo_data_command(
     out: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
 ) -> None:
     """Write a realistic, deterministic demo dataset as JSONL."""
+    from execlens.demo.generator import generate_records, write_jsonl
+
     records = generate_records(days=days, seed=seed, end=_parse_end(end))
     if out is None:
         write_jsonl(records, sys.stdout)
@@ -46,6 +47,8 @@ def demo_command(
     seed: int = typer.Option(7, help="Same seed, same dataset."),
 ) -> None:
     """Load the demo dataset into the configured database and print what is there."""
+    from execlens.demo.generator import generate_records
+
     settings = load_settings()
 
     async def work(database: Database) -> tuple[ImportReport, list]:

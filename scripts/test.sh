@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the dev dependencies, start the services the tests need, run lint and the suite.
+# Usage: bash scripts/test.sh [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install.sh dev
+
+# PostgreSQL: tests run every storage test on it too. Use EXECLENS_TEST_POSTGRES_URL when
+# given; otherwise start the machine's PostgreSQL cluster and create the test role and database.
+if [[ -z "${EXECLENS_TEST_POSTGRES_URL:-}" ]]; then
+  bash scripts/postgres.sh
+fi
+
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+.venv/bin/pytest "$@"

@@ -1,0 +1,1 @@
+"""A realistic, deterministic demo dataset of agent graphs and their executions."""
