@@ -65,10 +65,10 @@ def list_keys() -> None:
             return await api_key_service.list(session)
 
     keys = run_with_database(work, load_settings())
-    table = Table("id", "name", "scope", "prefix", "created", "revoked")
+    table = Table("id", "name", "scope", "key starts", "created", "revoked")
     for key in keys:
         table.add_row(
-            key.id,
+            key.id[:8],
             key.name,
             key.scope.value,
             key.key_prefix + "…",
@@ -79,7 +79,9 @@ def list_keys() -> None:
 
 
 @apikey_app.command("revoke")
-def revoke_key(key_id: str = typer.Argument(..., help="The key's id from `apikey list`.")) -> None:
+def revoke_key(
+    key_id: str = typer.Argument(..., help="The key's id (or its first characters)."),
+) -> None:
     """Revoke a key; requests using it get 401 from then on."""
 
     async def work(database: Database) -> None:

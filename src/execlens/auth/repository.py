@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from execlens.auth.models import ApiKey
 
 
-async def get_api_key(session: AsyncSession, key_id: str) -> ApiKey | None:
-    """Return one key by id, or None."""
-    return await session.get(ApiKey, key_id)
+async def find_api_keys(session: AsyncSession, id_prefix: str) -> Sequence[ApiKey]:
+    """Return the keys whose id starts with ``id_prefix``."""
+    stmt = select(ApiKey).where(ApiKey.id.startswith(id_prefix, autoescape=True)).limit(2)
+    return (await session.scalars(stmt)).all()
 
 
 async def get_api_key_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from execlens.auth import repository
 from execlens.auth.models import ApiKey, ApiKeyScope
 from execlens.config import Settings
-from execlens.errors import NotFoundError
+from execlens.errors import NotFoundError, UserError
 
 ALGORITHMS = ["HS256"]
 API_KEY_PREFIX = "exl_"
@@ -152,10 +152,13 @@ class ApiKeyService:
         return await repository.list_api_keys(session)
 
     async def revoke(self, session: AsyncSession, key_id: str) -> ApiKey:
-        """Mark a key revoked so it no longer authenticates."""
-        key = await repository.get_api_key(session, key_id)
-        if key is None:
+        """Revoke the key whose id is or starts with ``key_id``; it no longer authenticates."""
+        matches = await repository.find_api_keys(session, key_id) if key_id else []
+        if not matches:
             raise NotFoundError(f"API key {key_id!r} does not exist; see `execlens apikey list`")
+        if len(matches) > 1:
+            raise UserError(f"API key id {key_id!r} is ambiguous; give more of it")
+        (key,) = matches
         if key.revoked_at is None:
             key.revoked_at = datetime.now(UTC)
         return key

@@ -2,12 +2,11 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.dialect import insert_on_conflict
+from execlens.db.dialect import bulk_upsert, insert_on_conflict
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution, ExecutionStatus, Graph, NodeExecution
 
@@ -29,33 +28,15 @@ async def upsert_graphs(session: AsyncSession, dialect: Dialect, rows: Sequence[
 
 async def upsert_executions(session: AsyncSession, dialect: Dialect, rows: Sequence[dict]) -> None:
     """Insert executions by id, updating those already stored."""
-    if not rows:
-        return
-    table = Execution.__table__
-    stmt = insert_on_conflict(dialect, table)
-    updates: dict[str, Any] = {
-        c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"
-    }
     # A re-import without judge results must not erase a verdict stored since.
-    for name in _JUDGE_COLUMNS:
-        updates[name] = func.coalesce(stmt.excluded[name], table.c[name])
-    stmt = stmt.on_conflict_do_update(index_elements=["id"], set_=updates)
-    await session.execute(stmt, list(rows))
+    await bulk_upsert(session, dialect, Execution.__table__, rows, keep_existing=_JUDGE_COLUMNS)
 
 
 async def upsert_node_executions(
     session: AsyncSession, dialect: Dialect, rows: Sequence[dict]
 ) -> None:
     """Insert node executions by id, updating those already stored."""
-    if not rows:
-        return
-    table = NodeExecution.__table__
-    stmt = insert_on_conflict(dialect, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["id"],
-        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"},
-    )
-    await session.execute(stmt, list(rows))
+    await bulk_upsert(session, dialect, NodeExecution.__table__, rows)
 
 
 def select_executions(

@@ -5,29 +5,22 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     model_validator,
 )
 
-from execlens.db.base import as_utc
 from execlens.executions.models import ExecutionStatus
 
 MAX_BATCH = 1_000
 MAX_NODE_EXECUTIONS = 20_000
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
-UTCTimestamp = Annotated[datetime, AfterValidator(as_utc)]
-
-
-def _upper(value: Any) -> Any:
-    return value.upper() if isinstance(value, str) else value
-
-
-Status = Annotated[ExecutionStatus, BeforeValidator(_upper)]
+# Timestamps keep the offset they came with (naive means UTC); storage converts them to
+# UTC. No Python validator here: per-value Python calls would dominate import time.
+UTCTimestamp = datetime
+Status = ExecutionStatus
 
 
 class WireModel(BaseModel):
@@ -113,18 +106,10 @@ class ExecutionIn(WireModel):
     started_at: UTCTimestamp | None = None
     ended_at: UTCTimestamp | None = None
     stats: ExecutionStats = Field(default_factory=ExecutionStats)
+    # Unique node execution ids are checked per batch (ensure_unique_ids), once.
     node_executions: list[NodeExecutionIn] = Field(
         default_factory=list, max_length=MAX_NODE_EXECUTIONS
     )
-
-    @model_validator(mode="after")
-    def _unique_node_execution_ids(self) -> "ExecutionIn":
-        seen: set[str] = set()
-        for index, node in enumerate(self.node_executions):
-            if node.id in seen:
-                raise ValueError(f"node_executions[{index}].id {node.id!r} appears twice")
-            seen.add(node.id)
-        return self
 
 
 class ExecutionBatch(WireModel):
@@ -154,14 +139,20 @@ def ensure_unique_ids(executions: Sequence[ExecutionIn]) -> None:
     for index, execution in enumerate(executions):
         if execution.id in execution_ids:
             raise DuplicateIdError(index, f"id {execution.id!r} appears twice in the batch")
+        seen_here: set[str] = set()
         execution_ids.add(execution.id)
         for node_index, node in enumerate(execution.node_executions):
+            if node.id in seen_here:
+                raise DuplicateIdError(
+                    index, f"node_executions[{node_index}].id {node.id!r} appears twice"
+                )
             if node.id in node_ids:
                 raise DuplicateIdError(
                     index,
                     f"node_executions[{node_index}].id {node.id!r} is also used by "
                     "another execution in the batch",
                 )
+            seen_here.add(node.id)
             node_ids.add(node.id)
 
 

@@ -1,0 +1,5 @@
+"""Allow `python -m execlens`."""
+
+from execlens.cli import main
+
+main()

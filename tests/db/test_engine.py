@@ -1,0 +1,59 @@
+"""Storage behaviour that differs by database: pragmas, migrations, timestamps."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+
+from execlens.db.engine import Database
+from execlens.db.migrate import current_revision, head_revision, upgrade
+from execlens.executions.models import Execution, ExecutionStatus
+
+
+async def test_migrations_reach_head_and_are_idempotent(database: Database):
+    assert await current_revision(database) == head_revision()
+    await upgrade(database)
+    assert await current_revision(database) == head_revision()
+
+
+async def test_timestamps_come_back_as_aware_utc(database: Database):
+    created = datetime(2026, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
+    async with database.write() as session:
+        session.add(
+            Execution(
+                id="e",
+                graph_id="g",
+                graph_version=1,
+                user_id="u",
+                status=ExecutionStatus.COMPLETED,
+                created_at=created,
+            )
+        )
+    async with database.read() as session:
+        stored = await session.get(Execution, "e")
+    assert stored.created_at == created
+    assert stored.created_at.tzinfo is not None
+    assert stored.created_at.utcoffset() == timedelta(0)
+    assert stored.created_at == datetime(2026, 3, 2, 4, 30, tzinfo=UTC)
+
+
+async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    for engine in (database.reader, database.writer):
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 10_000
+            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    assert database.writer.pool.size() == 1
+    await database.dispose()
+
+
+async def test_a_status_outside_the_enum_is_refused_by_the_database(database: Database):
+    with pytest.raises(Exception, match="(?i)check|constraint"):
+        async with database.write() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO executions (id, graph_id, graph_version, user_id, status, "
+                    "created_at) VALUES ('x', 'g', 1, 'u', 'EXPLODED', '2026-01-01')"
+                )
+            )
