@@ -9,6 +9,7 @@ from execlens.cli_support import err_console, load_settings
 from execlens.db.cli import app as db_app
 from execlens.demo.cli import demo_command, demo_data_command
 from execlens.executions.cli import import_command
+from execlens.judge.cli import judge_command
 
 app = typer.Typer(
     help="execlens: judge AI agent executions with an LLM and track accuracy over time.",
@@ -22,6 +23,7 @@ app.command("token")(token_command)
 app.command("import")(import_command)
 app.command("demo-data")(demo_data_command)
 app.command("demo")(demo_command)
+app.command("judge")(judge_command)
 
 
 @app.command("serve")

@@ -1,9 +1,10 @@
 """Settings, read once from the environment (prefix ``EXECLENS_``)."""
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -15,7 +16,7 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Everything execlens can be configured with."""
 
-    model_config = SettingsConfigDict(env_prefix="EXECLENS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="EXECLENS_", extra="ignore", validate_by_name=True)
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str | None = None
@@ -26,6 +27,34 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     jwt_role_claim: str = "role"
     jwt_admin_role: str = "admin"
+
+    # LLM providers. The SDKs' own variable names work too (OPENAI_API_KEY, ...).
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("EXECLENS_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("EXECLENS_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    anthropic_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("EXECLENS_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
+    )
+    compatible_base_url: str | None = None
+    compatible_api_key: SecretStr | None = None
+    compatible_provider: str = Field(default="openai_compatible", pattern=r"^[a-z][a-z0-9_]*$")
+    compatible_models: str = ""
+    compatible_context_window: int = Field(default=8192, ge=512)
+    compatible_output_mode: Literal["native", "tool", "prompted"] = "native"
+
+    judge_model: str | None = None
+    judge_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    judge_max_retries: int = Field(default=2, ge=0, le=10)
+    judge_max_output_tokens: int = Field(default=300, ge=50, le=4000)
+    digest_budget_tokens: int = Field(default=6000, ge=200, le=200_000)
+
+    local_model_enabled: bool = True
+    local_model_path: Path | None = None
+    local_model_parallel: int = Field(default=2, ge=1, le=16)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=1, le=65535)
@@ -40,6 +69,11 @@ class Settings(BaseSettings):
                 "EXECLENS_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
             )
         return value
+
+    @property
+    def compatible_model_ids(self) -> list[str]:
+        """Return the models configured for the OpenAI-compatible server."""
+        return [m.strip() for m in self.compatible_models.split(",") if m.strip()]
 
     @property
     def database_label(self) -> str:

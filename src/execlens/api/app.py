@@ -12,6 +12,7 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
+from execlens.judge.endpoints import router as judge_router
 
 
 def create_app(
@@ -52,5 +53,6 @@ def create_app(
         """Report that the server is up."""
         return {"status": "ok"}
 
+    app.include_router(judge_router)
     app.include_router(executions_router)
     return app

@@ -3,7 +3,7 @@
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any, assert_never
 
 from sqlalchemy import JSON, DateTime, Table, TextClause, text
@@ -66,7 +66,9 @@ def _bulk_upsert_sql(
     return text(f"INSERT INTO {table.name} ({columns}) {source} {conflict}")
 
 
-def _encode(dialect: Dialect, value: datetime) -> str:
+def _encode(dialect: Dialect, value: Any) -> str:
+    if not isinstance(value, datetime):
+        raise TypeError(f"cannot store {type(value).__name__} in a JSON bulk row")
     if dialect == "sqlite":
         # SQLAlchemy's text format for SQLite DATETIME ("YYYY-MM-DD HH:MM:SS.ffffff"):
         # bulk rows must match it byte for byte to sort and compare like ORM-written rows.
@@ -90,11 +92,7 @@ async def bulk_upsert(
     """
     if not rows:
         return
-    datetimes = [c.name for c in table.columns if _is_datetime(table, c.name)]
-    if datetimes:
-        rows = [
-            {**row, **{n: _encode(dialect, row[n]) for n in datetimes if row.get(n) is not None}}
-            for row in rows
-        ]
-    payload = json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+    payload = json.dumps(
+        rows, separators=(",", ":"), ensure_ascii=False, default=partial(_encode, dialect)
+    )
     await session.execute(_bulk_upsert_sql(dialect, table, keep_existing), {"rows": payload})

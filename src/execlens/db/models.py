@@ -3,5 +3,6 @@
 from execlens.auth.models import ApiKey
 from execlens.db.base import Base
 from execlens.executions.models import Execution, Graph, NodeExecution
+from execlens.judge.models import VerdictRecord
 
-__all__ = ["ApiKey", "Base", "Execution", "Graph", "NodeExecution"]
+__all__ = ["ApiKey", "Base", "Execution", "Graph", "NodeExecution", "VerdictRecord"]

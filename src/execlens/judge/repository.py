@@ -1,0 +1,29 @@
+"""Writes and reads of verdicts."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from execlens.executions.models import Execution
+from execlens.judge.models import VerdictRecord
+
+
+async def add_verdict(session: AsyncSession, record: VerdictRecord) -> None:
+    """Store a verdict and make it the execution's latest summary and score."""
+    session.add(record)
+    await session.execute(
+        update(Execution)
+        .where(Execution.id == record.execution_id)
+        .values(activity_status=record.activity_status, correctness_score=record.correctness_score)
+    )
+
+
+async def list_verdicts(session: AsyncSession, execution_id: str) -> Sequence[VerdictRecord]:
+    """Return an execution's verdicts, newest first."""
+    stmt = (
+        select(VerdictRecord)
+        .where(VerdictRecord.execution_id == execution_id)
+        .order_by(VerdictRecord.created_at.desc())
+    )
+    return (await session.scalars(stmt)).all()

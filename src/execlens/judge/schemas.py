@@ -1,0 +1,67 @@
+"""What the judge asks the model for, and the verdicts it returns."""
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+MAX_SUMMARY_CHARS = 600
+MAX_SENTENCES = 3
+_SENTENCE_END = re.compile(r"[.!?]+(?:\s+|$)")
+
+
+def count_sentences(text: str) -> int:
+    """Count sentences by their end marks; trailing text without one counts as a sentence."""
+    ends = _SENTENCE_END.findall(text.strip())
+    tail = _SENTENCE_END.split(text.strip())[-1].strip()
+    return len(ends) + (1 if tail else 0)
+
+
+class JudgeAnswer(BaseModel):
+    """The model's answer. The score has no bounds here: an out-of-range score is clamped
+    and recorded rather than re-asked, as long as the rest of the answer is valid."""
+
+    activity_status: str = Field(
+        description="One to three plain sentences telling the user what the run did for them."
+    )
+    correctness_score: float = Field(
+        description="From 0.0 (failed) to 1.0 (fully achieved the agent's purpose)."
+    )
+
+    @field_validator("activity_status")
+    @classmethod
+    def _readable_summary(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("activity_status must not be empty")
+        if len(value) > MAX_SUMMARY_CHARS:
+            raise ValueError(
+                f"activity_status has {len(value)} characters; write at most {MAX_SUMMARY_CHARS}"
+            )
+        if count_sentences(value) > MAX_SENTENCES:
+            raise ValueError(f"activity_status must be at most {MAX_SENTENCES} sentences")
+        return value
+
+
+class Verdict(BaseModel):
+    """A stored judgment with its provenance."""
+
+    execution_id: str
+    activity_status: str
+    correctness_score: float = Field(ge=0, le=1)
+    score_clamped_from: float | None = Field(
+        default=None, description="The model's out-of-range score, when it was clamped."
+    )
+    judge: Literal["llm", "rules"]
+    judge_version: str
+    provider: str | None
+    model: str | None
+    prompt_hash: str
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
+    latency_ms: int | None
+    digest_tokens: int | None
+    digest_truncated: bool
+    created_at: datetime

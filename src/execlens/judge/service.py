@@ -1,0 +1,64 @@
+"""Judge stored executions and keep their verdicts: the logic behind the API and CLI."""
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from execlens.db.engine import Database
+from execlens.executions.models import Graph
+from execlens.executions.schemas import ExecutionOut, GraphOut
+from execlens.executions.service import execution_service
+from execlens.judge import repository
+from execlens.judge.judge import Judge, JudgeRequest
+from execlens.judge.models import VerdictRecord
+from execlens.judge.schemas import Verdict
+
+
+async def load_graph(session: AsyncSession, graph_id: str, version: int) -> GraphOut | None:
+    """Return the execution's graph version, else the newest stored version, else None."""
+    stmt = (
+        select(Graph)
+        .where(Graph.id == graph_id)
+        .order_by((Graph.version == version).desc(), Graph.version.desc())
+        .limit(1)
+    )
+    graph = await session.scalar(stmt)
+    return GraphOut.model_validate(graph) if graph is not None else None
+
+
+class JudgeService:
+    """Load, judge and store."""
+
+    async def load(
+        self, session: AsyncSession, execution_id: str
+    ) -> tuple[ExecutionOut, GraphOut | None]:
+        """Return an execution with its graph, or raise NotFoundError."""
+        execution = await execution_service.get(session, execution_id)
+        return execution, await load_graph(session, execution.graph_id, execution.graph_version)
+
+    async def store(self, session: AsyncSession, verdict: Verdict) -> None:
+        """Store a verdict as the execution's latest."""
+        record = VerdictRecord(id=str(uuid.uuid4()), **verdict.model_dump())
+        await repository.add_verdict(session, record)
+
+    async def judge_and_store(
+        self, database: Database, judge: Judge, execution_id: str, request: JudgeRequest
+    ) -> Verdict:
+        """Judge one stored execution and commit its verdict as soon as it arrives."""
+        async with database.read() as session:
+            execution, graph = await self.load(session, execution_id)
+        # No transaction is held open while the model thinks.
+        verdict = await judge.judge(execution, graph, request)
+        async with database.write() as session:
+            await self.store(session, verdict)
+        return verdict
+
+    async def history(self, session: AsyncSession, execution_id: str) -> Sequence[Verdict]:
+        """Return an execution's verdicts, newest first."""
+        records = await repository.list_verdicts(session, execution_id)
+        return [Verdict.model_validate(r, from_attributes=True) for r in records]
+
+
+judge_service = JudgeService()

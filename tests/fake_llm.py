@@ -1,0 +1,104 @@
+"""A fake OpenAI-compatible chat server on 127.0.0.1, scripted per test."""
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+@dataclass
+class Reply:
+    """One scripted reply: a chat answer with ``content``, or an HTTP error ``status``."""
+
+    content: str | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    prompt_tokens: int = 420
+    completion_tokens: int = 38
+
+
+def answer(
+    summary: str = "The agent wrote the blog post you asked for.", score: Any = 0.9
+) -> Reply:
+    """A valid verdict as the model would send it."""
+    return Reply(json.dumps({"activity_status": summary, "correctness_score": score}))
+
+
+@dataclass
+class Received:
+    body: dict
+    headers: dict[str, str]
+    at: float
+
+
+class FakeLLM:
+    """Serve /v1/chat/completions from a script; record every request."""
+
+    def __init__(self) -> None:
+        self.script: deque[Reply] = deque()
+        self.default: Reply = answer()
+        self.received: list[Received] = []
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self) -> "FakeLLM":
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+
+    def then(self, *replies: Reply) -> "FakeLLM":
+        self.script.extend(replies)
+        return self
+
+    async def _chat(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        self.received.append(Received(body, dict(request.headers), time.monotonic()))
+        reply = self.script.popleft() if self.script else self.default
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        if reply.status != 200:
+            error = {"error": {"message": "scripted failure", "type": "server_error"}}
+            return JSONResponse(error, status_code=reply.status, headers=reply.headers)
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{len(self.received)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "fake"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": reply.content},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": reply.prompt_tokens,
+                    "completion_tokens": reply.completion_tokens,
+                    "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+                },
+            }
+        )
