@@ -145,7 +145,9 @@ def main() -> None:
                 result = measure(url, path)
                 rows.append((dialect, size, mib, result))
 
-    print(f"\nimport of executions with {NODES} node executions each (goal ≥ {GOAL_PER_SECOND:,}/s)")
+    print(
+        f"\nimport of executions with {NODES} node executions each (goal ≥ {GOAL_PER_SECOND:,}/s)"
+    )
     header = f"{'database':<11}{'executions':>11}{'file MiB':>10}{'seconds':>9}"
     header += f"{'exec/s':>10}{'÷ goal':>8}{'peak MiB':>10}"
     print(header)

@@ -32,7 +32,7 @@ def answer(
     summary: str = "The agent wrote the blog post you asked for.", score: Any = 0.9
 ) -> Reply:
     """A valid verdict as the model would send it."""
-    return Reply(json.dumps({"activity_status": summary, "correctness_score": score}))
+    return Reply(json.dumps({"summary": summary, "score": score}))
 
 
 @dataclass

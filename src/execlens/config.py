@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     local_model_enabled: bool = True
     local_model_path: Path | None = None
     local_model_parallel: int = Field(default=2, ge=1, le=16)
+    # SmolLM2 evaluates about 170 prompt tokens/s on two cores: a small digest keeps one
+    # verdict to seconds. Its system prompt is cached by the server after the first call.
+    local_digest_budget_tokens: int = Field(default=700, ge=200, le=6000)
+    local_timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=1, le=65535)

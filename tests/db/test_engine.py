@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from execlens.db.engine import Database
 from execlens.db.migrate import current_revision, head_revision, upgrade
@@ -49,7 +50,7 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
 
 
 async def test_a_status_outside_the_enum_is_refused_by_the_database(database: Database):
-    with pytest.raises(Exception, match="(?i)check|constraint"):
+    with pytest.raises(IntegrityError, match=r"(?i)check|constraint"):
         async with database.write() as session:
             await session.execute(
                 text(

@@ -258,6 +258,17 @@ def test_output_that_differs_from_its_value_is_shown() -> None:
     assert output == {"name": "post", "value": "draft", "output": {"error": ["format failed"]}}
 
 
+def test_failed_output_block_shows_its_status_and_error() -> None:
+    failed = post_run(9, "draft", {})
+    execution = make_execution([{**failed, "status": "FAILED", "error": "format error"}])
+
+    [output] = parse(build_digest(execution, make_graph(BLOG_NODES, BLOG_LINKS)))["outputs"]
+
+    assert output["status"] == "FAILED"
+    assert output["error"] == "format error"
+    assert "empty" not in output
+
+
 def test_run_without_output_block_says_so() -> None:
     execution = make_execution([topic_run(), llm_run(5)])
 
@@ -301,12 +312,13 @@ def test_missing_graph_uses_graph_id_and_block_names_from_runs() -> None:
 
 
 def test_long_values_are_truncated_with_a_marker_and_reported() -> None:
-    execution = blog_execution(llm_run(5, text="x" * 5_000), post="y" * 1_500)
+    execution = blog_execution(llm_run(5, text="x" * 5_000), post="y" * 4_500)
 
     digest = build_digest(execution, make_graph(BLOG_NODES, BLOG_LINKS))
     data = parse(digest)
 
-    assert data["outputs"][0]["value"] == "y" * 1_000 + "…[+500 chars]"
+    # Graph outputs get more room than intermediate values: they are what the user got.
+    assert data["outputs"][0]["value"] == "y" * 4_000 + "…[+500 chars]"
     latest = node_entry(data, "AITextGeneratorBlock")["latest"][0]
     assert latest["output"]["response"][0].endswith("…[+4000 chars]")
     assert digest.cuts[0].startswith("truncated")
@@ -328,7 +340,8 @@ def huge_execution(
         for k in range(runs_per_node):
             error = f"Step {i} failed: " + "e" * 600 if i % 7 == 0 else None
             text = "M" * 1_000_000 if len(runs) <= megabyte_runs else filler
-            output = {"result": [text], "items": list(range(50))}
+            items = [{"rank": j, "title": f"Result {j}", "snippet": filler[:150]} for j in range(8)]
+            output = {"result": [text], "items": items}
             runs.append(make_run(f"n{i}", 1 + i + k / 10, input={"input": filler}, output=output))
             runs[-1]["error"] = error
     runs.append(post_run(nodes + 5, filler, {"output": [filler]}))
@@ -430,10 +443,11 @@ def test_non_ascii_text_still_fits_the_budget() -> None:
 
 
 def test_five_megabyte_run_digests_in_well_under_a_second() -> None:
-    execution, graph = huge_execution(nodes=50, runs_per_node=40, text_chars=2_500, megabyte_runs=3)
+    # 2,002 node executions of about 3 KB each, three of them with a 1 MB output.
+    execution, graph = huge_execution(nodes=50, runs_per_node=40, text_chars=1_000, megabyte_runs=3)
     assert len(execution.node_executions) > 2_000
     size = sum(len(json.dumps([run.input, run.output])) for run in execution.node_executions)
-    assert size > 5_000_000
+    assert 5_000_000 < size < 12_000_000
 
     started = time.perf_counter()
     digest = build_digest(execution, graph)

@@ -19,7 +19,7 @@ async def test_anthropic_model_uses_anthropic_credentials_and_tool_output(
         seen.append(request)
         body = json.loads(request.content)
         tool = body["tools"][0]["name"]
-        verdict = {"activity_status": "You got a finished blog post.", "correctness_score": 0.85}
+        verdict = {"summary": "You got a finished blog post.", "score": 0.85}
         return httpx2.Response(
             200,
             json={

@@ -78,7 +78,7 @@ async def test_out_of_range_score_is_clamped_and_recorded(
 async def test_always_invalid_answers_fail_after_three_attempts(
     database, judge_settings, fake_llm, stored_run
 ):
-    fake_llm.default = Reply('{"activity_status": ""}')
+    fake_llm.default = Reply('{"summary": ""}')
     with pytest.raises(JudgeFailed, match="no valid verdict after 3 attempts"):
         await _judge(database, judge_settings)
     assert len(fake_llm.received) == 3

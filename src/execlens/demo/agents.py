@@ -3,6 +3,7 @@ multi-agent researcher."""
 
 from execlens.demo.graphs import Agent, Graph, Node
 
+# Fixed ids: the agents keep their identity whatever the seed.
 BLOG_WRITER_ID = "5b7c2e1a-8f3d-4c6b-9a2e-7d1f0c4b8e63"
 EMAIL_TRIAGER_ID = "a3e9d4f2-1b7c-4e85-b6d0-2c9f8a1e5d47"
 DATA_REPORTER_ID = "c81f6b3d-4a2e-4f97-8d5c-0e6b9a7f2c18"
@@ -29,7 +30,7 @@ _BLOG_V1_NODES = (
     Node(
         "draft",
         "AITextGeneratorBlock",
-        "Writes a 900-1,400 word markdown draft with gpt-4o.",
+        "Writes a 200-400 word markdown draft with gpt-4o.",
         "writing the draft",
     ),
     Node(
@@ -67,9 +68,9 @@ BLOG_WRITER = Agent(
             name="Blog Post Writer",
             description=(
                 "Writes a publish-ready blog post on the topic the user gives, for the stated "
-                "audience. It researches the topic on the web, drafts a 900-1,400 word article "
-                "in markdown grounded in that research, and returns the post together with an "
-                "SEO title, meta description, URL slug and keywords."
+                "audience. It researches the topic on the web, drafts a concise, practical article "
+                "of 200-400 words in markdown grounded in that research, and returns the post "
+                "together with an SEO title, meta description, URL slug and keywords."
             ),
             nodes=_BLOG_V1_NODES,
             links=_BLOG_V1_LINKS,
@@ -80,10 +81,10 @@ BLOG_WRITER = Agent(
             name="Blog Post Writer",
             description=(
                 "Writes a publish-ready blog post on the topic the user gives, for the stated "
-                "audience. It researches the topic on the web, drafts a 900-1,400 word article "
-                "in markdown, fact-checks every claim against the sources it found and ends the "
-                "post with a Sources section, then returns the post together with an SEO "
-                "title, meta description, URL slug and keywords."
+                "audience. It researches the topic on the web, drafts a concise, practical article "
+                "of 200-400 words in markdown, fact-checks every claim against the sources it "
+                "found and ends the post with a Sources section, then returns the post together "
+                "with an SEO title, meta description, URL slug and keywords."
             ),
             nodes=(*_BLOG_V1_NODES[:5], _FACT_CHECK, *_BLOG_V1_NODES[5:]),
             links=(
@@ -98,7 +99,7 @@ BLOG_WRITER = Agent(
     ),
     weekday_runs=(11, 17),
     weekend_runs=(8, 11),
-    rates={"recovered": 0.07, "empty": 0.045, "failed": 0.045, "terminated": 0.035},
+    rates={"recovered": 0.07, "empty": 0.02, "failed": 0.03, "terminated": 0.02},
 )
 
 EMAIL_TRIAGER = Agent(
@@ -170,7 +171,7 @@ EMAIL_TRIAGER = Agent(
     ),
     weekday_runs=(15, 20),
     weekend_runs=(8, 10),
-    rates={"recovered": 0.06, "empty": 0.04, "failed": 0.04, "terminated": 0.03},
+    rates={"recovered": 0.06, "empty": 0.02, "failed": 0.025, "terminated": 0.015},
 )
 
 DATA_REPORTER = Agent(
@@ -220,7 +221,12 @@ DATA_REPORTER = Agent(
                     "Writes the report from the statistics and chart (gpt-4o).",
                     "writing the report",
                 ),
-                Node("report", "AgentOutputBlock", "report: the finished report.", "returning it"),
+                Node(
+                    "report",
+                    "AgentOutputBlock",
+                    "report: the finished report.",
+                    "returning the report",
+                ),
                 Node(
                     "stats_out",
                     "AgentOutputBlock",
@@ -243,7 +249,7 @@ DATA_REPORTER = Agent(
     ),
     weekday_runs=(12, 18),
     weekend_runs=(8, 9),
-    rates={"recovered": 0.06, "empty": 0.04, "failed": 0.05, "terminated": 0.03},
+    rates={"recovered": 0.06, "empty": 0.02, "failed": 0.03, "terminated": 0.015},
 )
 
 RESEARCHER = Agent(
@@ -261,7 +267,9 @@ RESEARCHER = Agent(
                 "sources used."
             ),
             nodes=(
-                Node("question", "AgentInputBlock", "The research question.", "reading it"),
+                Node(
+                    "question", "AgentInputBlock", "The research question.", "reading the question"
+                ),
                 Node(
                     "depth",
                     "AgentInputBlock",
@@ -307,12 +315,13 @@ RESEARCHER = Agent(
     ),
     weekday_runs=(10, 15),
     weekend_runs=(8, 10),
-    rates={"recovered": 0.08, "empty": 0.04, "failed": 0.05, "terminated": 0.04},
+    rates={"recovered": 0.08, "empty": 0.025, "failed": 0.03, "terminated": 0.02},
 )
 
 AGENTS = (BLOG_WRITER, EMAIL_TRIAGER, DATA_REPORTER, RESEARCHER)
 
-# The email triager over its last days: a third of its drafts come back empty.
+# Over its last days the email triager degrades: about a third of its runs return empty reply
+# drafts and a fifth fail outright, so its accuracy visibly drops.
 DEGRADED_AGENT = EMAIL_TRIAGER.key
 DEGRADED_DAYS = 3
 DEGRADED_RATES = {"recovered": 0.05, "empty": 0.32, "failed": 0.22, "terminated": 0.02}

@@ -13,6 +13,7 @@ from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.importer import ImportReport, import_lines
 from execlens.executions.repository import graph_overview
+from execlens.judge.sample import judge_sample
 
 
 def _parse_end(end: str | None) -> date | None:
@@ -45,8 +46,12 @@ def demo_data_command(
 def demo_command(
     days: int = typer.Option(45, min=1, max=365, help="How many days of demo history."),
     seed: int = typer.Option(7, help="Same seed, same dataset."),
+    judge_per_agent: int = typer.Option(
+        2, "--judge-per-agent", min=0, max=100, help="Unscored runs to judge per agent."
+    ),
+    model: str | None = typer.Option(None, "--model", help="Judge model; default: recommended."),
 ) -> None:
-    """Load the demo dataset into the configured database and print what is there."""
+    """Load the demo dataset, judge a sample of its unscored runs, and print the results."""
     from execlens.demo.generator import generate_records
 
     settings = load_settings()
@@ -76,3 +81,5 @@ def demo_command(
             "-" if row.mean_score is None else f"{row.mean_score:.2f}",
         )
     console.print(table)
+    if judge_per_agent:
+        judge_sample(settings, per_agent=judge_per_agent, model=model)

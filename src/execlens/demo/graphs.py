@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 # Block ids as the AutoGPT platform registers them.
@@ -38,17 +39,25 @@ class Graph:
     nodes: tuple[Node, ...]
     links: tuple[tuple[str, str, str, str], ...]  # (source key, pin, sink key, pin)
 
+    @cached_property
+    def _by_key(self) -> dict[str, tuple[str, Node]]:
+        namespace = uuid.UUID(self.id)
+        return {
+            node.key: (str(uuid.uuid5(namespace, f"v{self.version}/{node.key}")), node)
+            for node in self.nodes
+        }
+
     def node_id(self, key: str) -> str:
         """Return the stable node id of the node named ``key`` in this version."""
-        return str(uuid.uuid5(uuid.UUID(self.id), f"v{self.version}/{key}"))
+        return self._by_key[key][0]
 
     def node(self, key: str) -> Node:
         """Return the node named ``key``."""
-        return next(node for node in self.nodes if node.key == key)
+        return self._by_key[key][1]
 
     def has(self, key: str) -> bool:
         """Tell whether this version has a node named ``key``."""
-        return any(node.key == key for node in self.nodes)
+        return key in self._by_key
 
     def record(self) -> dict[str, Any]:
         """Return the graph as an import line."""

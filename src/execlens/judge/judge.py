@@ -90,7 +90,12 @@ class Judge:
             + estimate_tokens(template)
             + self.settings.judge_max_output_tokens
         )
-        budget = min(self.settings.digest_budget_tokens, entry.context_window - reserved)
+        wanted = (
+            self.settings.local_digest_budget_tokens
+            if entry.provider == "local"
+            else self.settings.digest_budget_tokens
+        )
+        budget = min(wanted, entry.context_window - reserved)
         if budget < MIN_DIGEST_TOKENS:
             raise UserError(
                 f"model {entry.id!r} has a {entry.context_window:,}-token context, too small "
@@ -118,13 +123,13 @@ class Judge:
             )
         call = self.prepare(execution, graph, request)
         answer, usage, latency_ms = await self._ask(call)
-        score = min(1.0, max(0.0, answer.correctness_score))
+        score = min(1.0, max(0.0, answer.score))
         return self._verdict(
             execution,
             judge="llm",
-            summary=answer.activity_status,
+            summary=answer.summary,
             score=score,
-            clamped_from=None if score == answer.correctness_score else answer.correctness_score,
+            clamped_from=None if score == answer.score else answer.score,
             prompt=call.prompt_hash,
             call=call,
             usage=usage,

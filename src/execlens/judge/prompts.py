@@ -17,12 +17,12 @@ did, including errors.
 
 Reply with two things.
 
-activity_status: one to three short sentences telling the agent's user what this run did \
+summary: one to three short sentences telling the agent's user what this run did \
 for them, in plain words. Say what was asked and what came out. Mention a problem only in \
 terms the user would care about. Do not name blocks, nodes, pins, ids, status codes or other \
 internals.
 
-correctness_score: a number from 0.0 to 1.0 saying how well the run achieved the agent's \
+score: a number from 0.0 to 1.0 saying how well the run achieved the agent's \
 purpose as stated in its description:
 - 0.0-0.2: failed. Nothing useful came out, the run crashed, or the result is unrelated.
 - 0.2-0.4: mostly failed. Something came out but misses the purpose.

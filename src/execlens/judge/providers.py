@@ -113,9 +113,16 @@ async def build_model(
 
     # The SDKs retry 408/409/429/5xx and timeouts, honouring Retry-After; execlens adds
     # no retry loop of its own on top.
-    common = {"max_retries": settings.judge_max_retries, "timeout": settings.judge_timeout_seconds}
+    common: dict = {
+        "max_retries": settings.judge_max_retries,
+        "timeout": settings.judge_timeout_seconds,
+    }
     if http_client is not None:
         common["http_client"] = http_client
+    if entry.provider == "local":
+        # A timed-out local call is still running on the CPU: retrying would only queue
+        # the same work again behind it.
+        common |= {"max_retries": 0, "timeout": settings.local_timeout_seconds}
     if entry.provider == "anthropic":
         key = settings.anthropic_api_key
         client = AsyncAnthropic(api_key=key.get_secret_value() if key else None, **common)

@@ -22,25 +22,26 @@ class JudgeAnswer(BaseModel):
     """The model's answer. The score has no bounds here: an out-of-range score is clamped
     and recorded rather than re-asked, as long as the rest of the answer is valid."""
 
-    activity_status: str = Field(
-        description="One to three plain sentences telling the user what the run did for them."
+    # Field names the model reads: "summary" asks for prose, where "activity_status" made
+    # small models answer with a status word ("COMPLETED").
+    # max_length is also in the JSON schema, where grammar-constrained servers
+    # (llama.cpp) enforce it while generating, so a small model cannot ramble to the limit.
+    summary: str = Field(
+        max_length=MAX_SUMMARY_CHARS,
+        description="One to three plain sentences telling the user what the run did for them.",
     )
-    correctness_score: float = Field(
+    score: float = Field(
         description="From 0.0 (failed) to 1.0 (fully achieved the agent's purpose)."
     )
 
-    @field_validator("activity_status")
+    @field_validator("summary")
     @classmethod
     def _readable_summary(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("activity_status must not be empty")
-        if len(value) > MAX_SUMMARY_CHARS:
-            raise ValueError(
-                f"activity_status has {len(value)} characters; write at most {MAX_SUMMARY_CHARS}"
-            )
+            raise ValueError("summary must not be empty")
         if count_sentences(value) > MAX_SENTENCES:
-            raise ValueError(f"activity_status must be at most {MAX_SENTENCES} sentences")
+            raise ValueError(f"summary must be at most {MAX_SENTENCES} sentences")
         return value
 
 
