@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     judge_model: str | None = None
     judge_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     judge_max_retries: int = Field(default=2, ge=0, le=10)
-    judge_max_output_tokens: int = Field(default=300, ge=50, le=4000)
+    judge_max_output_tokens: int = Field(default=400, ge=50, le=4000)
     digest_budget_tokens: int = Field(default=6000, ge=200, le=200_000)
 
     local_model_enabled: bool = True

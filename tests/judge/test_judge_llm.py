@@ -79,9 +79,10 @@ async def test_always_invalid_answers_fail_after_three_attempts(
     database, judge_settings, fake_llm, stored_run
 ):
     fake_llm.default = Reply('{"summary": ""}')
-    with pytest.raises(JudgeFailed, match="no valid verdict after 3 attempts"):
+    with pytest.raises(JudgeFailed, match="no valid verdict after 3 attempts") as failure:
         await _judge(database, judge_settings)
     assert len(fake_llm.received) == 3
+    assert "summary" in str(failure.value) or "score" in str(failure.value)
     async with database.read() as session:
         execution, _ = await judge_service.load(session, "run-1")
         assert await judge_service.history(session, "run-1") == []

@@ -61,6 +61,16 @@ class PreparedCall:
     prompt_hash: str
 
 
+def _last_problem(exc: UnexpectedModelBehavior) -> str:
+    """Return the last validation problem as "field: message", without the model's text."""
+    # pydantic-ai chains the final validation failure as the cause; its text reads
+    # "1 validation error ...", "<field>", "  <message> [type=..., input_value=...]".
+    lines = str(exc.__cause__ or "").splitlines()
+    if len(lines) >= 3:
+        return f"{lines[1].strip()}: {lines[2].strip().split(' [type=')[0]}"
+    return exc.message
+
+
 class Judge:
     """Judges executions with the configured providers; owns the local model server."""
 
@@ -157,7 +167,7 @@ class Judge:
         except ModelHTTPError as exc:
             raise JudgeFailed(f"{call.entry.provider} answered HTTP {exc.status_code}") from exc
         except UnexpectedModelBehavior as exc:
-            raise JudgeFailed(f"no valid verdict after 3 attempts: {exc.message}") from exc
+            raise JudgeFailed(f"no valid verdict after 3 attempts: {_last_problem(exc)}") from exc
         except (ModelAPIError, AgentRunError) as exc:
             raise JudgeFailed(
                 f"{call.entry.provider} request failed: {type(exc).__name__}"

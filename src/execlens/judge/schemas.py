@@ -4,10 +4,13 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_SUMMARY_CHARS = 600
 MAX_SENTENCES = 3
+# At most three sentences on one line, as a regular expression: grammar-constrained servers
+# (llama.cpp) then cannot produce a fourth, and others get it re-asked by validation.
+SUMMARY_PATTERN = r"^([^.!?\n]+[.!?]+){0,2}[^.!?\n]+[.!?]*$"
 _SENTENCE_END = re.compile(r"[.!?]+(?:\s+|$)")
 
 
@@ -22,21 +25,27 @@ class JudgeAnswer(BaseModel):
     """The model's answer. The score has no bounds here: an out-of-range score is clamped
     and recorded rather than re-asked, as long as the rest of the answer is valid."""
 
+    # additionalProperties: false, so a grammar-constrained model cannot invent keys.
+    model_config = ConfigDict(extra="forbid")
+
     # Field names the model reads: "summary" asks for prose, where "activity_status" made
     # small models answer with a status word ("COMPLETED").
-    # max_length is also in the JSON schema, where grammar-constrained servers
-    # (llama.cpp) enforce it while generating, so a small model cannot ramble to the limit.
+    # max_length and pattern are also in the JSON schema, where grammar-constrained
+    # servers (llama.cpp) enforce them while generating: a small model cannot ramble.
     summary: str = Field(
         max_length=MAX_SUMMARY_CHARS,
+        pattern=SUMMARY_PATTERN,
         description="One to three plain sentences telling the user what the run did for them.",
     )
     score: float = Field(
         description="From 0.0 (failed) to 1.0 (fully achieved the agent's purpose)."
     )
 
-    @field_validator("summary")
+    @field_validator("summary", mode="before")
     @classmethod
-    def _readable_summary(cls, value: str) -> str:
+    def _readable_summary(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
         value = value.strip()
         if not value:
             raise ValueError("summary must not be empty")
