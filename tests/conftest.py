@@ -110,8 +110,10 @@ def cli(settings: Settings):
         "EXECLENS_JWT_SECRET": JWT_SECRET,
     }
 
-    async def run(*args: str, input: str | None = None):
+    async def run(*args: str, input: str | None = None, extra_env: dict | None = None):
         runner = CliRunner()
-        return await asyncio.to_thread(runner.invoke, cli_app, list(args), input=input, env=env)
+        return await asyncio.to_thread(
+            runner.invoke, cli_app, list(args), input=input, env=env | (extra_env or {})
+        )
 
     return run
