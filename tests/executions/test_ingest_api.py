@@ -1,5 +1,7 @@
 """Ingestion and reading through the REST API, on SQLite and PostgreSQL."""
 
+import json
+
 from execlens.executions.repository import count_rows
 from tests.factories import make_execution, make_graph
 
@@ -191,3 +193,27 @@ async def test_graph_with_a_dangling_link_is_rejected(client, admin_headers):
     response = await client.put("/api/graphs", json=graph, headers=admin_headers)
     assert response.status_code == 422
     assert "links[2].sink_id 'ghost' is not a node" in response.json()["message"]
+
+
+async def test_values_the_databases_cannot_hold_are_422_not_500(client, admin_headers, database):
+    huge = make_execution("e-huge")
+    huge["stats"]["cost"] = 2**40
+    response = await client.post(
+        "/api/executions", json={"executions": [huge]}, headers=admin_headers
+    )
+    assert response.status_code == 422
+    assert response.json()["message"].startswith("executions[0].stats.cost:")
+
+    not_a_number = make_execution("e-nan")
+    encoded = json.dumps(not_a_number).replace('"walltime": 3.5', '"walltime": NaN')
+    body = f'{{"executions": [{encoded}]}}'
+    response = await client.post(
+        "/api/executions",
+        content=body,
+        headers=admin_headers | {"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+
+    response = await client.get(f"/api/graphs/g/versions/{2**40}", headers=admin_headers)
+    assert response.status_code == 422
+    assert (await _counts(database))["executions"] == 0

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from execlens.api.deps import DatabaseDep, ReadSession, WriteSession
 from execlens.auth.deps import AdminPrincipal, IngestPrincipal
@@ -34,7 +34,10 @@ async def upsert_graph(
 
 @router.get("/graphs/{graph_id}/versions/{version}", response_model=GraphOut)
 async def get_graph(
-    graph_id: str, version: int, session: ReadSession, _: AdminPrincipal
+    graph_id: str,
+    version: Annotated[int, Path(ge=0, le=2**31 - 1)],
+    session: ReadSession,
+    _: AdminPrincipal,
 ) -> GraphOut:
     """Return one graph version."""
     return await execution_service.get_graph(session, graph_id, version)

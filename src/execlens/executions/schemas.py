@@ -17,6 +17,8 @@ MAX_BATCH = 1_000
 MAX_NODE_EXECUTIONS = 20_000
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
+# Integer columns are 32-bit on PostgreSQL; larger values must be a 422, not a 500.
+Int32 = Annotated[int, Field(ge=0, le=2**31 - 1)]
 # Timestamps keep the offset they came with (naive means UTC); storage converts them to
 # UTC. No Python validator here: per-value Python calls would dominate import time.
 UTCTimestamp = datetime
@@ -25,7 +27,8 @@ Status = ExecutionStatus
 
 class WireModel(BaseModel):
     # Unknown fields are errors: a typo such as "graph_verison" must not be dropped silently.
-    model_config = ConfigDict(extra="forbid")
+    # NaN and Infinity are not JSON and neither database's JSON accepts them.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class GraphNode(WireModel):
@@ -46,7 +49,7 @@ class GraphIn(WireModel):
     """One version of a graph (an agent)."""
 
     id: Id
-    version: int = Field(ge=0)
+    version: Int32
     name: str = Field(min_length=1, max_length=500)
     description: str = ""
     nodes: list[GraphNode] = Field(default_factory=list)
@@ -71,11 +74,11 @@ class GraphOut(GraphIn):
 
 
 class ExecutionStats(WireModel):
-    cost: int | None = Field(default=None, ge=0, description="Cost in cents.")
+    cost: Int32 | None = Field(default=None, description="Cost in cents.")
     walltime: float | None = Field(default=None, ge=0, description="Seconds.")
     cputime: float | None = Field(default=None, ge=0, description="Seconds.")
-    node_count: int | None = Field(default=None, ge=0)
-    node_error_count: int | None = Field(default=None, ge=0)
+    node_count: Int32 | None = None
+    node_error_count: Int32 | None = None
     error: str | None = None
     activity_status: str | None = None
     correctness_score: float | None = Field(default=None, ge=0, le=1)
@@ -99,7 +102,7 @@ class ExecutionIn(WireModel):
 
     id: Id
     graph_id: Id
-    graph_version: int = Field(ge=0)
+    graph_version: Int32
     user_id: Id
     status: Status
     created_at: UTCTimestamp
