@@ -1,17 +1,30 @@
 """SQL that differs between SQLite and PostgreSQL. Everything else is dialect-neutral."""
 
-import json
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from functools import cache, partial
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from functools import cache
+from itertools import chain
 from typing import Any, assert_never
 
-from sqlalchemy import JSON, DateTime, Table, TextClause, text
+from pydantic_core import to_json
+from sqlalchemy import JSON, DateTime, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.base import UTCDateTime, as_utc
+from execlens.db.base import UTCDateTime
 from execlens.db.engine import Dialect
+
+# Rows for ``bulk_upsert``, encoded by ``encode_rows``: PostgreSQL gets the text of a COPY,
+# SQLite every row's values in one flat list for multi-row VALUES statements. Pieces
+# encoded apart (in worker processes, say) are concatenated in order by ``join_rows``.
+EncodedRows = str | list[Any]
+
+# SQLite before 3.32 allows 999 parameters per statement, later versions 32766.
+_SQLITE_MAX_PARAMETERS = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+# Measured: statements of a few hundred rows insert fastest; full ones repeat, so the
+# sqlite3 module compiles them once and reuses them from its statement cache.
+_SQLITE_ROWS_PER_STATEMENT = 250
 
 
 def insert_on_conflict(dialect: Dialect, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -33,66 +46,217 @@ def _is_datetime(table: Table, name: str) -> bool:
     return isinstance(table.c[name].type, UTCDateTime | DateTime)
 
 
+def _utc_text(value: datetime) -> str:
+    """Return ``value`` in UTC as "YYYY-MM-DD HH:MM:SS.ffffff"; naive means UTC."""
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    # date() and time() drop the time zone: cheaper than replace(tzinfo=None).
+    return datetime.combine(value.date(), value.time()).isoformat(" ", "microseconds")
+
+
+def _json_text(value: Any) -> str:
+    return to_json(value).decode()
+
+
 @cache
-def _bulk_upsert_sql(
-    dialect: Dialect, table: Table, keep_existing: tuple[str, ...] = ()
-) -> TextClause:
-    names = [c.name for c in table.columns]
+def _sqlite_converters(
+    table: Table, columns: tuple[str, ...]
+) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    # Datetimes in SQLAlchemy's text format for SQLite DATETIME: bulk rows must match it
+    # byte for byte to sort and compare like ORM-written rows.
+    converters: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, name in enumerate(columns):
+        if _is_datetime(table, name):
+            converters.append((index, _utc_text))
+        elif _is_json(table, name):
+            converters.append((index, _json_text))
+    return tuple(converters)
+
+
+def _encode_sqlite(table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> list:
+    converters = _sqlite_converters(table, columns)
+    values: list[Any] = []
+    for row in rows:
+        row = list(row)
+        for index, convert in converters:
+            if row[index] is not None:
+                row[index] = convert(row[index])
+        values += row
+    return values
+
+
+def _copy_text(value: str) -> str:
+    # COPY's text format: a backslash starts an escape; tab and newline end a field or row.
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def _copy_datetime(value: datetime) -> str:
+    # pydantic's ISO 8601 keeps the offset, which PostgreSQL reads; naive means UTC.
+    text = to_json(value).decode()[1:-1]
+    return text if value.tzinfo is not None else text + "+00"
+
+
+def _copy_json(value: Any) -> str:
+    # JSON text has no raw tab or newline, only backslashes to escape.
+    return to_json(value).decode().replace("\\", "\\\\")
+
+
+def _copy_converter(table: Table, name: str) -> Callable[[Any], str]:
+    if _is_datetime(table, name):
+        return _copy_datetime
+    if _is_json(table, name):
+        return _copy_json
+    if isinstance(table.c[name].type, String):
+        return _copy_text
+    return str
+
+
+@cache
+def _copy_converters(table: Table, columns: tuple[str, ...]) -> tuple[Callable[[Any], str], ...]:
+    return tuple(_copy_converter(table, name) for name in columns)
+
+
+def _encode_postgresql(
+    table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]
+) -> str:
+    converters = _copy_converters(table, columns)
+    lines = [
+        "\t".join(
+            [
+                "\\N" if value is None else convert(value)
+                for convert, value in zip(converters, row, strict=True)
+            ]
+        )
+        + "\n"
+        for row in rows
+    ]
+    return "".join(lines)
+
+
+def encode_rows(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]
+) -> EncodedRows:
+    """Encode ``rows`` (values in the order of ``columns``) for ``bulk_upsert``."""
+    match dialect:
+        case "sqlite":
+            return _encode_sqlite(table, columns, rows)
+        case "postgresql":
+            return _encode_postgresql(table, columns, rows)
+        case _:
+            assert_never(dialect)
+
+
+def join_rows(dialect: Dialect, pieces: Iterable[EncodedRows]) -> EncodedRows:
+    """Concatenate rows encoded apart by ``encode_rows``, in order."""
+    match dialect:
+        case "sqlite":
+            return list(chain.from_iterable(pieces))
+        case "postgresql":
+            return "".join(pieces)
+        case _:
+            assert_never(dialect)
+
+
+@cache
+def _conflict_clause(table: Table, columns: tuple[str, ...], keep_existing: tuple[str, ...]) -> str:
     keys = [c.name for c in table.primary_key.columns]
     updates = ", ".join(
         f"{n} = coalesce(excluded.{n}, {table.name}.{n})"
         if n in keep_existing
         else f"{n} = excluded.{n}"
-        for n in names
+        for n in columns
         if n not in keys
     )
-    conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-    columns = ", ".join(names)
-    match dialect:
-        case "sqlite":
-            values = ", ".join(
-                f"nullif(value -> '$.{n}', 'null')" if _is_json(table, n) else f"value ->> '$.{n}'"
-                for n in names
-            )
-            # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT.
-            source = f"SELECT {values} FROM json_each(:rows) WHERE true"
-        case "postgresql":
-            source = (
-                f"SELECT {columns} FROM json_populate_recordset(NULL::{table.name}, "
-                "CAST(:rows AS json))"
-            )
-        case _:
-            assert_never(dialect)
-    return text(f"INSERT INTO {table.name} ({columns}) {source} {conflict}")
+    return f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
 
 
-def _encode(dialect: Dialect, value: Any) -> str:
-    if not isinstance(value, datetime):
-        raise TypeError(f"cannot store {type(value).__name__} in a JSON bulk row")
-    if dialect == "sqlite":
-        # SQLAlchemy's text format for SQLite DATETIME ("YYYY-MM-DD HH:MM:SS.ffffff"):
-        # bulk rows must match it byte for byte to sort and compare like ORM-written rows.
-        return as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
-    return as_utc(value).isoformat()
+@cache
+def _sqlite_upsert_sql(
+    table: Table, columns: tuple[str, ...], keep_existing: tuple[str, ...], rows: int
+) -> str:
+    row = f"({', '.join('?' * len(columns))})"
+    values = ", ".join([row] * rows)
+    conflict = _conflict_clause(table, columns, keep_existing)
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} {conflict}"
+
+
+@cache
+def _postgresql_upsert_sql(
+    table: Table, columns: tuple[str, ...], keep_existing: tuple[str, ...], staging: str
+) -> str:
+    names = ", ".join(columns)
+    conflict = _conflict_clause(table, columns, keep_existing)
+    return f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} {conflict}"
+
+
+async def _postgresql_upsert(
+    session: AsyncSession,
+    table: Table,
+    columns: tuple[str, ...],
+    copy_text: str,
+    keep_existing: tuple[str, ...],
+) -> None:
+    # COPY into a temporary table, then upsert from it: PostgreSQL parses COPY's text
+    # format far faster than a JSON parameter, and COPY itself cannot upsert.
+    staging = f"bulk_{table.name}"
+    connection = await session.connection()
+    # Also begins the transaction, which the COPY below, sent past SQLAlchemy, joins.
+    await connection.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} (LIKE {table.name}) ON COMMIT DELETE ROWS"
+    )
+    # Empty already unless this transaction upserted into the table before.
+    await connection.exec_driver_sql(f"DELETE FROM {staging}")
+    driver = (await connection.get_raw_connection()).driver_connection
+    await driver.copy_to_table(staging, source=_once(copy_text.encode()), columns=columns)
+    await connection.exec_driver_sql(_postgresql_upsert_sql(table, columns, keep_existing, staging))
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _sqlite_upsert(
+    session: AsyncSession,
+    table: Table,
+    columns: tuple[str, ...],
+    values: list[Any],
+    keep_existing: tuple[str, ...],
+) -> None:
+    width = len(columns)
+    rows_per_statement = min(_SQLITE_ROWS_PER_STATEMENT, _SQLITE_MAX_PARAMETERS // width)
+    step = rows_per_statement * width
+    connection = await session.connection()
+    for start in range(0, len(values), step):
+        part = tuple(values[start : start + step])
+        sql = _sqlite_upsert_sql(table, columns, keep_existing, len(part) // width)
+        await connection.exec_driver_sql(sql, part)
 
 
 async def bulk_upsert(
     session: AsyncSession,
     dialect: Dialect,
     table: Table,
-    rows: Sequence[Mapping[str, Any]],
+    columns: tuple[str, ...],
+    rows: EncodedRows,
     *,
     keep_existing: tuple[str, ...] = (),
 ) -> None:
-    """Upsert ``rows`` by primary key in one statement, sending them as one JSON array.
+    """Upsert rows encoded by ``encode_rows`` by primary key, in few statements.
 
-    One parameter for the whole batch: the database parses the array in C, which is
-    several times faster than SQLAlchemy binding every value of every row in Python.
+    The values skip SQLAlchemy's per-value binding, which costs several times more than
+    the database's own work: SQLite binds them in C, PostgreSQL reads them with COPY.
     Columns in ``keep_existing`` keep their stored value when the new one is null.
     """
     if not rows:
         return
-    payload = json.dumps(
-        rows, separators=(",", ":"), ensure_ascii=False, default=partial(_encode, dialect)
-    )
-    await session.execute(_bulk_upsert_sql(dialect, table, keep_existing), {"rows": payload})
+    match dialect:
+        case "sqlite":
+            assert isinstance(rows, list)
+            await _sqlite_upsert(session, table, columns, rows, keep_existing)
+        case "postgresql":
+            assert isinstance(rows, str)
+            await _postgresql_upsert(session, table, columns, rows, keep_existing)
+        case _:
+            assert_never(dialect)

@@ -1,27 +1,44 @@
-"""Stream a JSONL file of graphs and executions into the database in batches."""
+"""Stream a JSONL file of graphs and executions into the database in batches.
+
+Parsing and validating the lines takes most of the CPU, so a large file is parsed in
+worker processes, a chunk of lines at a time, while this process writes the batches in
+order: it only reads lines, assembles batches from the workers' encoded rows and runs SQL.
+"""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+import gc
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field
+from itertools import chain, islice
 
-from pydantic import TypeAdapter, ValidationError
-
-from execlens.db.engine import Database
-from execlens.errors import UserError
-from execlens.executions.schemas import (
-    DuplicateIdError,
-    ExecutionIn,
-    ExecutionLine,
-    GraphIn,
-    GraphLine,
-    ImportLine,
-    ensure_unique_ids,
+from execlens.db.dialect import join_rows
+from execlens.db.engine import Database, Dialect
+from execlens.executions.parsing import (
+    ExecutionRecord,
+    GraphRecord,
+    ImportLineError,
+    LineError,
+    ParsedLine,
+    parse_chunk,
 )
-from execlens.executions.service import execution_service
+from execlens.executions.service import IngestRows, execution_service
 
-_LINE = TypeAdapter(ImportLine)
 DEFAULT_BATCH = 500
-YIELD_EVERY = 50
+CHUNK_LINES = 250
+# Smaller inputs are parsed in this process: starting workers would cost more than it saves.
+POOL_MIN_LINES = 2_000
+MAX_WORKERS = 2
+CHUNKS_PER_WORKER = 3
+WORKER_NICENESS = 10
 
 
 @dataclass
@@ -40,92 +57,140 @@ class ImportReport:
     skipped: list[SkippedLine] = field(default_factory=list)
 
 
-class ImportLineError(UserError):
-    """A line of the file is not a valid graph or execution."""
-
-    def __init__(self, line: int, reason: str) -> None:
-        super().__init__(f"line {line}: {reason}")
-        self.line = line
-        self.reason = reason
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """Return the first error of ``exc`` as 'field.path: message'."""
-    error = exc.errors()[0]
-    # Drop the discriminator tag ("graph"/"execution") that pydantic puts first.
-    loc = [str(p) for p in error["loc"] if p not in ("graph", "execution")]
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
-    return f"{path}: {error['msg']}" if path else error["msg"]
-
-
-_NOT_A_RECORD = {"union_tag_not_found", "union_tag_invalid", "model_attributes_type"}
-
-
-def parse_line(number: int, text: str) -> GraphIn | ExecutionIn | None:
-    """Return the record on one line, None for a blank line, or raise ImportLineError."""
-    if not text.strip():
-        return None
-    try:
-        # validate_json parses and validates in one pass in Rust, much faster than
-        # json.loads followed by validate_python.
-        return _LINE.validate_json(text)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        if error["type"] == "json_invalid":
-            reason = f"not valid JSON ({error['ctx']['error']})"
-        elif error["type"] in _NOT_A_RECORD and len(error["loc"]) == 0:
-            reason = 'kind: must be "graph" or "execution"'
-        else:
-            reason = describe_validation_error(exc)
-        raise ImportLineError(number, reason) from exc
-
-
 @dataclass
 class _Batch:
-    graphs: list[GraphIn] = field(default_factory=list)
-    executions: list[ExecutionIn] = field(default_factory=list)
-    first_line: int = 0
+    graphs: list[GraphRecord] = field(default_factory=list)
+    executions: list[ExecutionRecord] = field(default_factory=list)
+    execution_ids: set[str] = field(default_factory=set)
     last_line: int = 0
-    line_of: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.graphs) + len(self.executions)
 
 
+def _chunks(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    remaining = iter(lines)
+    first = 1
+    while chunk := list(islice(remaining, CHUNK_LINES)):
+        yield first, chunk
+        first += len(chunk)
+
+
+def _worker_count() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return min(MAX_WORKERS, len(os.sched_getaffinity(0)))
+    return min(MAX_WORKERS, os.cpu_count() or 1)
+
+
+def _start_workers(count: int) -> ProcessPoolExecutor:
+    # fork starts a worker at once with everything imported; spawn (the default on macOS
+    # and Windows) imports pydantic and SQLAlchemy again in each worker.
+    context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+    return ProcessPoolExecutor(
+        count, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),)
+    )
+
+
+def _init_worker(parent: int) -> None:
+    # Ctrl-C reaches the whole process group: the importing process handles it and shuts
+    # the workers down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(os, "nice"):
+        # Workers run ahead of the writes (CHUNKS_PER_WORKER): yielding the CPU to the
+        # writing process and the database keeps the serial part of an import moving.
+        os.nice(WORKER_NICENESS)
+    # Keep the garbage collector off the objects a forked worker inherits: scanning them
+    # would copy every page, and collecting them could close the parent's connections.
+    gc.freeze()
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    # A worker would wait for work forever if the importing process were killed before
+    # it could shut the pool down.
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+async def _parsed_chunks(
+    lines: Iterable[str], dialect: Dialect
+) -> AsyncIterator[tuple[int, list[ParsedLine]]]:
+    """Yield each chunk's last line number and parsed lines, in order."""
+    chunks = _chunks(lines)
+    head = list(islice(chunks, POOL_MIN_LINES // CHUNK_LINES))
+    workers = _worker_count()
+    if len(head) < POOL_MIN_LINES // CHUNK_LINES or workers < 2:
+        parsed = _parse_here(chain(head, chunks), dialect)
+    else:
+        parsed = _parse_in_workers(chain(head, chunks), dialect, workers)
+    async with aclosing(parsed):
+        async for item in parsed:
+            yield item
+
+
+async def _parse_here(
+    chunks: Iterator[tuple[int, list[str]]], dialect: Dialect
+) -> AsyncIterator[tuple[int, list[ParsedLine]]]:
+    for first, texts in chunks:
+        yield first + len(texts) - 1, parse_chunk(dialect, first, texts)
+        # Let the previous batch's write advance while the next chunk is parsed.
+        await asyncio.sleep(0)
+
+
+async def _parse_in_workers(
+    chunks: Iterator[tuple[int, list[str]]], dialect: Dialect, workers: int
+) -> AsyncIterator[tuple[int, list[ParsedLine]]]:
+    loop = asyncio.get_running_loop()
+    pool = _start_workers(workers)
+    pending: deque[tuple[int, asyncio.Future[list[ParsedLine]]]] = deque()
+    try:
+        for first, texts in chunks:
+            future = loop.run_in_executor(pool, parse_chunk, dialect, first, texts)
+            pending.append((first + len(texts) - 1, future))
+            # A bounded number of chunks in flight keeps memory flat however long the file.
+            if len(pending) >= workers * CHUNKS_PER_WORKER:
+                last_line, future = pending.popleft()
+                yield last_line, await future
+        while pending:
+            last_line, future = pending.popleft()
+            yield last_line, await future
+    finally:
+        for _, future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 async def _batches(
-    lines: Iterable[str], *, batch_size: int, skip_invalid: bool, report: ImportReport
+    chunks: AsyncIterator[tuple[int, list[ParsedLine]]],
+    *,
+    batch_size: int,
+    skip_invalid: bool,
+    report: ImportReport,
 ) -> AsyncIterator[_Batch]:
-    batch = _Batch(first_line=1)
-    for number, text in enumerate(lines, start=1):
-        report.lines = number
-        if number % YIELD_EVERY == 0:
-            # Let the previous batch's write advance while this one is parsed.
-            await asyncio.sleep(0)
-        try:
-            record = parse_line(number, text)
-        except ImportLineError as exc:
-            if not skip_invalid:
-                raise
-            report.skipped.append(SkippedLine(exc.line, exc.reason))
-            continue
-        if record is None:
-            continue
-        if isinstance(record, ExecutionLine):
-            if record.id in batch.line_of:
-                # The same execution twice in one batch: write what we have first, so
-                # the later line wins as it would across batches.
+    batch = _Batch()
+    async for last_line, records in chunks:
+        for record in records:
+            if isinstance(record, LineError):
+                if not skip_invalid:
+                    raise ImportLineError(record.line, record.reason)
+                report.skipped.append(SkippedLine(record.line, record.reason))
+                continue
+            if isinstance(record, ExecutionRecord):
+                if record.id in batch.execution_ids:
+                    # The same execution twice in one batch: write what we have first, so
+                    # the later line wins as it would across batches.
+                    yield batch
+                    batch = _Batch()
+                batch.execution_ids.add(record.id)
+                batch.executions.append(record)
+            else:
+                batch.graphs.append(record)
+            batch.last_line = record.line
+            if len(batch) >= batch_size:
                 yield batch
-                batch = _Batch(first_line=number)
-            batch.line_of[record.id] = number
-            batch.executions.append(record)
-        elif isinstance(record, GraphLine):
-            batch.graphs.append(record)
-        batch.last_line = number
-        if len(batch) >= batch_size:
-            yield batch
-            batch = _Batch(first_line=number + 1)
+                batch = _Batch()
+        report.lines = last_line
     if len(batch):
         yield batch
 
@@ -140,8 +205,9 @@ async def import_lines(
 ) -> ImportReport:
     """Import JSONL lines, committing each batch; raise ImportLineError on a bad line."""
     report = ImportReport()
-    batches = _batches(lines, batch_size=batch_size, skip_invalid=skip_invalid, report=report)
-    # One batch is written while the next is parsed; parsing is CPU work in this thread,
+    chunks = _parsed_chunks(lines, database.dialect)
+    batches = _batches(chunks, batch_size=batch_size, skip_invalid=skip_invalid, report=report)
+    # One batch is written while the next ones are parsed, by workers or in this thread;
     # writing is mostly the database's work in its own thread or process.
     writing: asyncio.Task[None] | None = None
     bad_line: ImportLineError | None = None
@@ -156,7 +222,12 @@ async def import_lines(
     except BaseException:
         if writing is not None:
             writing.cancel()
+            # Let it roll back and return its connection before the caller moves on.
+            await asyncio.wait([writing])
         raise
+    finally:
+        # Stops the workers, also when an error or Ctrl-C ends the import early.
+        await chunks.aclose()
     if writing is not None:
         await writing
     if bad_line is not None:
@@ -168,23 +239,40 @@ async def import_lines(
     return report
 
 
+def _first_duplicate(executions: list[ExecutionRecord]) -> tuple[int, str] | None:
+    """Return the index of the first execution reusing a node execution id, and why."""
+    node_ids = [execution.node_ids for execution in executions]
+    if len(set().union(*node_ids)) == sum(map(len, node_ids)):
+        return None
+    seen: set[str] = set()
+    for index, ids in enumerate(node_ids):
+        here: set[str] = set()
+        for node_index, node_id in enumerate(ids):
+            if node_id in here:
+                return index, f"node_executions[{node_index}].id {node_id!r} appears twice"
+            if node_id in seen:
+                return index, (
+                    f"node_executions[{node_index}].id {node_id!r} is also used by "
+                    "another execution in the batch"
+                )
+            here.add(node_id)
+        seen |= here
+    return None
+
+
 async def _without_duplicates(
     batches: AsyncIterator[_Batch], *, skip_invalid: bool, report: ImportReport
 ) -> AsyncIterator[_Batch]:
     # A node execution id shared by two executions of one batch cannot be upserted in
     # one statement (PostgreSQL refuses to touch a row twice), so it is a bad line.
     async for batch in batches:
-        while True:
-            try:
-                ensure_unique_ids(batch.executions)
-                break
-            except DuplicateIdError as exc:
-                duplicate = batch.executions[exc.index]
-                line = batch.line_of[duplicate.id]
-                if not skip_invalid:
-                    raise ImportLineError(line, exc.problem) from exc
-                report.skipped.append(SkippedLine(line, exc.problem))
-                del batch.executions[exc.index]
+        while (duplicate := _first_duplicate(batch.executions)) is not None:
+            index, problem = duplicate
+            line = batch.executions[index].line
+            if not skip_invalid:
+                raise ImportLineError(line, problem)
+            report.skipped.append(SkippedLine(line, problem))
+            del batch.executions[index]
         yield batch
 
 
@@ -194,10 +282,16 @@ async def _write(
     report: ImportReport,
     on_progress: Callable[[ImportReport], None] | None,
 ) -> None:
+    dialect = database.dialect
+    rows = IngestRows(
+        graphs=[graph.row for graph in batch.graphs],
+        executions=join_rows(dialect, [execution.row for execution in batch.executions]),
+        node_executions=join_rows(dialect, [e.node_rows for e in batch.executions]),
+        execution_count=len(batch.executions),
+        node_execution_count=sum(len(execution.node_ids) for execution in batch.executions),
+    )
     async with database.write() as session:
-        result = await execution_service.ingest(
-            session, database.dialect, graphs=batch.graphs, executions=batch.executions
-        )
+        result = await execution_service.write(session, dialect, rows)
     report.graphs += len(batch.graphs)
     report.executions += result.executions
     report.node_executions += result.node_executions

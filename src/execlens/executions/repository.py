@@ -1,16 +1,49 @@
 """Queries and bulk writes for graphs, executions and node executions."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.dialect import bulk_upsert, insert_on_conflict
+from execlens.db.dialect import EncodedRows, bulk_upsert, encode_rows, insert_on_conflict
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution, ExecutionStatus, Graph, NodeExecution
 
 _JUDGE_COLUMNS = ("activity_status", "correctness_score")
+# The order of the values in an execution or node execution row.
+EXECUTION_COLUMNS = (
+    "id",
+    "graph_id",
+    "graph_version",
+    "user_id",
+    "status",
+    "created_at",
+    "started_at",
+    "ended_at",
+    "cost_cents",
+    "walltime",
+    "cputime",
+    "node_count",
+    "node_error_count",
+    "error",
+    "activity_status",
+    "correctness_score",
+)
+NODE_EXECUTION_COLUMNS = (
+    "id",
+    "execution_id",
+    "node_id",
+    "block_name",
+    "status",
+    "input_data",
+    "output_data",
+    "error",
+    "queued_at",
+    "started_at",
+    "ended_at",
+)
 
 
 async def upsert_graphs(session: AsyncSession, dialect: Dialect, rows: Sequence[dict]) -> None:
@@ -26,17 +59,34 @@ async def upsert_graphs(session: AsyncSession, dialect: Dialect, rows: Sequence[
     await session.execute(stmt, list(rows))
 
 
-async def upsert_executions(session: AsyncSession, dialect: Dialect, rows: Sequence[dict]) -> None:
-    """Insert executions by id, updating those already stored."""
+async def upsert_executions(session: AsyncSession, dialect: Dialect, rows: EncodedRows) -> None:
+    """Insert executions (``encode_executions`` rows) by id, updating those already stored."""
     # A re-import without judge results must not erase a verdict stored since.
-    await bulk_upsert(session, dialect, Execution.__table__, rows, keep_existing=_JUDGE_COLUMNS)
+    await bulk_upsert(
+        session,
+        dialect,
+        Execution.__table__,
+        EXECUTION_COLUMNS,
+        rows,
+        keep_existing=_JUDGE_COLUMNS,
+    )
 
 
 async def upsert_node_executions(
-    session: AsyncSession, dialect: Dialect, rows: Sequence[dict]
+    session: AsyncSession, dialect: Dialect, rows: EncodedRows
 ) -> None:
-    """Insert node executions by id, updating those already stored."""
-    await bulk_upsert(session, dialect, NodeExecution.__table__, rows)
+    """Insert node executions (``encode_node_executions`` rows) by id, updating stored ones."""
+    await bulk_upsert(session, dialect, NodeExecution.__table__, NODE_EXECUTION_COLUMNS, rows)
+
+
+def encode_executions(dialect: Dialect, rows: Iterable[Sequence[Any]]) -> EncodedRows:
+    """Encode execution rows, values in the order of EXECUTION_COLUMNS, for upsert_executions."""
+    return encode_rows(dialect, Execution.__table__, EXECUTION_COLUMNS, rows)
+
+
+def encode_node_executions(dialect: Dialect, rows: Iterable[Sequence[Any]]) -> EncodedRows:
+    """Encode node execution rows, values in the order of NODE_EXECUTION_COLUMNS."""
+    return encode_rows(dialect, NodeExecution.__table__, NODE_EXECUTION_COLUMNS, rows)
 
 
 def select_executions(

@@ -4,10 +4,13 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from execlens.db.dialect import EncodedRows
 from execlens.db.engine import Dialect
 from execlens.errors import NotFoundError, UserError
 from execlens.executions import repository
@@ -27,49 +30,78 @@ from execlens.executions.schemas import (
 MAX_PAGE = 500
 
 
-def _graph_row(graph: GraphIn) -> dict:
+def graph_row(graph: GraphIn) -> dict[str, Any]:
+    """Return a graph as a row for repository.upsert_graphs."""
     return graph.model_dump(mode="json")
 
 
-def _execution_row(execution: ExecutionIn) -> dict:
+def execution_values(execution: ExecutionIn) -> tuple[Any, ...]:
+    """Return an execution's row values in the order of repository.EXECUTION_COLUMNS."""
     stats = execution.stats
-    return {
-        "id": execution.id,
-        "graph_id": execution.graph_id,
-        "graph_version": execution.graph_version,
-        "user_id": execution.user_id,
-        "status": execution.status,
-        "created_at": execution.created_at,
-        "started_at": execution.started_at,
-        "ended_at": execution.ended_at,
-        "cost_cents": stats.cost,
-        "walltime": stats.walltime,
-        "cputime": stats.cputime,
-        "node_count": stats.node_count,
-        "node_error_count": stats.node_error_count,
-        "error": stats.error,
-        "activity_status": stats.activity_status,
-        "correctness_score": stats.correctness_score,
-    }
+    return (
+        execution.id,
+        execution.graph_id,
+        execution.graph_version,
+        execution.user_id,
+        execution.status.value,
+        execution.created_at,
+        execution.started_at,
+        execution.ended_at,
+        stats.cost,
+        stats.walltime,
+        stats.cputime,
+        stats.node_count,
+        stats.node_error_count,
+        stats.error,
+        stats.activity_status,
+        stats.correctness_score,
+    )
 
 
-def _node_rows(execution: ExecutionIn) -> list[dict]:
+def node_execution_values(execution: ExecutionIn) -> list[tuple[Any, ...]]:
+    """Return rows of an execution's node executions (repository.NODE_EXECUTION_COLUMNS)."""
+    execution_id = execution.id
     return [
-        {
-            "id": node.id,
-            "execution_id": execution.id,
-            "node_id": node.node_id,
-            "block_name": node.block_name,
-            "status": node.status,
-            "input_data": node.input,
-            "output_data": node.output,
-            "error": node.error,
-            "queued_at": node.queued_at,
-            "started_at": node.started_at,
-            "ended_at": node.ended_at,
-        }
+        (
+            node.id,
+            execution_id,
+            node.node_id,
+            node.block_name,
+            node.status.value,
+            node.input,
+            node.output,
+            node.error,
+            node.queued_at,
+            node.started_at,
+            node.ended_at,
+        )
         for node in execution.node_executions
     ]
+
+
+@dataclass
+class IngestRows:
+    """Graphs, executions and node executions encoded for one dialect, ready to write."""
+
+    graphs: list[dict[str, Any]]
+    executions: EncodedRows
+    node_executions: EncodedRows
+    execution_count: int
+    node_execution_count: int
+
+
+def encode_ingest(
+    dialect: Dialect, graphs: Sequence[GraphIn], executions: Sequence[ExecutionIn]
+) -> IngestRows:
+    """Return the rows that ingesting ``graphs`` and ``executions`` writes."""
+    node_rows = [row for e in executions for row in node_execution_values(e)]
+    return IngestRows(
+        graphs=[graph_row(g) for g in graphs],
+        executions=repository.encode_executions(dialect, map(execution_values, executions)),
+        node_executions=repository.encode_node_executions(dialect, node_rows),
+        execution_count=len(executions),
+        node_execution_count=len(node_rows),
+    )
 
 
 def _summary(execution: Execution) -> ExecutionSummary:
@@ -133,7 +165,7 @@ class ExecutionService:
 
     async def upsert_graph(self, session: AsyncSession, dialect: Dialect, graph: GraphIn) -> None:
         """Store one graph version, replacing the same (id, version)."""
-        await repository.upsert_graphs(session, dialect, [_graph_row(graph)])
+        await repository.upsert_graphs(session, dialect, [graph_row(graph)])
 
     async def ingest(
         self,
@@ -144,13 +176,18 @@ class ExecutionService:
         executions: Sequence[ExecutionIn] = (),
     ) -> IngestResult:
         """Upsert graphs and executions with their node executions in the caller's transaction."""
-        await repository.upsert_graphs(session, dialect, [_graph_row(g) for g in graphs])
-        await repository.upsert_executions(
-            session, dialect, [_execution_row(e) for e in executions]
+        return await self.write(session, dialect, encode_ingest(dialect, graphs, executions))
+
+    async def write(
+        self, session: AsyncSession, dialect: Dialect, rows: IngestRows
+    ) -> IngestResult:
+        """Upsert rows built by ``encode_ingest``, or joined from pieces, in the transaction."""
+        await repository.upsert_graphs(session, dialect, rows.graphs)
+        await repository.upsert_executions(session, dialect, rows.executions)
+        await repository.upsert_node_executions(session, dialect, rows.node_executions)
+        return IngestResult(
+            executions=rows.execution_count, node_executions=rows.node_execution_count
         )
-        node_rows = [row for e in executions for row in _node_rows(e)]
-        await repository.upsert_node_executions(session, dialect, node_rows)
-        return IngestResult(executions=len(executions), node_executions=len(node_rows))
 
     async def list(
         self,
