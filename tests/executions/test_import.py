@@ -299,3 +299,18 @@ async def test_sqlite_timestamps_are_stored_in_sqlalchemy_text_format(database):
 def test_bulk_rows_cover_every_column():
     assert set(EXECUTION_COLUMNS) == {c.name for c in Execution.__table__.columns}
     assert set(NODE_EXECUTION_COLUMNS) == {c.name for c in NodeExecution.__table__.columns}
+
+
+async def test_a_nul_character_is_a_bad_line(cli, database, tmp_path):
+    bad = make_execution("e-nul")
+    bad["stats"]["error"] = "oops\u0000"
+    path = tmp_path / "data.jsonl"
+    path.write_text(
+        _line("execution", make_execution("e-ok")) + "\n" + _line("execution", bad) + "\n"
+    )
+    result = await cli("import", str(path))
+    assert result.exit_code == 1
+    assert "line 2: the line contains a NUL character" in result.stderr
+    skipped = await cli("import", str(path), "--skip-invalid")
+    assert skipped.exit_code == 0
+    assert (await _counts(database))["executions"] == 1

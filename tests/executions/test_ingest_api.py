@@ -217,3 +217,24 @@ async def test_values_the_databases_cannot_hold_are_422_not_500(client, admin_he
     response = await client.get(f"/api/graphs/g/versions/{2**40}", headers=admin_headers)
     assert response.status_code == 422
     assert (await _counts(database))["executions"] == 0
+
+
+async def test_nul_characters_are_refused_with_422_on_both_databases(
+    client, admin_headers, database
+):
+    execution = make_execution("e-nul")
+    execution["node_executions"][0]["output"] = {"text": "before\u0000after"}
+    response = await client.post(
+        "/api/executions", json={"executions": [execution]}, headers=admin_headers
+    )
+    assert response.status_code == 422
+    assert "NUL character" in response.json()["detail"]
+    literal = make_execution("e-literal")
+    literal["stats"]["error"] = "a literal \\u0000 is just text"
+    response = await client.post(
+        "/api/executions", json={"executions": [literal]}, headers=admin_headers
+    )
+    assert response.status_code == 200
+    stored = (await client.get("/api/executions/e-literal", headers=admin_headers)).json()
+    assert stored["stats"]["error"] == "a literal \\u0000 is just text"
+    assert (await _counts(database))["executions"] == 1

@@ -3,13 +3,15 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from execlens.api.deps import DatabaseDep, ReadSession, WriteSession
 from execlens.auth.deps import AdminPrincipal, IngestPrincipal
 from execlens.db.base import as_utc
+from execlens.errors import UserError
 from execlens.executions.models import ExecutionStatus
 from execlens.executions.schemas import (
+    NUL_MESSAGE,
     ExecutionBatch,
     ExecutionOut,
     ExecutionPage,
@@ -17,13 +19,22 @@ from execlens.executions.schemas import (
     GraphOut,
     GraphUpsertResult,
     IngestResult,
+    has_nul,
 )
 from execlens.executions.service import MAX_PAGE, execution_service
 
+
+async def refuse_nul(request: Request) -> None:
+    """Answer 422 when the body encodes a NUL character, before anything is written."""
+    if has_nul(await request.body()):
+        raise UserError(f"the request body {NUL_MESSAGE}")
+
+
 router = APIRouter(prefix="/api", tags=["executions"])
+NoNul = Depends(refuse_nul)
 
 
-@router.put("/graphs", response_model=GraphUpsertResult)
+@router.put("/graphs", response_model=GraphUpsertResult, dependencies=[NoNul])
 async def upsert_graph(
     graph: GraphIn, session: WriteSession, database: DatabaseDep, _: IngestPrincipal
 ) -> GraphUpsertResult:
@@ -43,7 +54,7 @@ async def get_graph(
     return await execution_service.get_graph(session, graph_id, version)
 
 
-@router.post("/executions", response_model=IngestResult)
+@router.post("/executions", response_model=IngestResult, dependencies=[NoNul])
 async def ingest_executions(
     batch: ExecutionBatch, session: WriteSession, database: DatabaseDep, _: IngestPrincipal
 ) -> IngestResult:

@@ -13,7 +13,15 @@ from execlens.db.dialect import EncodedRows
 from execlens.db.engine import Dialect
 from execlens.errors import UserError
 from execlens.executions import repository
-from execlens.executions.schemas import ExecutionIn, ExecutionLine, GraphIn, GraphLine, ImportLine
+from execlens.executions.schemas import (
+    NUL_MESSAGE,
+    ExecutionIn,
+    ExecutionLine,
+    GraphIn,
+    GraphLine,
+    ImportLine,
+    has_nul,
+)
 from execlens.executions.service import execution_values, graph_row, node_execution_values
 
 _LINE = TypeAdapter(ImportLine)
@@ -65,6 +73,8 @@ def parse_line(number: int, text: str) -> GraphIn | ExecutionIn | None:
     """Return the record on one line, None for a blank line, or raise ImportLineError."""
     if not text.strip():
         return None
+    if has_nul(text):
+        raise ImportLineError(number, f"the line {NUL_MESSAGE}")
     try:
         # validate_json parses and validates in one pass in Rust, much faster than
         # json.loads followed by validate_python.

@@ -1,5 +1,6 @@
 """Wire format of graphs and executions, shared by the REST API and JSONL import."""
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -23,6 +24,19 @@ Int32 = Annotated[int, Field(ge=0, le=2**31 - 1)]
 # UTC. No Python validator here: per-value Python calls would dominate import time.
 UTCTimestamp = datetime
 Status = ExecutionStatus
+
+
+# A JSON "\u0000" escape that is not itself an escaped backslash followed by "u0000".
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+NUL_MESSAGE = "contains a NUL character (\\u0000), which PostgreSQL cannot store; remove it"
+
+
+def has_nul(json_text: str | bytes) -> bool:
+    """Tell whether JSON text encodes a NUL character anywhere."""
+    if isinstance(json_text, bytes):
+        json_text = json_text.decode("utf-8", errors="replace")
+    # The substring test is C-fast; the regex only runs on the rare candidates.
+    return "\\u0000" in json_text and _NUL_ESCAPE.search(json_text) is not None
 
 
 class WireModel(BaseModel):
