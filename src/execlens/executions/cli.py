@@ -14,12 +14,20 @@ from execlens.db.migrate import upgrade
 from execlens.executions.importer import DEFAULT_BATCH, ImportReport, import_lines
 
 MAX_REPORTED_SKIPS = 20
+PROGRESS_EVERY = 500
 
 
 def _lines(handle: TextIO, progress: Progress, task: int) -> Iterator[str]:
-    for line in handle:
-        progress.update(task, advance=len(line.encode()))
+    # Advance the bar every few hundred lines: a Rich update per line would cost more
+    # than the import of the line itself.
+    pending = 0
+    for number, line in enumerate(handle, start=1):
+        pending += len(line.encode())
+        if number % PROGRESS_EVERY == 0:
+            progress.update(task, advance=pending)
+            pending = 0
         yield line
+    progress.update(task, advance=pending)
 
 
 def import_command(
