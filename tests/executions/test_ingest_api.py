@@ -238,3 +238,15 @@ async def test_nul_characters_are_refused_with_422_on_both_databases(
     stored = (await client.get("/api/executions/e-literal", headers=admin_headers)).json()
     assert stored["stats"]["error"] == "a literal \\u0000 is just text"
     assert (await _counts(database))["executions"] == 1
+
+
+async def test_nan_inside_node_data_is_stored_as_null_on_both_databases(client, admin_headers):
+    encoded = json.dumps(make_execution("e-nan-data")).replace('"Write about topic 0"', "NaN")
+    response = await client.post(
+        "/api/executions",
+        content=f'{{"executions": [{encoded}]}}',
+        headers=admin_headers | {"content-type": "application/json"},
+    )
+    assert response.status_code == 200
+    stored = (await client.get("/api/executions/e-nan-data", headers=admin_headers)).json()
+    assert stored["node_executions"][0]["input"] == {"prompt": None}

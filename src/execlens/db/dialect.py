@@ -55,7 +55,9 @@ def _utc_text(value: datetime) -> str:
 
 
 def _json_text(value: Any) -> str:
-    return to_json(value).decode()
+    # NaN and Infinity are not JSON; like JSON.stringify, store them as null rather than
+    # let PostgreSQL refuse the batch (and keep SQLite's copy identical).
+    return to_json(value, inf_nan_mode="null").decode()
 
 
 @cache
@@ -100,7 +102,7 @@ def _copy_datetime(value: datetime) -> str:
 
 def _copy_json(value: Any) -> str:
     # JSON text has no raw tab or newline, only backslashes to escape.
-    return to_json(value).decode().replace("\\", "\\\\")
+    return _json_text(value).replace("\\", "\\\\")
 
 
 def _copy_converter(table: Table, name: str) -> Callable[[Any], str]:
