@@ -68,7 +68,10 @@ def check_prompts(system_prompt: str, user_prompt: str) -> None:
 
 def render_user_prompt(template: str, *, graph_name: str, execution_data: str) -> str:
     """Substitute the placeholders in one pass, so text inside the data is never expanded."""
-    values = {"GRAPH_NAME": graph_name, "EXECUTION_DATA": execution_data}
+    # The data is JSON, where "\/" means "/": escaping the slash keeps the data identical
+    # but stops a run's output from closing the <execution_data> fence early.
+    fenced = execution_data.replace("</execution_data", "<\\/execution_data")
+    values = {"GRAPH_NAME": graph_name, "EXECUTION_DATA": fenced}
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
 
 
