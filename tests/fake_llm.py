@@ -82,19 +82,25 @@ class FakeLLM:
         if reply.status != 200:
             error = {"error": {"message": "scripted failure", "type": "server_error"}}
             return JSONResponse(error, status_code=reply.status, headers=reply.headers)
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+        finish = "stop"
+        if body.get("tools"):
+            # Tool-mode structured output: the answer arrives as the tool's arguments.
+            name = body["tools"][0]["function"]["name"]
+            call = {"name": name, "arguments": reply.content}
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "call_1", "type": "function", "function": call}],
+            }
+            finish = "tool_calls"
         return JSONResponse(
             {
                 "id": f"chatcmpl-{len(self.received)}",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": body.get("model", "fake"),
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": reply.content},
-                        "finish_reason": "stop",
-                    }
-                ],
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": {
                     "prompt_tokens": reply.prompt_tokens,
                     "completion_tokens": reply.completion_tokens,

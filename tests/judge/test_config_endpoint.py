@@ -35,6 +35,9 @@ async def test_only_configured_providers_are_offered(settings, database, admin_h
     body = response.json()
     providers = {m["provider"] for m in body["available_models"]}
     assert providers == {"openai", "ollama"}
+    # The compatible server offers exactly the models listed for it.
+    ollama = {m["value"] for m in body["available_models"] if m["provider"] == "ollama"}
+    assert ollama == {"llama3.1:8b", "qwen2.5:7b"}
     assert body["recommended_model"] == "gpt-4.1-mini"
     recommended = [m for m in body["available_models"] if m["label"].endswith(" (Recommended)")]
     assert recommended == [

@@ -34,7 +34,7 @@ async def test_judge_errors_are_one_line(cli, fake_llm, stored_run):
 
     unknown = await cli("judge", stored_run, "--model", "gpt-99", extra_env=env)
     assert unknown.exit_code == 1
-    assert unknown.stderr.startswith("error: model_name 'gpt-99' is not in the catalog")
+    assert unknown.stderr.startswith("error: model_name 'gpt-99' is not available")
     assert len(unknown.stderr.strip().splitlines()) == 1
 
     unconfigured = await cli("judge", stored_run, "--model", "claude-haiku-4-5", extra_env=env)

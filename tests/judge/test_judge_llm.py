@@ -145,3 +145,29 @@ async def test_secrets_never_appear_in_failure_messages(
     with pytest.raises(JudgeFailed) as failure:
         await _judge(database, settings)
     assert OPENAI_KEY not in str(failure.value)
+
+
+async def test_compatible_server_uses_its_own_key_and_the_chosen_output_mode(
+    database, judge_settings, fake_llm, stored_run
+):
+    settings = judge_settings.model_copy(
+        update={
+            "compatible_base_url": fake_llm.base_url,
+            "compatible_api_key": SecretStr("ollama-key"),
+            "compatible_provider": "ollama",
+            "compatible_models": "llama3.1:8b",
+            "compatible_output_mode": "tool",
+        }
+    )
+    fake_llm.then(answer("Your post is ready.", 0.75))
+    verdict = await _judge(database, settings, model="llama3.1:8b")
+    assert (verdict.provider, verdict.model, verdict.correctness_score) == (
+        "ollama",
+        "llama3.1:8b",
+        0.75,
+    )
+    assert verdict.cost_usd == 0.0
+    (request,) = fake_llm.received
+    assert request.headers["authorization"] == "Bearer ollama-key"
+    assert request.body["tools"][0]["function"]["name"]
+    assert "response_format" not in request.body

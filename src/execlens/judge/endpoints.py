@@ -31,9 +31,14 @@ async def get_execution_analytics_config(
 ) -> ExecutionAnalyticsConfig:
     """Return the models an admin can judge with, the default prompts and the recommended model."""
     recommended = recommended_model(settings) or ""
-    options = available_models(
-        configured_providers(settings), recommended, extra=extra_entries(settings)
-    )
+    options = [
+        option
+        for option in available_models(
+            configured_providers(settings), recommended, extra=extra_entries(settings)
+        )
+        if option["provider"] != settings.compatible_provider
+        or option["value"] in settings.compatible_model_ids
+    ]
     return ExecutionAnalyticsConfig(
         available_models=[ModelOption(**option) for option in options],
         default_system_prompt=DEFAULT_SYSTEM_PROMPT,

@@ -39,12 +39,26 @@ def configured_providers(settings: Settings) -> set[str]:
 
 
 def extra_entries(settings: Settings) -> list[ModelEntry]:
-    """Return catalog entries for the models configured on an OpenAI-compatible server."""
+    """Return catalog entries for the compatible server's models the catalog lacks."""
+    # A model the catalog knows for this provider keeps its context window and price.
+    unknown = [
+        model_id
+        for model_id in settings.compatible_model_ids
+        if find_model(model_id, settings.compatible_provider) is None
+    ]
     return runtime_entries(
-        settings.compatible_provider,
-        settings.compatible_model_ids,
-        context_window=settings.compatible_context_window,
+        settings.compatible_provider, unknown, context_window=settings.compatible_context_window
     )
+
+
+def offered(settings: Settings, entry: ModelEntry) -> bool:
+    """Tell whether a catalog entry can be used with the configured providers."""
+    if entry.provider not in configured_providers(settings):
+        return False
+    if entry.provider == settings.compatible_provider:
+        # The compatible server serves exactly the models the admin listed.
+        return entry.id in settings.compatible_model_ids
+    return True
 
 
 def recommended_model(settings: Settings) -> str | None:
@@ -72,13 +86,13 @@ def resolve_model(settings: Settings, model_id: str | None) -> ModelEntry:
     extra = extra_entries(settings)
     for provider in sorted(providers):
         entry = find_model(model_id, provider, extra)
-        if entry is not None:
+        if entry is not None and offered(settings, entry):
             return entry
     entry = find_model(model_id, None, extra)
-    if entry is None:
-        known = sorted({e.id for e in catalog(extra) if e.provider in providers})
+    if entry is None or entry.provider in providers:
+        known = sorted({e.id for e in catalog(extra) if offered(settings, e)})
         raise UserError(
-            f"model_name {model_id!r} is not in the catalog; choose one of: {', '.join(known)}"
+            f"model_name {model_id!r} is not available; choose one of: {', '.join(known)}"
         )
     raise UserError(
         f"model_name {model_id!r} needs the {entry.provider} provider, which is not configured"
