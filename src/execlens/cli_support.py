@@ -48,4 +48,5 @@ def run_with_database(work: Callable[[Database], Awaitable[T]], settings: Settin
     except UserError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
-        raise fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".strip()) from None
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise fail(f"{exc.strerror or exc}{where}") from None

@@ -1,5 +1,7 @@
 """Errors a user can act on. Endpoints map them to 4xx; the CLI prints one line and exits 1."""
 
+from collections.abc import Iterable
+
 
 class UserError(Exception):
     """Bad input from the user; the message says what to fix."""
@@ -11,3 +13,12 @@ class NotFoundError(UserError):
     """The requested object does not exist."""
 
     status_code = 404
+
+
+def field_path(loc: Iterable[str | int], skip: Iterable[str] = ()) -> str:
+    """Render a pydantic error location as "executions[3].stats.cost", leaving out ``skip``."""
+    skipped = set(skip)
+    path = ""
+    for part in (str(p) for p in loc if p not in skipped):
+        path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
+    return path

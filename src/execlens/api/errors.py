@@ -7,17 +7,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from execlens.errors import UserError
+from execlens.errors import UserError, field_path
 
 log = logging.getLogger("execlens.api")
 
 
 def _path(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
-    return text or "request"
+    return field_path(loc, skip=("body", "query", "path", "header")) or "request"
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,18 +2,22 @@
 
 import json
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
+from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.importer import ImportReport, import_lines
+from execlens.executions.models import Execution
 from execlens.executions.repository import graph_overview
-from execlens.judge.sample import judge_sample
+from execlens.judge.schemas import Verdict
 
 
 def _parse_end(end: str | None) -> date | None:
@@ -82,4 +86,61 @@ def demo_command(
         )
     console.print(table)
     if judge_per_agent:
-        judge_sample(settings, per_agent=judge_per_agent, model=model)
+        names = {row.graph_id: row.name for row in overview}
+        _judge_sample(settings, names, per_agent=judge_per_agent, model=model)
+
+
+def _judge_sample(
+    settings: Settings, names: dict[str, str], *, per_agent: int, model: str | None
+) -> None:
+    """Judge the newest unscored runs of each agent and print a table of the verdicts."""
+    # Imported here: the LLM SDKs take seconds to load.
+    from execlens.judge.judge import Judge, JudgeRequest
+    from execlens.judge.providers import resolve_model
+    from execlens.judge.service import judge_service
+
+    entry = resolve_model(settings, model)
+    progress = Progress(
+        TextColumn(f"judging with {entry.provider}:{entry.id}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+    task = progress.add_task("judge", total=None)
+
+    async def work(database: Database) -> list[tuple[Execution, Verdict | str]]:
+        judge = Judge(settings)
+        try:
+            return await judge_service.judge_sample(
+                database,
+                judge,
+                per_graph=per_agent,
+                request=JudgeRequest(model=entry.id),
+                on_start=lambda total: progress.update(task, total=total),
+                on_done=lambda: progress.advance(task),
+            )
+        finally:
+            await judge.aclose()
+
+    started = time.perf_counter()
+    with progress:
+        results = run_with_database(work, settings)
+    elapsed = time.perf_counter() - started
+    table = Table("agent", "status", "judge", "score", "summary", title="verdicts")
+    for execution, result in results:
+        name = names.get(execution.graph_id, execution.graph_id)
+        status = execution.status.value
+        if isinstance(result, str):
+            table.add_row(name, status, "failed", "-", result)
+        else:
+            score = f"{result.correctness_score:.2f}"
+            table.add_row(name, status, result.judge, score, result.activity_status)
+    console.print(table)
+    verdicts = [r for _, r in results if not isinstance(r, str)]
+    by_rule = sum(1 for v in verdicts if v.judge == "rules")
+    console.print(
+        f"judged {len(results)} runs in {elapsed:.0f} s ({len(verdicts) - by_rule} by "
+        f"{entry.provider}:{entry.id}, {by_rule} by rule)"
+    )

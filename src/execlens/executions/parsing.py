@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from execlens.db.dialect import EncodedRows
 from execlens.db.engine import Dialect
-from execlens.errors import UserError
+from execlens.errors import UserError, field_path
 from execlens.executions import repository
 from execlens.executions.schemas import (
     NUL_MESSAGE,
@@ -62,10 +62,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     """Return the first error of ``exc`` as 'field.path: message'."""
     error = exc.errors()[0]
     # Drop the discriminator tag ("graph"/"execution") that pydantic puts first.
-    loc = [str(p) for p in error["loc"] if p not in ("graph", "execution")]
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
+    path = field_path(error["loc"], skip=("graph", "execution"))
     return f"{path}: {error['msg']}" if path else error["msg"]
 
 

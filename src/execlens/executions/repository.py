@@ -141,6 +141,19 @@ async def get_graph(session: AsyncSession, graph_id: str, version: int) -> Graph
     return await session.get(Graph, (graph_id, version))
 
 
+async def get_graph_for_execution(
+    session: AsyncSession, graph_id: str, version: int
+) -> Graph | None:
+    """Return the graph version an execution ran, else the newest stored version, or None."""
+    stmt = (
+        select(Graph)
+        .where(Graph.id == graph_id)
+        .order_by((Graph.version == version).desc(), Graph.version.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)
+
+
 async def count_rows(session: AsyncSession) -> dict[str, int]:
     """Return how many graphs, executions and node executions are stored."""
     counts = {}

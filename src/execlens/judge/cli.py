@@ -1,6 +1,6 @@
 """`execlens judge`: judge one stored execution and show how."""
 
-import asyncio
+from typing import TYPE_CHECKING
 
 import typer
 from rich.panel import Panel
@@ -9,6 +9,9 @@ from execlens.cli_support import console, fail, load_settings, run_with_database
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.judge.schemas import Verdict
+
+if TYPE_CHECKING:
+    from execlens.judge.judge import PreparedCall
 
 
 def judge_command(
@@ -25,13 +28,15 @@ def judge_command(
     settings = load_settings()
     request = JudgeRequest(model=model, use_rules=rules)
 
-    async def work(database: Database):  # type: ignore[no-untyped-def]
+    async def work(database: Database) -> "tuple[Verdict, PreparedCall | None]":
         await upgrade(database)
         judge = Judge(settings)
         try:
-            async with database.read() as session:
-                execution, graph = await judge_service.load(session, execution_id)
-            call = judge.prepare(execution, graph, request) if show_prompt else None
+            call = None
+            if show_prompt:
+                async with database.read() as session:
+                    execution, graph = await judge_service.load(session, execution_id)
+                call = judge.prepare(execution, graph, request)
             verdict = await judge_service.judge_and_store(database, judge, execution_id, request)
             return verdict, call
         finally:
@@ -42,8 +47,6 @@ def judge_command(
             verdict, call = run_with_database(work, settings)
         except JudgeFailed as exc:
             raise fail(f"no verdict for {execution_id}: {exc}") from None
-        except asyncio.CancelledError:
-            raise fail("cancelled") from None
     if call is not None:
         console.print(Panel(call.system_prompt, title="system prompt", expand=False))
         console.print(Panel(call.user_prompt, title="user prompt", expand=False))

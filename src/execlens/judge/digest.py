@@ -27,7 +27,9 @@ __all__ = [
     "MIN_BUDGET_TOKENS",
     "ExecutionDigest",
     "build_digest",
+    "delivered_nothing",
     "estimate_tokens",
+    "is_output_block",
 ]
 
 DEFAULT_BUDGET_TOKENS = 6_000
@@ -92,10 +94,25 @@ def build_digest(
     return ExecutionDigest(text, estimate_tokens(text), budget_tokens, tuple(cuts))
 
 
+def is_output_block(block_name: str | None) -> bool:
+    """Tell whether a block delivers the graph's result (AutoGPT's AgentOutputBlock)."""
+    return bool(block_name) and block_name.endswith("OutputBlock")
+
+
+def delivered_nothing(run: NodeExecutionOut) -> bool:
+    """Tell whether an output block's run left both its value pin and its output empty."""
+    # AgentOutputBlock receives the result on its "value" pin and emits it as "output".
+    value = run.input.get("value") if isinstance(run.input, dict) else None
+    emitted = run.output
+    if isinstance(emitted, dict):
+        emitted = {key: item for key, item in emitted.items() if key != "name"}
+    return is_empty(emitted) and is_empty(value)
+
+
 def _role(block: str) -> str:
     if block.endswith("InputBlock"):
         return "input"
-    return "output" if block.endswith("OutputBlock") else "node"
+    return "output" if is_output_block(block) else "node"
 
 
 def _sort_key(run: NodeExecutionOut) -> tuple[bool, float]:
@@ -183,13 +200,8 @@ def _error_text(run: NodeExecutionOut) -> str:
 
 
 def _output_run(run: NodeExecutionOut) -> _OutputRun:
-    # AgentOutputBlock receives the result on its "value" pin and emits it as "output"; the
-    # run delivered nothing when both are empty (the rule-based verdicts read it the same way).
     value = run.input.get("value") if isinstance(run.input, dict) else None
     output = run.output
-    emitted = output
-    if isinstance(output, dict):
-        emitted = {key: item for key, item in output.items() if key != "name"}
     echoes = isinstance(output, dict) and set(output) <= {"output", "name"}
     echoes = echoes and output.get("output") in (value, [value])
     return _OutputRun(
@@ -198,7 +210,7 @@ def _output_run(run: NodeExecutionOut) -> _OutputRun:
         output is not None and not echoes,
         run.status.value,
         run.error,
-        is_empty(emitted) and is_empty(value),
+        delivered_nothing(run),
     )
 
 

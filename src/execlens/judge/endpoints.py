@@ -5,9 +5,8 @@ from pydantic import BaseModel
 
 from execlens.api.deps import SettingsDep
 from execlens.auth.deps import AdminPrincipal
-from execlens.judge.catalog import available_models
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT
-from execlens.judge.providers import configured_providers, extra_entries, recommended_model
+from execlens.judge.providers import model_options, recommended_model
 
 router = APIRouter(prefix="/api/executions/admin", tags=["analytics"])
 
@@ -31,14 +30,7 @@ async def get_execution_analytics_config(
 ) -> ExecutionAnalyticsConfig:
     """Return the models an admin can judge with, the default prompts and the recommended model."""
     recommended = recommended_model(settings) or ""
-    options = [
-        option
-        for option in available_models(
-            configured_providers(settings), recommended, extra=extra_entries(settings)
-        )
-        if option["provider"] != settings.compatible_provider
-        or option["value"] in settings.compatible_model_ids
-    ]
+    options = model_options(settings, recommended)
     return ExecutionAnalyticsConfig(
         available_models=[ModelOption(**option) for option in options],
         default_system_prompt=DEFAULT_SYSTEM_PROMPT,

@@ -61,6 +61,14 @@ class PreparedCall:
     prompt_hash: str
 
 
+def _prompts(request: JudgeRequest) -> tuple[str, str]:
+    """Return the system prompt and user template to use, checked."""
+    system = request.system_prompt or DEFAULT_SYSTEM_PROMPT
+    template = request.user_prompt or DEFAULT_USER_PROMPT
+    check_prompts(system, template)
+    return system, template
+
+
 def _last_problem(exc: UnexpectedModelBehavior) -> str:
     """Return the last validation problem as "field: message", without the model's text."""
     # pydantic-ai chains the final validation failure as the cause; its text reads
@@ -91,10 +99,17 @@ class Judge:
         self, execution: ExecutionOut, graph: GraphOut | None, request: JudgeRequest
     ) -> PreparedCall:
         """Choose the model, build the digest within its context, and render the prompts."""
-        system = request.system_prompt or DEFAULT_SYSTEM_PROMPT
-        template = request.user_prompt or DEFAULT_USER_PROMPT
-        check_prompts(system, template)
-        entry = resolve_model(self.settings, request.model)
+        return self._prepare(execution, graph, request.model, *_prompts(request))
+
+    def _prepare(
+        self,
+        execution: ExecutionOut,
+        graph: GraphOut | None,
+        model: str | None,
+        system: str,
+        template: str,
+    ) -> PreparedCall:
+        entry = resolve_model(self.settings, model)
         reserved = (
             estimate_tokens(system)
             + estimate_tokens(template)
@@ -120,9 +135,7 @@ class Judge:
         self, execution: ExecutionOut, graph: GraphOut | None, request: JudgeRequest
     ) -> Verdict:
         """Return a verdict for one execution; raise JudgeFailed when the model gives none."""
-        system = request.system_prompt or DEFAULT_SYSTEM_PROMPT
-        template = request.user_prompt or DEFAULT_USER_PROMPT
-        check_prompts(system, template)
+        system, template = _prompts(request)
         if request.use_rules and (ruled := apply_rules(execution)) is not None:
             return self._verdict(
                 execution,
@@ -131,7 +144,7 @@ class Judge:
                 score=ruled.correctness_score,
                 prompt=prompt_hash(system, template),
             )
-        call = self.prepare(execution, graph, request)
+        call = self._prepare(execution, graph, request.model, system, template)
         answer, usage, latency_ms = await self._ask(call)
         score = min(1.0, max(0.0, answer.score))
         return self._verdict(

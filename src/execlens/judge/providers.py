@@ -5,7 +5,13 @@ from typing import TYPE_CHECKING, Literal
 
 from execlens.config import Settings
 from execlens.errors import UserError
-from execlens.judge.catalog import ModelEntry, catalog, find_model, runtime_entries
+from execlens.judge.catalog import (
+    ModelEntry,
+    available_models,
+    catalog,
+    find_model,
+    runtime_entries,
+)
 from execlens.judge.local import LOCAL_MODEL_ID, LocalModelServer
 
 if TYPE_CHECKING:
@@ -15,7 +21,7 @@ if TYPE_CHECKING:
 OutputMode = Literal["native", "tool", "prompted"]
 
 # The preferred model of each provider when the admin has not chosen one.
-_PREFERRED = {"openai": "gpt-4.1-mini", "anthropic": "claude-haiku-4-5", "local": LOCAL_MODEL_ID}
+_PREFERRED = {"openai": "gpt-4.1-mini", "anthropic": "claude-haiku-4-5"}
 
 
 def _local_model_installed(settings: Settings) -> bool:
@@ -51,14 +57,22 @@ def extra_entries(settings: Settings) -> list[ModelEntry]:
     )
 
 
-def offered(settings: Settings, entry: ModelEntry) -> bool:
-    """Tell whether a catalog entry can be used with the configured providers."""
-    if entry.provider not in configured_providers(settings):
+def _offered(settings: Settings, providers: set[str], entry: ModelEntry) -> bool:
+    if entry.provider not in providers:
         return False
     if entry.provider == settings.compatible_provider:
         # The compatible server serves exactly the models the admin listed.
         return entry.id in settings.compatible_model_ids
     return True
+
+
+def model_options(settings: Settings, recommended: str) -> list[dict]:
+    """Return [{value, label, provider}] for every usable model, sorted, one Recommended."""
+    providers = configured_providers(settings)
+    extra = extra_entries(settings)
+    usable = {(e.provider, e.id) for e in catalog(extra) if _offered(settings, providers, e)}
+    options = available_models(providers, recommended, extra=extra)
+    return [o for o in options if (o["provider"], o["value"]) in usable]
 
 
 def recommended_model(settings: Settings) -> str | None:
@@ -86,11 +100,11 @@ def resolve_model(settings: Settings, model_id: str | None) -> ModelEntry:
     extra = extra_entries(settings)
     for provider in sorted(providers):
         entry = find_model(model_id, provider, extra)
-        if entry is not None and offered(settings, entry):
+        if entry is not None and _offered(settings, providers, entry):
             return entry
     entry = find_model(model_id, None, extra)
     if entry is None or entry.provider in providers:
-        known = sorted({e.id for e in catalog(extra) if offered(settings, e)})
+        known = sorted({e.id for e in catalog(extra) if _offered(settings, providers, e)})
         raise UserError(
             f"model_name {model_id!r} is not available; choose one of: {', '.join(known)}"
         )

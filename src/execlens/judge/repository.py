@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.executions.models import FINISHED_STATUSES, Execution, Graph
+from execlens.executions.models import FINISHED_STATUSES, Execution
 from execlens.judge.models import VerdictRecord
 
 
@@ -48,14 +48,3 @@ async def unscored_sample(session: AsyncSession, per_graph: int) -> Sequence[Exe
         .order_by(Execution.graph_id, Execution.created_at.desc())
     )
     return (await session.scalars(stmt)).all()
-
-
-async def graph_names(session: AsyncSession) -> Sequence[tuple[str, str]]:
-    """Return (graph id, name of its newest version) pairs."""
-    newest = (
-        select(Graph.id, func.max(Graph.version).label("version")).group_by(Graph.id).subquery()
-    )
-    stmt = select(Graph.id, Graph.name).join(
-        newest, (newest.c.id == Graph.id) & (newest.c.version == Graph.version)
-    )
-    return [(row.id, row.name) for row in await session.execute(stmt)]

@@ -1,10 +1,10 @@
 """Deterministic verdicts for clear-cut runs, given without an LLM call."""
 
 from dataclasses import dataclass
-from typing import Any
 
 from execlens.executions.models import ExecutionStatus
 from execlens.executions.schemas import ExecutionOut, NodeExecutionOut
+from execlens.judge.digest import delivered_nothing, is_output_block
 
 MAX_ERROR_CHARS = 200
 
@@ -16,29 +16,8 @@ class RuleVerdict:
     correctness_score: float
 
 
-def is_output_block(block_name: str | None) -> bool:
-    """Tell whether a block delivers the graph's result (AutoGPT's AgentOutputBlock)."""
-    return bool(block_name) and block_name.endswith("OutputBlock")
-
-
-def _is_empty(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, list | tuple):
-        return all(_is_empty(v) for v in value)
-    if isinstance(value, dict):
-        return all(_is_empty(v) for k, v in value.items() if k != "name")
-    return False
-
-
 def _produced_something(node: NodeExecutionOut) -> bool:
-    # An output block receives its value on the input pin "value" and emits "output".
-    payloads = [node.output]
-    if isinstance(node.input, dict):
-        payloads.append(node.input.get("value"))
-    return node.status == ExecutionStatus.COMPLETED and not all(_is_empty(p) for p in payloads)
+    return node.status == ExecutionStatus.COMPLETED and not delivered_nothing(node)
 
 
 def _short(error: str) -> str:

@@ -1,31 +1,19 @@
 """Judge stored executions and keep their verdicts: the logic behind the API and CLI."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.engine import Database
-from execlens.executions.models import Graph
+from execlens.executions.models import Execution
+from execlens.executions.repository import get_graph_for_execution
 from execlens.executions.schemas import ExecutionOut, GraphOut
 from execlens.executions.service import execution_service
 from execlens.judge import repository
-from execlens.judge.judge import Judge, JudgeRequest
+from execlens.judge.judge import Judge, JudgeFailed, JudgeRequest
 from execlens.judge.models import VerdictRecord
 from execlens.judge.schemas import Verdict
-
-
-async def load_graph(session: AsyncSession, graph_id: str, version: int) -> GraphOut | None:
-    """Return the execution's graph version, else the newest stored version, else None."""
-    stmt = (
-        select(Graph)
-        .where(Graph.id == graph_id)
-        .order_by((Graph.version == version).desc(), Graph.version.desc())
-        .limit(1)
-    )
-    graph = await session.scalar(stmt)
-    return GraphOut.model_validate(graph) if graph is not None else None
 
 
 class JudgeService:
@@ -36,7 +24,8 @@ class JudgeService:
     ) -> tuple[ExecutionOut, GraphOut | None]:
         """Return an execution with its graph, or raise NotFoundError."""
         execution = await execution_service.get(session, execution_id)
-        return execution, await load_graph(session, execution.graph_id, execution.graph_version)
+        graph = await get_graph_for_execution(session, execution.graph_id, execution.graph_version)
+        return execution, GraphOut.model_validate(graph) if graph is not None else None
 
     async def store(self, session: AsyncSession, verdict: Verdict) -> None:
         """Store a verdict as the execution's latest."""
@@ -54,6 +43,35 @@ class JudgeService:
         async with database.write() as session:
             await self.store(session, verdict)
         return verdict
+
+    async def judge_sample(
+        self,
+        database: Database,
+        judge: Judge,
+        *,
+        per_graph: int,
+        request: JudgeRequest,
+        on_start: Callable[[int], None] | None = None,
+        on_done: Callable[[], None] | None = None,
+    ) -> list[tuple[Execution, Verdict | str]]:
+        """Judge the newest unscored finished runs of each graph, one at a time.
+
+        A run the model gives no verdict for is returned with the reason instead.
+        """
+        async with database.read() as session:
+            sample = await repository.unscored_sample(session, per_graph)
+        if on_start is not None:
+            on_start(len(sample))
+        results: list[tuple[Execution, Verdict | str]] = []
+        for execution in sample:
+            try:
+                verdict = await self.judge_and_store(database, judge, execution.id, request)
+                results.append((execution, verdict))
+            except JudgeFailed as exc:
+                results.append((execution, str(exc)))
+            if on_done is not None:
+                on_done()
+        return results
 
     async def history(self, session: AsyncSession, execution_id: str) -> Sequence[Verdict]:
         """Return an execution's verdicts, newest first."""
