@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,8 @@ class FakeLLM:
     def __init__(self) -> None:
         self.script: deque[Reply] = deque()
         self.default: Reply = answer()
+        # Decides the reply from the request body when no scripted reply is left.
+        self.policy: Callable[[dict], Reply] | None = None
         self.received: list[Received] = []
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -76,7 +79,10 @@ class FakeLLM:
     async def _chat(self, request: Request) -> JSONResponse:
         body = await request.json()
         self.received.append(Received(body, dict(request.headers), time.monotonic()))
-        reply = self.script.popleft() if self.script else self.default
+        if self.script:
+            reply = self.script.popleft()
+        else:
+            reply = self.policy(body) if self.policy else self.default
         if reply.delay:
             await asyncio.sleep(reply.delay)
         if reply.status != 200:

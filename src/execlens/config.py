@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     local_digest_budget_tokens: int = Field(default=700, ge=200, le=6000)
     local_timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
 
+    # Analytics jobs. A worker renews its leases every third of the lease; an item whose
+    # worker died is judged again once its lease expires.
+    job_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    job_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    serve_worker: bool = True
+
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=1, le=65535)
 

@@ -9,6 +9,18 @@ class UserError(Exception):
     status_code = 422
 
 
+class ConflictError(UserError):
+    """The request is valid but the object's state does not allow it."""
+
+    status_code = 409
+
+
+class UpstreamError(UserError):
+    """A provider the request depends on failed; the message says what to fix."""
+
+    status_code = 502
+
+
 class NotFoundError(UserError):
     """The requested object does not exist."""
 

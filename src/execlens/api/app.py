@@ -1,11 +1,14 @@
 """Build the FastAPI application."""
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
 from execlens import __version__
+from execlens.analytics.endpoints import compat_router, get_judge_for
+from execlens.analytics.endpoints import router as jobs_router
 from execlens.api.errors import install_error_handlers
 from execlens.auth.service import resolve_jwt_secret
 from execlens.config import Settings
@@ -20,9 +23,14 @@ def create_app(
     *,
     database: Database | None = None,
     migrate: bool = True,
+    worker: bool | None = None,
 ) -> FastAPI:
-    """Return the app; it opens ``database`` (or the configured one) when it starts."""
+    """Return the app; it opens ``database`` (or the configured one) when it starts.
+
+    With ``worker`` (default: the serve_worker setting) it also runs analytics jobs.
+    """
     settings = settings or Settings()
+    run_worker = settings.serve_worker if worker is None else worker
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -31,11 +39,16 @@ def create_app(
         if migrate:
             await upgrade(db)
         app.state.database = db
-        try:
-            yield
-        finally:
-            if owned:
-                await db.dispose()
+        async with AsyncExitStack() as stack:
+            if run_worker:
+                await stack.enter_async_context(_background_worker(app, db, settings))
+            try:
+                yield
+            finally:
+                if (judge := getattr(app.state, "judge", None)) is not None:
+                    await judge.aclose()
+                if owned:
+                    await db.dispose()
 
     app = FastAPI(
         title="execlens",
@@ -54,5 +67,26 @@ def create_app(
         return {"status": "ok"}
 
     app.include_router(judge_router)
+    app.include_router(compat_router)
+    app.include_router(jobs_router)
     app.include_router(executions_router)
     return app
+
+
+@asynccontextmanager
+async def _background_worker(
+    app: FastAPI, database: Database, settings: Settings
+) -> AsyncIterator[None]:
+    """Run the in-process analytics worker for the app's lifetime."""
+    from execlens.analytics.runner import Worker
+
+    worker = Worker(database, settings, get_judge_for(app))
+    app.state.worker = worker
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        app.state.worker = None

@@ -1,8 +1,19 @@
 """Import every feature's models so ``Base.metadata`` knows all tables."""
 
+from execlens.analytics.models import AnalyticsJob, JobItem, WorkerRecord
 from execlens.auth.models import ApiKey
 from execlens.db.base import Base
 from execlens.executions.models import Execution, Graph, NodeExecution
 from execlens.judge.models import VerdictRecord
 
-__all__ = ["ApiKey", "Base", "Execution", "Graph", "NodeExecution", "VerdictRecord"]
+__all__ = [
+    "AnalyticsJob",
+    "ApiKey",
+    "Base",
+    "Execution",
+    "Graph",
+    "JobItem",
+    "NodeExecution",
+    "VerdictRecord",
+    "WorkerRecord",
+]

@@ -12,6 +12,7 @@ from pydantic_ai.exceptions import (
     ModelHTTPError,
     UnexpectedModelBehavior,
 )
+from pydantic_ai.models import Model
 from pydantic_ai.settings import ModelSettings
 
 from execlens.config import Settings
@@ -23,6 +24,7 @@ from execlens.judge.local import LocalModelServer
 from execlens.judge.prompts import (
     DEFAULT_SYSTEM_PROMPT,
     DEFAULT_USER_PROMPT,
+    JUDGE_VERSION,
     check_prompts,
     prompt_hash,
     render_user_prompt,
@@ -31,15 +33,22 @@ from execlens.judge.providers import build_model, output_mode, resolve_model
 from execlens.judge.rules import apply_rules
 from execlens.judge.schemas import JudgeAnswer, Verdict
 
-# Bump when the digest, the rules or the default prompts change meaning, so that
-# re-scoring "if the judge changed" knows which verdicts are stale.
-JUDGE_VERSION = "2026.11.1"
 MIN_DIGEST_TOKENS = 200
+# Answers that mean the credentials or the model are wrong, not this execution.
+FATAL_HTTP_STATUSES = (401, 403, 404)
 _WRAPPERS = {"native": NativeOutput, "tool": ToolOutput, "prompted": PromptedOutput}
 
 
 class JudgeFailed(Exception):
-    """The model gave no usable verdict; the message is safe to show and store."""
+    """The model gave no usable verdict; the message is safe to show and store.
+
+    ``fatal`` marks failures that every other execution would hit too (bad credentials,
+    unknown model), so a job stops instead of failing each item.
+    """
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,8 @@ class Judge:
         self.local = local or LocalModelServer(
             gguf=settings.local_model_path, parallel=settings.local_model_parallel
         )
+        # One client per model, so a backfill reuses its HTTP connections.
+        self._models: dict[tuple[str, str], Model] = {}
 
     def prepare(
         self, execution: ExecutionOut, graph: GraphOut | None, request: JudgeRequest
@@ -160,7 +171,10 @@ class Judge:
         )
 
     async def _ask(self, call: PreparedCall) -> tuple[JudgeAnswer, tuple[int, int], int]:
-        model = await build_model(call.entry, self.settings, self.local, self._http_client)
+        key = (call.entry.provider, call.entry.id)
+        if (model := self._models.get(key)) is None:
+            model = await build_model(call.entry, self.settings, self.local, self._http_client)
+            self._models[key] = model
         wrapper = _WRAPPERS[output_mode(self.settings, call.entry)]
         agent = Agent(
             model,
@@ -178,7 +192,10 @@ class Judge:
         try:
             result = await agent.run(call.user_prompt)
         except ModelHTTPError as exc:
-            raise JudgeFailed(f"{call.entry.provider} answered HTTP {exc.status_code}") from exc
+            raise JudgeFailed(
+                f"{call.entry.provider} answered HTTP {exc.status_code}",
+                fatal=exc.status_code in FATAL_HTTP_STATUSES,
+            ) from exc
         except UnexpectedModelBehavior as exc:
             raise JudgeFailed(f"no valid verdict after 3 attempts: {_last_problem(exc)}") from exc
         except (ModelAPIError, AgentRunError) as exc:
@@ -223,5 +240,10 @@ class Judge:
         )
 
     async def aclose(self) -> None:
-        """Stop the local model server if this judge started it."""
+        """Close the model clients and stop the local model server if this judge started it."""
+        models, self._models = list(self._models.values()), {}
+        for model in models:
+            client = getattr(model, "client", None)
+            if client is not None and self._http_client is None:
+                await client.close()
         self.local.stop()

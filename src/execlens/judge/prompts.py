@@ -8,6 +8,9 @@ from execlens.errors import UserError
 GRAPH_NAME = "{{GRAPH_NAME}}"
 EXECUTION_DATA = "{{EXECUTION_DATA}}"
 MAX_PROMPT_CHARS = 20_000
+# Bump when the digest, the rules or the default prompts change meaning, so that
+# re-scoring "if the judge changed" knows which verdicts are stale.
+JUDGE_VERSION = "2026.11.1"
 
 DEFAULT_SYSTEM_PROMPT = """\
 You review runs of AI agents for the people who operate them. Each agent is a workflow of \

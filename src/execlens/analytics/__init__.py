@@ -1,0 +1,1 @@
+"""Backfill analytics as durable jobs: select, claim, judge, record, report."""

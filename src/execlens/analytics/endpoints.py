@@ -1,0 +1,203 @@
+"""REST endpoints for analytics: AutoGPT's one-shot report, and durable jobs."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    FastAPI,
+    Header,
+    Query,
+    Request,
+    Response,
+)
+from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse
+
+from execlens.analytics.models import JobStatus
+from execlens.analytics.schemas import (
+    MAX_PAGE,
+    ExecutionAnalyticsRequest,
+    ExecutionAnalyticsResponse,
+    JobAccepted,
+    JobCreate,
+    JobEstimate,
+    JobOut,
+    JobPage,
+    JobResume,
+    ResultPage,
+)
+from execlens.analytics.service import analytics_service, job_out
+from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep, WriteSession
+from execlens.auth.deps import AdminPrincipal
+from execlens.errors import UpstreamError
+
+compat_router = APIRouter(prefix="/api/executions/admin", tags=["analytics"])
+router = APIRouter(prefix="/api/analytics/jobs", tags=["analytics"])
+
+
+def get_judge_for(app: FastAPI):
+    """Return the app's judge, created on first use (it loads the LLM SDKs)."""
+    from execlens.judge.judge import Judge
+
+    if getattr(app.state, "judge", None) is None:
+        app.state.judge = Judge(app.state.settings)
+    return app.state.judge
+
+
+def get_judge(request: Request):
+    return get_judge_for(request.app)
+
+
+def wake_worker(app: FastAPI) -> None:
+    """Let the in-process worker pick a new job up at once."""
+    if (worker := getattr(app.state, "worker", None)) is not None:
+        worker.wake()
+
+
+JudgeDep = Annotated[object, Depends(get_judge)]
+
+
+@compat_router.post("/execution_analytics", response_model=ExecutionAnalyticsResponse)
+async def generate_execution_analytics(
+    body: ExecutionAnalyticsRequest,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    judge: JudgeDep,
+    principal: AdminPrincipal,
+) -> ExecutionAnalyticsResponse:
+    """Judge an agent's finished executions and return the report when all are done."""
+    from execlens.analytics.runner import Worker
+
+    async with database.write() as session:
+        job, _ = await analytics_service.create(
+            session, settings, JobCreate(**body.model_dump()), created_by=principal.subject
+        )
+    # The request drives its own job; if the client goes away, the job stays queued
+    # and the server's worker finishes it.
+    status = await Worker(database, settings, judge, kind="request").run_job(job.id)
+    async with database.read() as session:
+        if status == JobStatus.FAILED:
+            failed = await analytics_service.get(session, job.id)
+            raise UpstreamError(f"analytics job {job.id} failed: {failed.reason}")
+        return await analytics_service.report(session, job.id)
+
+
+@router.post("", status_code=202, response_model=JobAccepted)
+async def create_job(
+    body: JobCreate,
+    session: WriteSession,
+    settings: SettingsDep,
+    principal: AdminPrincipal,
+    request: Request,
+    response: Response,
+    background: BackgroundTasks,
+) -> JobAccepted:
+    """Queue an analytics job; a worker starts it at once."""
+    job, resumed = await analytics_service.create(
+        session, settings, body, created_by=principal.subject
+    )
+    # Runs after the response, so after the commit.
+    background.add_task(wake_worker, request.app)
+    response.headers["Location"] = f"/api/analytics/jobs/{job.id}"
+    return JobAccepted(job_id=job.id, status=job.status, resumed=resumed)
+
+
+@router.post("/estimate", response_model=JobEstimate)
+async def estimate_job(
+    body: JobCreate, session: ReadSession, settings: SettingsDep, _: AdminPrincipal
+) -> JobEstimate:
+    """Return how many executions a job would judge, with its estimated tokens and cost."""
+    return await analytics_service.estimate(session, settings, body)
+
+
+@router.get("", response_model=JobPage)
+async def list_jobs(
+    session: ReadSession,
+    _: AdminPrincipal,
+    status: Annotated[JobStatus | None, Query()] = None,
+    before: Annotated[datetime | None, Query(description="`next_cursor` of a page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> JobPage:
+    """List jobs, newest first."""
+    jobs = await analytics_service.list_jobs(session, status=status, before=before, limit=limit)
+    cursor = jobs[-1].created_at.isoformat() if len(jobs) == limit else None
+    return JobPage(items=[job_out(j) for j in jobs], next_cursor=cursor)
+
+
+@router.get("/{job_id}", response_model=JobOut)
+async def get_job(job_id: str, session: ReadSession, _: AdminPrincipal) -> JobOut:
+    """Return a job's state, counts, progress, ETA, tokens and cost."""
+    return job_out(await analytics_service.get(session, job_id))
+
+
+@router.post("/{job_id}/cancel", response_model=JobOut)
+async def cancel_job(job_id: str, session: WriteSession, _: AdminPrincipal) -> JobOut:
+    """Cancel a job: no new calls start, calls in flight are dropped, results are kept."""
+    return job_out(await analytics_service.cancel(session, job_id))
+
+
+@router.post("/{job_id}/resume", status_code=202, response_model=JobOut)
+async def resume_job(
+    job_id: str,
+    session: WriteSession,
+    request: Request,
+    background: BackgroundTasks,
+    _: AdminPrincipal,
+    body: JobResume | None = None,
+) -> JobOut:
+    """Resume a paused, cancelled or failed job, optionally with a higher cost cap."""
+    cap = body.max_cost_usd if body else None
+    job = await analytics_service.resume(session, job_id, max_cost_usd=cap)
+    background.add_task(wake_worker, request.app)
+    return job_out(job)
+
+
+@router.get("/{job_id}/events")
+async def job_events(
+    job_id: str,
+    session: ReadSession,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    _: AdminPrincipal,
+    last_event_id: Annotated[int, Header(ge=0)] = 0,
+) -> EventSourceResponse:
+    """Stream progress and each finished item as Server-Sent Events until the job stops."""
+    await analytics_service.get(session, job_id)
+    events = analytics_service.events(
+        database, job_id, after=last_event_id, poll=settings.job_poll_seconds
+    )
+
+    async def stream():
+        async for event, event_id, data in events:
+            yield {"event": event, "id": event_id, "data": data}
+
+    return EventSourceResponse(stream(), ping=15)
+
+
+@router.get("/{job_id}/results", response_model=ResultPage)
+async def job_results(
+    job_id: str,
+    session: ReadSession,
+    database: DatabaseDep,
+    _: AdminPrincipal,
+    format: Literal["json", "csv"] = "json",
+    status: Annotated[Literal["success", "failed", "skipped"] | None, Query()] = None,
+    after: Annotated[int | None, Query(ge=0, description="`next_cursor` of a page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+):
+    """Return a job's results: a JSON page, or (format=csv) all of them as a CSV download."""
+    if format == "csv":
+        await analytics_service.get(session, job_id)
+        return StreamingResponse(
+            analytics_service.csv_rows(database, job_id, status=status),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="execlens-job-{job_id}.csv"'},
+        )
+    items = await analytics_service.results(
+        session, job_id, after=after, limit=limit, status=status
+    )
+    cursor = items[-1].item_id if len(items) == limit else None
+    return ResultPage(items=items, next_cursor=cursor)

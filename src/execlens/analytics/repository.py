@@ -1,0 +1,319 @@
+"""SQL for analytics jobs: selection, atomic claims with leases, results, workers."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from execlens.analytics.models import (
+    ACTIVE_STATUSES,
+    AnalyticsJob,
+    ItemStatus,
+    JobItem,
+    WorkerRecord,
+)
+from execlens.executions.models import FINISHED_STATUSES, Execution
+from execlens.executions.repository import select_executions
+from execlens.judge.models import VerdictRecord
+from execlens.judge.prompts import JUDGE_VERSION
+
+
+def already_judged(job: AnalyticsJob) -> ColumnElement[bool]:
+    """Return a condition on Execution that is true when ``job`` must not judge it again."""
+    if not job.skip_existing:
+        return false()
+    # Upstream rule: skip only when both the summary and the score exist.
+    scored = and_(Execution.activity_status.is_not(None), Execution.correctness_score.is_not(None))
+    if not job.rescore_if_judge_changed:
+        return scored
+    latest = aliased(VerdictRecord)
+    latest_id = (
+        select(latest.id)
+        .where(latest.execution_id == Execution.id)
+        .order_by(latest.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    current = exists().where(
+        VerdictRecord.id == latest_id,
+        VerdictRecord.judge_version == JUDGE_VERSION,
+        VerdictRecord.prompt_hash == job.prompt_hash,
+        or_(VerdictRecord.judge == "rules", VerdictRecord.model == job.model),
+    )
+    return and_(scored, current)
+
+
+def _candidates(job: AnalyticsJob, after_key: tuple[datetime, str] | None = None):
+    stmt = select_executions(
+        graph_id=job.graph_id,
+        user_id=job.user_id,
+        created_after=job.created_after,
+        created_before=job.created_before,
+        after_key=after_key,
+    ).where(Execution.status.in_(FINISHED_STATUSES))
+    if job.graph_version is not None:
+        stmt = stmt.where(Execution.graph_version == job.graph_version)
+    return stmt
+
+
+async def count_candidates(session: AsyncSession, job: AnalyticsJob) -> tuple[int, int]:
+    """Return how many finished executions match ``job``, and how many of them need judging."""
+    judged = already_judged(job)
+    sub = _candidates(job).with_only_columns(judged.label("judged")).order_by(None).subquery()
+    row = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(sql_cast(sub.c.judged, Integer)), 0))
+        )
+    ).one()
+    total, done = int(row[0]), int(row[1])
+    return total, total - done
+
+
+async def select_chunk(
+    session: AsyncSession, job: AnalyticsJob, size: int
+) -> Sequence[Row[tuple[str, datetime, bool]]]:
+    """Return the next ``size`` matching executions after the job's cursor, newest first."""
+    after = (job.cursor_created_at, job.cursor_id) if job.cursor_id is not None else None
+    stmt = (
+        _candidates(job, after)
+        .with_only_columns(Execution.id, Execution.created_at, already_judged(job))
+        .limit(size)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def is_already_judged(session: AsyncSession, job: AnalyticsJob, execution_id: str) -> bool:
+    """Return True when the execution got a verdict ``job`` would skip since it was selected."""
+    stmt = select(already_judged(job)).where(Execution.id == execution_id)
+    return bool((await session.execute(stmt)).scalar())
+
+
+async def insert_items(session: AsyncSession, rows: list[dict]) -> None:
+    """Add work items."""
+    if rows:
+        await session.execute(insert(JobItem), rows)
+
+
+async def get_job(session: AsyncSession, job_id: str, *, lock: bool = False) -> AnalyticsJob | None:
+    """Return a job; with ``lock``, hold its row until the transaction ends (PostgreSQL)."""
+    stmt = select(AnalyticsJob).where(AnalyticsJob.id == job_id)
+    if lock:
+        # SQLite has no row locks; its single writer already serialises these transactions.
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_jobs(
+    session: AsyncSession, *, status: str | None, before: datetime | None, limit: int
+) -> Sequence[AnalyticsJob]:
+    """Return jobs newest first."""
+    stmt = select(AnalyticsJob).order_by(AnalyticsJob.created_at.desc()).limit(limit)
+    if status is not None:
+        stmt = stmt.where(AnalyticsJob.status == status)
+    if before is not None:
+        stmt = stmt.where(AnalyticsJob.created_at < before)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def find_resumable(
+    session: AsyncSession, params_key: str, statuses: Sequence[str]
+) -> AnalyticsJob | None:
+    """Return the newest job with these parameters in one of ``statuses``."""
+    stmt = (
+        select(AnalyticsJob)
+        .where(AnalyticsJob.params_key == params_key, AnalyticsJob.status.in_(statuses))
+        .order_by(AnalyticsJob.created_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def active_job_ids(session: AsyncSession) -> list[str]:
+    """Return the ids of queued and running jobs, oldest first."""
+    stmt = (
+        select(AnalyticsJob.id)
+        .where(AnalyticsJob.status.in_(ACTIVE_STATUSES))
+        .order_by(AnalyticsJob.created_at)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+def _claimable(job_id: str, now: datetime) -> ColumnElement[bool]:
+    return and_(
+        JobItem.job_id == job_id,
+        or_(
+            JobItem.status == ItemStatus.PENDING,
+            and_(JobItem.status == ItemStatus.RUNNING, JobItem.lease_expires_at < now),
+        ),
+    )
+
+
+async def running_count(session: AsyncSession, job_id: str, now: datetime) -> int:
+    """Return how many items of a job are leased and not expired (calls in flight)."""
+    stmt = select(func.count()).where(
+        JobItem.job_id == job_id,
+        JobItem.status == ItemStatus.RUNNING,
+        JobItem.lease_expires_at >= now,
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def has_open_items(session: AsyncSession, job_id: str) -> bool:
+    """Return True while a job has pending or running items."""
+    stmt = select(
+        exists().where(
+            JobItem.job_id == job_id,
+            JobItem.status.in_((ItemStatus.PENDING, ItemStatus.RUNNING)),
+        )
+    )
+    return bool((await session.execute(stmt)).scalar())
+
+
+async def claim_items(
+    session: AsyncSession,
+    *,
+    job_id: str,
+    worker_id: str,
+    count: int,
+    now: datetime,
+    lease: timedelta,
+) -> list[tuple[int, str]]:
+    """Lease up to ``count`` pending (or abandoned) items of a job to ``worker_id``."""
+    picked = (
+        select(JobItem.id)
+        .where(_claimable(job_id, now))
+        .order_by(JobItem.id)
+        .limit(count)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(JobItem)
+        .where(JobItem.id.in_(picked.scalar_subquery()))
+        .values(
+            status=ItemStatus.RUNNING,
+            lease_owner=worker_id,
+            lease_expires_at=now + lease,
+            attempts=JobItem.attempts + 1,
+        )
+        .returning(JobItem.id, JobItem.execution_id)
+    )
+    rows = (await session.execute(stmt)).all()
+    return sorted((row[0], row[1]) for row in rows)
+
+
+async def finish_item(session: AsyncSession, *, item_id: int, worker_id: str, values: dict) -> bool:
+    """Record an item's outcome if ``worker_id`` still holds its lease; return whether it did."""
+    stmt = (
+        update(JobItem)
+        .where(
+            JobItem.id == item_id,
+            JobItem.lease_owner == worker_id,
+            JobItem.status == ItemStatus.RUNNING,
+        )
+        .values(lease_owner=None, lease_expires_at=None, **values)
+    )
+    return (await session.execute(stmt)).rowcount == 1
+
+
+async def renew_leases(session: AsyncSession, worker_id: str, until: datetime) -> None:
+    """Extend the leases a live worker holds."""
+    await session.execute(
+        update(JobItem)
+        .where(JobItem.lease_owner == worker_id, JobItem.status == ItemStatus.RUNNING)
+        .values(lease_expires_at=until)
+    )
+
+
+async def release_items(
+    session: AsyncSession, *, worker_id: str, item_ids: Sequence[int] | None = None
+) -> int:
+    """Give leased items back as pending, so that another run judges them."""
+    stmt = update(JobItem).where(
+        JobItem.lease_owner == worker_id, JobItem.status == ItemStatus.RUNNING
+    )
+    if item_ids is not None:
+        stmt = stmt.where(JobItem.id.in_(item_ids))
+    result = await session.execute(
+        stmt.values(status=ItemStatus.PENDING, lease_owner=None, lease_expires_at=None)
+    )
+    return result.rowcount
+
+
+def _results():
+    return select(JobItem, Execution).join(Execution, Execution.id == JobItem.execution_id)
+
+
+async def finished_after(
+    session: AsyncSession, job_id: str, after: int, limit: int
+) -> Sequence[Row[tuple[JobItem, Execution]]]:
+    """Return items that finished after position ``after``, in the order they finished."""
+    stmt = (
+        _results()
+        .where(JobItem.job_id == job_id, JobItem.done_order > after)
+        .order_by(JobItem.done_order)
+        .limit(limit)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def results_page(
+    session: AsyncSession,
+    job_id: str,
+    *,
+    after_id: int | None,
+    limit: int,
+    status: str | None = None,
+) -> Sequence[Row[tuple[JobItem, Execution]]]:
+    """Return a job's items with their executions in selection order, from ``after_id``."""
+    stmt = _results().where(JobItem.job_id == job_id).order_by(JobItem.id).limit(limit)
+    if after_id is not None:
+        stmt = stmt.where(JobItem.id > after_id)
+    if status is not None:
+        stmt = stmt.where(JobItem.status == status)
+    return (await session.execute(stmt)).all()
+
+
+async def upsert_worker(session: AsyncSession, record: WorkerRecord) -> None:
+    """Register a worker or refresh its heartbeat."""
+    await session.merge(record)
+
+
+async def remove_worker(session: AsyncSession, worker_id: str) -> None:
+    """Forget a worker that stopped cleanly."""
+    await session.execute(delete(WorkerRecord).where(WorkerRecord.id == worker_id))
+
+
+async def live_service_workers(session: AsyncSession, since: datetime) -> int:
+    """Return how many service workers sent a heartbeat since ``since``."""
+    stmt = select(func.count()).where(
+        WorkerRecord.kind == "service", WorkerRecord.heartbeat_at >= since
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def sample_to_judge(session: AsyncSession, job: AnalyticsJob, size: int) -> list[str]:
+    """Return the ids of up to ``size`` executions ``job`` would judge first."""
+    stmt = (
+        _candidates(job)
+        .with_only_columns(Execution.id)
+        .where(not_(already_judged(job)))
+        .limit(size)
+    )
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,440 @@
+"""Run analytics jobs: claim items under a lease, judge them concurrently, record each one.
+
+Every step that matters is one short transaction on the job's row: selecting the next
+chunk of executions, claiming items, and recording an item's verdict together with the
+job's counters. A worker killed at any moment leaves only leased items behind; their
+leases expire and another run judges them again. Nothing else is repeated or lost.
+"""
+
+import asyncio
+import logging
+import math
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from execlens.analytics import repository
+from execlens.analytics.models import (
+    ACTIVE_STATUSES,
+    AnalyticsJob,
+    ItemStatus,
+    JobStatus,
+    WorkerRecord,
+)
+from execlens.analytics.service import utcnow
+from execlens.config import Settings
+from execlens.db.engine import Database
+from execlens.errors import NotFoundError, UserError
+from execlens.judge.judge import Judge, JudgeFailed, JudgeRequest
+from execlens.judge.schemas import Verdict
+from execlens.judge.service import judge_service
+
+log = logging.getLogger("execlens.analytics")
+SELECTION_CHUNK = 1_000
+
+
+class JobFailure(Exception):
+    """Something every item would hit: the job stops with this reason."""
+
+
+class _LostLease(Exception):
+    """Another worker took the item over; this result is dropped."""
+
+
+@dataclass
+class Claim:
+    items: list[tuple[int, str]] = field(default_factory=list)
+    status: str = JobStatus.RUNNING
+    wait: float | None = None
+
+
+@dataclass
+class Outcome:
+    status: ItemStatus
+    verdict: Verdict | None = None
+    error: str | None = None
+
+
+def _pick(job: AnalyticsJob, want: int, running: int) -> tuple[int, bool]:
+    """Return how many items the cost cap allows now, and whether the cap is what stops it."""
+    if job.max_cost_usd is None:
+        return want, False
+    left = job.max_cost_usd - job.cost_usd
+    actual = job.cost_usd / job.llm_calls if job.llm_calls else 0.0
+    per_item = max(job.est_cost_per_item or 0.0, actual)
+    if left <= 0:
+        return 0, True
+    if per_item <= 0:
+        return want, False
+    allowed = math.floor(left / per_item) - running
+    return (min(want, allowed), True) if allowed < want else (want, False)
+
+
+def _take_rate_tokens(job: AnalyticsJob, want: int) -> tuple[int, float | None]:
+    """Spend the job's requests-per-minute tokens; return the count and any wait."""
+    if not job.requests_per_minute or want <= 0:
+        return want, None
+    now = utcnow()
+    per_second = job.requests_per_minute / 60
+    burst = max(1.0, min(float(job.concurrency), per_second))
+    tokens = burst if job.rate_tokens is None else job.rate_tokens
+    if job.rate_updated_at is not None:
+        elapsed = (now - job.rate_updated_at).total_seconds()
+        tokens = min(burst, tokens + elapsed * per_second)
+    granted = min(want, int(tokens))
+    job.rate_tokens, job.rate_updated_at = tokens - granted, now
+    if granted == 0:
+        return 0, (1 - job.rate_tokens) / per_second
+    return granted, None
+
+
+class JobRun:
+    """One worker's share of one job: up to `concurrency` judgments in flight."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        judge: Judge,
+        *,
+        worker_id: str,
+        job_id: str,
+    ) -> None:
+        self.db = database
+        self.settings = settings
+        self.judge = judge
+        self.worker_id = worker_id
+        self.job_id = job_id
+        self.lease = timedelta(seconds=settings.job_lease_seconds)
+        self.poll = settings.job_poll_seconds
+        self.job: AnalyticsJob | None = None
+
+    async def run(self) -> str:
+        """Work on the job until it completes, pauses, fails or is cancelled; return its status."""
+        tasks: dict[asyncio.Task, int] = {}
+        status: str = JobStatus.RUNNING
+        try:
+            while True:
+                free = (self.job.concurrency if self.job else 1) - len(tasks)
+                if free > 0:
+                    claim = await self._claim(free)
+                else:
+                    claim = Claim(status=await self._status())
+                status = claim.status
+                if status in (JobStatus.CANCELLED, JobStatus.FAILED):
+                    break
+                if status not in ACTIVE_STATUSES and not tasks:
+                    break
+                for item_id, execution_id in claim.items:
+                    task = asyncio.create_task(self._process(item_id, execution_id))
+                    tasks[task] = item_id
+                timeout = claim.wait or self.poll
+                if not tasks:
+                    await asyncio.sleep(timeout)
+                    continue
+                done, _ = await asyncio.wait(
+                    tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    tasks.pop(task)
+                    if isinstance(task.exception(), JobFailure):
+                        await self._fail(str(task.exception()))
+                        status = JobStatus.FAILED
+                    elif task.exception() is not None:
+                        raise task.exception()
+                if status == JobStatus.FAILED:
+                    break
+        finally:
+            await self._abandon(tasks)
+        return status
+
+    async def _abandon(self, tasks: dict[asyncio.Task, int]) -> None:
+        """Stop the calls in flight and give their items back, so a resume judges them."""
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            async with self.db.write() as session:
+                await repository.release_items(
+                    session, worker_id=self.worker_id, item_ids=list(tasks.values())
+                )
+
+    async def _status(self) -> str:
+        async with self.db.read() as session:
+            job = await repository.get_job(session, self.job_id)
+        return job.status if job is not None else JobStatus.CANCELLED
+
+    async def _claim(self, want: int) -> Claim:
+        async with self.db.write() as session:
+            job = await repository.get_job(session, self.job_id, lock=True)
+            if job is None:
+                return Claim(status=JobStatus.CANCELLED)
+            self.job = job
+            if job.status not in ACTIVE_STATUSES:
+                return Claim(status=job.status)
+            now = utcnow()
+            if job.status == JobStatus.QUEUED:
+                job.status = JobStatus.RUNNING
+                job.run_started_at = now
+                job.done_at_run_start = job.succeeded + job.failed
+            if not job.selection_done:
+                await self._select(session, job)
+            running = await repository.running_count(session, job.id, now)
+            count, capped = _pick(job, min(want, job.concurrency - running), running)
+            count, wait = _take_rate_tokens(job, count)
+            items: list[tuple[int, str]] = []
+            if count > 0:
+                items = await repository.claim_items(
+                    session,
+                    job_id=job.id,
+                    worker_id=self.worker_id,
+                    count=count,
+                    now=now,
+                    lease=self.lease,
+                )
+            if not items and running == 0:
+                if capped:
+                    self._pause_for_cost(job)
+                elif job.selection_done and not await repository.has_open_items(session, job.id):
+                    job.status = JobStatus.COMPLETED
+                    job.finished_at = now
+            job.updated_at = now
+            return Claim(items=items, status=job.status, wait=wait)
+
+    def _pause_for_cost(self, job: AnalyticsJob) -> None:
+        job.status = JobStatus.PAUSED
+        job.reason = (
+            f"cost cap reached: spent ${job.cost_usd:.4f} of max_cost_usd "
+            f"${job.max_cost_usd:.4f}; raise max_cost_usd and resume to judge the rest"
+        )
+        job.finished_at = utcnow()
+
+    async def _select(self, session, job: AnalyticsJob) -> None:
+        """Turn the next chunk of matching executions into work items."""
+        rows = await repository.select_chunk(session, job, SELECTION_CHUNK)
+        items, skipped, reached_limit = [], 0, False
+        for execution_id, created_at, judged in rows:
+            if judged:
+                status = ItemStatus.SKIPPED
+                skipped += 1
+            elif job.max_executions is not None and job.to_judge >= job.max_executions:
+                reached_limit = True
+                break
+            else:
+                status = ItemStatus.PENDING
+                job.to_judge += 1
+            items.append(
+                {"job_id": job.id, "execution_id": execution_id, "status": status, "attempts": 0}
+            )
+            job.cursor_created_at, job.cursor_id = created_at, execution_id
+        await repository.insert_items(session, items)
+        job.selected += len(items)
+        job.skipped += skipped
+        if reached_limit or len(rows) < SELECTION_CHUNK:
+            job.selection_done = True
+            job.total = job.selected
+        else:
+            job.total = max(job.total, job.selected)
+
+    async def _process(self, item_id: int, execution_id: str) -> None:
+        outcome = await self._judge(execution_id)
+        try:
+            await self._record(item_id, outcome)
+        except _LostLease:
+            log.warning("item %s of job %s was taken over; result dropped", item_id, self.job_id)
+
+    async def _judge(self, execution_id: str) -> Outcome:
+        job = self.job
+        assert job is not None
+        async with self.db.read() as session:
+            try:
+                execution, graph = await judge_service.load(session, execution_id)
+            except NotFoundError:
+                return Outcome(ItemStatus.FAILED, error="the execution is no longer stored")
+            # Judged by someone else since this job selected it: never pay twice.
+            if await repository.is_already_judged(session, job, execution_id):
+                return Outcome(ItemStatus.SKIPPED)
+        request = JudgeRequest(job.model, job.system_prompt, job.user_prompt)
+        try:
+            verdict = await self.judge.judge(execution, graph, request)
+        except JudgeFailed as exc:
+            if exc.fatal:
+                raise JobFailure(f"{exc}; fix the provider settings and resume the job") from exc
+            return Outcome(ItemStatus.FAILED, error=str(exc))
+        except UserError as exc:
+            raise JobFailure(str(exc)) from exc
+        return Outcome(ItemStatus.SUCCESS, verdict=verdict)
+
+    async def _record(self, item_id: int, outcome: Outcome) -> None:
+        """Commit an item's outcome, its verdict and the job's counters in one transaction."""
+        verdict = outcome.verdict
+        async with self.db.write() as session:
+            job = await repository.get_job(session, self.job_id, lock=True)
+            if job is None:
+                raise _LostLease
+            values: dict = {
+                "status": outcome.status,
+                "error": outcome.error,
+                "done_order": job.done_count + 1,
+                "judged_at": utcnow(),
+            }
+            if verdict is not None:
+                values |= {
+                    "summary": verdict.activity_status,
+                    "score": verdict.correctness_score,
+                    "judge": verdict.judge,
+                    "input_tokens": verdict.input_tokens,
+                    "output_tokens": verdict.output_tokens,
+                    "cost_usd": verdict.cost_usd,
+                }
+            if not await repository.finish_item(
+                session, item_id=item_id, worker_id=self.worker_id, values=values
+            ):
+                raise _LostLease
+            if verdict is not None:
+                await judge_service.store(session, verdict)
+                if verdict.judge == "llm":
+                    job.llm_calls += 1
+                    job.input_tokens += verdict.input_tokens or 0
+                    job.output_tokens += verdict.output_tokens or 0
+                    job.cost_usd += verdict.cost_usd or 0.0
+            job.done_count += 1
+            if outcome.status == ItemStatus.SUCCESS:
+                job.succeeded += 1
+            elif outcome.status == ItemStatus.FAILED:
+                job.failed += 1
+            else:
+                job.skipped += 1
+            job.updated_at = utcnow()
+            self.job = job
+
+    async def _fail(self, reason: str) -> None:
+        async with self.db.write() as session:
+            job = await repository.get_job(session, self.job_id, lock=True)
+            if job is not None and job.status in ACTIVE_STATUSES:
+                job.status = JobStatus.FAILED
+                job.reason = reason
+                job.finished_at = job.updated_at = utcnow()
+
+
+class Worker:
+    """Runs every active job (or just one) and keeps its leases alive."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        judge: Judge,
+        *,
+        kind: str = "service",
+    ) -> None:
+        self.db = database
+        self.settings = settings
+        self.judge = judge
+        self.kind = kind
+        self.id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.started_at = utcnow()
+        self._wake = asyncio.Event()
+        self._runs: dict[str, asyncio.Task] = {}
+
+    def wake(self) -> None:
+        """Look for new jobs now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run active jobs until ``stop`` is set."""
+        async with self._alive():
+            while not stop.is_set():
+                async with self.db.read() as session:
+                    active = await repository.active_job_ids(session)
+                for job_id in active:
+                    if job_id not in self._runs:
+                        self._runs[job_id] = asyncio.create_task(self._run_job(job_id))
+                for job_id, task in list(self._runs.items()):
+                    if task.done():
+                        del self._runs[job_id]
+                self._wake.clear()
+                waiters = [asyncio.create_task(e.wait()) for e in (stop, self._wake)]
+                await asyncio.wait(
+                    waiters,
+                    timeout=self.settings.job_poll_seconds * 2,
+                    return_when="FIRST_COMPLETED",
+                )
+                for waiter in waiters:
+                    waiter.cancel()
+            for task in self._runs.values():
+                task.cancel()
+            await asyncio.gather(*self._runs.values(), return_exceptions=True)
+
+    async def run_job(self, job_id: str) -> str:
+        """Run one job in this process until it stops; return its final status."""
+        async with self._alive():
+            return await self._run_job(job_id)
+
+    async def _run_job(self, job_id: str) -> str:
+        run = JobRun(self.db, self.settings, self.judge, worker_id=self.id, job_id=job_id)
+        try:
+            return await run.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A database outage or a bug: log it, keep the worker alive; the job's items
+            # stay leased until they expire, and the next poll starts the job again.
+            log.exception("job %s stopped unexpectedly; it will be retried", job_id)
+            await asyncio.sleep(self.settings.job_poll_seconds * 4)
+            return JobStatus.RUNNING
+
+    def _alive(self):
+        return _Heartbeat(self)
+
+
+class _Heartbeat:
+    """Register the worker, renew its leases while it runs, and unregister it."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> None:
+        await self._beat()
+        self.task = asyncio.create_task(self._loop())
+
+    async def __aexit__(self, *exc_info) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        try:
+            async with self.worker.db.write() as session:
+                await repository.release_items(session, worker_id=self.worker.id)
+                await repository.remove_worker(session, self.worker.id)
+        except Exception:
+            log.warning("worker %s could not unregister; its leases will expire", self.worker.id)
+
+    async def _loop(self) -> None:
+        interval = self.worker.settings.job_lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._beat()
+            except Exception:
+                log.warning("worker %s heartbeat failed; retrying", self.worker.id)
+
+    async def _beat(self) -> None:
+        worker, now = self.worker, utcnow()
+        async with worker.db.write() as session:
+            await repository.renew_leases(
+                session, worker.id, now + timedelta(seconds=worker.settings.job_lease_seconds)
+            )
+            await repository.upsert_worker(
+                session,
+                WorkerRecord(
+                    id=worker.id,
+                    kind=worker.kind,
+                    hostname=socket.gethostname()[:200],
+                    pid=os.getpid(),
+                    started_at=worker.started_at,
+                    heartbeat_at=now,
+                ),
+            )

@@ -1,0 +1,142 @@
+"""Fixtures for analytics jobs: a stored agent with runs, a fake LLM, a running worker."""
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+
+import httpx2
+import pytest
+from sqlalchemy import func, select
+
+from execlens.analytics.models import AnalyticsJob, JobStatus
+from execlens.analytics.runner import Worker
+from execlens.analytics.schemas import JobCreate
+from execlens.analytics.service import analytics_service
+from execlens.api.app import create_app
+from execlens.auth.service import issue_token
+from execlens.config import Settings
+from execlens.db.engine import Database
+from execlens.executions.schemas import ExecutionIn, GraphIn
+from execlens.executions.service import execution_service
+from execlens.judge.judge import Judge
+from execlens.judge.models import VerdictRecord
+from tests.conftest import JWT_SECRET
+from tests.factories import make_execution, make_graph
+from tests.fake_llm import FakeLLM, Reply, answer
+from tests.judge.conftest import fake_llm, judge_settings  # noqa: F401  (fixtures)
+
+RUN_ID = re.compile(r"run-\d{3}")
+
+
+def run(n: int, **overrides) -> dict:
+    """A completed blog-writer run whose digest names its own id, so the fake LLM can tell."""
+    execution_id = f"run-{n:03d}"
+    created = overrides.pop("created_at", f"2026-11-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00Z")
+    execution = make_execution(execution_id, created_at=created, nodes=0, **overrides)
+    execution["node_executions"] = [
+        {
+            "id": f"{execution_id}-out",
+            "node_id": "out",
+            "block_name": "AgentOutputBlock",
+            "status": "COMPLETED",
+            "input": {"name": "post", "value": f"A post written for {execution_id}."},
+            "output": {"output": f"A post written for {execution_id}."},
+            "queued_at": created,
+        }
+    ]
+    return execution
+
+
+def run_id_of(body: dict) -> str:
+    """Return the run a chat request is about."""
+    match = RUN_ID.search(json.dumps(body["messages"]))
+    assert match, "the prompt names no run"
+    return match.group(0)
+
+
+async def store(database: Database, executions: list[dict]) -> None:
+    async with database.write() as session:
+        await execution_service.ingest(
+            session,
+            database.dialect,
+            graphs=[GraphIn.model_validate(make_graph())],
+            executions=[ExecutionIn.model_validate(e) for e in executions],
+        )
+
+
+async def verdict_counts(database: Database) -> dict[str, int]:
+    """Return how many verdicts each execution has."""
+    stmt = select(VerdictRecord.execution_id, func.count()).group_by(VerdictRecord.execution_id)
+    async with database.read() as session:
+        return {row[0]: row[1] for row in await session.execute(stmt)}
+
+
+async def create_job(database: Database, settings: Settings, **params) -> str:
+    async with database.write() as session:
+        job, _ = await analytics_service.create(
+            session, settings, JobCreate(graph_id="g-blog", **params), created_by="test"
+        )
+    return job.id
+
+
+async def job_row(database: Database, job_id: str) -> AnalyticsJob:
+    async with database.read() as session:
+        return await analytics_service.get(session, job_id)
+
+
+async def wait_for(
+    database: Database, job_id: str, check: Callable[[AnalyticsJob], bool], seconds: float = 30
+) -> AnalyticsJob:
+    """Poll the job until ``check`` holds."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        job = await job_row(database, job_id)
+        if check(job):
+            return job
+        assert asyncio.get_running_loop().time() < deadline, f"job stuck: {job.status}"
+        await asyncio.sleep(0.05)
+
+
+def finished(job: AnalyticsJob) -> bool:
+    return job.status not in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+@pytest.fixture
+def jobs_settings(judge_settings: Settings) -> Settings:  # noqa: F811
+    return judge_settings.model_copy(update={"job_poll_seconds": 0.05, "job_lease_seconds": 5})
+
+
+@pytest.fixture
+async def judge(jobs_settings: Settings) -> AsyncIterator[Judge]:
+    judge = Judge(jobs_settings)
+    yield judge
+    await judge.aclose()
+
+
+@pytest.fixture
+async def worker(database: Database, jobs_settings: Settings, judge: Judge):
+    """A service worker running in the background for the test."""
+    stop = asyncio.Event()
+    worker = Worker(database, jobs_settings, judge)
+    task = asyncio.create_task(worker.run(stop))
+    yield worker
+    stop.set()
+    await asyncio.wait_for(task, 10)
+
+
+__all__ = ["FakeLLM", "Reply", "answer"]
+
+
+@pytest.fixture
+async def api(database: Database, jobs_settings: Settings) -> AsyncIterator[httpx2.AsyncClient]:
+    """An admin HTTP client for an app configured with the fake LLM (no background worker)."""
+    app = create_app(jobs_settings, database=database, migrate=False, worker=False)
+    headers = {"Authorization": f"Bearer {issue_token(JWT_SECRET)}"}
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(
+        transport=transport, base_url="http://execlens.test", headers=headers, timeout=60
+    ) as client:
+        yield client
+    if getattr(app.state, "judge", None) is not None:
+        await app.state.judge.aclose()
