@@ -49,13 +49,18 @@ def already_judged(job: AnalyticsJob) -> ColumnElement[bool]:
         .where(latest.execution_id == Execution.id)
         .order_by(latest.created_at.desc())
         .limit(1)
+        .correlate(Execution)
         .scalar_subquery()
     )
-    current = exists().where(
-        VerdictRecord.id == latest_id,
-        VerdictRecord.judge_version == JUDGE_VERSION,
-        VerdictRecord.prompt_hash == job.prompt_hash,
-        or_(VerdictRecord.judge == "rules", VerdictRecord.model == job.model),
+    current = (
+        exists()
+        .where(
+            VerdictRecord.id == latest_id,
+            VerdictRecord.judge_version == JUDGE_VERSION,
+            VerdictRecord.prompt_hash == job.prompt_hash,
+            or_(VerdictRecord.judge == "rules", VerdictRecord.model == job.model),
+        )
+        .correlate(Execution)
     )
     return and_(scored, current)
 
