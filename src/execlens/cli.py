@@ -4,6 +4,7 @@ import sys
 
 import typer
 
+from execlens.analytics.cli import analyze_command, worker_command
 from execlens.auth.cli import apikey_app, token_command
 from execlens.cli_support import err_console, load_settings
 from execlens.db.cli import app as db_app
@@ -24,6 +25,8 @@ app.command("import")(import_command)
 app.command("demo-data")(demo_data_command)
 app.command("demo")(demo_command)
 app.command("judge")(judge_command)
+app.command("analyze")(analyze_command)
+app.command("worker")(worker_command)
 
 
 @app.command("serve")
@@ -42,6 +45,10 @@ def serve_command(
     app_ = create_app(settings)
     err_console.print(f"execlens serving on http://{host}:{port} (docs at /docs)")
     err_console.print(f"database: {settings.database_label}")
+    if settings.serve_worker:
+        err_console.print(
+            "analytics jobs run in this process (EXECLENS_SERVE_WORKER=false to stop)"
+        )
     if settings.jwt_secret is None:
         err_console.print("local mode: run `execlens token --admin` for an admin token")
     uvicorn.run(app_, host=host, port=port, log_level="info")

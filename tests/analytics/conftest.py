@@ -2,7 +2,9 @@
 
 import asyncio
 import json
+import os
 import re
+import sys
 from collections.abc import AsyncIterator, Callable
 
 import httpx2
@@ -96,6 +98,34 @@ async def wait_for(
             return job
         assert asyncio.get_running_loop().time() < deadline, f"job stuck: {job.status}"
         await asyncio.sleep(0.05)
+
+
+async def until(check: Callable[[], bool], seconds: float = 30) -> None:
+    """Wait until ``check()`` holds."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def database_env(settings: Settings) -> dict[str, str]:
+    return {
+        "EXECLENS_DATABASE_URL": settings.resolved_database_url,
+        "EXECLENS_DATA_DIR": str(settings.data_dir),
+    }
+
+
+async def spawn(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """Start `execlens ARGS` in its own process."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "execlens",
+        *args,
+        env=os.environ | env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 def finished(job: AnalyticsJob) -> bool:

@@ -1,0 +1,244 @@
+"""`execlens analyze` and `execlens worker`: run analytics jobs from the command line."""
+
+import asyncio
+import signal
+from contextlib import suppress
+from datetime import timedelta
+
+import typer
+from pydantic import ValidationError
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from execlens.analytics import repository
+from execlens.analytics.models import ACTIVE_STATUSES, JobStatus
+from execlens.analytics.schemas import JobCreate, JobEstimate, JobOut
+from execlens.analytics.service import analytics_service, job_out, utcnow
+from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
+from execlens.config import Settings
+from execlens.db.engine import Database
+from execlens.db.migrate import upgrade
+from execlens.errors import field_path
+
+EXIT_FAILED, EXIT_PAUSED, EXIT_INTERRUPTED = 1, 3, 130
+
+
+def _job_params(**options) -> JobCreate:
+    try:
+        return JobCreate(**{k: v for k, v in options.items() if v is not None})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = field_path(error["loc"]) or "options"
+        flag = "--" + where.replace("_", "-") if where != "options" else where
+        raise fail(f"{flag}: {error['msg'].removeprefix('Value error, ')}") from None
+
+
+def analyze_command(
+    graph_id: str = typer.Option(..., "--graph-id", help="The agent (graph) to judge."),
+    graph_version: int | None = typer.Option(None, "--graph-version"),
+    user_id: str | None = typer.Option(None, "--user-id"),
+    created_after: str | None = typer.Option(None, "--created-after", help="ISO date or time."),
+    created_before: str | None = typer.Option(None, "--created-before", help="ISO date/time."),
+    model: str | None = typer.Option(None, "--model", help="Judge model; default: recommended."),
+    concurrency: int = typer.Option(10, "--concurrency", help="LLM calls in flight (1-64)."),
+    rpm: int | None = typer.Option(None, "--rpm", help="At most this many calls per minute."),
+    max_cost: float | None = typer.Option(None, "--max-cost", help="Pause before spending more."),
+    limit: int | None = typer.Option(None, "--limit", help="Judge at most this many runs."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only estimate the work and cost."),
+    no_skip_existing: bool = typer.Option(
+        False, "--no-skip-existing", help="Judge runs that already have a summary and score."
+    ),
+    rescore: bool = typer.Option(
+        False, "--rescore-if-judge-changed", help="Re-judge verdicts from another model/prompt."
+    ),
+) -> None:
+    """Judge an agent's finished runs as a durable job, with a progress bar.
+
+    Running the same command again resumes an interrupted job.
+    """
+    params = _job_params(
+        graph_id=graph_id,
+        graph_version=graph_version,
+        user_id=user_id,
+        created_after=created_after,
+        created_before=created_before,
+        model_name=model,
+        concurrency=concurrency,
+        requests_per_minute=rpm,
+        max_cost_usd=max_cost,
+        limit=limit,
+        skip_existing=not no_skip_existing,
+        rescore_if_judge_changed=rescore,
+    )
+    settings = load_settings()
+
+    async def work(database: Database) -> JobOut | JobEstimate:
+        await upgrade(database)
+        if dry_run:
+            async with database.read() as session:
+                return await analytics_service.estimate(session, settings, params)
+        return await run_job(database, settings, params)
+
+    result = run_with_database(work, settings)
+    if isinstance(result, JobEstimate):
+        print_estimate(result)
+        return
+    print_job(result)
+    if result.status == JobStatus.FAILED:
+        raise typer.Exit(EXIT_FAILED)
+    if result.status == JobStatus.PAUSED:
+        raise typer.Exit(EXIT_PAUSED)
+    if result.status == JobStatus.CANCELLED:
+        err_console.print("cancelled: run the same command again to resume")
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+async def run_job(
+    database: Database, settings: Settings, params: JobCreate, *, quiet: bool = False
+) -> JobOut:
+    """Create or resume the job, run it here unless a worker is up, and show its progress."""
+    from execlens.analytics.runner import Worker
+    from execlens.judge.judge import Judge
+
+    async with database.write() as session:
+        job, resumed = await analytics_service.create(
+            session, settings, params, created_by="cli", resume_same=True
+        )
+        since = utcnow() - timedelta(seconds=settings.job_lease_seconds)
+        workers = await repository.live_service_workers(session, since)
+    if not quiet:
+        verb = "resuming" if resumed else "started"
+        where = f"{workers} running worker(s)" if workers else "this process"
+        err_console.print(f"{verb} job {job.id} with {job.model}, run by {where}")
+    judge = Judge(settings)
+    runner = None
+    if not workers:
+        runner = asyncio.create_task(Worker(database, settings, judge, kind="cli").run_job(job.id))
+    interrupted = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, interrupted.set)
+    try:
+        await _watch(database, job.id, runner, interrupted, quiet=quiet)
+        if interrupted.is_set():
+            async with database.write() as session:
+                await analytics_service.cancel(session, job.id)
+        if runner is not None:
+            await runner
+    finally:
+        with suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGINT)
+        await judge.aclose()
+    async with database.read() as session:
+        return job_out(await analytics_service.get(session, job.id))
+
+
+async def _watch(
+    database: Database,
+    job_id: str,
+    runner: asyncio.Task | None,
+    interrupted: asyncio.Event,
+    *,
+    quiet: bool,
+) -> None:
+    """Show a progress bar until the job stops, the runner ends or Ctrl-C."""
+    progress = Progress(
+        TextColumn("judging"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[cost]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    )
+    with progress:
+        task = progress.add_task("job", total=None, rate="", cost="")
+        while not interrupted.is_set():
+            async with database.read() as session:
+                job = job_out(await analytics_service.get(session, job_id))
+            rate = f"{job.rate_per_second:.1f}/s" if job.rate_per_second else ""
+            progress.update(
+                task, total=job.total, completed=job.done, rate=rate, cost=f"${job.cost_usd:.4f}"
+            )
+            if job.status not in ACTIVE_STATUSES or (runner is not None and runner.done()):
+                return
+            with suppress(TimeoutError):
+                await asyncio.wait_for(interrupted.wait(), 0.25)
+
+
+def _summary(title: str, rows: list[tuple[str, str]]) -> None:
+    """Print label/value rows: stays readable in a narrow terminal."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in rows:
+        table.add_row(label, value)
+    console.print(table)
+
+
+def print_estimate(estimate: JobEstimate) -> None:
+    cost = "unknown price" if estimate.cost_usd is None else f"${estimate.cost_usd:.4f}"
+    _summary(
+        "estimate (nothing was judged)",
+        [
+            ("model", f"{estimate.provider}:{estimate.model}"),
+            ("matching runs", f"{estimate.matching_executions:,}"),
+            ("to judge", f"{estimate.to_judge:,}"),
+            ("settled by rules", f"{estimate.judged_by_rules:.0%} of {estimate.sampled} sampled"),
+            ("tokens in / out", f"{estimate.input_tokens:,} / {estimate.output_tokens:,}"),
+            ("cost", cost),
+        ],
+    )
+
+
+def print_job(job: JobOut) -> None:
+    rows = [
+        ("status", job.status),
+        ("model", f"{job.provider}:{job.model}"),
+        ("executions", f"{job.total:,}"),
+        ("success", f"{job.succeeded:,}"),
+        ("failed", f"{job.failed:,}"),
+        ("skipped", f"{job.skipped:,}"),
+        ("LLM calls", f"{job.llm_calls:,}"),
+        ("tokens in / out", f"{job.input_tokens:,} / {job.output_tokens:,}"),
+        ("cost", f"${job.cost_usd:.4f}"),
+    ]
+    if job.reason:
+        rows.append(("reason", job.reason))
+    _summary(f"job {job.id}", rows)
+
+
+def worker_command() -> None:
+    """Run analytics jobs from the shared database until stopped (Ctrl-C or SIGTERM)."""
+    settings = load_settings()
+
+    async def work(database: Database) -> None:
+        from execlens.analytics.runner import Worker
+        from execlens.judge.judge import Judge
+
+        await upgrade(database)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+        judge = Judge(settings)
+        worker = Worker(database, settings, judge)
+        err_console.print(f"worker {worker.id} running jobs from {settings.database_label}")
+        try:
+            await worker.run(stop)
+        finally:
+            await judge.aclose()
+        err_console.print("worker stopped; its unfinished items are back in their jobs")
+
+    run_with_database(work, settings)
