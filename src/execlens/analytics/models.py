@@ -136,6 +136,7 @@ class JobItem(Base):
     output_tokens: Mapped[int | None] = mapped_column(Integer)
     cost_usd: Mapped[float | None] = mapped_column(Float)
     judged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    judged_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class WorkerRecord(Base):

@@ -28,6 +28,7 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.errors import NotFoundError, UserError
 from execlens.judge.judge import Judge, JudgeFailed, JudgeRequest
+from execlens.judge.providers import import_sdks
 from execlens.judge.schemas import Verdict
 from execlens.judge.service import judge_service
 
@@ -279,6 +280,7 @@ class JobRun:
                 "error": outcome.error,
                 "done_order": job.done_count + 1,
                 "judged_at": utcnow(),
+                "judged_by": self.worker_id,
             }
             if verdict is not None:
                 values |= {
@@ -387,6 +389,7 @@ class Worker:
             return JobStatus.RUNNING
 
     def _alive(self):
+        import_sdks()
         return _Heartbeat(self)
 
 

@@ -124,6 +124,19 @@ def output_mode(settings: Settings, entry: ModelEntry) -> OutputMode:
             return settings.compatible_output_mode
 
 
+def import_sdks() -> None:
+    """Load the provider SDKs now.
+
+    They take seconds to import, so the CLI and the server load them on first use. A job
+    worker loads them before it claims anything: an import on the event loop would stall
+    the heartbeat that keeps its leases alive.
+    """
+    import anthropic  # noqa: F401
+    import openai  # noqa: F401
+    import pydantic_ai.models.anthropic
+    import pydantic_ai.models.openai  # noqa: F401
+
+
 async def build_model(
     entry: ModelEntry,
     settings: Settings,
@@ -131,7 +144,6 @@ async def build_model(
     http_client: "httpx2.AsyncClient | None" = None,
 ) -> "Model":
     """Return a pydantic-ai model for ``entry`` using its provider's own credentials."""
-    # The SDKs take seconds to import; the CLI and the server load them on first use.
     from anthropic import AsyncAnthropic
     from openai import AsyncOpenAI
     from pydantic_ai.models.anthropic import AnthropicModel

@@ -105,6 +105,7 @@ def upgrade() -> None:
         sa.Column("output_tokens", sa.Integer(), nullable=True),
         sa.Column("cost_usd", sa.Float(), nullable=True),
         sa.Column("judged_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("judged_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["execution_id"],
             ["executions.id"],

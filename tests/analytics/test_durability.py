@@ -1,0 +1,99 @@
+"""Durability: a worker killed mid-job loses nothing; two workers never share an item."""
+
+import asyncio
+import signal
+from collections import Counter
+
+from sqlalchemy import select
+
+from execlens.analytics.models import ItemStatus, JobItem, JobStatus
+from execlens.analytics.runner import Worker
+from execlens.db.engine import Database
+from execlens.judge.judge import Judge
+from tests.analytics.conftest import (
+    Reply,
+    answer,
+    create_job,
+    database_env,
+    finished,
+    job_row,
+    run,
+    run_id_of,
+    spawn,
+    store,
+    verdict_counts,
+    wait_for,
+)
+from tests.analytics.test_cli import llm_env
+
+
+async def items_of(database: Database, job_id: str) -> list[JobItem]:
+    async with database.read() as session:
+        stmt = select(JobItem).where(JobItem.job_id == job_id)
+        return list((await session.execute(stmt)).scalars())
+
+
+async def test_a_worker_killed_mid_job_loses_nothing(database, jobs_settings, fake_llm):
+    await store(database, [run(n) for n in range(1, 41)])
+    fake_llm.default = Reply(answer().content, delay=0.3)
+    job_id = await create_job(database, jobs_settings, concurrency=4)
+    env = llm_env(fake_llm) | database_env(jobs_settings) | {"EXECLENS_JOB_LEASE_SECONDS": "2"}
+
+    first = await spawn("worker", env=env)
+    await wait_for(database, job_id, lambda j: j.succeeded >= 8)
+    first.kill()  # SIGKILL: no cleanup, leases left behind
+    await first.wait()
+
+    job = await job_row(database, job_id)
+    assert job.status == JobStatus.RUNNING
+    assert job.succeeded < 40
+    abandoned = [i for i in await items_of(database, job_id) if i.status == ItemStatus.RUNNING]
+    assert 0 < len(abandoned) <= 4
+
+    second = await spawn("worker", env=env)
+    job = await wait_for(database, job_id, finished, seconds=60)
+    second.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(second.wait(), 20) == 0
+
+    assert job.status == JobStatus.COMPLETED
+    assert (job.succeeded, job.failed, job.skipped) == (40, 0, 0)
+    assert await verdict_counts(database) == {f"run-{n:03d}": 1 for n in range(1, 41)}
+    items = await items_of(database, job_id)
+    assert {i.status for i in items} == {ItemStatus.SUCCESS}
+    # Only the calls in flight at the kill were made again.
+    repeated = Counter(run_id_of(r.body) for r in fake_llm.received)
+    assert {k for k, v in repeated.items() if v > 1} <= {i.execution_id for i in abandoned}
+    assert len(fake_llm.received) <= 40 + len(abandoned)
+    assert sum(i.attempts for i in items) == 40 + len(abandoned)
+
+
+async def test_two_workers_never_judge_the_same_execution(database, jobs_settings, fake_llm):
+    await store(database, [run(n) for n in range(1, 61)])
+    fake_llm.default = Reply(answer().content, delay=0.05)
+    job_id = await create_job(database, jobs_settings, concurrency=8)
+    # A second engine and pool: as far as the database can tell, another machine.
+    other = Database(jobs_settings.resolved_database_url, settings=jobs_settings)
+    judges = [Judge(jobs_settings), Judge(jobs_settings)]
+    workers = [
+        Worker(database, jobs_settings, judges[0]),
+        Worker(other, jobs_settings, judges[1]),
+    ]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(w.run(stop)) for w in workers]
+    try:
+        job = await wait_for(database, job_id, finished, seconds=60)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        for judge in judges:
+            await judge.aclose()
+        await other.dispose()
+
+    assert job.status == JobStatus.COMPLETED
+    asked = Counter(run_id_of(r.body) for r in fake_llm.received)
+    assert len(asked) == 60
+    assert set(asked.values()) == {1}
+    items = await items_of(database, job_id)
+    assert {i.attempts for i in items} == {1}
+    assert {i.judged_by for i in items} == {w.id for w in workers}
+    assert await verdict_counts(database) == {f"run-{n:03d}": 1 for n in range(1, 61)}
