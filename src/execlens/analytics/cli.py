@@ -4,6 +4,7 @@ import asyncio
 import signal
 from contextlib import suppress
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
@@ -26,6 +27,9 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.errors import field_path
+
+if TYPE_CHECKING:
+    from execlens.judge.judge import Judge
 
 EXIT_FAILED, EXIT_PAUSED, EXIT_INTERRUPTED = 1, 3, 130
 
@@ -101,7 +105,12 @@ def analyze_command(
 
 
 async def run_job(
-    database: Database, settings: Settings, params: JobCreate, *, quiet: bool = False
+    database: Database,
+    settings: Settings,
+    params: JobCreate,
+    *,
+    quiet: bool = False,
+    judge: "Judge | None" = None,
 ) -> JobOut:
     """Create or resume the job, run it here unless a worker is up, and show its progress."""
     from execlens.analytics.runner import Worker
@@ -117,7 +126,8 @@ async def run_job(
         verb = "resuming" if resumed else "started"
         where = f"{workers} running worker(s)" if workers else "this process"
         err_console.print(f"{verb} job {job.id} with {job.model}, run by {where}")
-    judge = Judge(settings)
+    owned = judge is None
+    judge = judge or Judge(settings)
     runner = None
     if not workers:
         runner = asyncio.create_task(Worker(database, settings, judge, kind="cli").run_job(job.id))
@@ -135,7 +145,8 @@ async def run_job(
     finally:
         with suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGINT)
-        await judge.aclose()
+        if owned:
+            await judge.aclose()
     async with database.read() as session:
         return job_out(await analytics_service.get(session, job.id))
 

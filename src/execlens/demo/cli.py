@@ -7,7 +7,6 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
@@ -15,9 +14,7 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.importer import ImportReport, import_lines
-from execlens.executions.models import Execution
 from execlens.executions.repository import graph_overview
-from execlens.judge.schemas import Verdict
 
 
 def _parse_end(end: str | None) -> date | None:
@@ -93,54 +90,52 @@ def demo_command(
 def _judge_sample(
     settings: Settings, names: dict[str, str], *, per_agent: int, model: str | None
 ) -> None:
-    """Judge the newest unscored runs of each agent and print a table of the verdicts."""
-    # Imported here: the LLM SDKs take seconds to load.
-    from execlens.judge.judge import Judge, JudgeRequest
+    """Judge the newest unscored runs of each agent as analytics jobs; print the verdicts."""
+    from execlens.analytics.cli import run_job
+    from execlens.analytics.schemas import JobCreate, JobResult
+    from execlens.analytics.service import analytics_service
+    from execlens.judge.judge import Judge
     from execlens.judge.providers import resolve_model
-    from execlens.judge.service import judge_service
 
     entry = resolve_model(settings, model)
-    progress = Progress(
-        TextColumn(f"judging with {entry.provider}:{entry.id}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
-    task = progress.add_task("judge", total=None)
+    # The embedded model's throughput is its CPU: more calls in flight only queue.
+    concurrency = settings.local_model_parallel if entry.provider == "local" else 4
 
-    async def work(database: Database) -> list[tuple[Execution, Verdict | str]]:
+    async def work(database: Database) -> list[tuple[str, JobResult]]:
         judge = Judge(settings)
+        rows: list[tuple[str, JobResult]] = []
         try:
-            return await judge_service.judge_sample(
-                database,
-                judge,
-                per_graph=per_agent,
-                request=JudgeRequest(model=entry.id),
-                on_start=lambda total: progress.update(task, total=total),
-                on_done=lambda: progress.advance(task),
-            )
+            for number, (graph_id, name) in enumerate(names.items(), start=1):
+                status.update(f"judging {name} ({number}/{len(names)}) with {entry.id}")
+                params = JobCreate(
+                    graph_id=graph_id, model_name=entry.id, limit=per_agent, concurrency=concurrency
+                )
+                job = await run_job(database, settings, params, quiet=True, judge=judge)
+                async with database.read() as session:
+                    for outcome in ("success", "failed"):
+                        results = await analytics_service.results(
+                            session, job.id, after=None, limit=per_agent, status=outcome
+                        )
+                        rows += [(name, result) for result in results]
         finally:
             await judge.aclose()
+        return rows
 
     started = time.perf_counter()
-    with progress:
+    with err_console.status("judging") as status:
         results = run_with_database(work, settings)
     elapsed = time.perf_counter() - started
-    table = Table("agent", "status", "judge", "score", "summary", title="verdicts")
-    for execution, result in results:
-        name = names.get(execution.graph_id, execution.graph_id)
-        status = execution.status.value
-        if isinstance(result, str):
-            table.add_row(name, status, "failed", "-", result)
+    table = Table("agent", "run", "judge", "score", "summary", title="verdicts")
+    for name, result in results:
+        if result.status == "failed":
+            table.add_row(name, result.exec_id[:8], "failed", "-", result.error_message)
         else:
-            score = f"{result.correctness_score:.2f}"
-            table.add_row(name, status, result.judge, score, result.activity_status)
+            score = f"{result.score:.2f}"
+            table.add_row(name, result.exec_id[:8], result.judge, score, result.summary_text)
     console.print(table)
-    verdicts = [r for _, r in results if not isinstance(r, str)]
-    by_rule = sum(1 for v in verdicts if v.judge == "rules")
+    by_rule = sum(1 for _, r in results if r.judge == "rules")
+    by_model = sum(1 for _, r in results if r.judge == "llm")
     console.print(
-        f"judged {len(results)} runs in {elapsed:.0f} s ({len(verdicts) - by_rule} by "
+        f"judged {len(results)} runs in {elapsed:.0f} s as analytics jobs ({by_model} by "
         f"{entry.provider}:{entry.id}, {by_rule} by rule)"
     )

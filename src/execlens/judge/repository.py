@@ -2,10 +2,10 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.executions.models import FINISHED_STATUSES, Execution
+from execlens.executions.models import Execution
 from execlens.judge.models import VerdictRecord
 
 
@@ -25,26 +25,5 @@ async def list_verdicts(session: AsyncSession, execution_id: str) -> Sequence[Ve
         select(VerdictRecord)
         .where(VerdictRecord.execution_id == execution_id)
         .order_by(VerdictRecord.created_at.desc())
-    )
-    return (await session.scalars(stmt)).all()
-
-
-async def unscored_sample(session: AsyncSession, per_graph: int) -> Sequence[Execution]:
-    """Return up to ``per_graph`` newest finished, unscored executions of each graph."""
-    ranked = (
-        select(
-            Execution.id,
-            func.row_number()
-            .over(partition_by=Execution.graph_id, order_by=Execution.created_at.desc())
-            .label("rank"),
-        )
-        .where(Execution.status.in_(FINISHED_STATUSES), Execution.correctness_score.is_(None))
-        .subquery()
-    )
-    stmt = (
-        select(Execution)
-        .join(ranked, ranked.c.id == Execution.id)
-        .where(ranked.c.rank <= per_graph)
-        .order_by(Execution.graph_id, Execution.created_at.desc())
     )
     return (await session.scalars(stmt)).all()

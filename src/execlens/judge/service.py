@@ -1,17 +1,16 @@
 """Judge stored executions and keep their verdicts: the logic behind the API and CLI."""
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.engine import Database
-from execlens.executions.models import Execution
 from execlens.executions.repository import get_graph_for_execution
 from execlens.executions.schemas import ExecutionOut, GraphOut
 from execlens.executions.service import execution_service
 from execlens.judge import repository
-from execlens.judge.judge import Judge, JudgeFailed, JudgeRequest
+from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.models import VerdictRecord
 from execlens.judge.schemas import Verdict
 
@@ -43,35 +42,6 @@ class JudgeService:
         async with database.write() as session:
             await self.store(session, verdict)
         return verdict
-
-    async def judge_sample(
-        self,
-        database: Database,
-        judge: Judge,
-        *,
-        per_graph: int,
-        request: JudgeRequest,
-        on_start: Callable[[int], None] | None = None,
-        on_done: Callable[[], None] | None = None,
-    ) -> list[tuple[Execution, Verdict | str]]:
-        """Judge the newest unscored finished runs of each graph, one at a time.
-
-        A run the model gives no verdict for is returned with the reason instead.
-        """
-        async with database.read() as session:
-            sample = await repository.unscored_sample(session, per_graph)
-        if on_start is not None:
-            on_start(len(sample))
-        results: list[tuple[Execution, Verdict | str]] = []
-        for execution in sample:
-            try:
-                verdict = await self.judge_and_store(database, judge, execution.id, request)
-                results.append((execution, verdict))
-            except JudgeFailed as exc:
-                results.append((execution, str(exc)))
-            if on_done is not None:
-                on_done()
-        return results
 
     async def history(self, session: AsyncSession, execution_id: str) -> Sequence[Verdict]:
         """Return an execution's verdicts, newest first."""
