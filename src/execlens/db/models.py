@@ -4,5 +4,14 @@ from execlens.auth.models import ApiKey
 from execlens.db.base import Base
 from execlens.executions.models import Execution, Graph, NodeExecution
 from execlens.judge.models import VerdictRecord
+from execlens.trends.models import AccuracyAlert
 
-__all__ = ["ApiKey", "Base", "Execution", "Graph", "NodeExecution", "VerdictRecord"]
+__all__ = [
+    "AccuracyAlert",
+    "ApiKey",
+    "Base",
+    "Execution",
+    "Graph",
+    "NodeExecution",
+    "VerdictRecord",
+]

@@ -52,8 +52,17 @@ class Graph(Base):
 class Execution(Base):
     __tablename__ = "executions"
     __table_args__ = (
-        # Trends and per-agent listings read this index; it also carries keyset order.
-        Index("ix_executions_graph_created", "graph_id", "created_at", "id"),
+        # Per-agent listings read this index in keyset order. Trends read only this index
+        # too (no table lookups): it also carries status, score and user.
+        Index(
+            "ix_executions_graph_created",
+            "graph_id",
+            "created_at",
+            "id",
+            "status",
+            "correctness_score",
+            "user_id",
+        ),
         Index("ix_executions_created", "created_at", "id"),
         Index("ix_executions_user_created", "user_id", "created_at"),
     )

@@ -1,0 +1,65 @@
+"""accuracy alerts; trends read executions from one covering index
+
+Revision ID: 0003t
+Revises: 0002
+Create Date: 2026-11-28 09:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003t"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_OPEN = sa.text("state = 'open'")
+_COVERING = ["graph_id", "created_at", "id", "status", "correctness_score", "user_id"]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "accuracy_alerts",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("graph_id", sa.String(length=200), nullable=False),
+        sa.Column("user_scope", sa.String(length=200), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("drop_percent", sa.Float(), nullable=False),
+        sa.Column("three_day_avg", sa.Float(), nullable=False),
+        sa.Column("seven_day_avg", sa.Float(), nullable=False),
+        sa.Column("window", sa.String(length=16), nullable=False),
+        sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_checked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("notified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("notifications", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_accuracy_alerts")),
+    )
+    with op.batch_alter_table("accuracy_alerts", schema=None) as batch_op:
+        batch_op.create_index("ix_accuracy_alerts_detected", ["detected_at"], unique=False)
+        batch_op.create_index(
+            "uq_accuracy_alerts_open_scope",
+            ["graph_id", "user_scope"],
+            unique=True,
+            sqlite_where=_OPEN,
+            postgresql_where=_OPEN,
+        )
+    # The trends query reads status, score and user of a graph's runs in a date range:
+    # with them in the index it never visits the table.
+    with op.batch_alter_table("executions", schema=None) as batch_op:
+        batch_op.drop_index("ix_executions_graph_created")
+        batch_op.create_index("ix_executions_graph_created", _COVERING, unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("executions", schema=None) as batch_op:
+        batch_op.drop_index("ix_executions_graph_created")
+        batch_op.create_index(
+            "ix_executions_graph_created", ["graph_id", "created_at", "id"], unique=False
+        )
+    with op.batch_alter_table("accuracy_alerts", schema=None) as batch_op:
+        batch_op.drop_index("uq_accuracy_alerts_open_scope")
+        batch_op.drop_index("ix_accuracy_alerts_detected")
+    op.drop_table("accuracy_alerts")
