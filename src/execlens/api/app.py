@@ -13,6 +13,7 @@ from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
 from execlens.judge.endpoints import router as judge_router
+from execlens.trends.endpoints import router as trends_router
 
 
 def create_app(
@@ -54,5 +55,6 @@ def create_app(
         return {"status": "ok"}
 
     app.include_router(judge_router)
+    app.include_router(trends_router)
     app.include_router(executions_router)
     return app

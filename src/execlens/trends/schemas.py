@@ -18,7 +18,11 @@ class TrendQuery(BaseModel):
     user_id: str | None = Field(default=None, max_length=200)
     days_back: int = Field(default=30, ge=1, le=365, description="UTC days to look back, 1 to 365.")
     drop_threshold: float = Field(
-        default=10.0, gt=0, le=100, description="Alert when the 3-day average drops this many %."
+        default=10.0,
+        gt=0,
+        le=100,
+        allow_inf_nan=False,
+        description="Alert when the 3-day average drops this many %.",
     )
     include_historical: bool = False
     window: TrendWindow = Field(
