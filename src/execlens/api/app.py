@@ -14,6 +14,7 @@ from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
 from execlens.judge.endpoints import router as judge_router
 from execlens.trends.endpoints import router as trends_router
+from execlens.trends.monitor import background_monitor
 
 
 def create_app(
@@ -33,7 +34,8 @@ def create_app(
             await upgrade(db)
         app.state.database = db
         try:
-            yield
+            async with background_monitor(db, settings):
+                yield
         finally:
             if owned:
                 await db.dispose()

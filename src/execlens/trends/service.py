@@ -77,6 +77,29 @@ def dashboard_link(settings: Settings, graph_id: str, user_id: str | None = None
     return f"{settings.dashboard_url}/trends?{urlencode(params)}"
 
 
+def monitor_query(
+    settings: Settings, graph_id: str, *, include_historical: bool = False
+) -> TrendQuery:
+    """Return the query the monitor checks a graph with."""
+    return trend_query(
+        graph_id=graph_id,
+        days_back=settings.monitor_days_back,
+        drop_threshold=settings.monitor_drop_threshold,
+        window=settings.monitor_window,
+        min_executions=settings.monitor_min_scored,
+        include_historical=include_historical,
+    )
+
+
+@dataclass
+class AgentTrend:
+    """One agent's trend, with its name."""
+
+    graph_id: str
+    name: str
+    trend: AccuracyTrendsResponse
+
+
 @dataclass
 class AlertDecision:
     """What a monitor check did to the stored alert of one graph and user scope."""
@@ -140,6 +163,27 @@ class TrendService:
         )
         return response
 
+    async def graph_name(self, session: AsyncSession, graph_id: str) -> str | None:
+        """Return the newest stored name of a graph, or None."""
+        return await repository.graph_name(session, graph_id)
+
+    async def agent_trends(
+        self,
+        session: AsyncSession,
+        dialect: Dialect,
+        settings: Settings,
+        *,
+        now: datetime | None = None,
+    ) -> list[AgentTrend]:
+        """Return the trend of every agent with finished runs, judged as the monitor would."""
+        graphs = (await session.execute(repository.select_active_graphs(None))).all()
+        agents = []
+        for graph in graphs:
+            query = monitor_query(settings, graph.graph_id, include_historical=True)
+            trend = await self.trends(session, dialect, query, now=now)
+            agents.append(AgentTrend(graph.graph_id, graph.name, trend))
+        return agents
+
     async def record_check(
         self,
         session: AsyncSession,
@@ -148,11 +192,13 @@ class TrendService:
         *,
         now: datetime,
         cooldown: timedelta,
+        retry_undelivered: bool = True,
     ) -> AlertDecision:
         """Open, refresh or resolve the stored alert of a graph after a check.
 
         A drop notifies once when it opens. While it stays open it notifies again only
-        after ``cooldown`` (zero: never), or when no channel has taken it yet.
+        after ``cooldown`` (zero: never), or, with ``retry_undelivered``, while no channel
+        has taken it yet.
         """
         scope = query.user_id or ALL_USERS
         alert = await repository.open_alert(session, query.graph_id, scope)
@@ -179,9 +225,9 @@ class TrendService:
             alert.last_checked_at = now
             return AlertDecision("resolved", alert)
         _refresh(alert, current, now)
-        undelivered = alert.notified_at is None
-        cooled = bool(cooldown) and alert.notified_at is not None
-        if undelivered or (cooled and now - alert.notified_at >= cooldown):
+        if alert.notified_at is None:
+            return AlertDecision("renotify" if retry_undelivered else "still_open", alert)
+        if cooldown and now - alert.notified_at >= cooldown:
             return AlertDecision("renotify", alert)
         return AlertDecision("still_open", alert)
 
