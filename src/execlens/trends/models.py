@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Float, Index, Integer, String, text
+from sqlalchemy import Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from execlens.db.base import Base, UTCDateTime
@@ -42,6 +42,9 @@ class AccuracyAlert(Base):
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Set when at least one channel took the message; null means "not delivered yet".
+    # When the latest notification was sent, in the transaction that decided to send it,
+    # so a second monitor sees it at once; null while no channel is configured.
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notifications: Mapped[int] = mapped_column(Integer, default=0)
+    # The channels the latest notification failed on, with their errors; never a URL.
+    delivery_error: Mapped[str | None] = mapped_column(Text)

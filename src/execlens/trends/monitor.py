@@ -63,7 +63,7 @@ class Monitor:
                     trend,
                     now=now,
                     cooldown=settings.alert_cooldown,
-                    retry_undelivered=bool(self.notifier.channels),
+                    can_notify=bool(self.notifier.channels),
                 )
         except IntegrityError:
             # Another monitor opened this graph's alert between our read and our write;
@@ -73,9 +73,10 @@ class Monitor:
         if decision.notify and decision.alert is not None and trend.alert is not None:
             message = self._message(name, trend.alert, reminder=decision.action == "renotify")
             check.deliveries = await self.notifier.send(message)
-            if any(d.ok for d in check.deliveries):
-                async with self.database.write() as session:
-                    await trend_service.mark_notified(session, decision.alert.id, now)
+            failed = [f"{d.channel}: {d.error}" for d in check.deliveries if not d.ok]
+            async with self.database.write() as session:
+                error = "; ".join(failed) or None
+                await trend_service.record_delivery(session, decision.alert.id, error)
         return check
 
     def _message(self, name: str, alert: AccuracyAlertData, *, reminder: bool) -> AlertMessage:

@@ -102,6 +102,7 @@ class AlertOut(BaseModel):
     resolved_at: datetime | None
     notified_at: datetime | None
     notifications: int
+    delivery_error: str | None
     dashboard_url: str
 
 

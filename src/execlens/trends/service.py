@@ -106,10 +106,7 @@ class AlertDecision:
 
     action: AlertAction
     alert: AccuracyAlert | None
-
-    @property
-    def notify(self) -> bool:
-        return self.action in ("opened", "renotify")
+    notify: bool = False
 
 
 class TrendService:
@@ -192,13 +189,13 @@ class TrendService:
         *,
         now: datetime,
         cooldown: timedelta,
-        retry_undelivered: bool = True,
+        can_notify: bool = True,
     ) -> AlertDecision:
         """Open, refresh or resolve the stored alert of a graph after a check.
 
         A drop notifies once when it opens. While it stays open it notifies again only
-        after ``cooldown`` (zero: never), or, with ``retry_undelivered``, while no channel
-        has taken it yet.
+        after ``cooldown`` (zero: never). The decision to notify is stored with it, so a
+        monitor checking at the same time does not send the same message.
         """
         scope = query.user_id or ALL_USERS
         alert = await repository.open_alert(session, query.graph_id, scope)
@@ -216,27 +213,30 @@ class TrendService:
                 notifications=0,
             )
             _refresh(alert, current, now)
+            if can_notify:
+                _mark_notified(alert, now)
             session.add(alert)
             await session.flush()
-            return AlertDecision("opened", alert)
+            return AlertDecision("opened", alert, notify=can_notify)
         if current is None:
             alert.state = "resolved"
             alert.resolved_at = now
             alert.last_checked_at = now
             return AlertDecision("resolved", alert)
         _refresh(alert, current, now)
-        if alert.notified_at is None:
-            return AlertDecision("renotify" if retry_undelivered else "still_open", alert)
-        if cooldown and now - alert.notified_at >= cooldown:
-            return AlertDecision("renotify", alert)
+        never_sent = alert.notified_at is None
+        if can_notify and (never_sent or (cooldown and now - alert.notified_at >= cooldown)):
+            _mark_notified(alert, now)
+            return AlertDecision("renotify", alert, notify=True)
         return AlertDecision("still_open", alert)
 
-    async def mark_notified(self, session: AsyncSession, alert_id: str, now: datetime) -> None:
-        """Record that at least one channel took an alert's message."""
+    async def record_delivery(
+        self, session: AsyncSession, alert_id: str, error: str | None
+    ) -> None:
+        """Store which channels the latest notification of an alert failed on, if any."""
         alert = await session.get(AccuracyAlert, alert_id)
         if alert is not None:
-            alert.notified_at = now
-            alert.notifications += 1
+            alert.delivery_error = error
 
     async def list_alerts(
         self,
@@ -271,6 +271,7 @@ def alert_out(settings: Settings, alert: AccuracyAlert, name: str | None) -> Ale
         resolved_at=alert.resolved_at,
         notified_at=alert.notified_at,
         notifications=alert.notifications,
+        delivery_error=alert.delivery_error,
         dashboard_url=dashboard_link(settings, alert.graph_id, user_id),
     )
 
@@ -279,6 +280,11 @@ def _empty_point(now: datetime) -> AccuracyLatestData:
     return AccuracyLatestData(
         date=now, daily_score=None, three_day_avg=None, seven_day_avg=None, fourteen_day_avg=None
     )
+
+
+def _mark_notified(alert: AccuracyAlert, now: datetime) -> None:
+    alert.notified_at = now
+    alert.notifications += 1
 
 
 def _refresh(alert: AccuracyAlert, current: AccuracyAlertData, now: datetime) -> None:

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("notified_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("notifications", sa.Integer(), nullable=False),
+        sa.Column("delivery_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accuracy_alerts")),
     )
     with op.batch_alter_table("accuracy_alerts", schema=None) as batch_op:
