@@ -108,6 +108,7 @@ def trends_command(
     console.print(
         f"[bold]{name}[/] ({graph_id}): {query.window} windows, last {days_back} UTC days",
         highlight=False,
+        soft_wrap=True,
     )
     if not trend.historical_data:
         console.print("no finished runs in that period")
@@ -118,6 +119,7 @@ def trends_command(
         f"14-day {_score(latest.fourteen_day_avg)} ({latest.scored} of {latest.executions} "
         "runs scored)",
         highlight=False,
+        soft_wrap=True,
     )
     console.print(_daily_table(trend.historical_data))
     link = dashboard_link(settings, graph_id, user_id)
