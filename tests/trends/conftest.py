@@ -39,6 +39,11 @@ def runs_for(days: dict[int, list[float | None]], **fields) -> list[Run]:
     return [Run(day(o), score, **fields) for o, scores in days.items() for score in scores]
 
 
+def drop(start: int = 0) -> dict[int, list[float]]:
+    """Seven days at 0.9, then three at 0.45 ending ``start`` days before NOW's day."""
+    return {o + start: [0.9] * 3 for o in range(3, 10)} | {o + start: [0.45] * 3 for o in range(3)}
+
+
 async def store_runs(database: Database, runs: Iterable[Run], *, name: str = "Blog writer") -> None:
     """Store runs (and a graph per graph id) through the bulk ingest path."""
     runs = list(runs)

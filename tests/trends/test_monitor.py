@@ -10,16 +10,11 @@ from pydantic import SecretStr
 from execlens.api.app import create_app
 from execlens.trends.monitor import Monitor
 from execlens.trends.notify import Notifier, channels_from_settings
-from tests.trends.conftest import NOW, runs_for, store_runs
+from tests.trends.conftest import NOW, drop, runs_for, store_runs
 from tests.trends.webhook_receiver import WebhookReceiver
 
 NAME = "Inbox triage"
 LINK = "https://execlens.example/trends?graph_id=g-blog"
-
-
-def drop(start: int = 0) -> dict[int, list[float]]:
-    """Seven days at 0.9, then three at 0.45 ending ``start`` days before NOW's day."""
-    return {o + start: [0.9] * 3 for o in range(3, 10)} | {o + start: [0.45] * 3 for o in range(3)}
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.trends.conftest import NOW, runs_for, store_runs
-from tests.trends.test_monitor import drop
+from tests.trends.conftest import NOW, drop, runs_for, store_runs
 from tests.trends.webhook_receiver import WebhookReceiver
 
 
