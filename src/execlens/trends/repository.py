@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import epoch_day, utc_day
 from execlens.db.engine import Dialect
-from execlens.executions.models import FINISHED_STATUSES, Execution, Graph
+from execlens.executions.models import FINISHED_CONDITION, FINISHED_STATUSES, Execution, Graph
 from execlens.trends.models import AccuracyAlert
 from execlens.trends.schemas import AlertState, TrendWindow
 
@@ -28,8 +28,9 @@ def select_daily_trend(
 ) -> Select:
     """Return one row per UTC day with data, newest first: counts, score and moving averages.
 
-    One statement. The inner part reads only the (graph_id, created_at, ...) index and
-    groups by day; the outer part runs the window functions over those few day rows.
+    One statement. The inner part reads only the partial index of finished runs on
+    (graph_id, created_at) and groups by day; the outer part runs the window functions
+    over those few day rows.
     """
     day = utc_day(dialect, Execution.created_at)
     daily = (
@@ -39,11 +40,7 @@ def select_daily_trend(
             func.count(Execution.correctness_score).label("scored"),
             (func.avg(Execution.correctness_score) * 100).label("daily_score"),
         )
-        .where(
-            Execution.graph_id == graph_id,
-            Execution.created_at >= since,
-            Execution.status.in_(FINISHED_STATUSES),
-        )
+        .where(Execution.graph_id == graph_id, Execution.created_at >= since, FINISHED_CONDITION)
         .group_by(day)
     )
     if user_id is not None:
