@@ -11,6 +11,7 @@ from execlens.db.cli import app as db_app
 from execlens.demo.cli import demo_command, demo_data_command
 from execlens.executions.cli import import_command
 from execlens.judge.cli import judge_command
+from execlens.trends.cli import monitor_command, trends_command
 
 app = typer.Typer(
     help="execlens: judge AI agent executions with an LLM and track accuracy over time.",
@@ -27,6 +28,8 @@ app.command("demo")(demo_command)
 app.command("judge")(judge_command)
 app.command("analyze")(analyze_command)
 app.command("worker")(worker_command)
+app.command("trends")(trends_command)
+app.command("monitor")(monitor_command)
 
 
 @app.command("serve")

@@ -1,5 +1,7 @@
 """Settings, read once from the environment (prefix ``EXECLENS_``)."""
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +13,19 @@ from sqlalchemy.engine import make_url
 
 def _default_data_dir() -> Path:
     return Path(user_data_dir("execlens", appauthor=False))
+
+
+_DURATION = re.compile(r"(\d+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Return "90s", "15m", "1h", "1d" or "1h30m" as a timedelta; raise ValueError otherwise."""
+    compact = text.strip().lower()
+    parts = _DURATION.findall(compact)
+    if not compact or "".join(n + u for n, u in parts) != compact:
+        raise ValueError(f"{text!r} is not a duration; use e.g. 90s, 15m, 1h, 1d or 1h30m")
+    return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in parts))
 
 
 class Settings(BaseSettings):
@@ -69,6 +84,46 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=1, le=65535)
 
+    # Accuracy trends: the monitor and where it sends alerts.
+    public_url: str | None = None
+    monitor_in_serve: bool = False
+    monitor_interval: timedelta = timedelta(hours=1)
+    monitor_days_back: int = Field(default=30, ge=1, le=365)
+    monitor_drop_threshold: float = Field(default=10.0, gt=0, le=100)
+    monitor_window: Literal["calendar", "rows"] = "calendar"
+    monitor_min_executions: int = Field(default=10, ge=1)
+    monitor_min_scored: int = Field(default=3, ge=1)
+    alert_cooldown: timedelta = timedelta(hours=24)
+    alert_webhook_urls: SecretStr | None = None
+    alert_slack_webhook_url: SecretStr | None = None
+    alert_discord_webhook_url: SecretStr | None = None
+    alert_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    alert_max_retries: int = Field(default=2, ge=0, le=10)
+
+    @field_validator("monitor_interval", "alert_cooldown", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("monitor_interval")
+    @classmethod
+    def _positive_interval(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() < 1:
+            raise ValueError("must be at least 1s")
+        return value
+
+    @field_validator(
+        "alert_webhook_urls", "alert_slack_webhook_url", "alert_discord_webhook_url", "public_url"
+    )
+    @classmethod
+    def _http_urls(cls, value: SecretStr | str | None) -> SecretStr | str | None:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        for url in (text or "").split(","):
+            if url.strip() and not url.strip().startswith(("http://", "https://")):
+                # The URL is not echoed: webhook URLs carry their secret in the path.
+                raise ValueError("each URL must start with http:// or https://")
+        return value if (text or "").strip() else None
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str | None) -> str | None:
@@ -84,6 +139,17 @@ class Settings(BaseSettings):
     def compatible_model_ids(self) -> list[str]:
         """Return the models configured for the OpenAI-compatible server."""
         return [m.strip() for m in self.compatible_models.split(",") if m.strip()]
+
+    @property
+    def alert_webhook_url_list(self) -> list[str]:
+        """Return the generic JSON webhook URLs alerts are posted to."""
+        urls = self.alert_webhook_urls.get_secret_value() if self.alert_webhook_urls else ""
+        return [u.strip() for u in urls.split(",") if u.strip()]
+
+    @property
+    def dashboard_url(self) -> str:
+        """Return the base URL that alert messages link to."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def database_label(self) -> str:

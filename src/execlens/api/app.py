@@ -16,6 +16,8 @@ from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
 from execlens.judge.endpoints import router as judge_router
+from execlens.trends.endpoints import router as trends_router
+from execlens.trends.monitor import background_monitor
 
 
 def create_app(
@@ -42,6 +44,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             if run_worker:
                 await stack.enter_async_context(_background_worker(app, db, settings))
+            await stack.enter_async_context(background_monitor(db, settings))
             try:
                 yield
             finally:
@@ -69,6 +72,7 @@ def create_app(
     app.include_router(judge_router)
     app.include_router(compat_router)
     app.include_router(jobs_router)
+    app.include_router(trends_router)
     app.include_router(executions_router)
     return app
 

@@ -8,7 +8,17 @@ from itertools import chain
 from typing import Any, assert_never
 
 from pydantic_core import to_json
-from sqlalchemy import JSON, DateTime, String, Table
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    cast,
+    func,
+    literal_column,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +44,35 @@ def insert_on_conflict(dialect: Dialect, table: Table) -> postgresql.Insert | sq
             return sqlite.insert(table)
         case "postgresql":
             return postgresql.insert(table)
+        case _:
+            assert_never(dialect)
+
+
+def utc_day(dialect: Dialect, column: ColumnElement[datetime]) -> ColumnElement[Any]:
+    """Return the UTC calendar day of a timestamp column, a value to GROUP BY."""
+    match dialect:
+        case "sqlite":
+            # Timestamps are stored as UTC text "YYYY-MM-DD HH:MM:SS.ffffff" (UTCDateTime and
+            # the bulk path write the same bytes): the first 10 characters are the UTC day.
+            return func.substr(column, 1, 10)
+        case "postgresql":
+            # date(timestamptz) follows the session's TimeZone; convert to UTC explicitly.
+            return func.date(func.timezone("UTC", column))
+        case _:
+            assert_never(dialect)
+
+
+def epoch_day(dialect: Dialect, day: ColumnElement[Any]) -> ColumnElement[int]:
+    """Return a ``utc_day`` value as an integer day number (days since 1970-01-01).
+
+    Window frames ``RANGE BETWEEN n PRECEDING`` need a number to count days on.
+    """
+    match dialect:
+        case "sqlite":
+            # julianday of a bare date is exact and ends in .5 (Julian days start at noon).
+            return cast(func.julianday(day) - 2440587.5, Integer)
+        case "postgresql":
+            return cast(day - literal_column("DATE '1970-01-01'"), Integer)
         case _:
             assert_never(dialect)
 

@@ -5,8 +5,10 @@ from execlens.auth.models import ApiKey
 from execlens.db.base import Base
 from execlens.executions.models import Execution, Graph, NodeExecution
 from execlens.judge.models import VerdictRecord
+from execlens.trends.models import AccuracyAlert
 
 __all__ = [
+    "AccuracyAlert",
     "AnalyticsJob",
     "ApiKey",
     "Base",

@@ -15,6 +15,7 @@ from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.importer import ImportReport, import_lines
 from execlens.executions.repository import graph_overview
+from execlens.trends.cli import print_agent_trends
 
 
 def _parse_end(end: str | None) -> date | None:
@@ -85,6 +86,7 @@ def demo_command(
     if judge_per_agent:
         names = {row.graph_id: row.name for row in overview}
         _judge_sample(settings, names, per_agent=judge_per_agent, model=model)
+    print_agent_trends(settings)
 
 
 def _judge_sample(

@@ -1,0 +1,42 @@
+"""REST endpoints: upstream-compatible accuracy trends, and the monitor's alerts."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep
+from execlens.auth.deps import AdminPrincipal
+from execlens.trends.schemas import AccuracyTrendsResponse, AlertPage, AlertState, TrendQuery
+from execlens.trends.service import trend_service
+
+router = APIRouter(prefix="/api", tags=["trends"])
+
+
+@router.get(
+    "/executions/admin/execution_accuracy_trends",
+    response_model=AccuracyTrendsResponse,
+    response_model_exclude_none=False,
+)
+async def get_execution_accuracy_trends(
+    query: Annotated[TrendQuery, Query()],
+    session: ReadSession,
+    database: DatabaseDep,
+    _: AdminPrincipal,
+) -> AccuracyTrendsResponse:
+    """Return a graph's daily accuracy with 3-, 7- and 14-day averages, and a drop alert."""
+    return await trend_service.trends(session, database.dialect, query)
+
+
+@router.get("/alerts", response_model=AlertPage)
+async def list_alerts(
+    session: ReadSession,
+    settings: SettingsDep,
+    _: AdminPrincipal,
+    state: AlertState | None = None,
+    graph_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AlertPage:
+    """List the monitor's accuracy alerts newest first, optionally only open or resolved ones."""
+    return await trend_service.list_alerts(
+        session, settings, state=state, graph_id=graph_id, limit=limit
+    )
