@@ -3,7 +3,8 @@
 import pytest
 from pydantic import SecretStr
 
-from execlens.judge.judge import Judge, JudgeFailed, JudgeRequest
+from execlens.judge.ask import JudgeFailed
+from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT, prompt_hash
 from execlens.judge.service import judge_service
 from tests.fake_llm import Reply, answer

@@ -14,7 +14,8 @@ from execlens.executions.schemas import (
     GraphOut,
     ImportLine,
 )
-from execlens.judge.judge import Judge, JudgeFailed, JudgeRequest
+from execlens.judge.ask import JudgeFailed
+from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.local import LOCAL_MODEL_ID
 from execlens.judge.schemas import MAX_SENTENCES, MAX_SUMMARY_CHARS, count_sentences
 

@@ -170,13 +170,17 @@ def _claimable(job_id: str, now: datetime) -> ColumnElement[bool]:
     )
 
 
-async def running_count(session: AsyncSession, job_id: str, now: datetime) -> int:
+async def running_count(
+    session: AsyncSession, job_id: str, now: datetime, *, exclude_owner: str | None = None
+) -> int:
     """Return how many items of a job are leased and not expired (calls in flight)."""
     stmt = select(func.count()).where(
         JobItem.job_id == job_id,
         JobItem.status == ItemStatus.RUNNING,
         JobItem.lease_expires_at >= now,
     )
+    if exclude_owner is not None:
+        stmt = stmt.where(JobItem.lease_owner != exclude_owner)
     return int((await session.execute(stmt)).scalar_one())
 
 
@@ -223,18 +227,21 @@ async def claim_items(
     return sorted((row[0], row[1]) for row in rows)
 
 
-async def finish_item(session: AsyncSession, *, item_id: int, worker_id: str, values: dict) -> bool:
-    """Record an item's outcome if ``worker_id`` still holds its lease; return whether it did."""
-    stmt = (
-        update(JobItem)
-        .where(
-            JobItem.id == item_id,
-            JobItem.lease_owner == worker_id,
-            JobItem.status == ItemStatus.RUNNING,
-        )
-        .values(lease_owner=None, lease_expires_at=None, **values)
+async def still_leased(session: AsyncSession, worker_id: str, item_ids: list[int]) -> set[int]:
+    """Return which of these items ``worker_id`` still holds."""
+    stmt = select(JobItem.id).where(
+        JobItem.id.in_(item_ids),
+        JobItem.lease_owner == worker_id,
+        JobItem.status == ItemStatus.RUNNING,
     )
-    return (await session.execute(stmt)).rowcount == 1
+    return set((await session.execute(stmt)).scalars())
+
+
+async def finish_items(session: AsyncSession, rows: list[dict]) -> None:
+    """Record items' outcomes; each row has the item's ``id`` and the same keys."""
+    if rows:
+        leases = {"lease_owner": None, "lease_expires_at": None}
+        await session.execute(update(JobItem), [row | leases for row in rows])
 
 
 async def renew_leases(session: AsyncSession, worker_id: str, until: datetime) -> None:
@@ -246,15 +253,13 @@ async def renew_leases(session: AsyncSession, worker_id: str, until: datetime) -
     )
 
 
-async def release_items(
-    session: AsyncSession, *, worker_id: str, item_ids: Sequence[int] | None = None
-) -> int:
-    """Give leased items back as pending, so that another run judges them."""
+async def release_items(session: AsyncSession, *, worker_id: str, job_id: str | None = None) -> int:
+    """Give a worker's leased items (of one job, or all) back as pending for another run."""
     stmt = update(JobItem).where(
         JobItem.lease_owner == worker_id, JobItem.status == ItemStatus.RUNNING
     )
-    if item_ids is not None:
-        stmt = stmt.where(JobItem.id.in_(item_ids))
+    if job_id is not None:
+        stmt = stmt.where(JobItem.job_id == job_id)
     result = await session.execute(
         stmt.values(status=ItemStatus.PENDING, lease_owner=None, lease_expires_at=None)
     )

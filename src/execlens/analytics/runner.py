@@ -26,8 +26,10 @@ from execlens.analytics.models import (
 from execlens.analytics.service import utcnow
 from execlens.config import Settings
 from execlens.db.engine import Database
-from execlens.errors import NotFoundError, UserError
-from execlens.judge.judge import Judge, JudgeFailed, JudgeRequest
+from execlens.errors import UserError
+from execlens.executions.schemas import ExecutionOut, GraphOut
+from execlens.judge.ask import JudgeFailed
+from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.providers import import_sdks
 from execlens.judge.schemas import Verdict
 from execlens.judge.service import judge_service
@@ -40,8 +42,7 @@ class JobFailure(Exception):
     """Something every item would hit: the job stops with this reason."""
 
 
-class _LostLease(Exception):
-    """Another worker took the item over; this result is dropped."""
+Ready = tuple[int, tuple[ExecutionOut, GraphOut | None] | None]
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Claim:
     items: list[tuple[int, str]] = field(default_factory=list)
     status: str = JobStatus.RUNNING
     wait: float | None = None
+    ready: list[Ready] = field(default_factory=list)
 
 
 @dataclass
@@ -111,56 +113,95 @@ class JobRun:
         self.lease = timedelta(seconds=settings.job_lease_seconds)
         self.poll = settings.job_poll_seconds
         self.job: AnalyticsJob | None = None
+        self._graphs: dict = {}
+        self._finished: list[tuple[int, Outcome, asyncio.Future]] = []
+        self._recorder: asyncio.Task | None = None
+        self._calls = 0
+        self._slot_freed = asyncio.Event()
 
     async def run(self) -> str:
         """Work on the job until it completes, pauses, fails or is cancelled; return its status."""
+        loop = asyncio.get_running_loop()
         tasks: dict[asyncio.Task, int] = {}
+        ready: list[Ready] = []
+        refill: asyncio.Task[Claim] | None = None
         status: str = JobStatus.RUNNING
+        seen = resume_at = loop.time()
         try:
             while True:
-                free = (self.job.concurrency if self.job else 1) - len(tasks)
-                if free > 0:
-                    claim = await self._claim(free)
-                else:
-                    claim = Claim(status=await self._status())
-                status = claim.status
+                concurrency = self.job.concurrency if self.job else 1
+                if refill is not None and refill.done():
+                    claim, refill = refill.result(), None
+                    status, seen = claim.status, loop.time()
+                    ready += claim.ready
+                    resume_at = loop.time() + (claim.wait or 0)
                 if status in (JobStatus.CANCELLED, JobStatus.FAILED):
                     break
                 if status not in ACTIVE_STATUSES and not tasks:
                     break
-                for item_id, execution_id in claim.items:
-                    task = asyncio.create_task(self._process(item_id, execution_id))
-                    tasks[task] = item_id
-                timeout = claim.wait or self.poll
-                if not tasks:
-                    await asyncio.sleep(timeout)
-                    continue
-                done, _ = await asyncio.wait(
-                    tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in done:
+                if status in ACTIVE_STATUSES:
+                    self._start(ready, tasks, concurrency)
+                # Claiming and reading run beside the calls: a slot that frees takes a
+                # ready item at once instead of waiting for a transaction. Even with
+                # nothing to claim, the job is looked at every poll to notice a cancel.
+                want = concurrency + self._read_ahead(concurrency) - self._calls - len(ready)
+                due = want > 0 or loop.time() - seen >= self.poll
+                active = status in ACTIVE_STATUSES and loop.time() >= resume_at
+                if refill is None and active and due:
+                    refill = asyncio.create_task(self._refill(max(want, 0)))
+                await self._wait([*tasks, *([refill] if refill else [])], self.poll)
+                for task in [t for t in tasks if t.done()]:
                     tasks.pop(task)
                     if isinstance(task.exception(), JobFailure):
                         await self._fail(str(task.exception()))
                         status = JobStatus.FAILED
                     elif task.exception() is not None:
                         raise task.exception()
-                if status == JobStatus.FAILED:
-                    break
         finally:
+            if refill is not None:
+                refill.cancel()
+                await asyncio.gather(refill, return_exceptions=True)
             await self._abandon(tasks)
         return status
+
+    def _start(self, ready: list[Ready], tasks: dict[asyncio.Task, int], concurrency: int) -> None:
+        """Start calls for ready items while there are free slots."""
+        while ready and self._calls < concurrency:
+            item_id, run = ready.pop(0)
+            self._calls += 1
+            tasks[asyncio.create_task(self._process(item_id, run))] = item_id
+
+    @staticmethod
+    def _read_ahead(concurrency: int) -> int:
+        return min(16, concurrency // 2)
+
+    async def _refill(self, want: int) -> Claim:
+        """Claim up to ``want`` items and read their executions."""
+        claim = await self._claim(want)
+        loaded = await self._load([execution_id for _, execution_id in claim.items])
+        claim.ready = [(item_id, loaded.get(eid)) for item_id, eid in claim.items]
+        return claim
+
+    async def _wait(self, waitables: list[asyncio.Task], seconds: float) -> None:
+        """Wait until a call returns, something finishes, or ``seconds`` pass."""
+        self._slot_freed.clear()
+        freed = asyncio.create_task(self._slot_freed.wait())
+        try:
+            await asyncio.wait([*waitables, freed], timeout=seconds, return_when="FIRST_COMPLETED")
+        finally:
+            freed.cancel()
 
     async def _abandon(self, tasks: dict[asyncio.Task, int]) -> None:
         """Stop the calls in flight and give their items back, so a resume judges them."""
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if tasks:
-            async with self.db.write() as session:
-                await repository.release_items(
-                    session, worker_id=self.worker_id, item_ids=list(tasks.values())
-                )
+        if self._recorder is not None:
+            # Results already being committed are kept.
+            await asyncio.gather(self._recorder, return_exceptions=True)
+        # Everything this run still holds of the job: calls cut short and items read ahead.
+        async with self.db.write() as session:
+            await repository.release_items(session, worker_id=self.worker_id, job_id=self.job_id)
 
     async def _status(self) -> str:
         async with self.db.read() as session:
@@ -182,7 +223,11 @@ class JobRun:
                 job.done_at_run_start = job.succeeded + job.failed
             if not job.selection_done:
                 await self._select(session, job)
-            running = await repository.running_count(session, job.id, now)
+            # Calls in flight across workers: other workers' leased items, and this run's
+            # own calls (its items waiting to be recorded make no call).
+            running = self._calls + await repository.running_count(
+                session, job.id, now, exclude_owner=self.worker_id
+            )
             count, capped = _pick(job, min(want, job.concurrency - running), running)
             count, wait = _take_rate_tokens(job, count)
             items: list[tuple[int, str]] = []
@@ -239,24 +284,42 @@ class JobRun:
         else:
             job.total = max(job.total, job.selected)
 
-    async def _process(self, item_id: int, execution_id: str) -> None:
-        outcome = await self._judge(execution_id)
-        try:
-            await self._record(item_id, outcome)
-        except _LostLease:
-            log.warning("item %s of job %s was taken over; result dropped", item_id, self.job_id)
+    async def _load(self, ids: list[str]) -> dict[str, tuple[ExecutionOut, GraphOut | None]]:
+        """Read the claimed executions and their graphs in one go."""
+        if not ids:
+            return {}
+        async with self.db.read() as session:
+            return await judge_service.load_many(session, ids, self._graphs)
 
-    async def _judge(self, execution_id: str) -> Outcome:
+    async def _process(self, item_id: int, run: tuple[ExecutionOut, GraphOut | None] | None):
+        try:
+            outcome = await self._judge(run)
+        finally:
+            self._calls -= 1
+            self._slot_freed.set()
+        done = asyncio.get_running_loop().create_future()
+        self._finished.append((item_id, outcome, done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_finished())
+        await done
+
+    async def _judge(self, run: tuple[ExecutionOut, GraphOut | None] | None) -> Outcome:
         job = self.job
         assert job is not None
-        async with self.db.read() as session:
-            try:
-                execution, graph = await judge_service.load(session, execution_id)
-            except NotFoundError:
-                return Outcome(ItemStatus.FAILED, error="the execution is no longer stored")
-            # Judged by someone else since this job selected it: never pay twice.
-            if await repository.is_already_judged(session, job, execution_id):
-                return Outcome(ItemStatus.SKIPPED)
+        if run is None:
+            return Outcome(ItemStatus.FAILED, error="the execution is no longer stored")
+        execution, graph = run
+        # Judged by someone else since this job selected it: never pay twice.
+        if job.rescore_if_judge_changed:
+            async with self.db.read() as session:
+                judged = await repository.is_already_judged(session, job, execution.id)
+        else:
+            stats = execution.stats
+            judged = job.skip_existing and (
+                stats.activity_status is not None and stats.correctness_score is not None
+            )
+        if judged:
+            return Outcome(ItemStatus.SKIPPED)
         request = JudgeRequest(job.model, job.system_prompt, job.user_prompt)
         try:
             verdict = await self.judge.judge(execution, graph, request)
@@ -268,49 +331,85 @@ class JobRun:
             raise JobFailure(str(exc)) from exc
         return Outcome(ItemStatus.SUCCESS, verdict=verdict)
 
-    async def _record(self, item_id: int, outcome: Outcome) -> None:
-        """Commit an item's outcome, its verdict and the job's counters in one transaction."""
-        verdict = outcome.verdict
+    async def _record_finished(self) -> None:
+        """Commit finished items as they arrive, together when several arrive at once.
+
+        An item never waits for anything but the commit in progress: this is group
+        commit, not batching, so each verdict is stored as soon as the database allows.
+        """
+        while self._finished:
+            batch, self._finished = self._finished, []
+            try:
+                lost = await self._record(batch)
+            except BaseException as exc:
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+            for item_id in lost:
+                log.warning(
+                    "item %s of job %s was taken over; result dropped", item_id, self.job_id
+                )
+
+    async def _record(self, batch: list[tuple[int, Outcome, asyncio.Future]]) -> list[int]:
+        """Commit items' outcomes, their verdicts and the job's counters in one transaction."""
         async with self.db.write() as session:
             job = await repository.get_job(session, self.job_id, lock=True)
             if job is None:
-                raise _LostLease
-            values: dict = {
-                "status": outcome.status,
-                "error": outcome.error,
-                "done_order": job.done_count + 1,
-                "judged_at": utcnow(),
-                "judged_by": self.worker_id,
-            }
-            if verdict is not None:
-                values |= {
-                    "summary": verdict.activity_status,
-                    "score": verdict.correctness_score,
-                    "judge": verdict.judge,
-                    "input_tokens": verdict.input_tokens,
-                    "output_tokens": verdict.output_tokens,
-                    "cost_usd": verdict.cost_usd,
-                }
-            if not await repository.finish_item(
-                session, item_id=item_id, worker_id=self.worker_id, values=values
-            ):
-                raise _LostLease
-            if verdict is not None:
-                await judge_service.store(session, verdict)
-                if verdict.judge == "llm":
-                    job.llm_calls += 1
-                    job.input_tokens += verdict.input_tokens or 0
-                    job.output_tokens += verdict.output_tokens or 0
-                    job.cost_usd += verdict.cost_usd or 0.0
-            job.done_count += 1
-            if outcome.status == ItemStatus.SUCCESS:
-                job.succeeded += 1
-            elif outcome.status == ItemStatus.FAILED:
-                job.failed += 1
-            else:
-                job.skipped += 1
-            job.updated_at = utcnow()
+                return [item_id for item_id, _, _ in batch]
+            # Only items this worker still holds: one whose lease expired belongs to
+            # whoever claimed it since, and this result is dropped.
+            held = await repository.still_leased(
+                session, self.worker_id, [item_id for item_id, _, _ in batch]
+            )
+            rows, verdicts = [], []
+            with session.no_autoflush:
+                for item_id, outcome, _ in batch:
+                    if item_id in held:
+                        rows.append(self._count(job, item_id, outcome))
+                        if outcome.verdict is not None:
+                            verdicts.append(outcome.verdict)
+                job.updated_at = utcnow()
+            await repository.finish_items(session, rows)
+            if verdicts:
+                await judge_service.store_many(session, verdicts)
             self.job = job
+        return [item_id for item_id, _, _ in batch if item_id not in held]
+
+    def _count(self, job: AnalyticsJob, item_id: int, outcome: Outcome) -> dict:
+        """Add an outcome to the job's counters; return the item's new values."""
+        verdict = outcome.verdict
+        job.done_count += 1
+        if outcome.status == ItemStatus.SUCCESS:
+            job.succeeded += 1
+        elif outcome.status == ItemStatus.FAILED:
+            job.failed += 1
+        else:
+            job.skipped += 1
+        if verdict is not None and verdict.judge == "llm":
+            job.llm_calls += 1
+            job.input_tokens += verdict.input_tokens or 0
+            job.output_tokens += verdict.output_tokens or 0
+            job.cost_usd += verdict.cost_usd or 0.0
+        return {
+            "id": item_id,
+            "status": outcome.status,
+            "error": outcome.error,
+            "done_order": job.done_count,
+            "judged_at": utcnow(),
+            "judged_by": self.worker_id,
+            "summary": verdict.activity_status if verdict else None,
+            "score": verdict.correctness_score if verdict else None,
+            "judge": verdict.judge if verdict else None,
+            "input_tokens": verdict.input_tokens if verdict else None,
+            "output_tokens": verdict.output_tokens if verdict else None,
+            "cost_usd": verdict.cost_usd if verdict else None,
+        }
 
     async def _fail(self, reason: str) -> None:
         async with self.db.write() as session:

@@ -136,6 +136,23 @@ async def list_node_executions(session: AsyncSession, execution_id: str) -> Sequ
     return (await session.scalars(stmt)).all()
 
 
+async def get_executions(session: AsyncSession, ids: Sequence[str]) -> Sequence[Execution]:
+    """Return the executions with these ids (missing ones are left out)."""
+    return (await session.scalars(select(Execution).where(Execution.id.in_(ids)))).all()
+
+
+async def list_node_executions_of(
+    session: AsyncSession, ids: Sequence[str]
+) -> Sequence[NodeExecution]:
+    """Return the node executions of several executions, each in the order they were queued."""
+    stmt = (
+        select(NodeExecution)
+        .where(NodeExecution.execution_id.in_(ids))
+        .order_by(NodeExecution.execution_id, NodeExecution.queued_at, NodeExecution.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
 async def get_graph(session: AsyncSession, graph_id: str, version: int) -> Graph | None:
     """Return one graph version, or None."""
     return await session.get(Graph, (graph_id, version))

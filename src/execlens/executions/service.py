@@ -225,6 +225,17 @@ class ExecutionService:
             **_summary(execution).model_dump(), node_executions=[_node_out(n) for n in nodes]
         )
 
+    async def get_many(self, session: AsyncSession, ids: Sequence[str]) -> dict[str, ExecutionOut]:
+        """Return several executions with their node executions, by id; missing ids are absent."""
+        executions = await repository.get_executions(session, ids)
+        nodes: dict[str, list[NodeExecutionOut]] = {e.id: [] for e in executions}
+        for node in await repository.list_node_executions_of(session, ids):
+            nodes[node.execution_id].append(_node_out(node))
+        return {
+            e.id: ExecutionOut(**_summary(e).model_dump(), node_executions=nodes[e.id])
+            for e in executions
+        }
+
     async def get_graph(self, session: AsyncSession, graph_id: str, version: int) -> GraphOut:
         """Return one graph version."""
         graph = await repository.get_graph(session, graph_id, version)

@@ -22,7 +22,8 @@ def judge_command(
 ) -> None:
     """Judge one execution, store the verdict, and print it with its tokens and cost."""
     # Imported here: the LLM SDKs take seconds to load, and other commands don't need them.
-    from execlens.judge.judge import Judge, JudgeFailed, JudgeRequest
+    from execlens.judge.ask import JudgeFailed
+    from execlens.judge.judge import Judge, JudgeRequest
     from execlens.judge.service import judge_service
 
     settings = load_settings()

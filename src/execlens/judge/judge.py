@@ -1,23 +1,15 @@
 """Judge one execution: rules first, else one structured LLM call on its digest."""
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx2
-from pydantic_ai import Agent, NativeOutput, PromptedOutput, ToolOutput
-from pydantic_ai.exceptions import (
-    AgentRunError,
-    ModelAPIError,
-    ModelHTTPError,
-    UnexpectedModelBehavior,
-)
 from pydantic_ai.models import Model
-from pydantic_ai.settings import ModelSettings
 
 from execlens.config import Settings
 from execlens.errors import UserError
 from execlens.executions.schemas import ExecutionOut, GraphOut
+from execlens.judge.ask import ask
 from execlens.judge.catalog import ModelEntry, estimate_cost_usd
 from execlens.judge.digest import ExecutionDigest, build_digest, estimate_tokens
 from execlens.judge.local import LocalModelServer
@@ -34,21 +26,6 @@ from execlens.judge.rules import apply_rules
 from execlens.judge.schemas import JudgeAnswer, Verdict
 
 MIN_DIGEST_TOKENS = 200
-# Answers that mean the credentials or the model are wrong, not this execution.
-FATAL_HTTP_STATUSES = (401, 403, 404)
-_WRAPPERS = {"native": NativeOutput, "tool": ToolOutput, "prompted": PromptedOutput}
-
-
-class JudgeFailed(Exception):
-    """The model gave no usable verdict; the message is safe to show and store.
-
-    ``fatal`` marks failures that every other execution would hit too (bad credentials,
-    unknown model), so a job stops instead of failing each item.
-    """
-
-    def __init__(self, message: str, *, fatal: bool = False) -> None:
-        super().__init__(message)
-        self.fatal = fatal
 
 
 @dataclass(frozen=True)
@@ -76,16 +53,6 @@ def _prompts(request: JudgeRequest) -> tuple[str, str]:
     template = request.user_prompt or DEFAULT_USER_PROMPT
     check_prompts(system, template)
     return system, template
-
-
-def _last_problem(exc: UnexpectedModelBehavior) -> str:
-    """Return the last validation problem as "field: message", without the model's text."""
-    # pydantic-ai chains the final validation failure as the cause; its text reads
-    # "1 validation error ...", "<field>", "  <message> [type=..., input_value=...]".
-    lines = str(exc.__cause__ or "").splitlines()
-    if len(lines) >= 3:
-        return f"{lines[1].strip()}: {lines[2].strip().split(' [type=')[0]}"
-    return exc.message
 
 
 class Judge:
@@ -175,36 +142,16 @@ class Judge:
         if (model := self._models.get(key)) is None:
             model = await build_model(call.entry, self.settings, self.local, self._http_client)
             self._models[key] = model
-        wrapper = _WRAPPERS[output_mode(self.settings, call.entry)]
-        agent = Agent(
+        result = await ask(
             model,
-            output_type=wrapper(JudgeAnswer),
-            # The system prompt goes first and never varies, so servers that cache
-            # prompt prefixes (llama.cpp, OpenAI, vLLM) reuse it across executions.
-            system_prompt=call.system_prompt,
-            # Re-ask up to 2 times with the validation error when the answer is invalid.
-            retries=2,
-            model_settings=ModelSettings(
-                max_tokens=self.settings.judge_max_output_tokens, temperature=0.0
-            ),
+            mode=output_mode(self.settings, call.entry),
+            provider=call.entry.provider,
+            system=call.system_prompt,
+            user=call.user_prompt,
+            max_tokens=self.settings.judge_max_output_tokens,
         )
-        started = time.perf_counter()
-        try:
-            result = await agent.run(call.user_prompt)
-        except ModelHTTPError as exc:
-            raise JudgeFailed(
-                f"{call.entry.provider} answered HTTP {exc.status_code}",
-                fatal=exc.status_code in FATAL_HTTP_STATUSES,
-            ) from exc
-        except UnexpectedModelBehavior as exc:
-            raise JudgeFailed(f"no valid verdict after 3 attempts: {_last_problem(exc)}") from exc
-        except (ModelAPIError, AgentRunError) as exc:
-            raise JudgeFailed(
-                f"{call.entry.provider} request failed: {type(exc).__name__}"
-            ) from exc
-        latency_ms = int((time.perf_counter() - started) * 1000)
-        usage = result.usage
-        return result.output, (usage.input_tokens, usage.output_tokens), latency_ms
+        tokens = (result.input_tokens, result.output_tokens)
+        return result.answer, tokens, result.latency_ms
 
     def _verdict(
         self,

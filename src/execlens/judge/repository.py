@@ -19,6 +19,22 @@ async def add_verdict(session: AsyncSession, record: VerdictRecord) -> None:
     )
 
 
+async def add_verdicts(session: AsyncSession, records: Sequence[VerdictRecord]) -> None:
+    """Store several verdicts, each its execution's latest summary and score."""
+    session.add_all(records)
+    await session.execute(
+        update(Execution),
+        [
+            {
+                "id": r.execution_id,
+                "activity_status": r.activity_status,
+                "correctness_score": r.correctness_score,
+            }
+            for r in records
+        ],
+    )
+
+
 async def list_verdicts(session: AsyncSession, execution_id: str) -> Sequence[VerdictRecord]:
     """Return an execution's verdicts, newest first."""
     stmt = (

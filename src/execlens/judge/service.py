@@ -19,17 +19,51 @@ class JudgeService:
     """Load, judge and store."""
 
     async def load(
-        self, session: AsyncSession, execution_id: str
+        self,
+        session: AsyncSession,
+        execution_id: str,
+        graphs: dict[tuple[str, int], GraphOut | None] | None = None,
     ) -> tuple[ExecutionOut, GraphOut | None]:
-        """Return an execution with its graph, or raise NotFoundError."""
+        """Return an execution with its graph, or raise NotFoundError.
+
+        ``graphs`` caches graphs across calls: a backfill reads each graph once.
+        """
         execution = await execution_service.get(session, execution_id)
-        graph = await get_graph_for_execution(session, execution.graph_id, execution.graph_version)
-        return execution, GraphOut.model_validate(graph) if graph is not None else None
+        key = (execution.graph_id, execution.graph_version)
+        if graphs is not None and key in graphs:
+            return execution, graphs[key]
+        graph = await get_graph_for_execution(session, *key)
+        out = GraphOut.model_validate(graph) if graph is not None else None
+        if graphs is not None:
+            graphs[key] = out
+        return execution, out
 
     async def store(self, session: AsyncSession, verdict: Verdict) -> None:
         """Store a verdict as the execution's latest."""
         record = VerdictRecord(id=str(uuid.uuid4()), **verdict.model_dump())
         await repository.add_verdict(session, record)
+
+    async def load_many(
+        self,
+        session: AsyncSession,
+        ids: Sequence[str],
+        graphs: dict[tuple[str, int], GraphOut | None],
+    ) -> dict[str, tuple[ExecutionOut, GraphOut | None]]:
+        """Return several executions with their graphs, by id; missing ids are absent."""
+        executions = await execution_service.get_many(session, ids)
+        loaded = {}
+        for execution_id, execution in executions.items():
+            key = (execution.graph_id, execution.graph_version)
+            if key not in graphs:
+                graph = await get_graph_for_execution(session, *key)
+                graphs[key] = GraphOut.model_validate(graph) if graph is not None else None
+            loaded[execution_id] = (execution, graphs[key])
+        return loaded
+
+    async def store_many(self, session: AsyncSession, verdicts: Sequence[Verdict]) -> None:
+        """Store verdicts, each as its execution's latest."""
+        records = [VerdictRecord(id=str(uuid.uuid4()), **v.model_dump()) for v in verdicts]
+        await repository.add_verdicts(session, records)
 
     async def judge_and_store(
         self, database: Database, judge: Judge, execution_id: str, request: JudgeRequest
