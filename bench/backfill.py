@@ -434,8 +434,9 @@ def main() -> None:
                 return POSTGRES_URL, Path(tmp)
             return f"sqlite+aiosqlite:///{tmp}/{name}.db", Path(tmp)
 
-        url, data_dir = url_for("throughput")
-        asyncio.run(throughput(args, url, data_dir))
+        if args.executions:
+            url, data_dir = url_for("throughput")
+            asyncio.run(throughput(args, url, data_dir))
         if args.memory:
             memory(args, url_for)
 
