@@ -29,6 +29,8 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         error = exc.errors()[0]
+        if not error["loc"]:  # a check across several variables names them itself
+            raise fail(error["msg"].removeprefix("Value error, ")) from None
         name = "EXECLENS_" + "_".join(str(p) for p in error["loc"]).upper()
         raise fail(f"{name}: {error['msg']}") from None
 

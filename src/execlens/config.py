@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -25,8 +25,15 @@ class Settings(BaseSettings):
 
     jwt_secret: SecretStr | None = None
     jwt_audience: str | None = None
+    jwt_issuer: str | None = None
     jwt_role_claim: str = "role"
     jwt_admin_role: str = "admin"
+    # Public keys (RS256/ES256/...) of an identity provider, as one of: inline JSON, a file,
+    # or a URL fetched in the background and cached.
+    jwt_jwks: str | None = None
+    jwt_jwks_file: Path | None = None
+    jwt_jwks_url: str | None = Field(default=None, pattern=r"^https?://")
+    jwt_jwks_cache_seconds: int = Field(default=300, ge=10, le=86_400)
 
     # LLM providers. The SDKs' own variable names work too (OPENAI_API_KEY, ...).
     openai_api_key: SecretStr | None = Field(
@@ -73,6 +80,14 @@ class Settings(BaseSettings):
                 "EXECLENS_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
             )
         return value
+
+    @model_validator(mode="after")
+    def _one_jwks_source(self) -> "Settings":
+        given = [n for n in ("jwt_jwks", "jwt_jwks_file", "jwt_jwks_url") if getattr(self, n)]
+        if len(given) > 1:
+            names = " and ".join(f"EXECLENS_{n.upper()}" for n in given)
+            raise ValueError(f"{names}: set only one source of JWKS keys")
+        return self
 
     @property
     def compatible_model_ids(self) -> list[str]:

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from execlens import __version__
 from execlens.api.errors import install_error_handlers
-from execlens.auth.service import resolve_jwt_secret
+from execlens.auth.tokens import TokenVerifier
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
@@ -45,7 +45,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.jwt_secret = resolve_jwt_secret(settings, create=True)
+    app.state.token_verifier = TokenVerifier.from_settings(settings)
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["health"])
