@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     jwt_jwks_url: str | None = Field(default=None, pattern=r"^https?://")
     jwt_jwks_cache_seconds: int = Field(default=300, ge=10, le=86_400)
 
+    # 32 MiB: a batch of 1,000 executions with their node inputs and outputs is large.
+    max_body_bytes: int = Field(default=32 * 2**20, ge=1024)
+    # Per principal (API key or token subject) and per server process; 0 turns it off.
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+
     # LLM providers. The SDKs' own variable names work too (OPENAI_API_KEY, ...).
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("EXECLENS_OPENAI_API_KEY", "OPENAI_API_KEY")

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from execlens import __version__
 from execlens.api.errors import install_error_handlers
+from execlens.api.limits import BodySizeLimit, RateLimiter
 from execlens.auth.tokens import TokenVerifier
 from execlens.config import Settings
 from execlens.db.engine import Database
@@ -46,7 +47,9 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.token_verifier = TokenVerifier.from_settings(settings)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

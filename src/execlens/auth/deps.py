@@ -55,9 +55,10 @@ async def get_principal(
         ),
     ] = None,
 ) -> Principal:
-    """Return the caller, or answer 401."""
+    """Return the caller, or answer 401; answer 429 when the caller is over its rate limit."""
     credentials = bearer.credentials if bearer is not None else None
     principal = await _authenticate(request, database, credentials, api_key)
+    request.app.state.rate_limiter.check(principal.rate_key)
     if act_as is None:
         return principal
     # Checked here, after authentication, so an anonymous caller always learns 401 first.
