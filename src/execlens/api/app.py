@@ -14,6 +14,7 @@ from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
 from execlens.judge.endpoints import router as judge_router
+from execlens.redaction import install_log_redaction
 
 
 def create_app(
@@ -47,6 +48,7 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.token_verifier = TokenVerifier.from_settings(settings)
+    install_log_redaction(settings, extra=[app.state.token_verifier.secret])
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from execlens.errors import UserError, field_path
+from execlens.redaction import redact
 
 log = logging.getLogger("execlens.api")
 
@@ -26,7 +27,7 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
 
 
 async def _user_error(_: Request, exc: UserError) -> JSONResponse:
-    return JSONResponse(status_code=exc.status_code, content={"detail": str(exc)})
+    return JSONResponse(status_code=exc.status_code, content={"detail": redact(str(exc))})
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
