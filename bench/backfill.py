@@ -307,14 +307,16 @@ async def throughput(args: argparse.Namespace, url: str, data_dir: Path) -> None
         try:
             await reset(database)
             await load(database, "g-execlens", args.executions)
-            await load(database, "g-workers", args.executions)
+            if args.workers:
+                await load(database, "g-workers", args.executions)
             await load(database, "g-upstream", args.baseline_executions)
             judged, seconds = await run_execlens(database, settings, "g-execlens", args.concurrency)
-            ours = judged / seconds
-            w_judged, w_seconds = await run_worker_processes(
-                database, settings, "g-workers", args.concurrency, args.workers
-            )
-            theirs = w_judged / w_seconds
+            rows = [("execlens job, this process", judged, seconds)]
+            if args.workers:
+                w_judged, w_seconds = await run_worker_processes(
+                    database, settings, "g-workers", args.concurrency, args.workers
+                )
+                rows.append((f"execlens job, {args.workers} worker processes", w_judged, w_seconds))
             base_n, base_seconds = await run_upstream(database, settings, "g-upstream")
             base = base_n / base_seconds
         finally:
@@ -325,14 +327,14 @@ async def throughput(args: argparse.Namespace, url: str, data_dir: Path) -> None
         f"execlens concurrency {args.concurrency}"
     )
     print(f"{'run':<34}{'executions':>11}{'seconds':>9}{'per second':>12}")
-    print(f"{'execlens job, this process':<34}{judged:>11,}{seconds:>9.1f}{ours:>12.1f}")
-    label = f"execlens job, {args.workers} worker processes"
-    print(f"{label:<34}{w_judged:>11,}{w_seconds:>9.1f}{theirs:>12.1f}")
+    for label, count, elapsed in rows:
+        print(f"{label:<34}{count:>11,}{elapsed:>9.1f}{count / elapsed:>12.1f}")
     print(f"{'upstream (25/batch, 2 s sleep)':<34}{base_n:>11,}{base_seconds:>9.1f}{base:>12.1f}")
     print(f"{'ideal bound (concurrency/latency)':<34}{'':>11}{'':>9}{ideal:>12.1f}")
-    for label, rate in (("this process", ours), (f"{args.workers} workers", theirs)):
+    for label, count, elapsed in rows:
+        rate = count / elapsed
         print(
-            f"{label:<12} execlens ÷ ideal = {rate / ideal:.2f} (goal ≥ 0.9: "
+            f"{label}: ÷ ideal = {rate / ideal:.2f} (goal ≥ 0.9: "
             f"{verdict(rate / ideal >= 0.9)}), ÷ upstream = {rate / base:.1f} "
             f"(goal ≥ 10: {verdict(rate / base >= 10)})"
         )
@@ -412,7 +414,9 @@ def main() -> None:
     parser.add_argument("--executions", type=int, default=2000)
     parser.add_argument("--baseline-executions", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="`execlens worker` processes")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="also run the job on N `execlens worker` processes"
+    )
     parser.add_argument("--latency", type=float, default=0.25)
     parser.add_argument("--memory", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--memory-seconds", type=float, default=15.0)

@@ -24,6 +24,7 @@ class Reply:
     content: str | None = None
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    error: str = "scripted failure"
     delay: float = 0.0
     prompt_tokens: int = 420
     completion_tokens: int = 38
@@ -86,7 +87,7 @@ class FakeLLM:
         if reply.delay:
             await asyncio.sleep(reply.delay)
         if reply.status != 200:
-            error = {"error": {"message": "scripted failure", "type": "server_error"}}
+            error = {"error": {"message": reply.error, "type": "server_error"}}
             return JSONResponse(error, status_code=reply.status, headers=reply.headers)
         message: dict[str, Any] = {"role": "assistant", "content": reply.content}
         finish = "stop"

@@ -6,9 +6,10 @@ import typer
 
 from execlens.analytics.cli import analyze_command, worker_command
 from execlens.auth.cli import apikey_app, token_command
-from execlens.cli_support import err_console, load_settings
+from execlens.cli_support import err_console, fail, load_settings
 from execlens.db.cli import app as db_app
 from execlens.demo.cli import demo_command, demo_data_command
+from execlens.errors import UserError
 from execlens.executions.cli import import_command
 from execlens.judge.cli import judge_command
 from execlens.trends.cli import monitor_command, trends_command
@@ -45,7 +46,10 @@ def serve_command(
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
-    app_ = create_app(settings)
+    try:
+        app_ = create_app(settings)
+    except UserError as exc:
+        raise fail(str(exc)) from None
     err_console.print(f"execlens serving on http://{host}:{port} (docs at /docs)")
     err_console.print(f"database: {settings.database_label}")
     if settings.serve_worker:

@@ -7,10 +7,13 @@ from typing import TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
+from execlens.auth.service import resolve_jwt_secret
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.errors import UserError
+from execlens.redaction import install_log_redaction, redact
 
 T = TypeVar("T")
 console = Console()
@@ -19,6 +22,7 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one readable error line and return the exit to raise."""
+    message = escape(redact(message))
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
@@ -26,11 +30,15 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def load_settings() -> Settings:
     """Read the settings, turning a bad variable into a one-line error."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         error = exc.errors()[0]
+        if not error["loc"]:  # a check across several variables names them itself
+            raise fail(error["msg"].removeprefix("Value error, ")) from None
         name = "EXECLENS_" + "_".join(str(p) for p in error["loc"]).upper()
         raise fail(f"{name}: {error['msg']}") from None
+    install_log_redaction(settings, extra=[resolve_jwt_secret(settings, create=False)])
+    return settings
 
 
 def run_with_database(work: Callable[[Database], Awaitable[T]], settings: Settings) -> T:

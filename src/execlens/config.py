@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -40,8 +40,20 @@ class Settings(BaseSettings):
 
     jwt_secret: SecretStr | None = None
     jwt_audience: str | None = None
+    jwt_issuer: str | None = None
     jwt_role_claim: str = "role"
     jwt_admin_role: str = "admin"
+    # Public keys (RS256/ES256/...) of an identity provider, as one of: inline JSON, a file,
+    # or a URL fetched in the background and cached.
+    jwt_jwks: str | None = None
+    jwt_jwks_file: Path | None = None
+    jwt_jwks_url: str | None = Field(default=None, pattern=r"^https?://")
+    jwt_jwks_cache_seconds: int = Field(default=300, ge=10, le=86_400)
+
+    # 32 MiB: a batch of 1,000 executions with their node inputs and outputs is large.
+    max_body_bytes: int = Field(default=32 * 2**20, ge=1024)
+    # Per principal (API key or token subject) and per server process; 0 turns it off.
+    rate_limit_per_minute: int = Field(default=600, ge=0)
 
     # LLM providers. The SDKs' own variable names work too (OPENAI_API_KEY, ...).
     openai_api_key: SecretStr | None = Field(
@@ -134,6 +146,14 @@ class Settings(BaseSettings):
                 "EXECLENS_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
             )
         return value
+
+    @model_validator(mode="after")
+    def _one_jwks_source(self) -> "Settings":
+        given = [n for n in ("jwt_jwks", "jwt_jwks_file", "jwt_jwks_url") if getattr(self, n)]
+        if len(given) > 1:
+            names = " and ".join(f"EXECLENS_{n.upper()}" for n in given)
+            raise ValueError(f"{names}: set only one source of JWKS keys")
+        return self
 
     @property
     def compatible_model_ids(self) -> list[str]:

@@ -31,11 +31,12 @@ from execlens.analytics.schemas import (
 )
 from execlens.analytics.service import analytics_service, job_out
 from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep, WriteSession
-from execlens.auth.deps import AdminPrincipal
+from execlens.api.errors import error_responses
+from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
 from execlens.errors import UpstreamError
 
-compat_router = APIRouter(prefix="/api/executions/admin", tags=["analytics"])
-router = APIRouter(prefix="/api/analytics/jobs", tags=["analytics"])
+compat_router = APIRouter(prefix="/api/executions/admin", tags=["analytics"], responses=AUTH_ERRORS)
+router = APIRouter(prefix="/api/analytics/jobs", tags=["analytics"], responses=AUTH_ERRORS)
 
 
 def get_judge_for(app: FastAPI):
@@ -60,7 +61,11 @@ def wake_worker(app: FastAPI) -> None:
 JudgeDep = Annotated[object, Depends(get_judge)]
 
 
-@compat_router.post("/execution_analytics", response_model=ExecutionAnalyticsResponse)
+@compat_router.post(
+    "/execution_analytics",
+    response_model=ExecutionAnalyticsResponse,
+    responses=error_responses(400, 413, 502),
+)
 async def generate_execution_analytics(
     body: ExecutionAnalyticsRequest,
     database: DatabaseDep,
@@ -85,7 +90,7 @@ async def generate_execution_analytics(
         return await analytics_service.report(session, job.id)
 
 
-@router.post("", status_code=202, response_model=JobAccepted)
+@router.post("", status_code=202, response_model=JobAccepted, responses=error_responses(400, 413))
 async def create_job(
     body: JobCreate,
     session: WriteSession,
@@ -105,7 +110,7 @@ async def create_job(
     return JobAccepted(job_id=job.id, status=job.status, resumed=resumed)
 
 
-@router.post("/estimate", response_model=JobEstimate)
+@router.post("/estimate", response_model=JobEstimate, responses=error_responses(400, 413))
 async def estimate_job(
     body: JobCreate, session: ReadSession, settings: SettingsDep, _: AdminPrincipal
 ) -> JobEstimate:
@@ -127,19 +132,24 @@ async def list_jobs(
     return JobPage(items=[job_out(j) for j in jobs], next_cursor=cursor)
 
 
-@router.get("/{job_id}", response_model=JobOut)
+@router.get("/{job_id}", response_model=JobOut, responses=error_responses(404))
 async def get_job(job_id: str, session: ReadSession, _: AdminPrincipal) -> JobOut:
     """Return a job's state, counts, progress, ETA, tokens and cost."""
     return job_out(await analytics_service.get(session, job_id))
 
 
-@router.post("/{job_id}/cancel", response_model=JobOut)
+@router.post("/{job_id}/cancel", response_model=JobOut, responses=error_responses(404, 409))
 async def cancel_job(job_id: str, session: WriteSession, _: AdminPrincipal) -> JobOut:
     """Cancel a job: no new calls start, calls in flight are dropped, results are kept."""
     return job_out(await analytics_service.cancel(session, job_id))
 
 
-@router.post("/{job_id}/resume", status_code=202, response_model=JobOut)
+@router.post(
+    "/{job_id}/resume",
+    status_code=202,
+    response_model=JobOut,
+    responses=error_responses(400, 404, 409, 413),
+)
 async def resume_job(
     job_id: str,
     session: WriteSession,
@@ -155,7 +165,11 @@ async def resume_job(
     return job_out(job)
 
 
-@router.get("/{job_id}/events")
+@router.get(
+    "/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, **error_responses(404)},
+)
 async def job_events(
     job_id: str,
     session: ReadSession,
@@ -177,7 +191,11 @@ async def job_events(
     return EventSourceResponse(stream(), ping=15)
 
 
-@router.get("/{job_id}/results", response_model=ResultPage)
+@router.get(
+    "/{job_id}/results",
+    response_model=ResultPage,
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(404)},
+)
 async def job_results(
     job_id: str,
     session: ReadSession,

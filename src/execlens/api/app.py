@@ -10,12 +10,14 @@ from execlens import __version__
 from execlens.analytics.endpoints import compat_router, get_judge_for
 from execlens.analytics.endpoints import router as jobs_router
 from execlens.api.errors import install_error_handlers
-from execlens.auth.service import resolve_jwt_secret
+from execlens.api.limits import BodySizeLimit, RateLimiter
+from execlens.auth.tokens import TokenVerifier
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
 from execlens.judge.endpoints import router as judge_router
+from execlens.redaction import install_log_redaction
 from execlens.trends.endpoints import router as trends_router
 from execlens.trends.monitor import background_monitor
 
@@ -61,8 +63,11 @@ def create_app(
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.jwt_secret = resolve_jwt_secret(settings, create=True)
+    app.state.token_verifier = TokenVerifier.from_settings(settings)
+    install_log_redaction(settings, extra=[app.state.token_verifier.secret])
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

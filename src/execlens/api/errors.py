@@ -6,10 +6,44 @@ import uuid
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from execlens.errors import UserError, field_path
+from execlens.redaction import redact
 
 log = logging.getLogger("execlens.api")
+
+_MEANINGS = {
+    400: "The body cannot be read as JSON text (it must be UTF-8).",
+    401: "Missing or invalid credentials.",
+    403: "Valid credentials without the needed role or scope.",
+    404: "No such object.",
+    409: "The object's state does not allow this, e.g. resuming a completed job.",
+    413: "The request body is larger than EXECLENS_MAX_BODY_BYTES.",
+    422: "Invalid input; `message` or `detail` names the field and the fix.",
+    429: "Over the rate limit; retry after the Retry-After seconds.",
+    502: "The LLM provider refused the job's requests; `detail` names the job and the fix.",
+    503: "The identity provider's keys cannot be fetched; retry shortly.",
+}
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    detail: str | list[ValidationIssue]
+    message: str | None = None
+    request_id: str | None = None
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict]:
+    """Return OpenAPI ``responses`` documenting these error statuses."""
+    return {s: {"model": ErrorBody, "description": _MEANINGS[s]} for s in statuses}
 
 
 def _path(loc: tuple) -> str:
@@ -26,7 +60,7 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
 
 
 async def _user_error(_: Request, exc: UserError) -> JSONResponse:
-    return JSONResponse(status_code=exc.status_code, content={"detail": str(exc)})
+    return JSONResponse(status_code=exc.status_code, content={"detail": redact(str(exc))})
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

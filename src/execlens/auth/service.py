@@ -1,4 +1,4 @@
-"""Verify JWTs and API keys, issue local admin tokens, manage API keys."""
+"""Principals, local admin tokens and their secret, and API keys."""
 
 import hashlib
 import os
@@ -14,18 +14,14 @@ import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.auth import repository
+from execlens.auth.errors import AuthenticationError
 from execlens.auth.models import ApiKey, ApiKeyScope
 from execlens.config import Settings
 from execlens.errors import NotFoundError, UserError
 
-ALGORITHMS = ["HS256"]
 API_KEY_PREFIX = "exl_"
 LOCAL_ADMIN = "local-admin"
 SECRET_FILE = "jwt_secret"
-
-
-class AuthenticationError(Exception):
-    """Missing or invalid credentials (401)."""
 
 
 @dataclass(frozen=True)
@@ -36,40 +32,17 @@ class Principal:
     method: Literal["jwt", "api_key"]
     is_admin: bool
     scopes: frozenset[str] = frozenset()
+    key_id: str | None = None
+    acting_as: str | None = None
+
+    @property
+    def rate_key(self) -> str:
+        """Return what rate limits count against: the API key's id, else the subject."""
+        return f"apikey:{self.key_id}" if self.key_id else f"{self.method}:{self.subject}"
 
     @property
     def can_ingest(self) -> bool:
         return self.is_admin or ApiKeyScope.INGEST in self.scopes
-
-
-def _claim(claims: dict[str, Any], path: str) -> Any:
-    value: Any = claims
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
-def verify_jwt(token: str, *, secret: str, settings: Settings) -> Principal:
-    """Return the principal of a valid HS256 token, or raise AuthenticationError."""
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=ALGORITHMS,
-            audience=settings.jwt_audience,
-            options={"require": ["exp", "sub"], "verify_aud": settings.jwt_audience is not None},
-            leeway=30,
-        )
-    except jwt.ExpiredSignatureError as exc:
-        raise AuthenticationError("token has expired; sign in again") from exc
-    except jwt.InvalidTokenError as exc:
-        raise AuthenticationError("token is not valid") from exc
-    role = _claim(claims, settings.jwt_role_claim)
-    return Principal(
-        subject=str(claims["sub"]), method="jwt", is_admin=role == settings.jwt_admin_role
-    )
 
 
 def issue_token(
@@ -173,6 +146,7 @@ class ApiKeyService:
             method="api_key",
             is_admin=key.scope == ApiKeyScope.ADMIN,
             scopes=frozenset({key.scope.value}),
+            key_id=key.id,
         )
 
 

@@ -7,6 +7,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from execlens.errors import UserError
+
 # Stable constraint names, so Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -22,10 +24,17 @@ class Base(DeclarativeBase):
 
 
 def as_utc(value: datetime) -> datetime:
-    """Return ``value`` in UTC, reading a naive datetime as UTC."""
+    """Return ``value`` in UTC, reading a naive datetime as UTC; UserError if out of range."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+05:00 is year 0 in UTC: no database value Python can read back.
+        raise UserError(
+            f"timestamp {value.isoformat()} is out of range: in UTC it must fall within "
+            "the years 1 to 9999"
+        ) from None
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -2,7 +2,7 @@
 
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from itertools import chain
 from typing import Any, assert_never
@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.base import UTCDateTime
+from execlens.db.base import UTCDateTime, as_utc
 from execlens.db.engine import Dialect
 
 # Rows for ``bulk_upsert``, encoded by ``encode_rows``: PostgreSQL gets the text of a COPY,
@@ -88,7 +88,7 @@ def _is_datetime(table: Table, name: str) -> bool:
 def _utc_text(value: datetime) -> str:
     """Return ``value`` in UTC as "YYYY-MM-DD HH:MM:SS.ffffff"; naive means UTC."""
     if value.utcoffset():
-        value = value.astimezone(UTC)
+        value = as_utc(value)
     # date() and time() drop the time zone: cheaper than replace(tzinfo=None).
     return datetime.combine(value.date(), value.time()).isoformat(" ", "microseconds")
 
@@ -134,7 +134,11 @@ def _copy_text(value: str) -> str:
 
 
 def _copy_datetime(value: datetime) -> str:
-    # pydantic's ISO 8601 keeps the offset, which PostgreSQL reads; naive means UTC.
+    if value.utcoffset():
+        # PostgreSQL reads offsets only up to ±15:59 (Python allows ±23:59), and would
+        # store a year-0 UTC value that no query could return: send UTC, checked.
+        value = as_utc(value)
+    # pydantic's ISO 8601 ends UTC with "Z", which PostgreSQL reads; naive means UTC.
     text = to_json(value).decode()[1:-1]
     return text if value.tzinfo is not None else text + "+00"
 

@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from execlens.api.deps import DatabaseDep, ReadSession, WriteSession
-from execlens.auth.deps import AdminPrincipal, IngestPrincipal
+from execlens.api.errors import error_responses
+from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal, IngestPrincipal
 from execlens.db.base import as_utc
 from execlens.errors import UserError
 from execlens.executions.models import ExecutionStatus
@@ -24,17 +25,23 @@ from execlens.executions.schemas import (
 from execlens.executions.service import MAX_PAGE, execution_service
 
 
-async def refuse_nul(request: Request) -> None:
+async def refuse_nul(request: Request, _: IngestPrincipal) -> None:
     """Answer 422 when the body encodes a NUL character, before anything is written."""
+    # It takes the principal so that an anonymous caller gets 401, never this check.
     if has_nul(await request.body()):
         raise UserError(f"the request body {NUL_MESSAGE}")
 
 
-router = APIRouter(prefix="/api", tags=["executions"])
+router = APIRouter(prefix="/api", tags=["executions"], responses=AUTH_ERRORS)
 NoNul = Depends(refuse_nul)
 
 
-@router.put("/graphs", response_model=GraphUpsertResult, dependencies=[NoNul])
+@router.put(
+    "/graphs",
+    response_model=GraphUpsertResult,
+    dependencies=[NoNul],
+    responses=error_responses(400, 413),
+)
 async def upsert_graph(
     graph: GraphIn, session: WriteSession, database: DatabaseDep, _: IngestPrincipal
 ) -> GraphUpsertResult:
@@ -43,7 +50,11 @@ async def upsert_graph(
     return GraphUpsertResult(id=graph.id, version=graph.version)
 
 
-@router.get("/graphs/{graph_id}/versions/{version}", response_model=GraphOut)
+@router.get(
+    "/graphs/{graph_id}/versions/{version}",
+    response_model=GraphOut,
+    responses=error_responses(404),
+)
 async def get_graph(
     graph_id: str,
     version: Annotated[int, Path(ge=0, le=2**31 - 1)],
@@ -54,7 +65,12 @@ async def get_graph(
     return await execution_service.get_graph(session, graph_id, version)
 
 
-@router.post("/executions", response_model=IngestResult, dependencies=[NoNul])
+@router.post(
+    "/executions",
+    response_model=IngestResult,
+    dependencies=[NoNul],
+    responses=error_responses(400, 413),
+)
 async def ingest_executions(
     batch: ExecutionBatch, session: WriteSession, database: DatabaseDep, _: IngestPrincipal
 ) -> IngestResult:
@@ -87,7 +103,9 @@ async def list_executions(
     )
 
 
-@router.get("/executions/{execution_id}", response_model=ExecutionOut)
+@router.get(
+    "/executions/{execution_id}", response_model=ExecutionOut, responses=error_responses(404)
+)
 async def get_execution(execution_id: str, session: ReadSession, _: AdminPrincipal) -> ExecutionOut:
     """Return one execution with its node executions."""
     return await execution_service.get(session, execution_id)

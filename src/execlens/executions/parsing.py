@@ -107,7 +107,10 @@ def parse_chunk(dialect: Dialect, first_line: int, texts: Sequence[str]) -> list
             parsed.append(LineError(number, exc.reason))
             continue
         if isinstance(record, ExecutionLine):
-            parsed.append(_execution_record(dialect, number, record))
+            try:
+                parsed.append(_execution_record(dialect, number, record))
+            except UserError as exc:  # a value valid in itself that no database can store
+                parsed.append(LineError(number, str(exc)))
         elif isinstance(record, GraphLine):
             parsed.append(GraphRecord(number, graph_row(record)))
     return parsed

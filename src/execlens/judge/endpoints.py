@@ -4,11 +4,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from execlens.api.deps import SettingsDep
-from execlens.auth.deps import AdminPrincipal
+from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT
 from execlens.judge.providers import model_options, recommended_model
 
-router = APIRouter(prefix="/api/executions/admin", tags=["analytics"])
+router = APIRouter(prefix="/api/executions/admin", tags=["analytics"], responses=AUTH_ERRORS)
 
 
 class ModelOption(BaseModel):

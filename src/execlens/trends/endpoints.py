@@ -5,11 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep
-from execlens.auth.deps import AdminPrincipal
+from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
 from execlens.trends.schemas import AccuracyTrendsResponse, AlertPage, AlertState, TrendQuery
 from execlens.trends.service import trend_service
 
-router = APIRouter(prefix="/api", tags=["trends"])
+router = APIRouter(prefix="/api", tags=["trends"], responses=AUTH_ERRORS)
 
 
 @router.get(
