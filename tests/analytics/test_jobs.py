@@ -6,7 +6,11 @@ import io
 import itertools
 import json
 
+import httpx2
+
 from execlens.analytics.models import JobStatus
+from execlens.api.app import create_app
+from execlens.auth.service import issue_token
 from tests.analytics.conftest import (
     Reply,
     answer,
@@ -17,6 +21,7 @@ from tests.analytics.conftest import (
     verdict_counts,
     wait_for,
 )
+from tests.conftest import JWT_SECRET
 from tests.fake_llm import FakeLLM
 
 JOBS = "/api/analytics/jobs"
@@ -311,3 +316,18 @@ async def test_a_job_with_nothing_to_do_completes(database, api, worker):
     job = await wait_for(database, job_id, finished)
 
     assert (job.status, job.total) == (JobStatus.COMPLETED, 0)
+
+
+async def test_serve_runs_jobs_with_its_own_worker(database, jobs_settings, fake_llm):
+    await store(database, [run(n) for n in range(1, 4)])
+    app = create_app(jobs_settings, database=database, migrate=False)
+    headers = {"Authorization": f"Bearer {issue_token(JWT_SECRET)}"}
+    transport = httpx2.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(transport=transport, base_url="http://t", headers=headers) as client,
+    ):
+        job_id = (await client.post(JOBS, json={"graph_id": "g-blog"})).json()["job_id"]
+        job = await wait_for(database, job_id, finished)
+
+    assert (job.status, job.succeeded) == (JobStatus.COMPLETED, 3)
