@@ -100,8 +100,9 @@ def _judge_sample(
     from execlens.judge.providers import resolve_model
 
     entry = resolve_model(settings, model)
-    # The embedded model's throughput is its CPU: more calls in flight only queue.
-    concurrency = settings.local_model_parallel if entry.provider == "local" else 4
+    # The embedded model's throughput is its CPU: a second call in flight only slows the
+    # first (two slots also keep two prompt caches), so it judges one run at a time.
+    concurrency = 1 if entry.provider == "local" else 4
 
     async def work(database: Database) -> list[tuple[str, JobResult]]:
         judge = Judge(settings)
