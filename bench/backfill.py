@@ -364,7 +364,7 @@ async def memory_child(args: argparse.Namespace, url: str, data_dir: Path) -> No
             if selected_at and time.perf_counter() - selected_at >= args.memory_seconds:
                 break
         async with database.write() as session:
-            await analytics_service.cancel(session, job.id)
+            await analytics_service.cancel(session, job.id, actor="bench")
         await runner
         await judge.aclose()
         async with database.read() as session:

@@ -59,7 +59,9 @@ async def test_api_errors_and_logs_carry_no_secrets(leaky_settings, database, ev
     admin_token = issue_token(JWT_SECRET)
     forged = issue_token("an-attacker-secret-that-is-long-enough")
     async with database.write() as session:
-        _, api_key = await api_key_service.create(session, name="ci", scope=ApiKeyScope.ADMIN)
+        _, api_key = await api_key_service.create(
+            session, name="ci", scope=ApiKeyScope.ADMIN, actor="test"
+        )
 
     @app.get("/api/test-crash")
     async def crash(_: AdminPrincipal) -> None:

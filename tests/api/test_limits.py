@@ -77,7 +77,9 @@ async def test_each_principal_has_its_own_rate_limit(small_client, database):
     assert "EXECLENS_RATE_LIMIT_PER_MINUTE" in limited.json()["detail"]
 
     async with database.write() as session:
-        _, key = await api_key_service.create(session, name="k", scope=ApiKeyScope.ADMIN)
+        _, key = await api_key_service.create(
+            session, name="k", scope=ApiKeyScope.ADMIN, actor="test"
+        )
     other = {"X-API-Key": key}
     assert (await small_client.get("/api/executions", headers=other)).status_code == 200
     assert (await small_client.get("/api/executions")).status_code == 401

@@ -22,7 +22,9 @@ def _bearer(token: str) -> dict[str, str]:
 
 async def _create_key(database, scope: ApiKeyScope) -> str:
     async with database.write() as session:
-        _, plaintext = await api_key_service.create(session, name=f"{scope} key", scope=scope)
+        _, plaintext = await api_key_service.create(
+            session, name=f"{scope} key", scope=scope, actor="test"
+        )
     return plaintext
 
 
@@ -80,7 +82,7 @@ async def test_admin_key_reads_and_a_revoked_or_unknown_key_gets_401(client, dat
     async with database.write() as session:
         (key,) = await api_key_service.list(session)
         assert key.key_hash != plaintext and plaintext not in key.key_hash
-        await api_key_service.revoke(session, key.id)
+        await api_key_service.revoke(session, key.id, actor="test")
     assert (
         await client.get("/api/executions", headers={"X-API-Key": plaintext})
     ).status_code == 401

@@ -22,6 +22,7 @@ from execlens.analytics import repository
 from execlens.analytics.models import ACTIVE_STATUSES, JobStatus
 from execlens.analytics.schemas import JobCreate, JobEstimate, JobOut
 from execlens.analytics.service import analytics_service, job_out, utcnow
+from execlens.audit.service import cli_actor
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
 from execlens.config import Settings
 from execlens.db.engine import Database
@@ -118,7 +119,7 @@ async def run_job(
 
     async with database.write() as session:
         job, resumed = await analytics_service.create(
-            session, settings, params, created_by="cli", resume_same=True
+            session, settings, params, created_by=cli_actor(), resume_same=True
         )
         since = utcnow() - timedelta(seconds=settings.job_lease_seconds)
         workers = await repository.live_service_workers(session, since)
@@ -139,7 +140,7 @@ async def run_job(
         await _watch(database, job.id, runner, interrupted, quiet=quiet)
         if interrupted.is_set():
             async with database.write() as session:
-                await analytics_service.cancel(session, job.id)
+                await analytics_service.cancel(session, job.id, actor=cli_actor())
         if runner is not None:
             await runner
     finally:

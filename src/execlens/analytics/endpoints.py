@@ -32,6 +32,7 @@ from execlens.analytics.schemas import (
 from execlens.analytics.service import analytics_service, job_out
 from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep, WriteSession
 from execlens.api.errors import error_responses
+from execlens.audit.service import actor_of
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
 from execlens.errors import UpstreamError
 
@@ -78,7 +79,11 @@ async def generate_execution_analytics(
 
     async with database.write() as session:
         job, _ = await analytics_service.create(
-            session, settings, JobCreate(**body.model_dump()), created_by=principal.subject
+            session,
+            settings,
+            JobCreate(**body.model_dump()),
+            created_by=actor_of(principal),
+            acting_as=principal.acting_as,
         )
     # The request drives its own job; if the client goes away, the job stays queued
     # and the server's worker finishes it.
@@ -102,7 +107,7 @@ async def create_job(
 ) -> JobAccepted:
     """Queue an analytics job; a worker starts it at once."""
     job, resumed = await analytics_service.create(
-        session, settings, body, created_by=principal.subject
+        session, settings, body, created_by=actor_of(principal), acting_as=principal.acting_as
     )
     # Runs after the response, so after the commit.
     background.add_task(wake_worker, request.app)
@@ -139,9 +144,12 @@ async def get_job(job_id: str, session: ReadSession, _: AdminPrincipal) -> JobOu
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut, responses=error_responses(404, 409))
-async def cancel_job(job_id: str, session: WriteSession, _: AdminPrincipal) -> JobOut:
+async def cancel_job(job_id: str, session: WriteSession, principal: AdminPrincipal) -> JobOut:
     """Cancel a job: no new calls start, calls in flight are dropped, results are kept."""
-    return job_out(await analytics_service.cancel(session, job_id))
+    job = await analytics_service.cancel(
+        session, job_id, actor=actor_of(principal), acting_as=principal.acting_as
+    )
+    return job_out(job)
 
 
 @router.post(
@@ -155,12 +163,17 @@ async def resume_job(
     session: WriteSession,
     request: Request,
     background: BackgroundTasks,
-    _: AdminPrincipal,
+    principal: AdminPrincipal,
     body: JobResume | None = None,
 ) -> JobOut:
     """Resume a paused, cancelled or failed job, optionally with a higher cost cap."""
-    cap = body.max_cost_usd if body else None
-    job = await analytics_service.resume(session, job_id, max_cost_usd=cap)
+    job = await analytics_service.resume(
+        session,
+        job_id,
+        actor=actor_of(principal),
+        acting_as=principal.acting_as,
+        max_cost_usd=body.max_cost_usd if body else None,
+    )
     background.add_task(wake_worker, request.app)
     return job_out(job)
 

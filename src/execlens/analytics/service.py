@@ -28,6 +28,7 @@ from execlens.analytics.schemas import (
     JobOut,
     JobResult,
 )
+from execlens.audit.service import audit_service
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.errors import ConflictError, NotFoundError, UserError
@@ -274,6 +275,7 @@ class AnalyticsService:
         params: JobCreate,
         *,
         created_by: str,
+        acting_as: str | None = None,
         resume_same: bool = False,
     ) -> tuple[AnalyticsJob, bool]:
         """Queue a job; with ``resume_same``, resume an unfinished one with the same settings."""
@@ -285,6 +287,7 @@ class AnalyticsService:
                 existing.requests_per_minute = job.requests_per_minute
                 existing.max_cost_usd = job.max_cost_usd
                 self._requeue(existing)
+                self._audit(session, existing, "resumed", created_by, acting_as)
                 return existing, True
         matching, to_judge = await repository.count_candidates(session, job)
         # An upper bound until selection ends: with a limit, fewer may be taken.
@@ -294,8 +297,35 @@ class AnalyticsService:
             estimate = await self._estimate(session, settings, job)
             job.est_cost_per_item = estimate.cost_per_execution_usd
         session.add(job)
+        self._audit(
+            session,
+            job,
+            "created",
+            created_by,
+            acting_as,
+            params.model_dump(mode="json", exclude={"system_prompt", "user_prompt"}),
+        )
         await session.flush()
         return job, False
+
+    def _audit(
+        self,
+        session: AsyncSession,
+        job: AnalyticsJob,
+        what: str,
+        actor: str,
+        acting_as: str | None,
+        details: dict | None = None,
+    ) -> None:
+        audit_service.record(
+            session,
+            actor=actor,
+            acting_as=acting_as,
+            action=f"analytics_job.{what}",
+            target_type="analytics_job",
+            target_id=job.id,
+            details=details,
+        )
 
     async def get(self, session: AsyncSession, job_id: str) -> AnalyticsJob:
         """Return a job, or raise NotFoundError."""
@@ -310,7 +340,9 @@ class AnalyticsService:
         """Return jobs newest first."""
         return list(await repository.list_jobs(session, status=status, before=before, limit=limit))
 
-    async def cancel(self, session: AsyncSession, job_id: str) -> AnalyticsJob:
+    async def cancel(
+        self, session: AsyncSession, job_id: str, *, actor: str, acting_as: str | None = None
+    ) -> AnalyticsJob:
         """Stop a job: workers start no new calls and abandon the ones in flight."""
         job = await repository.get_job(session, job_id, lock=True)
         if job is None:
@@ -320,10 +352,17 @@ class AnalyticsService:
         job.status = JobStatus.CANCELLED
         job.reason = "cancelled; finished results are kept, resume to judge the rest"
         job.updated_at = job.finished_at = utcnow()
+        self._audit(session, job, "cancelled", actor, acting_as)
         return job
 
     async def resume(
-        self, session: AsyncSession, job_id: str, *, max_cost_usd: float | None = None
+        self,
+        session: AsyncSession,
+        job_id: str,
+        *,
+        actor: str,
+        acting_as: str | None = None,
+        max_cost_usd: float | None = None,
     ) -> AnalyticsJob:
         """Queue a paused, cancelled or failed job again, optionally with a new cost cap."""
         job = await repository.get_job(session, job_id, lock=True)
@@ -336,6 +375,7 @@ class AnalyticsService:
         if max_cost_usd is not None:
             job.max_cost_usd = max_cost_usd
         self._requeue(job)
+        self._audit(session, job, "resumed", actor, acting_as, {"max_cost_usd": max_cost_usd})
         return job
 
     def _requeue(self, job: AnalyticsJob) -> None:

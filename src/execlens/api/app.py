@@ -11,6 +11,7 @@ from execlens.analytics.endpoints import compat_router, get_judge_for
 from execlens.analytics.endpoints import router as jobs_router
 from execlens.api.errors import install_error_handlers
 from execlens.api.limits import BodySizeLimit, RateLimiter
+from execlens.audit.endpoints import router as audit_router
 from execlens.auth.tokens import TokenVerifier
 from execlens.config import Settings
 from execlens.db.engine import Database
@@ -78,6 +79,7 @@ def create_app(
     app.include_router(compat_router)
     app.include_router(jobs_router)
     app.include_router(trends_router)
+    app.include_router(audit_router)
     app.include_router(executions_router)
     return app
 

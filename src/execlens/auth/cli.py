@@ -5,6 +5,7 @@ from datetime import timedelta
 import typer
 from rich.table import Table
 
+from execlens.audit.service import cli_actor
 from execlens.auth.models import ApiKeyScope
 from execlens.auth.service import LOCAL_ADMIN, api_key_service, issue_token, resolve_jwt_secret
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
@@ -47,7 +48,9 @@ def create_key(
     async def work(database: Database) -> str:
         await upgrade(database)
         async with database.write() as session:
-            _, plaintext = await api_key_service.create(session, name=name.strip(), scope=scope)
+            _, plaintext = await api_key_service.create(
+                session, name=name.strip(), scope=scope, actor=cli_actor()
+            )
         return plaintext
 
     plaintext = run_with_database(work, load_settings())
@@ -86,7 +89,7 @@ def revoke_key(
 
     async def work(database: Database) -> None:
         async with database.write() as session:
-            await api_key_service.revoke(session, key_id)
+            await api_key_service.revoke(session, key_id, actor=cli_actor())
 
     run_with_database(work, load_settings())
     console.print(f"revoked {key_id}")

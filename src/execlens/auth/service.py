@@ -13,6 +13,7 @@ from typing import Any, Literal
 import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from execlens.audit.service import audit_service
 from execlens.auth import repository
 from execlens.auth.errors import AuthenticationError
 from execlens.auth.models import ApiKey, ApiKeyScope
@@ -104,7 +105,7 @@ class ApiKeyService:
     """Create, list, revoke and verify API keys."""
 
     async def create(
-        self, session: AsyncSession, *, name: str, scope: ApiKeyScope
+        self, session: AsyncSession, *, name: str, scope: ApiKeyScope, actor: str
     ) -> tuple[ApiKey, str]:
         """Store a new key and return it with its plaintext, which is never stored."""
         plaintext = API_KEY_PREFIX + secrets.token_urlsafe(32)
@@ -117,6 +118,14 @@ class ApiKeyService:
             created_at=datetime.now(UTC),
         )
         session.add(key)
+        audit_service.record(
+            session,
+            actor=actor,
+            action="api_key.created",
+            target_type="api_key",
+            target_id=key.id,
+            details={"name": name, "scope": scope.value},
+        )
         await session.flush()
         return key, plaintext
 
@@ -124,7 +133,7 @@ class ApiKeyService:
         """Return every key, newest first."""
         return await repository.list_api_keys(session)
 
-    async def revoke(self, session: AsyncSession, key_id: str) -> ApiKey:
+    async def revoke(self, session: AsyncSession, key_id: str, *, actor: str) -> ApiKey:
         """Revoke the key whose id is or starts with ``key_id``; it no longer authenticates."""
         matches = await repository.find_api_keys(session, key_id) if key_id else []
         if not matches:
@@ -134,6 +143,14 @@ class ApiKeyService:
         (key,) = matches
         if key.revoked_at is None:
             key.revoked_at = datetime.now(UTC)
+            audit_service.record(
+                session,
+                actor=actor,
+                action="api_key.revoked",
+                target_type="api_key",
+                target_id=key.id,
+                details={"name": key.name},
+            )
         return key
 
     async def verify(self, session: AsyncSession, plaintext: str) -> Principal:

@@ -1,6 +1,7 @@
 """Import every feature's models so ``Base.metadata`` knows all tables."""
 
 from execlens.analytics.models import AnalyticsJob, JobItem, WorkerRecord
+from execlens.audit.models import AuditEvent
 from execlens.auth.models import ApiKey
 from execlens.db.base import Base
 from execlens.executions.models import Execution, Graph, NodeExecution
@@ -11,6 +12,7 @@ __all__ = [
     "AccuracyAlert",
     "AnalyticsJob",
     "ApiKey",
+    "AuditEvent",
     "Base",
     "Execution",
     "Graph",

@@ -1,0 +1,1 @@
+"""Who started, cancelled or changed what: an append-only audit log."""
