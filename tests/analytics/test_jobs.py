@@ -9,12 +9,17 @@ import json
 import httpx2
 
 from execlens.analytics.models import JobStatus
+from execlens.analytics.runner import Worker
+from execlens.analytics.service import analytics_service
 from execlens.api.app import create_app
 from execlens.auth.service import issue_token
+from execlens.judge.judge import Judge
 from tests.analytics.conftest import (
     Reply,
     answer,
+    create_job,
     finished,
+    job_row,
     run,
     run_id_of,
     store,
@@ -331,3 +336,31 @@ async def test_serve_runs_jobs_with_its_own_worker(database, jobs_settings, fake
         job = await wait_for(database, job_id, finished)
 
     assert (job.status, job.succeeded) == (JobStatus.COMPLETED, 3)
+
+
+async def test_a_provider_outage_pauses_the_job_and_gives_up_on_nothing(
+    database, jobs_settings, fake_llm: FakeLLM
+):
+    await store(database, [run(n) for n in range(1, 13)])
+    settings = jobs_settings.model_copy(update={"judge_max_retries": 0})
+    fake_llm.default = Reply(status=503)
+    judge = Judge(settings)
+    job_id = await create_job(database, settings, concurrency=4)
+
+    status = await Worker(database, settings, judge).run_job(job_id)
+
+    job = await job_row(database, job_id)
+    assert status == JobStatus.PAUSED
+    assert "provider looks unavailable" in job.reason
+    assert "HTTP 503" in job.reason
+    assert (job.succeeded, job.failed) == (0, 0)
+
+    fake_llm.default = answer()
+    async with database.write() as session:
+        await analytics_service.resume(session, job_id, actor="test")
+    status = await Worker(database, settings, judge).run_job(job_id)
+    await judge.aclose()
+
+    job = await job_row(database, job_id)
+    assert (status, job.succeeded, job.failed) == (JobStatus.COMPLETED, 12, 0)
+    assert await verdict_counts(database) == {f"run-{n:03d}": 1 for n in range(1, 13)}

@@ -227,14 +227,16 @@ async def claim_items(
     return sorted((row[0], row[1]) for row in rows)
 
 
-async def still_leased(session: AsyncSession, worker_id: str, item_ids: list[int]) -> set[int]:
-    """Return which of these items ``worker_id`` still holds."""
-    stmt = select(JobItem.id).where(
+async def still_leased(
+    session: AsyncSession, worker_id: str, item_ids: list[int]
+) -> dict[int, int]:
+    """Return which of these items ``worker_id`` still holds, with their attempt counts."""
+    stmt = select(JobItem.id, JobItem.attempts).where(
         JobItem.id.in_(item_ids),
         JobItem.lease_owner == worker_id,
         JobItem.status == ItemStatus.RUNNING,
     )
-    return set((await session.execute(stmt)).scalars())
+    return {row[0]: row[1] for row in await session.execute(stmt)}
 
 
 async def finish_items(session: AsyncSession, rows: list[dict]) -> None:

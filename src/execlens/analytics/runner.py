@@ -36,6 +36,8 @@ from execlens.judge.service import judge_service
 
 log = logging.getLogger("execlens.analytics")
 SELECTION_CHUNK = 1_000
+# A run the provider could not answer (down, overloaded) is tried this many times.
+MAX_ATTEMPTS = 3
 
 
 class JobFailure(Exception):
@@ -118,6 +120,8 @@ class JobRun:
         self._recorder: asyncio.Task | None = None
         self._calls = 0
         self._slot_freed = asyncio.Event()
+        self._unavailable = 0
+        self._outage: str | None = None
 
     async def run(self) -> str:
         """Work on the job until it completes, pauses, fails or is cancelled; return its status."""
@@ -157,6 +161,8 @@ class JobRun:
                         status = JobStatus.FAILED
                     elif task.exception() is not None:
                         raise task.exception()
+                if self._outage is not None and status in ACTIVE_STATUSES:
+                    status = await self._pause_for_outage(self._outage)
         finally:
             if refill is not None:
                 refill.cancel()
@@ -170,6 +176,15 @@ class JobRun:
             item_id, run = ready.pop(0)
             self._calls += 1
             tasks[asyncio.create_task(self._process(item_id, run))] = item_id
+
+    def _outage_after(self) -> int:
+        """Consecutive unavailable answers that mean the provider is down.
+
+        At least one per slot, so an outage pauses the job before any run in flight has
+        used up its attempts; never fewer than MAX_ATTEMPTS, for the same reason at
+        concurrency 1, where one run fails again and again.
+        """
+        return max(MAX_ATTEMPTS, self.job.concurrency if self.job else 1)
 
     @staticmethod
     def _read_ahead(concurrency: int) -> int:
@@ -297,6 +312,13 @@ class JobRun:
         finally:
             self._calls -= 1
             self._slot_freed.set()
+        # A provider that keeps failing is down: pause rather than burn every item.
+        if outcome.status == ItemStatus.PENDING:
+            self._unavailable += 1
+            if self._unavailable >= self._outage_after():
+                self._outage = outcome.error
+        else:
+            self._unavailable = 0
         done = asyncio.get_running_loop().create_future()
         self._finished.append((item_id, outcome, done))
         if self._recorder is None or self._recorder.done():
@@ -326,6 +348,9 @@ class JobRun:
         except JudgeFailed as exc:
             if exc.fatal:
                 raise JobFailure(f"{exc}; fix the provider settings and resume the job") from exc
+            if exc.unavailable:
+                # Not this run's fault: it goes back in the queue (up to MAX_ATTEMPTS).
+                return Outcome(ItemStatus.PENDING, error=str(exc))
             return Outcome(ItemStatus.FAILED, error=str(exc))
         except UserError as exc:
             raise JobFailure(str(exc)) from exc
@@ -367,15 +392,25 @@ class JobRun:
             held = await repository.still_leased(
                 session, self.worker_id, [item_id for item_id, _, _ in batch]
             )
-            rows, verdicts = [], []
+            rows, retries, verdicts = [], [], []
             with session.no_autoflush:
                 for item_id, outcome, _ in batch:
-                    if item_id in held:
-                        rows.append(self._count(job, item_id, outcome))
-                        if outcome.verdict is not None:
-                            verdicts.append(outcome.verdict)
+                    if item_id not in held:
+                        continue
+                    if outcome.status == ItemStatus.PENDING:
+                        # During an outage nothing is given up on: the job pauses instead.
+                        if held[item_id] < MAX_ATTEMPTS or self._outage is not None:
+                            retries.append({"id": item_id, "status": outcome.status})
+                            continue
+                        outcome = Outcome(
+                            ItemStatus.FAILED, error=f"{outcome.error} ({MAX_ATTEMPTS} attempts)"
+                        )
+                    rows.append(self._count(job, item_id, outcome))
+                    if outcome.verdict is not None:
+                        verdicts.append(outcome.verdict)
                 job.updated_at = utcnow()
             await repository.finish_items(session, rows)
+            await repository.finish_items(session, retries)
             if verdicts:
                 await judge_service.store_many(session, verdicts)
             self.job = job
@@ -410,6 +445,20 @@ class JobRun:
             "output_tokens": verdict.output_tokens if verdict else None,
             "cost_usd": verdict.cost_usd if verdict else None,
         }
+
+    async def _pause_for_outage(self, error: str) -> str:
+        """Pause the job: the provider answered "unavailable" too many times in a row."""
+        async with self.db.write() as session:
+            job = await repository.get_job(session, self.job_id, lock=True)
+            if job is None or job.status not in ACTIVE_STATUSES:
+                return job.status if job is not None else JobStatus.CANCELLED
+            job.status = JobStatus.PAUSED
+            job.reason = (
+                f"the provider looks unavailable: {self._unavailable} calls in a row failed "
+                f"({error}); those runs are kept for later, resume the job when it is back"
+            )
+            job.finished_at = job.updated_at = utcnow()
+            return job.status
 
     async def _fail(self, reason: str) -> None:
         async with self.db.write() as session:

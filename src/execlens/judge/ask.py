@@ -31,6 +31,8 @@ from execlens.judge.schemas import JudgeAnswer
 REASKS = 2
 # Answers that mean the credentials or the model are wrong, not this execution.
 FATAL_HTTP_STATUSES = (401, 403, 404)
+# Answers that mean the provider is busy or down, not that this execution is at fault.
+UNAVAILABLE_HTTP_STATUSES = (408, 409, 429, 500, 502, 503, 504, 529)
 OUTPUT_TOOL = "final_result"
 _SCHEMA = JudgeAnswer.model_json_schema()
 
@@ -39,12 +41,15 @@ class JudgeFailed(Exception):
     """The model gave no usable verdict; the message is safe to show and store.
 
     ``fatal`` marks failures that every other execution would hit too (bad credentials,
-    unknown model), so a job stops instead of failing each item.
+    unknown model), so a job stops instead of failing each item. ``unavailable`` marks a
+    provider that is down or overloaded even after the SDK's retries: worth trying again
+    later.
     """
 
-    def __init__(self, message: str, *, fatal: bool = False) -> None:
+    def __init__(self, message: str, *, fatal: bool = False, unavailable: bool = False) -> None:
         super().__init__(message)
         self.fatal = fatal
+        self.unavailable = unavailable
 
 
 @dataclass(frozen=True)
@@ -135,8 +140,14 @@ async def ask(
             raise JudgeFailed(
                 f"{provider} answered HTTP {exc.status_code}",
                 fatal=exc.status_code in FATAL_HTTP_STATUSES,
+                unavailable=exc.status_code in UNAVAILABLE_HTTP_STATUSES,
             ) from exc
-        except (ModelAPIError, UnexpectedModelBehavior) as exc:
+        except ModelAPIError as exc:
+            # Connection refused, reset or timed out.
+            raise JudgeFailed(
+                f"{provider} request failed: {type(exc).__name__}", unavailable=True
+            ) from exc
+        except UnexpectedModelBehavior as exc:
             raise JudgeFailed(f"{provider} request failed: {type(exc).__name__}") from exc
         tokens_in += response.usage.input_tokens
         tokens_out += response.usage.output_tokens
