@@ -8,9 +8,11 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import DBAPIError
 
 from execlens.auth.service import resolve_jwt_secret
 from execlens.config import Settings
+from execlens.db.dialect import storage_problem
 from execlens.db.engine import Database
 from execlens.errors import UserError
 from execlens.redaction import install_log_redaction, redact
@@ -55,6 +57,12 @@ def run_with_database(work: Callable[[Database], Awaitable[T]], settings: Settin
         return asyncio.run(main())
     except UserError as exc:
         raise fail(str(exc)) from None
+    except DBAPIError as exc:
+        if (problem := storage_problem(exc)) is None:
+            raise
+        raise fail(problem) from None
     except OSError as exc:
+        if (problem := storage_problem(exc)) is not None:
+            raise fail(problem) from None
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         raise fail(f"{exc.strerror or exc}{where}") from None

@@ -7,7 +7,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 
+from execlens.db.dialect import storage_problem
 from execlens.errors import UserError, field_path
 from execlens.redaction import redact
 
@@ -79,8 +81,22 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    problem = storage_problem(exc)
+    if problem is None:
+        return await _unexpected_error(request, exc)
+    log.error("database problem on %s %s: %s", request.method, request.url.path, problem)
+    full = "out of space" in problem
+    return JSONResponse(
+        status_code=507 if full else 503,
+        content={"detail": problem},
+        headers={} if full else {"Retry-After": "5"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(UserError, _user_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)

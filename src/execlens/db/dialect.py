@@ -20,6 +20,7 @@ from sqlalchemy import (
     literal_column,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.base import UTCDateTime, as_utc
@@ -305,3 +306,18 @@ async def bulk_upsert(
             await _postgresql_upsert(session, table, columns, rows, keep_existing)
         case _:
             assert_never(dialect)
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """Say what to do when the database refused for lack of space or is unreachable."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "database or disk is full" in text or "could not extend file" in text:
+        return (
+            "the database is out of space (its disk is full or it reached a size limit); "
+            "nothing from this request was written. Free some space and retry"
+        )
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return "the database connection was lost; retry shortly"
+    if isinstance(exc, OSError | DBAPIError) and "connect" in text:
+        return "the database is unreachable; check that it is running, then retry"
+    return None

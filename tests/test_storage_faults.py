@@ -1,0 +1,87 @@
+"""A full SQLite database or an unreachable one is reported clearly and changes nothing."""
+
+import json
+
+import httpx2
+import pytest
+import typer
+from sqlalchemy import event
+
+from execlens.api.app import create_app
+from execlens.auth.service import issue_token
+from execlens.cli_support import run_with_database
+from execlens.config import Settings
+from execlens.db.engine import Database
+from execlens.db.migrate import upgrade
+from execlens.executions.importer import import_lines
+from tests.conftest import JWT_SECRET
+from tests.factories import make_execution
+
+
+def cap_size(database: Database, pages: int) -> None:
+    """Make the SQLite file refuse to grow past ``pages`` pages, like a full disk."""
+
+    @event.listens_for(database.writer.sync_engine, "connect")
+    def _cap(dbapi_connection, _record) -> None:
+        dbapi_connection.execute(f"PRAGMA max_page_count={pages}")
+
+
+def big_batch(count: int) -> list[dict]:
+    return [make_execution(f"e-{n}", nodes=20) for n in range(count)]
+
+
+async def test_a_full_database_answers_507_and_writes_nothing(tmp_path):
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        jwt_secret=JWT_SECRET,
+    )
+    database = Database(settings.resolved_database_url, settings=settings)
+    await upgrade(database)
+    await database.writer.dispose()
+    cap_size(database, 60)
+    app = create_app(settings, database=database, migrate=False, worker=False)
+    headers = {"Authorization": f"Bearer {issue_token(JWT_SECRET)}"}
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
+        response = await c.post("/api/executions", json={"executions": big_batch(200)})
+        listed = await c.get("/api/executions")
+    await database.dispose()
+
+    assert response.status_code == 507
+    assert "out of space" in response.json()["detail"]
+    assert "nothing from this request was written" in response.json()["detail"]
+    assert listed.json()["items"] == []
+
+
+def test_the_cli_reports_a_full_database_in_one_line(tmp_path, capsys):
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+
+    async def work(database: Database) -> None:
+        await upgrade(database)
+        await database.writer.dispose()
+        cap_size(database, 60)
+
+        await import_lines(
+            database, (json.dumps({"kind": "execution"} | e) for e in big_batch(200))
+        )
+
+    with pytest.raises(typer.Exit) as exit_:
+        run_with_database(work, settings)
+
+    assert exit_.value.exit_code == 1
+    err = capsys.readouterr().err
+    assert "out of space" in err
+    assert "Traceback" not in err
+
+
+def test_the_cli_reports_an_unreachable_database_in_one_line(tmp_path, capsys):
+    url = "postgresql+asyncpg://execlens:execlens@127.0.0.1:1/nowhere"
+    settings = Settings(data_dir=tmp_path, database_url=url)
+
+    with pytest.raises(typer.Exit):
+        run_with_database(upgrade, settings)
+
+    err = capsys.readouterr().err
+    assert "unreachable" in err
+    assert len(err.strip().splitlines()) == 1
