@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy.exc import DBAPIError
+
 from execlens.analytics import repository
 from execlens.analytics.models import (
     ACTIVE_STATUSES,
@@ -131,6 +133,11 @@ class JobRun:
         refill: asyncio.Task[Claim] | None = None
         status: str = JobStatus.RUNNING
         seen = resume_at = loop.time()
+        # Items this worker still holds from an earlier run of this job in this process
+        # (one cut short by a database outage) would otherwise stay leased while the
+        # heartbeat keeps renewing them.
+        async with self.db.write() as session:
+            await repository.release_items(session, worker_id=self.worker_id, job_id=self.job_id)
         try:
             while True:
                 concurrency = self.job.concurrency if self.job else 1
@@ -497,8 +504,13 @@ class Worker:
         """Run active jobs until ``stop`` is set."""
         async with self._alive():
             while not stop.is_set():
-                async with self.db.read() as session:
-                    active = await repository.active_job_ids(session)
+                try:
+                    async with self.db.read() as session:
+                        active = await repository.active_job_ids(session)
+                except (DBAPIError, OSError) as exc:
+                    # The database is down or unreachable: keep polling until it is back.
+                    log.warning("worker %s cannot read jobs: %s", self.id, type(exc).__name__)
+                    active = []
                 for job_id in active:
                     if job_id not in self._runs:
                         self._runs[job_id] = asyncio.create_task(self._run_job(job_id))
