@@ -84,6 +84,16 @@ FROM trends ORDER BY execution_date DESC
 """
 
 
+SUMMARIES = [
+    "The agent read the 14 new emails in your inbox, sorted them into urgent, follow-up and "
+    "newsletters, and drafted replies to the two urgent ones for you to review.",
+    "The agent wrote a 900-word blog post on the topic you gave, with a title, three "
+    "sections and a short conclusion, and saved it as a draft.",
+    "The agent tried to build the sales report but the spreadsheet you linked could not be "
+    "opened, so no report was produced.",
+]
+
+
 def generate(total: int, agent_share: int) -> Iterator[list[tuple]]:
     """Yield chunks of execution rows (EXECUTION_COLUMNS order), oldest first."""
     rng = random.Random(7)
@@ -97,7 +107,10 @@ def generate(total: int, agent_share: int) -> Iterator[list[tuple]]:
         score = None if rng.random() < 0.15 else round(rng.random(), 3)
         user_id = f"user-{rng.randrange(500)}"
         identity = (f"exec-{e:08d}", graph_id, 1, user_id, status)
-        chunk.append((*identity, created, created, created, 3, 2.5, 0.2, 5, 0, None, None, score))
+        # A scored run also has its summary, as the judge writes both.
+        summary = None if score is None else SUMMARIES[e % len(SUMMARIES)]
+        timing = (created, created, created, 3, 2.5, 0.2, 5, 0, None)
+        chunk.append((*identity, *timing, summary, score))
         if len(chunk) == CHUNK:
             yield chunk
             chunk = []
@@ -107,8 +120,9 @@ def generate(total: int, agent_share: int) -> Iterator[list[tuple]]:
 
 def upstream_row(dialect: str, row: tuple) -> tuple:
     """Return an execution row as upstream stores it: the score inside JSON stats."""
-    stats = {"cost": row[8], "walltime": row[9], "node_count": row[11]}
-    stats["correctness_score"] = row[15]
+    stats = {"cost": row[8], "walltime": row[9], "cputime": row[10], "node_count": row[11]}
+    stats |= {"node_error_count": row[12], "error": row[13]}
+    stats |= {"activity_status": row[14], "correctness_score": row[15]}
     created = _upstream_time(dialect, row[5])
     return (row[0], row[1], row[3], row[4], created, False, json.dumps(stats))
 
