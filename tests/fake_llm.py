@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 
@@ -26,6 +26,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     error: str = "scripted failure"
     delay: float = 0.0
+    # A body sent as is instead of a chat completion, e.g. an HTML error page.
+    raw: str | None = None
     prompt_tokens: int = 420
     completion_tokens: int = 38
 
@@ -77,7 +79,7 @@ class FakeLLM:
         self.script.extend(replies)
         return self
 
-    async def _chat(self, request: Request) -> JSONResponse:
+    async def _chat(self, request: Request) -> JSONResponse | PlainTextResponse:
         body = await request.json()
         self.received.append(Received(body, dict(request.headers), time.monotonic()))
         if self.script:
@@ -86,6 +88,8 @@ class FakeLLM:
             reply = self.policy(body) if self.policy else self.default
         if reply.delay:
             await asyncio.sleep(reply.delay)
+        if reply.raw is not None:
+            return PlainTextResponse(reply.raw, status_code=reply.status)
         if reply.status != 200:
             error = {"error": {"message": reply.error, "type": "server_error"}}
             return JSONResponse(error, status_code=reply.status, headers=reply.headers)

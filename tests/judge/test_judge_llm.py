@@ -122,7 +122,7 @@ async def test_timeout_fails_without_hanging(database, judge_settings, fake_llm,
         update={"judge_timeout_seconds": 0.3, "judge_max_retries": 0}
     )
     fake_llm.default = Reply(answer().content, delay=2.0)
-    with pytest.raises(JudgeFailed, match="openai request failed"):
+    with pytest.raises(JudgeFailed, match="openai timed out"):
         await _judge(database, settings)
 
 

@@ -99,6 +99,16 @@ def _problems(exc: ValidationError) -> list[str]:
     return problems
 
 
+def _unreachable(exc: Exception) -> str:
+    """Say what went wrong with a request that got no HTTP answer."""
+    names = f"{type(exc).__name__} {type(exc.__cause__).__name__}"
+    if "Timeout" in names:
+        return "timed out (EXECLENS_JUDGE_TIMEOUT_SECONDS)"
+    if "Connect" in names:
+        return "could not be reached"
+    return f"request failed: {type(exc).__name__}"
+
+
 def _feedback(problems: list[str], call_id: str | None) -> ToolReturnPart | RetryFeedbackPart:
     """Tell the model what was wrong: as the output tool's result, or as retry feedback."""
     cause = RetryInfo(cause="validation_error")
@@ -144,11 +154,13 @@ async def ask(
             ) from exc
         except ModelAPIError as exc:
             # Connection refused, reset or timed out.
-            raise JudgeFailed(
-                f"{provider} request failed: {type(exc).__name__}", unavailable=True
-            ) from exc
+            raise JudgeFailed(f"{provider} {_unreachable(exc)}", unavailable=True) from exc
         except UnexpectedModelBehavior as exc:
-            raise JudgeFailed(f"{provider} request failed: {type(exc).__name__}") from exc
+            # A body that is not a chat completion at all (an HTML error page from a proxy,
+            # a truncated stream): the provider's fault, not this run's.
+            raise JudgeFailed(
+                f"{provider} sent a response that is not a chat completion", unavailable=True
+            ) from exc
         tokens_in += response.usage.input_tokens
         tokens_out += response.usage.output_tokens
         text, call_id = _answer_text(response, mode)
