@@ -3,7 +3,9 @@
 import asyncio
 import signal
 
-from execlens.analytics.models import JobStatus
+from sqlalchemy import select
+
+from execlens.analytics.models import JobItem, JobStatus
 from tests.analytics.conftest import (
     Reply,
     answer,
@@ -106,3 +108,17 @@ async def test_ctrl_c_cancels_and_the_same_command_resumes(database, settings, f
     assert counts == {f"run-{n:03d}": 1 for n in range(1, 21)}
     # Only the calls in flight at Ctrl-C (at most the concurrency) were made twice.
     assert len(fake_llm.received) <= 20 + 2
+
+
+async def test_analyze_leaves_the_job_to_a_running_worker(database, cli, worker, fake_llm):
+    await store(database, [run(n) for n in range(1, 5)])
+
+    result = await cli("analyze", "--graph-id", "g-blog", extra_env=llm_env(fake_llm))
+
+    assert result.exit_code == 0, result.output
+    assert "run by 1 running worker(s)" in " ".join(result.stderr.split())
+    assert "completed" in result.stdout
+    async with database.read() as session:
+        items = (await session.scalars(select(JobItem))).all()
+    # The worker judged them, not the CLI's process.
+    assert {item.judged_by for item in items} == {worker.id}
