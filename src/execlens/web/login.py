@@ -40,6 +40,8 @@ async def _sign_in(request: Request, credential: str, next_path: str) -> Respons
         message = "This credential is valid but not an admin's; the dashboard is for admins."
         return _login_page(request, next_path, message, 403)
     response = RedirectResponse(next_path, status_code=status.HTTP_303_SEE_OTHER)
+    # The sign-in URL may hold the token: the next page must not learn it as a referrer.
+    response.headers["Referrer-Policy"] = "no-referrer"
     start_session(request, response, session_credential(request, credential, principal))
     return response
 
