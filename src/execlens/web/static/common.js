@@ -75,7 +75,7 @@ window.execlens = (() => {
   function copyButton(id, label) {
     return el("button", {
       type: "button", class: "icon", "aria-label": `Copy ${label} id ${id}`, title: "Copy full id",
-      onclick: () => copy(id), text: "⧉",
+      onclick: () => copy(id), text: "copy",
     });
   }
 

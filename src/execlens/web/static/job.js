@@ -1,18 +1,21 @@
 "use strict";
 // Job page: live progress over Server-Sent Events, cancel and resume, and the results table.
 (() => {
-  const { api, number, usd, duration, badge, toast } = window.execlens;
+  const { api, number, usd, duration, badge, toast, graphs } = window.execlens;
   const jobId = document.getElementById("job").dataset.jobId;
   const $ = (id) => document.getElementById(id);
   const table = new window.ResultsTable(jobId);
   const ACTIVE = new Set(["queued", "running"]);
   const path = `/api/analytics/jobs/${encodeURIComponent(jobId)}`;
   let source = null;
+  let names = new Map();
 
   function show(job) {
     $("job-id").title = job.id;
     $("job-status").replaceWith(Object.assign(badge(job.status), { id: "job-status" }));
-    $("job-agent").textContent = `agent ${job.graph_id}`;
+    $("job-agent").replaceChildren("agent ", window.execlens.el("a", {
+      href: `/trends?graph_id=${encodeURIComponent(job.graph_id)}`, text: names.get(job.graph_id) || job.graph_id,
+    }), job.graph_version === null ? "" : ` v${job.graph_version}`);
     $("job-reason").textContent = job.reason || "";
     $("job-reason").hidden = !job.reason;
     $("job-progress").value = job.progress;
@@ -38,6 +41,8 @@
       source = null;
       show(JSON.parse(e.data));
       toast("The job has stopped.");
+      // The stream carries judged runs; the full list also holds the skipped ones.
+      table.loadAll().catch((error) => toast(error.message));
     });
     // On a dropped connection EventSource reconnects by itself with Last-Event-ID.
   }
@@ -58,7 +63,9 @@
   $("cancel-button").addEventListener("click", (e) => act("cancel", e.currentTarget));
   $("resume-button").addEventListener("click", (e) => act("resume", e.currentTarget));
 
-  api(path).then((job) => {
+  graphs().then((items) => { names = new Map(items.map((g) => [g.graph_id, g.name])); })
+    .catch(() => {})
+    .then(() => api(path)).then((job) => {
     show(job);
     // A running job streams every finished result; a stopped one is read in pages.
     if (ACTIVE.has(job.status)) follow();
