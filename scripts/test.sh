@@ -12,6 +12,12 @@ if [[ -z "${EXECLENS_TEST_POSTGRES_URL:-}" ]]; then
   bash scripts/postgres.sh
 fi
 
+# Chromium for the dashboard's end-to-end tests (Debian's package; never `playwright install`).
+if ! command -v chromium >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/pytest "$@"

@@ -1,12 +1,15 @@
 """The `execlens` command line."""
 
 import sys
+from datetime import timedelta
 
 import typer
 
 from execlens.analytics.cli import analyze_command, worker_command
 from execlens.auth.cli import apikey_app, token_command
+from execlens.auth.service import local_admin_token, resolve_jwt_secret
 from execlens.cli_support import err_console, fail, load_settings
+from execlens.config import Settings
 from execlens.db.cli import app as db_app
 from execlens.demo.cli import demo_command, demo_data_command
 from execlens.errors import UserError
@@ -42,6 +45,7 @@ def serve_command(
     import uvicorn
 
     from execlens.api.app import create_app
+    from execlens.web.session import LINK_MINUTES
 
     settings = load_settings()
     host = host or settings.host
@@ -57,8 +61,23 @@ def serve_command(
             "analytics jobs run in this process (EXECLENS_SERVE_WORKER=false to stop)"
         )
     if settings.jwt_secret is None:
-        err_console.print("local mode: run `execlens token --admin` for an admin token")
+        link = _sign_in_link(settings, host, port, LINK_MINUTES)
+        # soft_wrap: a wrapped link could not be clicked or copied whole.
+        err_console.print(f"dashboard, signed in as the local admin: {link}", soft_wrap=True)
+        err_console.print(
+            f"  (valid {LINK_MINUTES} min; later run `execlens token --admin` and paste the token)"
+        )
+    else:
+        err_console.print(f"dashboard: http://{host}:{port}/ (sign in with an admin token)")
     uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+def _sign_in_link(settings: Settings, host: str, port: int, minutes: int) -> str:
+    """Return a one-click sign-in link for the local admin, with a short-lived token."""
+    secret = resolve_jwt_secret(settings, create=True)
+    assert secret is not None
+    token = local_admin_token(settings, secret, timedelta(minutes=minutes))
+    return f"http://{host}:{port}/login?token={token}"
 
 
 def main() -> None:

@@ -6,14 +6,23 @@ from collections.abc import Iterator
 from fastapi import FastAPI
 from starlette.routing import Mount
 
-# The only routes an anonymous caller may reach. Adding one here is a security decision:
-# the dashboard's login page and its static assets belong here once they exist.
+# The only routes an anonymous caller may reach. Adding one here is a security decision.
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
+    # The dashboard's sign-in page and form, and its static assets.
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/static/any-file"),
+}
+# How a public route is tried without credentials: (path to request, expected status).
+PUBLIC_EXAMPLES = {
+    ("GET", "/static/any-file"): ("/static/app.css", 200),
+    # Without the sign-in form's CSRF cookie the form is refused, and shown again.
+    ("POST", "/login"): ("/login", 403),
 }
 _PARAM = re.compile(r"\{[^}]+\}")
 
@@ -45,6 +54,11 @@ async def test_every_route_but_the_public_ones_answers_401_without_credentials(a
         # guard must answer before any of them is looked at.
         url = _PARAM.sub("1", path)
         response = await client.request(method, url, json={"x": "\u0000"})
+        if not path.startswith("/api/"):
+            # A dashboard page sends the browser to sign in instead.
+            assert response.status_code == 303, (method, path, response.text)
+            assert response.headers["location"].startswith("/login"), (method, path)
+            continue
         assert response.status_code == 401, (method, path, response.text)
         assert response.headers["www-authenticate"] == "Bearer"
         assert "credentials required" in response.json()["detail"]
@@ -52,5 +66,6 @@ async def test_every_route_but_the_public_ones_answers_401_without_credentials(a
 
 async def test_public_routes_answer_without_credentials(client):
     for method, path in sorted(PUBLIC):
-        response = await client.request(method, path)
-        assert response.status_code == 200, (method, path)
+        url, expected = PUBLIC_EXAMPLES.get((method, path), (path, 200))
+        response = await client.request(method, url)
+        assert response.status_code == expected, (method, path)

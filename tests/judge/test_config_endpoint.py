@@ -62,3 +62,29 @@ async def test_with_nothing_configured_but_the_local_model_it_is_recommended(
     assert body["recommended_model"] == "smollm2-135m-instruct"
     assert [m["provider"] for m in body["available_models"]] == ["local"]
     assert JWT_SECRET not in response.text
+
+
+async def test_models_of_unconfigured_providers_are_listed_with_what_to_set(
+    settings, database, admin_headers
+):
+    settings = settings.model_copy(
+        update={
+            "openai_api_key": SecretStr("sk-x"),
+            "compatible_base_url": "http://127.0.0.1:11434/v1",
+            "compatible_provider": "ollama",
+            "compatible_models": "llama3.1:8b",
+            "local_model_enabled": False,
+        }
+    )
+    body = (await _config(settings, database, admin_headers)).json()
+    reasons = {(m["provider"], m["value"]): m["reason"] for m in body["unavailable_models"]}
+    available = {(m["provider"], m["value"]) for m in body["available_models"]}
+    assert not available & reasons.keys()
+    assert reasons[("anthropic", "claude-haiku-4-5-20251001")] == (
+        "set ANTHROPIC_API_KEY to use Anthropic models"
+    )
+    assert reasons[("local", "smollm2-135m-instruct")] == "EXECLENS_LOCAL_MODEL_ENABLED is false"
+    # A configured compatible provider's unlisted models name the setting to extend.
+    assert reasons[("ollama", "qwen2.5:7b")] == "add it to EXECLENS_COMPATIBLE_MODELS to use it"
+    assert "EXECLENS_COMPATIBLE_PROVIDER=groq" in reasons[("groq", "llama-3.1-8b-instant")]
+    assert not any(provider == "openai" for provider, _ in reasons)

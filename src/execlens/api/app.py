@@ -21,6 +21,7 @@ from execlens.judge.endpoints import router as judge_router
 from execlens.redaction import install_log_redaction
 from execlens.trends.endpoints import router as trends_router
 from execlens.trends.monitor import background_monitor
+from execlens.web.pages import install_dashboard
 
 
 def create_app(
@@ -81,6 +82,7 @@ def create_app(
     app.include_router(trends_router)
     app.include_router(audit_router)
     app.include_router(executions_router)
+    install_dashboard(app)
     return app
 
 

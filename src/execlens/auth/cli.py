@@ -7,7 +7,7 @@ from rich.table import Table
 
 from execlens.audit.service import cli_actor
 from execlens.auth.models import ApiKeyScope
-from execlens.auth.service import LOCAL_ADMIN, api_key_service, issue_token, resolve_jwt_secret
+from execlens.auth.service import api_key_service, local_admin_token, resolve_jwt_secret
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
@@ -25,15 +25,7 @@ def token_command(
     settings = load_settings()
     secret = resolve_jwt_secret(settings, create=True)
     assert secret is not None
-    token = issue_token(
-        secret,
-        subject=LOCAL_ADMIN,
-        role=settings.jwt_admin_role,
-        role_claim=settings.jwt_role_claim,
-        audience=settings.jwt_audience,
-        ttl=timedelta(hours=hours),
-    )
-    typer.echo(token)
+    typer.echo(local_admin_token(settings, secret, timedelta(hours=hours)))
 
 
 @apikey_app.command("create")

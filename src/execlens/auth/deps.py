@@ -1,6 +1,7 @@
 """FastAPI dependencies that require an authenticated principal."""
 
 import dataclasses
+import secrets
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
@@ -9,10 +10,20 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from execlens.api.deps import DatabaseDep
 from execlens.api.errors import error_responses
 from execlens.auth.errors import AuthenticationError, KeysUnavailableError
-from execlens.auth.service import Principal, api_key_service
+from execlens.auth.service import API_KEY_PREFIX, Principal, api_key_service
 from execlens.errors import UserError
 
 MAX_USER_ID_LENGTH = 200
+# The dashboard keeps the pasted token or API key in this HttpOnly cookie.
+SESSION_COOKIE = "execlens_session"
+# Double-submit CSRF token: a readable cookie the page echoes in CSRF_HEADER.
+CSRF_COOKIE = "execlens_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_FAILED = (
+    f"CSRF check failed: a request signed in by cookie must send the {CSRF_HEADER} header "
+    f"with the value of the {CSRF_COOKIE} cookie; reload the page"
+)
 ACT_AS_ADMINS_ONLY = "only admins may send X-Act-As-User-Id"
 # What any route behind these dependencies may answer besides its own responses.
 AUTH_ERRORS = error_responses(401, 403, 422, 429, 503)
@@ -27,9 +38,10 @@ def _unauthorized(message: str) -> HTTPException:
     )
 
 
-async def _authenticate(
+async def authenticate(
     request: Request, database: DatabaseDep, bearer: str | None, api_key: str | None
 ) -> Principal:
+    """Return the principal of a bearer token or an API key, or answer 401 (503: no keys)."""
     try:
         if bearer is not None:
             return await request.app.state.token_verifier.verify(bearer)
@@ -42,7 +54,23 @@ async def _authenticate(
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc), headers={"Retry-After": "30"}
         ) from None
-    raise _unauthorized("credentials required: send 'Authorization: Bearer <token>' or X-API-Key")
+    raise _unauthorized(
+        "credentials required: send 'Authorization: Bearer <token>' or X-API-Key, "
+        "or sign in to the dashboard at /login"
+    )
+
+
+def credential_kind(credential: str) -> tuple[str | None, str | None]:
+    """Split a pasted credential into (bearer token, API key): keys start with exl_."""
+    if credential.startswith(API_KEY_PREFIX):
+        return None, credential
+    return credential, None
+
+
+def csrf_matches(request: Request, sent: str) -> bool:
+    """Return whether ``sent`` (a header or form field) equals the request's CSRF cookie."""
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    return bool(expected) and secrets.compare_digest(expected.encode(), sent.encode())
 
 
 async def get_principal(
@@ -60,9 +88,23 @@ async def get_principal(
         ),
     ] = None,
 ) -> Principal:
-    """Return the caller, or answer 401; answer 429 when the caller is over its rate limit."""
-    credentials = bearer.credentials if bearer is not None else None
-    principal = await _authenticate(request, database, credentials, api_key)
+    """Return the caller, or answer 401; answer 429 when the caller is over its rate limit.
+
+    Headers come first; without them the dashboard's session cookie is used, and then an
+    unsafe method must also pass the CSRF check (403), since browsers send cookies along
+    with requests other sites make.
+    """
+    token = bearer.credentials if bearer is not None else None
+    cookie = None if token or api_key else request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        token, api_key = credential_kind(cookie)
+    principal = await authenticate(request, database, token, api_key)
+    if (
+        cookie
+        and request.method not in SAFE_METHODS
+        and not csrf_matches(request, request.headers.get(CSRF_HEADER, ""))
+    ):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=CSRF_FAILED)
     request.app.state.rate_limiter.check(principal.rate_key)
     if act_as is None:
         return principal

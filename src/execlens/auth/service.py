@@ -70,6 +70,18 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def local_admin_token(settings: Settings, secret: str, ttl: timedelta) -> str:
+    """Return a token for the local admin, shaped as the configured claims expect."""
+    return issue_token(
+        secret,
+        subject=LOCAL_ADMIN,
+        role=settings.jwt_admin_role,
+        role_claim=settings.jwt_role_claim,
+        audience=settings.jwt_audience,
+        ttl=ttl,
+    )
+
+
 def local_secret_path(settings: Settings) -> Path:
     """Return where the generated local JWT secret is kept."""
     return settings.data_dir / SECRET_FILE

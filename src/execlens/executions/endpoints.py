@@ -17,6 +17,7 @@ from execlens.executions.schemas import (
     ExecutionOut,
     ExecutionPage,
     GraphIn,
+    GraphList,
     GraphOut,
     GraphUpsertResult,
     IngestResult,
@@ -48,6 +49,12 @@ async def upsert_graph(
     """Store one graph version, replacing a stored one with the same id and version."""
     await execution_service.upsert_graph(session, database.dialect, graph)
     return GraphUpsertResult(id=graph.id, version=graph.version)
+
+
+@router.get("/graphs", response_model=GraphList)
+async def list_graphs(session: ReadSession, _: AdminPrincipal) -> GraphList:
+    """List the agents that have executions, with their counts and mean score."""
+    return await execution_service.overview(session)
 
 
 @router.get(

@@ -184,7 +184,7 @@ async def count_rows(session: AsyncSession) -> dict[str, int]:
 
 
 async def graph_overview(session: AsyncSession) -> Sequence[Row]:
-    """Return per-graph counts: executions, completed, failed, scored and the mean score."""
+    """Return per-graph counts, mean score and newest version of the executions."""
     latest_name = (
         select(Graph.name)
         .where(Graph.id == Execution.graph_id)
@@ -201,6 +201,7 @@ async def graph_overview(session: AsyncSession) -> Sequence[Row]:
             func.count().filter(Execution.status == ExecutionStatus.FAILED).label("failed"),
             func.count(Execution.correctness_score).label("scored"),
             func.avg(Execution.correctness_score).label("mean_score"),
+            func.max(Execution.graph_version).label("latest_version"),
         )
         .group_by(Execution.graph_id)
         .order_by("name")

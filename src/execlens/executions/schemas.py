@@ -221,3 +221,20 @@ class ExecutionPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
     )
+
+
+class GraphSummary(BaseModel):
+    """One agent with its executions: counts, the mean score (0 to 1) and its newest version."""
+
+    graph_id: str
+    name: str
+    latest_version: int
+    executions: int
+    completed: int
+    failed: int
+    scored: int
+    mean_score: float | None
+
+
+class GraphList(BaseModel):
+    items: list[GraphSummary]

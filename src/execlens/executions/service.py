@@ -22,7 +22,9 @@ from execlens.executions.schemas import (
     ExecutionStats,
     ExecutionSummary,
     GraphIn,
+    GraphList,
     GraphOut,
+    GraphSummary,
     IngestResult,
     NodeExecutionOut,
 )
@@ -235,6 +237,13 @@ class ExecutionService:
             e.id: ExecutionOut(**_summary(e).model_dump(), node_executions=nodes[e.id])
             for e in executions
         }
+
+    async def overview(self, session: AsyncSession) -> GraphList:
+        """Return every graph that has executions, with counts, sorted by name."""
+        rows = await repository.graph_overview(session)
+        return GraphList(
+            items=[GraphSummary.model_validate(row, from_attributes=True) for row in rows]
+        )
 
     async def get_graph(self, session: AsyncSession, graph_id: str, version: int) -> GraphOut:
         """Return one graph version."""

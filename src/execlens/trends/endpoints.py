@@ -6,7 +6,13 @@ from fastapi import APIRouter, Query
 
 from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
-from execlens.trends.schemas import AccuracyTrendsResponse, AlertPage, AlertState, TrendQuery
+from execlens.trends.schemas import (
+    AccuracyTrendsResponse,
+    AgentTrendList,
+    AlertPage,
+    AlertState,
+    TrendQuery,
+)
 from execlens.trends.service import trend_service
 
 router = APIRouter(prefix="/api", tags=["trends"], responses=AUTH_ERRORS)
@@ -25,6 +31,14 @@ async def get_execution_accuracy_trends(
 ) -> AccuracyTrendsResponse:
     """Return a graph's daily accuracy with 3-, 7- and 14-day averages, and a drop alert."""
     return await trend_service.trends(session, database.dialect, query)
+
+
+@router.get("/trends/agents", response_model=AgentTrendList)
+async def list_agent_trends(
+    session: ReadSession, database: DatabaseDep, settings: SettingsDep, _: AdminPrincipal
+) -> AgentTrendList:
+    """List every agent with its latest 3- and 7-day averages, direction and drop alert."""
+    return await trend_service.agent_overview(session, database.dialect, settings)
 
 
 @router.get("/alerts", response_model=AlertPage)

@@ -108,3 +108,30 @@ class AlertOut(BaseModel):
 
 class AlertPage(BaseModel):
     items: list[AlertOut]
+
+
+class AgentTrendSummary(BaseModel):
+    """One agent's latest trend numbers, as the monitor judges them."""
+
+    graph_id: str
+    name: str
+    date: datetime | None = Field(description="The newest day with finished runs.")
+    daily_score: float | None
+    three_day_avg: float | None
+    seven_day_avg: float | None
+    drop_percent: float | None
+    direction: Literal["up", "down", "flat"] | None = Field(
+        description="The 3-day average against the 7-day one: a change of 2 % or more."
+    )
+    executions: int = Field(description="Finished executions in the lookback.")
+    scored: int
+    alert: AccuracyAlertData | None
+
+
+class AgentTrendList(BaseModel):
+    """Every agent with finished runs, and the monitor settings they were judged with."""
+
+    items: list[AgentTrendSummary]
+    days_back: int
+    drop_threshold: float
+    window: TrendWindow

@@ -18,6 +18,8 @@ from execlens.trends.schemas import (
     AccuracyAlertData,
     AccuracyLatestData,
     AccuracyTrendsResponse,
+    AgentTrendList,
+    AgentTrendSummary,
     AlertOut,
     AlertPage,
     AlertState,
@@ -28,6 +30,8 @@ _EPOCH = date(1970, 1, 1)
 # Compare drops rounded to this many decimals, so a drop of exactly the threshold alerts
 # whatever the last bit of the floating-point division says.
 _DROP_DECIMALS = 9
+# A 3-day average within this many % of the 7-day one counts as flat in the overview.
+_FLAT_PERCENT = 2.0
 AlertAction = Literal["opened", "renotify", "still_open", "resolved", "none"]
 
 
@@ -181,6 +185,18 @@ class TrendService:
             agents.append(AgentTrend(graph.graph_id, graph.name, trend))
         return agents
 
+    async def agent_overview(
+        self, session: AsyncSession, dialect: Dialect, settings: Settings
+    ) -> AgentTrendList:
+        """Return every agent's latest averages, direction and alert, as the monitor sees them."""
+        agents = await self.agent_trends(session, dialect, settings)
+        return AgentTrendList(
+            items=[_summary(agent) for agent in agents],
+            days_back=settings.monitor_days_back,
+            drop_threshold=settings.monitor_drop_threshold,
+            window=settings.monitor_window,
+        )
+
     async def record_check(
         self,
         session: AsyncSession,
@@ -273,6 +289,32 @@ def alert_out(settings: Settings, alert: AccuracyAlert, name: str | None) -> Ale
         notifications=alert.notifications,
         delivery_error=alert.delivery_error,
         dashboard_url=dashboard_link(settings, alert.graph_id, user_id),
+    )
+
+
+def _direction(drop: float | None) -> Literal["up", "down", "flat"] | None:
+    if drop is None:
+        return None
+    if abs(drop) < _FLAT_PERCENT:
+        return "flat"
+    return "down" if drop > 0 else "up"
+
+
+def _summary(agent: AgentTrend) -> AgentTrendSummary:
+    history = agent.trend.historical_data or []
+    latest = agent.trend.latest_data
+    return AgentTrendSummary(
+        graph_id=agent.graph_id,
+        name=agent.name,
+        date=latest.date if history else None,
+        daily_score=latest.daily_score,
+        three_day_avg=latest.three_day_avg,
+        seven_day_avg=latest.seven_day_avg,
+        drop_percent=latest.drop_percent,
+        direction=_direction(latest.drop_percent),
+        executions=sum(point.executions for point in history),
+        scored=sum(point.scored for point in history),
+        alert=agent.trend.alert,
     )
 
 

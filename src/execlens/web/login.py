@@ -1,0 +1,95 @@
+"""Sign-in and sign-out pages."""
+
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import RedirectResponse, Response
+
+from execlens.auth.deps import SESSION_COOKIE, csrf_matches
+from execlens.web.render import render
+from execlens.web.session import (
+    end_session,
+    safe_next,
+    session_credential,
+    start_session,
+    verify_credential,
+)
+
+router = APIRouter(include_in_schema=False)
+
+MAX_CREDENTIAL_CHARS = 16_384
+CSRF_FORM_FAILED = "The form expired or came from another site; sign in again."
+
+
+def _login_page(request: Request, next_path: str, error: str | None, status_code: int) -> Response:
+    return render(request, "login.html", next_path=next_path, error=error, status_code=status_code)
+
+
+async def _sign_in(request: Request, credential: str, next_path: str) -> Response:
+    """Verify ``credential``; on success set the session cookie and go to ``next_path``."""
+    if not credential or len(credential) > MAX_CREDENTIAL_CHARS:
+        return _login_page(request, next_path, "Paste an admin token or API key.", 422)
+    try:
+        principal = await verify_credential(request, credential)
+    except HTTPException as exc:
+        if exc.status_code != status.HTTP_401_UNAUTHORIZED:
+            raise
+        return _login_page(request, next_path, f"Not signed in: {exc.detail}.", 401)
+    if not principal.is_admin:
+        message = "This credential is valid but not an admin's; the dashboard is for admins."
+        return _login_page(request, next_path, message, 403)
+    response = RedirectResponse(next_path, status_code=status.HTTP_303_SEE_OTHER)
+    # The sign-in URL may hold the token: the next page must not learn it as a referrer.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    start_session(request, response, session_credential(request, credential, principal))
+    return response
+
+
+@router.get("/login")
+async def login_page(
+    request: Request,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
+    reason: Annotated[str | None, Query(max_length=300)] = None,
+    token: Annotated[str | None, Query(max_length=MAX_CREDENTIAL_CHARS)] = None,
+) -> Response:
+    """Show the sign-in form; with ``token`` (the serve banner's link) sign in at once."""
+    next_path = safe_next(next)
+    if token:
+        # The redirect takes the token out of the address bar.
+        return await _sign_in(request, token, next_path)
+    error = f"Please sign in again: {reason}." if reason else None
+    return _login_page(request, next_path, error, 200)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Verify the pasted token or API key and keep it in an HttpOnly cookie."""
+    form = _form(await request.body())
+    next_path = safe_next(form.get("next"))
+    if not _form_csrf_valid(request, form):
+        return _login_page(request, next_path, CSRF_FORM_FAILED, 403)
+    return await _sign_in(request, form.get("credential", "").strip(), next_path)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """Clear the session cookie and show the sign-in page."""
+    response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    if SESSION_COOKIE not in request.cookies:
+        return response
+    if not _form_csrf_valid(request, _form(await request.body())):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=CSRF_FORM_FAILED)
+    end_session(request, response)
+    return response
+
+
+def _form(body: bytes) -> dict[str, str]:
+    """Parse a small urlencoded form (python-multipart is not needed for two fields)."""
+    fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=10)
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _form_csrf_valid(request: Request, form: dict[str, str]) -> bool:
+    # A form cannot set headers, so the token travels as a field: the same double submit.
+    return csrf_matches(request, form.get("csrf", ""))
