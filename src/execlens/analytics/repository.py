@@ -312,6 +312,12 @@ async def remove_worker(session: AsyncSession, worker_id: str) -> None:
     await session.execute(delete(WorkerRecord).where(WorkerRecord.id == worker_id))
 
 
+async def live_workers(session: AsyncSession, since: datetime) -> int:
+    """Return how many workers of any kind sent a heartbeat since ``since``."""
+    stmt = select(func.count()).where(WorkerRecord.heartbeat_at >= since)
+    return int((await session.execute(stmt)).scalar_one())
+
+
 async def live_service_workers(session: AsyncSession, since: datetime) -> int:
     """Return how many service workers sent a heartbeat since ``since``."""
     stmt = select(func.count()).where(

@@ -121,6 +121,7 @@ class JobRun:
         self._finished: list[tuple[int, Outcome, asyncio.Future]] = []
         self._recorder: asyncio.Task | None = None
         self._calls = 0
+        self._slots = 1  # this worker's share of the job's concurrency, set by each claim
         self._slot_freed = asyncio.Event()
         self._unavailable = 0
         self._outage: str | None = None
@@ -140,7 +141,7 @@ class JobRun:
             await repository.release_items(session, worker_id=self.worker_id, job_id=self.job_id)
         try:
             while True:
-                concurrency = self.job.concurrency if self.job else 1
+                slots = self._slots
                 if refill is not None and refill.done():
                     claim, refill = refill.result(), None
                     status, seen = claim.status, loop.time()
@@ -151,11 +152,11 @@ class JobRun:
                 if status not in ACTIVE_STATUSES and not tasks:
                     break
                 if status in ACTIVE_STATUSES:
-                    self._start(ready, tasks, concurrency)
+                    self._start(ready, tasks, slots)
                 # Claiming and reading run beside the calls: a slot that frees takes a
                 # ready item at once instead of waiting for a transaction. Even with
                 # nothing to claim, the job is looked at every poll to notice a cancel.
-                want = concurrency + self._read_ahead(concurrency) - self._calls - len(ready)
+                want = slots + self._read_ahead(slots) - self._calls - len(ready)
                 due = want > 0 or loop.time() - seen >= self.poll
                 active = status in ACTIVE_STATUSES and loop.time() >= resume_at
                 if refill is None and active and due:
@@ -250,6 +251,10 @@ class JobRun:
             running = self._calls + await repository.running_count(
                 session, job.id, now, exclude_owner=self.worker_id
             )
+            # Each live worker takes its share of the slots, so a worker that joins a
+            # running job gets work instead of waiting behind the first one's read-ahead.
+            live = await repository.live_workers(session, now - self.lease)
+            self._slots = math.ceil(job.concurrency / max(1, live))
             count, capped = _pick(job, min(want, job.concurrency - running), running)
             count, wait = _take_rate_tokens(job, count)
             items: list[tuple[int, str]] = []
