@@ -125,6 +125,8 @@ class JobRun:
         self._slot_freed = asyncio.Event()
         self._unavailable = 0
         self._outage: str | None = None
+        # Calls that returned but whose cost is not committed yet: the cost cap counts them.
+        self._unrecorded = 0
 
     async def run(self) -> str:
         """Work on the job until it completes, pauses, fails or is cancelled; return its status."""
@@ -194,9 +196,15 @@ class JobRun:
         """
         return max(MAX_ATTEMPTS, self.job.concurrency if self.job else 1)
 
-    @staticmethod
-    def _read_ahead(concurrency: int) -> int:
-        return min(16, concurrency // 2)
+    def _read_ahead(self, slots: int) -> int:
+        """Items to claim beyond the free slots, so a freed slot starts at once.
+
+        None under a cost cap: an item claimed ahead would start later without the cap
+        being checked again against what the calls before it actually cost.
+        """
+        if self.job is not None and self.job.max_cost_usd is not None:
+            return 0
+        return min(16, slots // 2)
 
     async def _refill(self, want: int) -> Claim:
         """Claim up to ``want`` items and read their executions."""
@@ -255,7 +263,8 @@ class JobRun:
             # running job gets work instead of waiting behind the first one's read-ahead.
             live = await repository.live_workers(session, now - self.lease)
             self._slots = math.ceil(job.concurrency / max(1, live))
-            count, capped = _pick(job, min(want, job.concurrency - running), running)
+            spending = running + self._unrecorded
+            count, capped = _pick(job, min(want, job.concurrency - running), spending)
             count, wait = _take_rate_tokens(job, count)
             items: list[tuple[int, str]] = []
             if count > 0:
@@ -333,6 +342,7 @@ class JobRun:
             self._unavailable = 0
         done = asyncio.get_running_loop().create_future()
         self._finished.append((item_id, outcome, done))
+        self._unrecorded += 1
         if self._recorder is None or self._recorder.done():
             self._recorder = asyncio.create_task(self._record_finished())
         await done
@@ -379,12 +389,14 @@ class JobRun:
             try:
                 lost = await self._record(batch)
             except BaseException as exc:
+                self._unrecorded -= len(batch)
                 for _, _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 if isinstance(exc, asyncio.CancelledError):
                     raise
                 continue
+            self._unrecorded -= len(batch)
             for _, _, done in batch:
                 if not done.done():
                     done.set_result(None)
