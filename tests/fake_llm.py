@@ -2,19 +2,18 @@
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
+
+from tests.local_server import ThreadedServer
 
 
 @dataclass
@@ -55,25 +54,17 @@ class FakeLLM:
         # Decides the reply from the request body when no scripted reply is left.
         self.policy: Callable[[dict], Reply] | None = None
         self.received: list[Received] = []
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
         app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._server = ThreadedServer(app)
+        self.port = self._server.port
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> "FakeLLM":
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     def then(self, *replies: Reply) -> "FakeLLM":
         self.script.extend(replies)

@@ -1,7 +1,6 @@
 """The CLI end to end: serve, token, apikey, db upgrade, against real processes."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,14 +11,9 @@ import pytest
 
 from execlens.db.migrate import head_revision
 from tests.factories import make_execution
+from tests.local_server import free_port
 
 EXECLENS = [sys.executable, "-m", "execlens"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -36,7 +30,7 @@ def _run(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Completed
 @pytest.fixture
 def server(tmp_path):
     """`execlens serve` in local mode on a free port; yields (base_url, env)."""
-    port = _free_port()
+    port = free_port()
     env = _env(tmp_path)
     process = subprocess.Popen(
         [*EXECLENS, "serve", "--port", str(port)],

@@ -4,7 +4,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -27,6 +26,7 @@ from tests.analytics.conftest import (
     wait_for,
 )
 from tests.analytics.test_cli import llm_env
+from tests.local_server import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -37,9 +37,7 @@ class Cluster:
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="execlens-pg-", dir="/tmp"))
         shutil.chown(self.dir, "postgres", "postgres")
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         self.url = f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
         self._as_postgres(
             PG_BIN / "initdb", "-D", self.dir / "data", "-A", "trust", "-U", "postgres"

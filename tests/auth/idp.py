@@ -1,19 +1,18 @@
 """A fake identity provider: RSA and EC signing keys, and a JWKS served on 127.0.0.1."""
 
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.local_server import ThreadedServer
 
 
 @dataclass
@@ -61,25 +60,15 @@ class JwksServer:
         self.document = document
         self.status = 200
         self.hits = 0
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}/jwks.json"
-        app = Starlette(routes=[Route("/jwks.json", self._jwks)])
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._server = ThreadedServer(Starlette(routes=[Route("/jwks.json", self._jwks)]))
+        self.url = f"http://127.0.0.1:{self._server.port}/jwks.json"
 
     def start(self) -> "JwksServer":
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     async def _jwks(self, _: Request) -> JSONResponse:
         self.hits += 1

@@ -1,16 +1,14 @@
 """A real HTTP server on 127.0.0.1 that records every POST; some paths fail on purpose."""
 
 import asyncio
-import socket
-import threading
-import time
 from dataclasses import dataclass
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.local_server import ThreadedServer
 
 
 @dataclass
@@ -24,13 +22,9 @@ class WebhookReceiver:
 
     def __init__(self) -> None:
         self.received: list[Received] = []
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
         app = Starlette(routes=[Route("/{name}", self._receive, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._server = ThreadedServer(app)
+        self.port = self._server.port
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/{name}"
@@ -39,15 +33,11 @@ class WebhookReceiver:
         return [r.body for r in self.received if r.path == f"/{name}"]
 
     def start(self) -> "WebhookReceiver":
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     async def _receive(self, request: Request) -> JSONResponse:
         self.received.append(Received(request.url.path, await request.json()))

@@ -2,15 +2,11 @@
 
 import asyncio
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
 from execlens.api.app import create_app
@@ -22,6 +18,7 @@ from execlens.executions.importer import import_lines
 from execlens.trends.monitor import Monitor
 from tests.conftest import JWT_SECRET
 from tests.fake_llm import FakeLLM
+from tests.local_server import ThreadedServer, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -56,12 +53,6 @@ async def _load_demo(settings: Settings) -> None:
         await database.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Serve the dashboard from a uvicorn thread, judging with the fake LLM (SQLite)."""
@@ -69,7 +60,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (scripts/test.sh does)")
     fake = FakeLLM().start()
     root = tmp_path_factory.mktemp("dashboard")
-    port = _free_port()
+    port = free_port()
     settings = Settings(
         data_dir=root,
         database_url=f"sqlite+aiosqlite:///{root / 'execlens.db'}",
@@ -83,19 +74,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         port=port,
     )
     asyncio.run(_load_demo(settings))
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the dashboard server did not start"
-        time.sleep(0.05)
+    server = ThreadedServer(create_app(settings), port=port, lifespan="on")
+    server.start(seconds=30)
     try:
         yield LiveServer(f"http://127.0.0.1:{port}", settings)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+        server.stop(seconds=15)
         fake.stop()

@@ -234,11 +234,6 @@ class JobRun:
         async with self.db.write() as session:
             await repository.release_items(session, worker_id=self.worker_id, job_id=self.job_id)
 
-    async def _status(self) -> str:
-        async with self.db.read() as session:
-            job = await repository.get_job(session, self.job_id)
-        return job.status if job is not None else JobStatus.CANCELLED
-
     async def _claim(self, want: int) -> Claim:
         async with self.db.write() as session:
             job = await repository.get_job(session, self.job_id, lock=True)
@@ -436,7 +431,7 @@ class JobRun:
             await repository.finish_items(session, rows)
             await repository.finish_items(session, retries)
             if verdicts:
-                await judge_service.store_many(session, verdicts)
+                await judge_service.store(session, verdicts)
             self.job = job
         return [item_id for item_id, _, _ in batch if item_id not in held]
 

@@ -222,24 +222,28 @@ class AnalyticsService:
     ) -> JobEstimate:
         """Return how many executions a job would judge, and its tokens and cost."""
         job = self._new_job(settings, params, created_by="estimate")
-        return await self._estimate(session, settings, job)
+        counts = await repository.count_candidates(session, job)
+        return await self._estimate(session, settings, job, counts)
 
     async def _estimate(
-        self, session: AsyncSession, settings: Settings, job: AnalyticsJob
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        job: AnalyticsJob,
+        counts: tuple[int, int],
     ) -> JobEstimate:
         # Imported here: the judge pulls in the LLM SDKs, which take seconds to load.
         from execlens.judge.judge import Judge, JudgeRequest
         from execlens.judge.service import judge_service
 
-        matching, to_judge = await repository.count_candidates(session, job)
+        matching, to_judge = counts
         if job.max_executions is not None:
             to_judge = min(to_judge, job.max_executions)
         judge = Judge(settings)
         request = JudgeRequest(job.model, job.system_prompt, job.user_prompt)
         sample = await repository.sample_to_judge(session, job, ESTIMATE_SAMPLE)
         by_rules = tokens_in = 0
-        for execution_id in sample:
-            execution, graph = await judge_service.load(session, execution_id)
+        for execution, graph in (await judge_service.load_many(session, sample, {})).values():
             if apply_rules(execution) is not None:
                 by_rules += 1
                 continue
@@ -289,12 +293,13 @@ class AnalyticsService:
                 self._requeue(existing)
                 self._audit(session, existing, "resumed", created_by, acting_as)
                 return existing, True
-        matching, to_judge = await repository.count_candidates(session, job)
+        counts = await repository.count_candidates(session, job)
+        matching, to_judge = counts
         # An upper bound until selection ends: with a limit, fewer may be taken.
         limit = job.max_executions
         job.total = matching if limit is None else matching - to_judge + min(to_judge, limit)
         if job.max_cost_usd is not None:
-            estimate = await self._estimate(session, settings, job)
+            estimate = await self._estimate(session, settings, job, counts)
             job.est_cost_per_item = estimate.cost_per_execution_usd
         session.add(job)
         self._audit(

@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, ScalarSelect, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import EncodedRows, bulk_upsert, encode_rows, insert_on_conflict
@@ -183,15 +183,20 @@ async def count_rows(session: AsyncSession) -> dict[str, int]:
     return counts
 
 
-async def graph_overview(session: AsyncSession) -> Sequence[Row]:
-    """Return per-graph counts, mean score and newest version of the executions."""
-    latest_name = (
+def latest_graph_name(graph_id: ColumnElement[str]) -> ScalarSelect[str]:
+    """Return a subquery for the newest stored name of the graph ``graph_id`` names."""
+    return (
         select(Graph.name)
-        .where(Graph.id == Execution.graph_id)
+        .where(Graph.id == graph_id)
         .order_by(Graph.version.desc())
         .limit(1)
         .scalar_subquery()
     )
+
+
+async def graph_overview(session: AsyncSession) -> Sequence[Row]:
+    """Return per-graph counts, mean score and newest version of the executions."""
+    latest_name = latest_graph_name(Execution.graph_id)
     stmt = (
         select(
             Execution.graph_id,

@@ -9,16 +9,6 @@ from execlens.executions.models import Execution
 from execlens.judge.models import VerdictRecord
 
 
-async def add_verdict(session: AsyncSession, record: VerdictRecord) -> None:
-    """Store a verdict and make it the execution's latest summary and score."""
-    session.add(record)
-    await session.execute(
-        update(Execution)
-        .where(Execution.id == record.execution_id)
-        .values(activity_status=record.activity_status, correctness_score=record.correctness_score)
-    )
-
-
 async def add_verdicts(session: AsyncSession, records: Sequence[VerdictRecord]) -> None:
     """Store several verdicts, each its execution's latest summary and score."""
     session.add_all(records)

@@ -19,29 +19,12 @@ class JudgeService:
     """Load, judge and store."""
 
     async def load(
-        self,
-        session: AsyncSession,
-        execution_id: str,
-        graphs: dict[tuple[str, int], GraphOut | None] | None = None,
+        self, session: AsyncSession, execution_id: str
     ) -> tuple[ExecutionOut, GraphOut | None]:
-        """Return an execution with its graph, or raise NotFoundError.
-
-        ``graphs`` caches graphs across calls: a backfill reads each graph once.
-        """
+        """Return an execution with its graph, or raise NotFoundError."""
         execution = await execution_service.get(session, execution_id)
-        key = (execution.graph_id, execution.graph_version)
-        if graphs is not None and key in graphs:
-            return execution, graphs[key]
-        graph = await get_graph_for_execution(session, *key)
-        out = GraphOut.model_validate(graph) if graph is not None else None
-        if graphs is not None:
-            graphs[key] = out
-        return execution, out
-
-    async def store(self, session: AsyncSession, verdict: Verdict) -> None:
-        """Store a verdict as the execution's latest."""
-        record = VerdictRecord(id=str(uuid.uuid4()), **verdict.model_dump())
-        await repository.add_verdict(session, record)
+        graph = await get_graph_for_execution(session, execution.graph_id, execution.graph_version)
+        return execution, GraphOut.model_validate(graph) if graph is not None else None
 
     async def load_many(
         self,
@@ -49,7 +32,10 @@ class JudgeService:
         ids: Sequence[str],
         graphs: dict[tuple[str, int], GraphOut | None],
     ) -> dict[str, tuple[ExecutionOut, GraphOut | None]]:
-        """Return several executions with their graphs, by id; missing ids are absent."""
+        """Return several executions with their graphs, by id; missing ids are absent.
+
+        ``graphs`` caches graphs across calls: a backfill reads each graph once.
+        """
         executions = await execution_service.get_many(session, ids)
         loaded = {}
         for execution_id, execution in executions.items():
@@ -60,7 +46,7 @@ class JudgeService:
             loaded[execution_id] = (execution, graphs[key])
         return loaded
 
-    async def store_many(self, session: AsyncSession, verdicts: Sequence[Verdict]) -> None:
+    async def store(self, session: AsyncSession, verdicts: Sequence[Verdict]) -> None:
         """Store verdicts, each as its execution's latest."""
         records = [VerdictRecord(id=str(uuid.uuid4()), **v.model_dump()) for v in verdicts]
         await repository.add_verdicts(session, records)
@@ -74,7 +60,7 @@ class JudgeService:
         # No transaction is held open while the model thinks.
         verdict = await judge.judge(execution, graph, request)
         async with database.write() as session:
-            await self.store(session, verdict)
+            await self.store(session, [verdict])
         return verdict
 
     async def history(self, session: AsyncSession, execution_id: str) -> Sequence[Verdict]:

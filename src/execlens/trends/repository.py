@@ -2,12 +2,13 @@
 
 from datetime import datetime
 
-from sqlalchemy import Select, func, over, select
+from sqlalchemy import Select, func, literal, over, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import epoch_day, utc_day
 from execlens.db.engine import Dialect
-from execlens.executions.models import FINISHED_CONDITION, FINISHED_STATUSES, Execution, Graph
+from execlens.executions.models import FINISHED_CONDITION, FINISHED_STATUSES, Execution
+from execlens.executions.repository import latest_graph_name
 from execlens.trends.models import AccuracyAlert
 from execlens.trends.schemas import AlertState, TrendWindow
 
@@ -72,13 +73,7 @@ def select_daily_trend(
 
 def select_active_graphs(since: datetime | None, min_executions: int = 1) -> Select:
     """Return graphs with at least ``min_executions`` finished runs since ``since``, and names."""
-    latest_name = (
-        select(Graph.name)
-        .where(Graph.id == Execution.graph_id)
-        .order_by(Graph.version.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    latest_name = latest_graph_name(Execution.graph_id)
     stmt = (
         select(
             Execution.graph_id,
@@ -95,8 +90,7 @@ def select_active_graphs(since: datetime | None, min_executions: int = 1) -> Sel
 
 async def graph_name(session: AsyncSession, graph_id: str) -> str | None:
     """Return the newest stored name of a graph, or None."""
-    stmt = select(Graph.name).where(Graph.id == graph_id).order_by(Graph.version.desc()).limit(1)
-    return await session.scalar(stmt)
+    return await session.scalar(select(latest_graph_name(literal(graph_id))))
 
 
 def select_alerts(
@@ -115,13 +109,7 @@ def select_alerts_with_names(
     *, state: AlertState | None = None, graph_id: str | None = None
 ) -> Select[tuple[AccuracyAlert, str | None]]:
     """Return ``select_alerts`` rows with each graph's newest name (None when not stored)."""
-    name = (
-        select(Graph.name)
-        .where(Graph.id == AccuracyAlert.graph_id)
-        .order_by(Graph.version.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    name = latest_graph_name(AccuracyAlert.graph_id)
     return select_alerts(state=state, graph_id=graph_id).add_columns(name.label("name"))
 
 

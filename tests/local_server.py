@@ -1,0 +1,39 @@
+"""Run an ASGI app on 127.0.0.1 in a thread, for tests that need a real HTTP server."""
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ThreadedServer:
+    """Uvicorn serving ``app`` from a daemon thread."""
+
+    def __init__(self, app, *, port: int | None = None, lifespan: str = "auto") -> None:
+        self.port = port or free_port()
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan=lifespan
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self, seconds: float = 10) -> None:
+        """Start serving; return once the server accepts connections."""
+        self._thread.start()
+        deadline = time.monotonic() + seconds
+        while not self._server.started:
+            assert time.monotonic() < deadline, "the test server did not start"
+            time.sleep(0.02)
+
+    def stop(self, seconds: float = 5) -> None:
+        """Stop serving and wait for the thread."""
+        self._server.should_exit = True
+        self._thread.join(timeout=seconds)
