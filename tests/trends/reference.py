@@ -4,6 +4,8 @@ from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 from statistics import fmean
 
+import pytest
+
 from tests.trends.conftest import Run
 
 FINISHED = {"COMPLETED", "FAILED", "TERMINATED"}
@@ -50,3 +52,10 @@ def reference_trend(
             point[name] = fmean(values) if values else None
         points.append(point)
     return points[::-1]
+
+
+def same_value(actual: float | None, expected: float | None) -> bool:
+    """Return whether a trend value equals the reference's, to floating-point noise."""
+    if expected is None:
+        return actual is None
+    return actual == pytest.approx(expected, rel=1e-9, abs=1e-9)

@@ -2,13 +2,12 @@
 
 from itertools import count
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from execlens.trends.service import trend_query, trend_service
 from tests.trends.conftest import NOW, Run, day, store_runs
-from tests.trends.reference import SIZES, reference_trend
+from tests.trends.reference import SIZES, reference_trend, same_value
 
 _graphs = count()
 
@@ -27,12 +26,6 @@ series = st.dictionaries(
     ),
     max_size=30,
 )
-
-
-def _same(actual, expected) -> bool:
-    if expected is None:
-        return actual is None
-    return actual == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
 @settings(
@@ -70,4 +63,4 @@ async def test_sql_matches_reference(database, raw, days_back, scoped):
             assert (point.executions, point.scored) == (want["executions"], want["scored"])
             assert point.min_samples == want["min_samples"]
             for name in ("daily_score", *SIZES):
-                assert _same(getattr(point, name), want[name]), (window, point.date, name)
+                assert same_value(getattr(point, name), want[name]), (window, point.date, name)

@@ -11,6 +11,7 @@ from pydantic_core import to_json
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    Date,
     DateTime,
     Integer,
     String,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     cast,
     func,
     literal_column,
+    type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
@@ -49,31 +51,25 @@ def insert_on_conflict(dialect: Dialect, table: Table) -> postgresql.Insert | sq
             assert_never(dialect)
 
 
-def utc_day(dialect: Dialect, column: ColumnElement[datetime]) -> ColumnElement[Any]:
-    """Return the UTC calendar day of a timestamp column, a value to GROUP BY."""
+def utc_day_number(dialect: Dialect, column: ColumnElement[datetime]) -> ColumnElement[int]:
+    """Return the UTC calendar day of a timestamp column as days since 1970-01-01.
+
+    Spelled exactly as the trends index ``ix_executions_graph_day_finished`` spells it
+    (constants inline, not bound), so both databases read the day from that index in
+    order: grouping by it needs no sort and no per-row date arithmetic. Window frames
+    ``RANGE BETWEEN n PRECEDING`` count days on this number.
+    """
     match dialect:
         case "sqlite":
             # Timestamps are stored as UTC text "YYYY-MM-DD HH:MM:SS.ffffff" (UTCDateTime and
             # the bulk path write the same bytes): the first 10 characters are the UTC day.
-            return func.substr(column, 1, 10)
+            # julianday of a bare date is exact and ends in .5 (Julian days start at noon).
+            day = func.substr(column, literal_column("1"), literal_column("10"))
+            return cast(func.julianday(day) - literal_column("2440587.5"), Integer)
         case "postgresql":
             # date(timestamptz) follows the session's TimeZone; convert to UTC explicitly.
-            return func.date(func.timezone("UTC", column))
-        case _:
-            assert_never(dialect)
-
-
-def epoch_day(dialect: Dialect, day: ColumnElement[Any]) -> ColumnElement[int]:
-    """Return a ``utc_day`` value as an integer day number (days since 1970-01-01).
-
-    Window frames ``RANGE BETWEEN n PRECEDING`` need a number to count days on.
-    """
-    match dialect:
-        case "sqlite":
-            # julianday of a bare date is exact and ends in .5 (Julian days start at noon).
-            return cast(func.julianday(day) - 2440587.5, Integer)
-        case "postgresql":
-            return cast(day - literal_column("DATE '1970-01-01'"), Integer)
+            day = cast(func.timezone(literal_column("'UTC'"), column), Date)
+            return type_coerce(day - literal_column("DATE '1970-01-01'"), Integer)
         case _:
             assert_never(dialect)
 

@@ -60,19 +60,9 @@ class Execution(Base):
     __table_args__ = (
         # Trends and per-agent listings read this index; it also carries keyset order.
         Index("ix_executions_graph_created", "graph_id", "created_at", "id"),
-        # Trends read only this index, never the table: a finished run's time and score.
-        # It repeats status, although its condition fixes it: without it SQLite (3.40 here)
-        # still reads the table for the column that condition names.
-        Index(
-            "ix_executions_graph_finished",
-            "graph_id",
-            "created_at",
-            "correctness_score",
-            "user_id",
-            "status",
-            sqlite_where=FINISHED_CONDITION,
-            postgresql_where=FINISHED_CONDITION,
-        ),
+        # Trends read ix_executions_graph_day_finished alone, never the table. It indexes
+        # the UTC day number, an expression that differs per dialect, so migration 0006
+        # alone defines it.
         Index("ix_executions_created", "created_at", "id"),
         Index("ix_executions_user_created", "user_id", "created_at"),
     )

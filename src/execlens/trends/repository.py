@@ -1,11 +1,26 @@
 """Queries behind accuracy trends and the alerts the monitor keeps."""
 
-from datetime import datetime
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, func, literal, over, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    case,
+    column,
+    func,
+    literal,
+    over,
+    select,
+    table,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.dialect import epoch_day, utc_day
+from execlens.db.dialect import utc_day_number
 from execlens.db.engine import Dialect
 from execlens.executions.models import FINISHED_CONDITION, FINISHED_STATUSES, Execution
 from execlens.executions.repository import latest_graph_name
@@ -16,44 +31,38 @@ from execlens.trends.schemas import AlertState, TrendWindow
 UPSTREAM_MIN_DAY_EXECUTIONS = 3
 # The averages' window sizes in days (calendar) or in days with data (rows).
 WINDOWS = {"three_day_avg": 3, "seven_day_avg": 7, "fourteen_day_avg": 14}
+_EPOCH = date(1970, 1, 1)
 
 
+@cache
 def select_daily_trend(
     dialect: Dialect,
     *,
-    graph_id: str,
-    since: datetime,
-    user_id: str | None = None,
     window: TrendWindow = "calendar",
     newest_only: bool = False,
+    by_user: bool = False,
 ) -> Select:
     """Return one row per UTC day with data, newest first: counts, score and moving averages.
 
-    One statement. The inner part reads only the partial index of finished runs on
-    (graph_id, created_at) and groups by day; the outer part runs the window functions
-    over those few day rows.
+    Bind parameters: ``graph_id``, ``since_day`` (the first day number), ``since`` (the
+    first instant, `rows` window only) and ``user_id`` (``by_user`` only); see
+    ``daily_trend_params``. Built once per shape and reused.
+
+    One statement. The inner part counts each day's finished runs and averages their
+    scores; the outer part runs the window functions over those few day rows. On SQLite, a
+    calendar trend of all users reads the per-day totals its triggers keep (migration
+    0006); every other trend reads the partial index of finished runs on (graph_id, UTC
+    day number, …), in day order.
     """
-    day = utc_day(dialect, Execution.created_at)
-    daily = (
-        select(
-            day.label("day"),
-            func.count().label("executions"),
-            func.count(Execution.correctness_score).label("scored"),
-            (func.avg(Execution.correctness_score) * 100).label("daily_score"),
-        )
-        .where(Execution.graph_id == graph_id, Execution.created_at >= since, FINISHED_CONDITION)
-        .group_by(day)
-    )
-    if user_id is not None:
-        daily = daily.where(Execution.user_id == user_id)
-    if window == "rows":
-        daily = daily.having(func.count() >= UPSTREAM_MIN_DAY_EXECUTIONS)
+    if dialect == "sqlite" and window == "calendar" and not by_user:
+        daily = _sqlite_day_totals()
+    else:
+        daily = _daily_from_index(dialect, window=window, by_user=by_user)
     daily = daily.subquery("daily")
-    day_number = epoch_day(dialect, daily.c.day)
 
     def frame(size: int) -> dict:
         bounds = (-(size - 1), 0)
-        return {"order_by": day_number, "rows" if window == "rows" else "range_": bounds}
+        return {"order_by": daily.c.day, "rows" if window == "rows" else "range_": bounds}
 
     averages = [
         over(func.avg(daily.c.daily_score), **frame(size)).label(name)
@@ -61,14 +70,72 @@ def select_daily_trend(
     ]
     min_samples = over(func.sum(daily.c.scored), **frame(WINDOWS["three_day_avg"]))
     stmt = select(
-        day_number.label("day_number"),
+        daily.c.day.label("day_number"),
         daily.c.executions,
         daily.c.scored,
         daily.c.daily_score,
         *averages,
         min_samples.label("min_samples"),
-    ).order_by(day_number.desc())
+    ).order_by(daily.c.day.desc())
     return stmt.limit(1) if newest_only else stmt
+
+
+def daily_trend_params(graph_id: str, since: datetime, user_id: str | None) -> dict[str, Any]:
+    """Return the bind parameters of ``select_daily_trend`` from the first instant covered."""
+    since_day = (since.astimezone(UTC).date() - _EPOCH).days
+    params = {"graph_id": graph_id, "since_day": since_day, "since": since}
+    return params if user_id is None else params | {"user_id": user_id}
+
+
+def _daily_from_index(dialect: Dialect, *, window: TrendWindow, by_user: bool) -> Select:
+    day = utc_day_number(dialect, Execution.created_at)
+    daily = (
+        select(
+            day.label("day"),
+            func.count().label("executions"),
+            func.count(Execution.correctness_score).label("scored"),
+            (func.avg(Execution.correctness_score) * 100).label("daily_score"),
+        )
+        .where(
+            Execution.graph_id == bindparam("graph_id"),
+            day >= bindparam("since_day", type_=Integer),
+            FINISHED_CONDITION,
+        )
+        .group_by(day)
+    )
+    if by_user:
+        daily = daily.where(Execution.user_id == bindparam("user_id"))
+    if window == "rows":
+        # Upstream's cut-off is an instant, not a day boundary.
+        daily = daily.where(Execution.created_at >= bindparam("since"))
+        daily = daily.having(func.count() >= UPSTREAM_MIN_DAY_EXECUTIONS)
+    return daily
+
+
+# SQLite only: each graph's per-day totals of finished runs, kept by triggers.
+_execution_days = table(
+    "execution_days",
+    column("graph_id", String),
+    column("day", Integer),
+    column("executions", Integer),
+    column("scored", Integer),
+    column("score_sum", Float),
+)
+
+
+def _sqlite_day_totals() -> Select:
+    days = _execution_days.c
+    return select(
+        days.day,
+        days.executions,
+        days.scored,
+        case((days.scored > 0, days.score_sum / days.scored * 100)).label("daily_score"),
+    ).where(
+        days.graph_id == bindparam("graph_id"),
+        days.day >= bindparam("since_day", type_=Integer),
+        # A day whose runs were all deleted or reopened keeps a row of zeros.
+        days.executions > 0,
+    )
 
 
 def select_active_graphs(since: datetime | None, min_executions: int = 1) -> Select:

@@ -128,14 +128,14 @@ class TrendService:
         now = now or datetime.now(UTC)
         stmt = repository.select_daily_trend(
             dialect,
-            graph_id=query.graph_id,
-            user_id=query.user_id,
-            since=window_start(query, now),
             window=query.window,
             newest_only=not query.include_historical,
+            by_user=query.user_id is not None,
         )
+        since = window_start(query, now)
+        params = repository.daily_trend_params(query.graph_id, since, query.user_id)
         # One row per day, at most 365: the executions themselves never leave the database.
-        points = [_point(row) for row in (await session.execute(stmt)).all()]
+        points = [_point(row) for row in (await session.execute(stmt, params)).all()]
         response = AccuracyTrendsResponse(
             latest_data=points[0] if points else _empty_point(now),
             alert=None,
