@@ -5,6 +5,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     Float,
     Integer,
     Select,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     over,
     select,
     table,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,12 +52,12 @@ def select_daily_trend(
 
     One statement. The inner part counts each day's finished runs and averages their
     scores; the outer part runs the window functions over those few day rows. On SQLite, a
-    calendar trend of all users reads the per-day totals its triggers keep (migration
-    0006); every other trend reads the partial index of finished runs on (graph_id, UTC
-    day number, …), in day order.
+    trend of all users reads the per-day totals its triggers keep (migration 0006); every
+    other trend reads the partial index of finished runs on (graph_id, UTC day number, …),
+    in day order.
     """
-    if dialect == "sqlite" and window == "calendar" and not by_user:
-        daily = _sqlite_day_totals()
+    if dialect == "sqlite" and not by_user:
+        daily = _sqlite_day_totals(window)
     else:
         daily = _daily_from_index(dialect, window=window, by_user=by_user)
     daily = daily.subquery("daily")
@@ -87,8 +89,11 @@ def daily_trend_params(graph_id: str, since: datetime, user_id: str | None) -> d
     return params if user_id is None else params | {"user_id": user_id}
 
 
-def _daily_from_index(dialect: Dialect, *, window: TrendWindow, by_user: bool) -> Select:
+def _daily_from_index(
+    dialect: Dialect, *, window: TrendWindow, by_user: bool, first_day_only: bool = False
+) -> Select:
     day = utc_day_number(dialect, Execution.created_at)
+    since_day = bindparam("since_day", type_=Integer)
     daily = (
         select(
             day.label("day"),
@@ -98,7 +103,7 @@ def _daily_from_index(dialect: Dialect, *, window: TrendWindow, by_user: bool) -
         )
         .where(
             Execution.graph_id == bindparam("graph_id"),
-            day >= bindparam("since_day", type_=Integer),
+            day == since_day if first_day_only else day >= since_day,
             FINISHED_CONDITION,
         )
         .group_by(day)
@@ -123,19 +128,23 @@ _execution_days = table(
 )
 
 
-def _sqlite_day_totals() -> Select:
+def _sqlite_day_totals(window: TrendWindow) -> Select | CompoundSelect:
     days = _execution_days.c
-    return select(
+    since_day = bindparam("since_day", type_=Integer)
+    # A day whose runs were all deleted or reopened keeps a row of zeros.
+    least = UPSTREAM_MIN_DAY_EXECUTIONS if window == "rows" else 1
+    totals = select(
         days.day,
         days.executions,
         days.scored,
         case((days.scored > 0, days.score_sum / days.scored * 100)).label("daily_score"),
-    ).where(
-        days.graph_id == bindparam("graph_id"),
-        days.day >= bindparam("since_day", type_=Integer),
-        # A day whose runs were all deleted or reopened keeps a row of zeros.
-        days.executions > 0,
-    )
+    ).where(days.graph_id == bindparam("graph_id"), days.executions >= least)
+    if window == "calendar":
+        return totals.where(days.day >= since_day)
+    # Upstream's lookback starts at an instant: the totals give the whole days after it,
+    # the index the runs of its first, partial day.
+    first_day = _daily_from_index("sqlite", window=window, by_user=False, first_day_only=True)
+    return union_all(totals.where(days.day > since_day), first_day)
 
 
 def select_active_graphs(since: datetime | None, min_executions: int = 1) -> Select:
