@@ -44,14 +44,17 @@ def drop(start: int = 0) -> dict[int, list[float]]:
     return {o + start: [0.9] * 3 for o in range(3, 10)} | {o + start: [0.45] * 3 for o in range(3)}
 
 
+def execution_row(run_id: str, run: Run) -> tuple:
+    """Return a run as an execution row for ``repository.encode_executions``."""
+    created = datetime.combine(run.day, time(run.hour), tzinfo=UTC)
+    identity = (run_id, run.graph_id, 1, run.user_id, run.status)
+    return (*identity, created, created, created, *[None] * 7, run.score)
+
+
 async def store_runs(database: Database, runs: Iterable[Run], *, name: str = "Blog writer") -> None:
     """Store runs (and a graph per graph id) through the bulk ingest path."""
     runs = list(runs)
-    rows = []
-    for run in runs:
-        created = datetime.combine(run.day, time(run.hour), tzinfo=UTC)
-        identity = (f"run-{next(_ids)}", run.graph_id, 1, run.user_id, run.status)
-        rows.append((*identity, created, created, created, *[None] * 7, run.score))
+    rows = [execution_row(f"run-{next(_ids)}", run) for run in runs]
     graphs = {run.graph_id for run in runs}
     async with database.write() as session:
         for graph_id in graphs:

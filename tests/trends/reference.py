@@ -54,8 +54,17 @@ def reference_trend(
     return points[::-1]
 
 
-def same_value(actual: float | None, expected: float | None) -> bool:
-    """Return whether a trend value equals the reference's, to floating-point noise."""
+def assert_matches(actual: list, expected: list[dict], label: str) -> None:
+    """Assert a trend's historical_data equals the reference, to floating-point noise."""
+    assert [p.date for p in actual] == [e["date"] for e in expected], label
+    for point, want in zip(actual, expected, strict=True):
+        assert (point.executions, point.scored) == (want["executions"], want["scored"]), label
+        assert point.min_samples == want["min_samples"], label
+        for name in ("daily_score", *SIZES):
+            assert _same(getattr(point, name), want[name]), (label, point.date, name)
+
+
+def _same(actual: float | None, expected: float | None) -> bool:
     if expected is None:
         return actual is None
     return actual == pytest.approx(expected, rel=1e-9, abs=1e-9)

@@ -5,7 +5,6 @@ through every write path and compare the trend with a reference computed from sc
 """
 
 from dataclasses import replace
-from datetime import UTC, datetime, time
 from itertools import count
 
 from hypothesis import HealthCheck, given, settings
@@ -19,8 +18,8 @@ from execlens.executions.models import Execution
 from execlens.judge.schemas import Verdict
 from execlens.judge.service import judge_service
 from execlens.trends.service import trend_query, trend_service
-from tests.trends.conftest import NOW, Run, day
-from tests.trends.reference import SIZES, reference_trend, same_value
+from tests.trends.conftest import NOW, Run, day, execution_row
+from tests.trends.reference import assert_matches, reference_trend
 
 _examples = count()
 GRAPHS = ("g-a", "g-b")
@@ -45,11 +44,7 @@ def _run(values: tuple, graph_prefix: str) -> Run:
 
 
 async def _import(database: Database, runs: dict[str, Run]) -> None:
-    rows = []
-    for run_id, run in runs.items():
-        created = datetime.combine(run.day, time(run.hour), tzinfo=UTC)
-        identity = (run_id, run.graph_id, 1, run.user_id, run.status)
-        rows.append((*identity, created, created, created, *[None] * 7, run.score))
+    rows = [execution_row(run_id, run) for run_id, run in runs.items()]
     async with database.write() as session:
         encoded = repository.encode_executions(database.dialect, rows)
         await repository.upsert_executions(session, database.dialect, encoded)
@@ -88,12 +83,7 @@ async def _assert_trends_match(database: Database, runs: list[Run], graph_ids) -
             expected = reference_trend(
                 [r for r in runs if r.graph_id == graph_id], now=NOW, days_back=25, window=window
             )
-            actual = trend.historical_data
-            assert [p.date for p in actual] == [e["date"] for e in expected], window
-            for point, want in zip(actual, expected, strict=True):
-                assert (point.executions, point.scored) == (want["executions"], want["scored"])
-                for name in ("daily_score", *SIZES):
-                    assert same_value(getattr(point, name), want[name]), (window, name)
+            assert_matches(trend.historical_data, expected, window)
 
 
 @settings(

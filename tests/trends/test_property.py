@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from execlens.trends.service import trend_query, trend_service
 from tests.trends.conftest import NOW, Run, day, store_runs
-from tests.trends.reference import SIZES, reference_trend, same_value
+from tests.trends.reference import assert_matches, reference_trend
 
 _graphs = count()
 
@@ -57,10 +57,4 @@ async def test_sql_matches_reference(database, raw, days_back, scoped):
         expected = reference_trend(
             runs, now=NOW, days_back=days_back, window=window, user_id=user_id
         )
-        actual = trend.historical_data
-        assert [p.date for p in actual] == [e["date"] for e in expected], window
-        for point, want in zip(actual, expected, strict=True):
-            assert (point.executions, point.scored) == (want["executions"], want["scored"])
-            assert point.min_samples == want["min_samples"]
-            for name in ("daily_score", *SIZES):
-                assert same_value(getattr(point, name), want[name]), (window, point.date, name)
+        assert_matches(trend.historical_data, expected, window)

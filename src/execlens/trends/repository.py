@@ -33,7 +33,8 @@ from execlens.trends.schemas import AlertState, TrendWindow
 UPSTREAM_MIN_DAY_EXECUTIONS = 3
 # The averages' window sizes in days (calendar) or in days with data (rows).
 WINDOWS = {"three_day_avg": 3, "seven_day_avg": 7, "fourteen_day_avg": 14}
-_EPOCH = date(1970, 1, 1)
+# Day numbers (``day_number`` rows, ``since_day``) count days from this date, in UTC.
+EPOCH = date(1970, 1, 1)
 
 
 @cache
@@ -84,7 +85,7 @@ def select_daily_trend(
 
 def daily_trend_params(graph_id: str, since: datetime, user_id: str | None) -> dict[str, Any]:
     """Return the bind parameters of ``select_daily_trend`` from the first instant covered."""
-    since_day = (since.astimezone(UTC).date() - _EPOCH).days
+    since_day = (since.astimezone(UTC).date() - EPOCH).days
     params = {"graph_id": graph_id, "since_day": since_day, "since": since}
     return params if user_id is None else params | {"user_id": user_id}
 

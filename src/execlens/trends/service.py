@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -26,7 +26,6 @@ from execlens.trends.schemas import (
     TrendQuery,
 )
 
-_EPOCH = date(1970, 1, 1)
 # Compare drops rounded to this many decimals, so a drop of exactly the threshold alerts
 # whatever the last bit of the floating-point division says.
 _DROP_DECIMALS = 9
@@ -62,7 +61,9 @@ def drop_percent(three_day_avg: float | None, seven_day_avg: float | None) -> fl
 
 def _point(row: Any) -> AccuracyLatestData:
     return AccuracyLatestData(
-        date=datetime.combine(_EPOCH + timedelta(days=row.day_number), time(), tzinfo=UTC),
+        date=datetime.combine(
+            repository.EPOCH + timedelta(days=row.day_number), time(), tzinfo=UTC
+        ),
         daily_score=row.daily_score,
         three_day_avg=row.three_day_avg,
         seven_day_avg=row.seven_day_avg,
