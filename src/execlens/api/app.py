@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from execlens import __version__
-from execlens.analytics.endpoints import compat_router, get_judge_for
+from execlens.analytics.endpoints import get_judge_for
 from execlens.analytics.endpoints import router as jobs_router
 from execlens.api.errors import install_error_handlers
 from execlens.api.limits import BodySizeLimit, RateLimiter
@@ -17,10 +17,10 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
-from execlens.judge.endpoints import router as judge_router
 from execlens.redaction import install_log_redaction
 from execlens.trends.endpoints import router as trends_router
 from execlens.trends.monitor import background_monitor
+from execlens.upstream.endpoints import router as upstream_router
 from execlens.web.pages import install_dashboard
 
 
@@ -76,8 +76,7 @@ def create_app(
         """Report that the server is up."""
         return {"status": "ok"}
 
-    app.include_router(judge_router)
-    app.include_router(compat_router)
+    app.include_router(upstream_router)
     app.include_router(jobs_router)
     app.include_router(trends_router)
     app.include_router(audit_router)
