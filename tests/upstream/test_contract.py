@@ -11,12 +11,19 @@ from pathlib import Path
 import httpx2
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis.generation import GenerationMode
 
 from execlens.api.app import create_app
+from execlens.auth.service import issue_token
+from execlens.config import Settings
 from tests.analytics.conftest import answer, run, store
+from tests.conftest import JWT_SECRET
 from tests.trends.conftest import Run, store_runs
 
-SPEC = schemathesis.openapi.from_path(Path(__file__).with_name("autogpt-analytics-openapi.json"))
+SPEC_PATH = Path(__file__).with_name("autogpt-analytics-openapi.json")
+SPEC = schemathesis.openapi.from_path(SPEC_PATH)
 # Upstream's own server breaks its spec's `date-time` format: its trend days come from SQL
 # DATE() and are sent without an offset ("2026-11-27T00:00:00"), which RFC 3339 refuses.
 # execlens sends the same, so formats are not checked; every other keyword is.
@@ -24,6 +31,9 @@ SPEC.config.checks.response_schema_conformance.validate_formats = False
 CONFIG = "/api/executions/admin/execution_analytics/config"
 ANALYTICS = "/api/executions/admin/execution_analytics"
 TRENDS = "/api/executions/admin/execution_accuracy_trends"
+FUZZ = settings(
+    max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 
 
 def conforms(path: str, method: str, response) -> None:
@@ -134,3 +144,38 @@ async def test_anonymous_callers_get_upstreams_401(client, database, path):
 
     assert response.status_code == 401
     conforms(path, "GET", response)
+
+
+def test_requests_generated_from_upstreams_spec_get_conforming_answers(tmp_path) -> None:
+    # Whatever upstream's spec allows a client to send, execlens answers with a status
+    # and body upstream documents, and never a server error. No provider is configured,
+    # so a generated POST ends in the documented 422.
+    app = create_app(
+        Settings(
+            data_dir=tmp_path,
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'execlens.db'}",
+            jwt_secret=JWT_SECRET,
+            local_model_enabled=False,
+            rate_limit_per_minute=0,
+        )
+    )
+    schema = schemathesis.openapi.from_path(SPEC_PATH)
+    schema.app = app
+    schema.config.checks.response_schema_conformance.validate_formats = False
+    # Some values upstream's spec allows get a 422 on purpose (README, "Run beside
+    # AutoGPT"): an empty graph_id, days_back outside 1-365, a drop_threshold outside
+    # (0, 100], unknown models, prompts without {{EXECUTION_DATA}}.
+    schema.config.checks.update(excluded_check_names=["positive_data_acceptance"])
+    admin = {"Authorization": f"Bearer {issue_token(JWT_SECRET)}"}
+
+    def check(case: schemathesis.Case) -> None:
+        response = case.call(headers=admin)
+        assert response.status_code in (200, 422), (case.path, response.status_code)
+        case.validate_response(response)
+
+    with TestClient(app):  # runs the lifespan: the database is opened and migrated
+        for result in schema.get_all_operations():
+            operation = result.ok()
+            FUZZ(
+                given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))(check)
+            )()
