@@ -5,13 +5,13 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from execlens.api.deps import DatabaseDep
 from execlens.api.errors import error_responses
 from execlens.auth.errors import AuthenticationError, KeysUnavailableError
 from execlens.auth.service import API_KEY_PREFIX, Principal, api_key_service
-from execlens.errors import UserError
 
 MAX_USER_ID_LENGTH = 200
 # The dashboard keeps the pasted token or API key in this HttpOnly cookie.
@@ -24,7 +24,8 @@ CSRF_FAILED = (
     f"CSRF check failed: a request signed in by cookie must send the {CSRF_HEADER} header "
     f"with the value of the {CSRF_COOKIE} cookie; reload the page"
 )
-ACT_AS_ADMINS_ONLY = "only admins may send X-Act-As-User-Id"
+ACT_AS_HEADER = "X-Act-As-User-Id"
+ACT_AS_ADMINS_ONLY = f"only admins may send {ACT_AS_HEADER}"
 # What any route behind these dependencies may answer besides its own responses.
 AUTH_ERRORS = error_responses(401, 403, 422, 429, 503)
 
@@ -81,7 +82,7 @@ async def get_principal(
     act_as: Annotated[
         str | None,
         Header(
-            alias="X-Act-As-User-Id",
+            alias=ACT_AS_HEADER,
             description="Admins only: the user id this request is made on behalf of.",
             # Documented, not enforced by FastAPI: it would answer 422 before 401.
             json_schema_extra={"minLength": 1, "maxLength": MAX_USER_ID_LENGTH, "pattern": r"\S"},
@@ -112,7 +113,9 @@ async def get_principal(
     if not principal.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=ACT_AS_ADMINS_ONLY)
     if not 0 < len(act_as.strip()) <= MAX_USER_ID_LENGTH:
-        raise UserError(f"X-Act-As-User-Id: give a user id of 1 to {MAX_USER_ID_LENGTH} characters")
+        problem = f"give a user id of 1 to {MAX_USER_ID_LENGTH} characters"
+        loc = ("header", ACT_AS_HEADER)
+        raise RequestValidationError([{"loc": loc, "msg": problem, "type": "value_error"}])
     return dataclasses.replace(principal, acting_as=act_as.strip())
 
 

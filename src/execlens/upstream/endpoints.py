@@ -7,7 +7,6 @@ hooks are generated from the operation ids, so those are upstream's, verbatim.
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.exceptions import RequestValidationError
 
 from execlens.analytics.endpoints import JudgeDep
 from execlens.analytics.schemas import ExecutionAnalyticsResponse
@@ -15,7 +14,6 @@ from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep
 from execlens.api.errors import error_responses
 from execlens.audit.service import actor_of
 from execlens.auth.deps import AdminPrincipal
-from execlens.errors import UserError
 from execlens.trends.schemas import AccuracyTrendsResponse
 from execlens.upstream.schemas import (
     ExecutionAnalyticsConfig,
@@ -27,7 +25,8 @@ from execlens.upstream.service import upstream_service
 # Upstream's tags, duplicate included: its router and its app both add "admin".
 TAGS: list[str] = ["v2", "admin", "admin", "execution_analytics"]
 
-# 422 is left to FastAPI's own HTTPValidationError, the shape upstream documents.
+# 422 is left to FastAPI's own HTTPValidationError, the shape upstream documents; the
+# error handlers then answer every 422 here as a list of field errors.
 router = APIRouter(
     prefix="/api/executions/admin", tags=TAGS, responses=error_responses(401, 403, 429, 503)
 )
@@ -61,22 +60,14 @@ async def generate_execution_analytics(
     principal: AdminPrincipal,
 ) -> ExecutionAnalyticsResponse:
     """Judge an agent's finished executions and return the report when all are done."""
-    try:
-        return await upstream_service.report(
-            database,
-            settings,
-            judge,
-            body,
-            created_by=actor_of(principal),
-            acting_as=principal.acting_as,
-        )
-    except UserError as exc:
-        if exc.status_code != 422:
-            raise
-        # Upstream's clients read a 422 as FastAPI's list of field errors.
-        loc = ("body", exc.field) if exc.field else ("body",)
-        error = {"loc": loc, "msg": str(exc), "type": "value_error"}
-        raise RequestValidationError([error]) from None
+    return await upstream_service.report(
+        database,
+        settings,
+        judge,
+        body,
+        created_by=actor_of(principal),
+        acting_as=principal.acting_as,
+    )
 
 
 @router.get(
