@@ -127,7 +127,8 @@ async def get_principal(
     with requests other sites make.
     """
     credentials = credentials_of(request, bearer, api_key)
-    # AuthenticateFirst verified /api requests before their bodies were read.
+    # AuthenticateFirst verified /api requests before their bodies were read; a route
+    # outside /api is verified here.
     principal = getattr(request.state, PRINCIPAL_STATE, None)
     if principal is None:
         principal = await authenticate_request(request)
