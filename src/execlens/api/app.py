@@ -12,6 +12,7 @@ from execlens.analytics.endpoints import router as jobs_router
 from execlens.api.errors import install_error_handlers
 from execlens.api.limits import BodySizeLimit, RateLimiter
 from execlens.audit.endpoints import router as audit_router
+from execlens.auth.gate import AuthenticateFirst
 from execlens.auth.tokens import TokenVerifier
 from execlens.config import Settings
 from execlens.db.engine import Database
@@ -70,6 +71,8 @@ def create_app(
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Added last, so it runs first: anonymous callers learn 401 before any size check.
+    app.add_middleware(AuthenticateFirst)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.requests import HTTPConnection
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from execlens.api.deps import DatabaseDep
@@ -26,6 +27,8 @@ CSRF_FAILED = (
 )
 ACT_AS_HEADER = "X-Act-As-User-Id"
 ACT_AS_ADMINS_ONLY = f"only admins may send {ACT_AS_HEADER}"
+# Where AuthenticateFirst leaves the verified principal in the request's state.
+PRINCIPAL_STATE = "principal"
 # What any route behind these dependencies may answer besides its own responses.
 AUTH_ERRORS = error_responses(401, 403, 422, 429, 503)
 
@@ -74,9 +77,38 @@ def csrf_matches(request: Request, sent: str) -> bool:
     return bool(expected) and secrets.compare_digest(expected.encode(), sent.encode())
 
 
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    """What a request presents: a bearer token or an API key, and whether from the cookie."""
+
+    token: str | None
+    api_key: str | None
+    from_cookie: bool = False
+
+
+def credentials_of(
+    request: HTTPConnection, bearer: HTTPAuthorizationCredentials | None, api_key: str | None
+) -> Credentials:
+    """Return the request's credentials: headers first, else the dashboard's session cookie."""
+    token = bearer.credentials if bearer is not None else None
+    if token or api_key:
+        return Credentials(token, api_key)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return Credentials(*credential_kind(cookie), from_cookie=True)
+    return Credentials(None, None)
+
+
+async def authenticate_request(request: Request) -> Principal:
+    """Return the principal of the request's credentials without reading its body (401, 503)."""
+    credentials = credentials_of(request, await _bearer(request), await _api_key(request))
+    return await authenticate(
+        request, request.app.state.database, credentials.token, credentials.api_key
+    )
+
+
 async def get_principal(
     request: Request,
-    database: DatabaseDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
     act_as: Annotated[
@@ -95,13 +127,14 @@ async def get_principal(
     unsafe method must also pass the CSRF check (403), since browsers send cookies along
     with requests other sites make.
     """
-    token = bearer.credentials if bearer is not None else None
-    cookie = None if token or api_key else request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        token, api_key = credential_kind(cookie)
-    principal = await authenticate(request, database, token, api_key)
+    credentials = credentials_of(request, bearer, api_key)
+    # AuthenticateFirst verified /api requests before their bodies were read; a route
+    # outside /api is verified here.
+    principal = getattr(request.state, PRINCIPAL_STATE, None)
+    if principal is None:
+        principal = await authenticate_request(request)
     if (
-        cookie
+        credentials.from_cookie
         and request.method not in SAFE_METHODS
         and not csrf_matches(request, request.headers.get(CSRF_HEADER, ""))
     ):
