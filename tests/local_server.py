@@ -1,9 +1,15 @@
 """Run an ASGI app on 127.0.0.1 in a thread, for tests that need a real HTTP server."""
 
 import socket
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import httpx2
+import pytest
 import uvicorn
 
 
@@ -37,3 +43,33 @@ class ThreadedServer:
         """Stop serving and wait for the thread."""
         self._server.should_exit = True
         self._thread.join(timeout=seconds)
+
+
+@contextmanager
+def serve_process(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run `execlens serve` as a real process on a free port; yield (base_url, process)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "execlens", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx2.get(f"{base}/healthz").status_code == 200:
+                break
+        except httpx2.TransportError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail(f"server did not start: {process.communicate()[0]}")
+    try:
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)

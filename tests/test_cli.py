@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx2
@@ -11,7 +10,7 @@ import pytest
 
 from execlens.db.migrate import head_revision
 from tests.factories import make_execution
-from tests.local_server import free_port
+from tests.local_server import serve_process
 
 EXECLENS = [sys.executable, "-m", "execlens"]
 
@@ -30,29 +29,9 @@ def _run(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Completed
 @pytest.fixture
 def server(tmp_path):
     """`execlens serve` in local mode on a free port; yields (base_url, env)."""
-    port = free_port()
     env = _env(tmp_path)
-    process = subprocess.Popen(
-        [*EXECLENS, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx2.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx2.TransportError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail(f"server did not start: {process.stdout.read()}")
-    yield base, env
-    process.terminate()
-    process.wait(timeout=10)
+    with serve_process(env) as (base, _):
+        yield base, env
 
 
 def test_serve_in_local_mode_with_token_and_api_keys(server, tmp_path):

@@ -3,8 +3,6 @@
 import logging
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import httpx2
@@ -12,7 +10,7 @@ import pytest
 
 from execlens.config import Settings
 from execlens.redaction import install_log_redaction
-from tests.local_server import free_port
+from tests.local_server import serve_process
 
 TOKEN_SHAPED = "exl_aaaaaaaaaa"
 
@@ -26,31 +24,8 @@ def served(tmp_path) -> Iterator[tuple[str, subprocess.Popen]]:
         "EXECLENS_SERVE_WORKER": "false",
         "EXECLENS_LOCAL_MODEL_ENABLED": "false",
     }
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "execlens", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx2.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx2.TransportError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail(f"server did not start: {process.communicate()[0]}")
-    try:
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+    with serve_process(env) as served:
+        yield served
 
 
 def test_a_token_in_the_url_is_masked_and_the_access_line_still_written(served):
