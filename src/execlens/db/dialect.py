@@ -22,6 +22,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,10 @@ from execlens.db.engine import Dialect
 # SQLite every row's values in one flat list for multi-row VALUES statements. Pieces
 # encoded apart (in worker processes, say) are concatenated in order by ``join_rows``.
 EncodedRows = str | list[Any]
+
+# Any fixed 64-bit number, the same in every execlens process: the advisory lock that
+# serialises schema upgrades of one PostgreSQL database.
+MIGRATION_LOCK_KEY = 0x657865636C656E73  # "execlens"
 
 # SQLite before 3.32 allows 999 parameters per statement, later versions 32766.
 _SQLITE_MAX_PARAMETERS = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
@@ -47,6 +52,21 @@ def insert_on_conflict(dialect: Dialect, table: Table) -> postgresql.Insert | sq
             return sqlite.insert(table)
         case "postgresql":
             return postgresql.insert(table)
+        case _:
+            assert_never(dialect)
+
+
+def lock_migrations(dialect: Dialect, connection: Connection) -> None:
+    """Make ``connection``'s transaction wait until no other process is migrating."""
+    match dialect:
+        case "sqlite":
+            # Nothing to take: the writer's transaction began with BEGIN IMMEDIATE, which
+            # already holds the database file's write lock until it commits.
+            return
+        case "postgresql":
+            # A transaction-level lock is released by the commit or rollback that ends the
+            # migration, so a failed upgrade can never leave it held on a pooled connection.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
         case _:
             assert_never(dialect)
 
