@@ -13,6 +13,10 @@ from execlens.db.engine import Database
 from execlens.db.migrate import current_revision, head_revision
 
 STARTERS = 4
+# Far shorter than a migration: a SQLite starter that waited for another's migration on
+# the database's own lock, rather than on the migration lock, would fail after it. The
+# default 10 s fails the same way once a migration takes longer.
+BUSY_TIMEOUT_MS = "20"
 
 
 async def empty_schema(url: str) -> None:
@@ -31,6 +35,7 @@ async def execlens(settings: Settings, *args: str) -> tuple[int, str]:
     env = os.environ | {
         "EXECLENS_DATABASE_URL": settings.resolved_database_url,
         "EXECLENS_DATA_DIR": str(settings.data_dir),
+        "EXECLENS_SQLITE_BUSY_TIMEOUT_MS": BUSY_TIMEOUT_MS,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

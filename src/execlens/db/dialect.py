@@ -2,11 +2,13 @@
 
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import cache
 from itertools import chain
 from typing import Any, assert_never
 
+from filelock import AsyncFileLock
 from pydantic_core import to_json
 from sqlalchemy import (
     JSON,
@@ -22,7 +24,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,12 +58,31 @@ def insert_on_conflict(dialect: Dialect, table: Table) -> postgresql.Insert | sq
             assert_never(dialect)
 
 
+@asynccontextmanager
+async def migration_lock(dialect: Dialect, url: str) -> AsyncIterator[None]:
+    """Hold, on SQLite, a lock file beside the database while its schema is upgraded."""
+    match dialect:
+        case "sqlite":
+            path = make_url(url).database
+            if not path or path == ":memory:":
+                yield
+                return
+            # Without it, a starter would wait for another's migration on SQLite's own
+            # lock, only for busy_timeout (10 s), then fail while a long migration runs.
+            async with AsyncFileLock(f"{path}.migrate.lock", mode=0o600):
+                yield
+        case "postgresql":
+            yield  # lock_migrations takes PostgreSQL's lock on the migration's connection.
+        case _:
+            assert_never(dialect)
+
+
 def lock_migrations(dialect: Dialect, connection: Connection) -> None:
     """Make ``connection``'s transaction wait until no other process is migrating."""
     match dialect:
         case "sqlite":
-            # Nothing to take: the writer's transaction began with BEGIN IMMEDIATE, which
-            # already holds the database file's write lock until it commits.
+            # migration_lock is held already, and the writer's transaction began with
+            # BEGIN IMMEDIATE, which holds the database file's write lock until it commits.
             return
         case "postgresql":
             # A transaction-level lock is released by the commit or rollback that ends the

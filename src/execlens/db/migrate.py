@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from execlens.db.dialect import lock_migrations
+from execlens.db.dialect import lock_migrations, migration_lock
 from execlens.db.engine import Database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -31,7 +31,10 @@ async def upgrade(database: Database, revision: str = "head") -> None:
         lock_migrations(database.dialect, connection)
         command.upgrade(alembic_config(connection), revision)
 
-    async with database.writer.begin() as connection:
+    async with (
+        migration_lock(database.dialect, database.url),
+        database.writer.begin() as connection,
+    ):
         await connection.run_sync(run)
 
 
