@@ -174,11 +174,9 @@ async def measure(args: argparse.Namespace, port: int, job_id: str) -> dict:
     ) as client:
         await timings(client, 20)
         idle, idle_failed = await timings(client, args.requests)
-        started: list[int] = []
+        started = [asyncio.Event() for _ in range(args.streams)]
         events = f"/api/analytics/jobs/{job_id}/events"
-        streams = [
-            asyncio.create_task(follow(client, events, started)) for _ in range(args.streams)
-        ]
+        streams = [asyncio.create_task(follow(client, events, event)) for event in started]
         csv = f"/api/analytics/jobs/{job_id}/results?format=csv"
         writers = await asyncio.gather(*(slow_download(port, csv) for _ in range(args.downloads)))
         with suppress(TimeoutError):
