@@ -148,14 +148,15 @@ async def resume_job(
 )
 async def job_events(
     job_id: str,
-    session: ReadSession,
     database: DatabaseDep,
     settings: SettingsDep,
     _: AdminPrincipal,
     last_event_id: Annotated[int, Header(ge=0)] = 0,
 ) -> EventSourceResponse:
     """Stream progress and each finished item as Server-Sent Events until the job stops."""
-    await analytics_service.get(session, job_id)
+    # No ReadSession dependency: it would hold a pooled connection until the stream ends.
+    async with database.read() as session:
+        await analytics_service.get(session, job_id)
     events = analytics_service.events(
         database, job_id, after=last_event_id, poll=settings.job_poll_seconds
     )
@@ -174,7 +175,6 @@ async def job_events(
 )
 async def job_results(
     job_id: str,
-    session: ReadSession,
     database: DatabaseDep,
     _: AdminPrincipal,
     format: Literal["json", "csv"] = "json",
@@ -183,15 +183,19 @@ async def job_results(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ):
     """Return a job's results: a JSON page, or (format=csv) all of them as a CSV download."""
+    # Short sessions, not ReadSession: a CSV download would hold its connection while the
+    # client reads, however slowly.
     if format == "csv":
-        await analytics_service.get(session, job_id)
+        async with database.read() as session:
+            await analytics_service.get(session, job_id)
         return StreamingResponse(
             analytics_service.csv_rows(database, job_id, status=status),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="execlens-job-{job_id}.csv"'},
         )
-    items = await analytics_service.results(
-        session, job_id, after=after, limit=limit, status=status
-    )
+    async with database.read() as session:
+        items = await analytics_service.results(
+            session, job_id, after=after, limit=limit, status=status
+        )
     cursor = items[-1].item_id if len(items) == limit else None
     return ResultPage(items=items, next_cursor=cursor)

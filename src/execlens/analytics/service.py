@@ -465,21 +465,29 @@ class AnalyticsService:
             await asyncio.sleep(poll)
 
     async def csv_rows(
-        self, database: Database, job_id: str, *, status: str | None = None
+        self, database: Database, job_id: str, *, status: str | None = None, page: int = 500
     ) -> AsyncIterator[str]:
-        """Yield a job's results as CSV lines, one page in memory at a time."""
+        """Yield a job's results as CSV, one page at a time.
+
+        Each page is read in its own short session, closed before the page is yielded: a
+        client that reads slowly holds no database connection while it reads.
+        """
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
-        async with database.read() as session:
-            async for result in self.iter_results(session, job_id, status=status):
+        after: int | None = None
+        while True:
+            async with database.read() as session:
+                batch = await self.results(session, job_id, after=after, limit=page, status=status)
+            for result in batch:
                 row = result.model_dump(mode="json", include=set(CSV_COLUMNS))
                 writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
-                if buffer.tell() > 64_000:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            if len(batch) < page:
+                return
+            after = batch[-1].item_id
 
 
 analytics_service = AnalyticsService()

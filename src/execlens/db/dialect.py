@@ -2,11 +2,13 @@
 
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import cache
 from itertools import chain
 from typing import Any, assert_never
 
+from filelock import AsyncFileLock
 from pydantic_core import to_json
 from sqlalchemy import (
     JSON,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +35,10 @@ from execlens.db.engine import Dialect
 # SQLite every row's values in one flat list for multi-row VALUES statements. Pieces
 # encoded apart (in worker processes, say) are concatenated in order by ``join_rows``.
 EncodedRows = str | list[Any]
+
+# Any fixed 64-bit number, the same in every execlens process: the advisory lock that
+# serialises schema upgrades of one PostgreSQL database.
+MIGRATION_LOCK_KEY = 0x657865636C656E73  # "execlens"
 
 # SQLite before 3.32 allows 999 parameters per statement, later versions 32766.
 _SQLITE_MAX_PARAMETERS = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
@@ -47,6 +54,40 @@ def insert_on_conflict(dialect: Dialect, table: Table) -> postgresql.Insert | sq
             return sqlite.insert(table)
         case "postgresql":
             return postgresql.insert(table)
+        case _:
+            assert_never(dialect)
+
+
+@asynccontextmanager
+async def migration_lock(dialect: Dialect, url: str) -> AsyncIterator[None]:
+    """Hold, on SQLite, a lock file beside the database while its schema is upgraded."""
+    match dialect:
+        case "sqlite":
+            path = make_url(url).database
+            if not path or path == ":memory:":
+                yield
+                return
+            # Without it, a starter would wait for another's migration on SQLite's own
+            # lock, only for busy_timeout (10 s), then fail while a long migration runs.
+            async with AsyncFileLock(f"{path}.migrate.lock", mode=0o600):
+                yield
+        case "postgresql":
+            yield  # lock_migrations takes PostgreSQL's lock on the migration's connection.
+        case _:
+            assert_never(dialect)
+
+
+def lock_migrations(dialect: Dialect, connection: Connection) -> None:
+    """Make ``connection``'s transaction wait until no other process is migrating."""
+    match dialect:
+        case "sqlite":
+            # migration_lock is held already, and the writer's transaction began with
+            # BEGIN IMMEDIATE, which holds the database file's write lock until it commits.
+            return
+        case "postgresql":
+            # A transaction-level lock is released by the commit or rollback that ends the
+            # migration, so a failed upgrade can never leave it held on a pooled connection.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
         case _:
             assert_never(dialect)
 

@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
+from execlens.db.dialect import lock_migrations, migration_lock
 from execlens.db.engine import Database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -22,12 +23,18 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the database schema up to ``revision``."""
+    """Bring the database schema up to ``revision``; concurrent callers take turns."""
 
     def run(connection: Connection) -> None:
+        # Alembic reads the current revision after the lock is held, so a process that
+        # waited for another's migration finds the schema at head and does nothing.
+        lock_migrations(database.dialect, connection)
         command.upgrade(alembic_config(connection), revision)
 
-    async with database.writer.begin() as connection:
+    async with (
+        migration_lock(database.dialect, database.url),
+        database.writer.begin() as connection,
+    ):
         await connection.run_sync(run)
 
 
