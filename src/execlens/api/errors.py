@@ -63,19 +63,23 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
 
 async def _user_error(request: Request, exc: UserError) -> JSONResponse:
     message = redact(str(exc))
-    if exc.status_code == 422 and not _documents_error_body(request):
-        # Routes that keep FastAPI's own 422 schema (AutoGPT's) get its list of field errors.
+    if exc.status_code == 422 and getattr(request.state, _FIELD_ERROR_LIST, False):
         loc = ["body", exc.field] if exc.field else ["body"]
         detail = [{"loc": loc, "msg": message, "type": "value_error"}]
         return JSONResponse(status_code=422, content={"detail": detail, "message": message})
     return JSONResponse(status_code=exc.status_code, content={"detail": message})
 
 
-def _documents_error_body(request: Request) -> bool:
-    """Tell whether the matched route documents ErrorBody (a string `detail`) for a 422."""
-    route = request.scope.get("route")
-    documented = getattr(route, "responses", {}).get(422, {})
-    return route is None or documented.get("model") is ErrorBody
+_FIELD_ERROR_LIST = "field_error_list"
+
+
+def answer_422_as_field_errors(request: Request) -> None:
+    """Make a route answer every 422 as FastAPI's list of field errors (its default schema).
+
+    A router dependency: it runs before the route's other dependencies, so their errors
+    are answered in that shape too.
+    """
+    setattr(request.state, _FIELD_ERROR_LIST, True)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

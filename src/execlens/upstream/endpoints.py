@@ -6,12 +6,12 @@ hooks are generated from the operation ids, so those are upstream's, verbatim.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from execlens.analytics.endpoints import JudgeDep
 from execlens.analytics.schemas import ExecutionAnalyticsResponse
 from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep
-from execlens.api.errors import error_responses
+from execlens.api.errors import answer_422_as_field_errors, error_responses
 from execlens.audit.service import actor_of
 from execlens.auth.deps import AdminPrincipal
 from execlens.trends.schemas import AccuracyTrendsResponse
@@ -25,10 +25,13 @@ from execlens.upstream.service import upstream_service
 # Upstream's tags, duplicate included: its router and its app both add "admin".
 TAGS: list[str] = ["v2", "admin", "admin", "execution_analytics"]
 
-# 422 is left to FastAPI's own HTTPValidationError, the shape upstream documents; the
-# error handlers then answer every 422 here as a list of field errors.
+# 422 is left to FastAPI's own HTTPValidationError, the shape upstream documents, and
+# every 422 here is answered in that shape.
 router = APIRouter(
-    prefix="/api/executions/admin", tags=TAGS, responses=error_responses(401, 403, 429, 503)
+    prefix="/api/executions/admin",
+    tags=TAGS,
+    responses=error_responses(401, 403, 429, 503),
+    dependencies=[Depends(answer_422_as_field_errors)],
 )
 
 
