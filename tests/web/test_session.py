@@ -177,3 +177,18 @@ async def test_local_mode_link_signs_in_at_once_and_drops_the_token_from_the_url
 async def test_a_configured_secret_keeps_the_pasted_token_as_it_is(client):
     response = await client.get("/login", params={"token": TOKEN})
     assert set_cookies(response)["execlens_session"]["execlens_session"].value == TOKEN
+
+
+async def test_a_form_with_too_many_fields_is_a_400_not_a_500(client):
+    stuffed = "&".join(f"f{i}={i}" for i in range(11))
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    response = await client.post("/login", content=stuffed, headers=form)
+    assert response.status_code == 400
+    assert "more than 10 fields" in response.text
+    assert "execlens_session" not in set_cookies(response)
+
+    client.cookies.set("execlens_session", TOKEN)
+    response = await client.post("/logout", content=stuffed, headers=form)
+    assert response.status_code == 400
+    assert "more than 10 fields" in response.json()["detail"]
+    assert "execlens_session" not in set_cookies(response)  # still signed in

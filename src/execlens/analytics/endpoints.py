@@ -1,6 +1,5 @@
 """REST endpoints for analytics: AutoGPT's one-shot report, and durable jobs."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import (
@@ -35,6 +34,11 @@ from execlens.api.errors import error_responses
 from execlens.audit.service import actor_of
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
 from execlens.errors import UpstreamError
+from execlens.timestamps import UTCTimestamp
+
+# Event ids are finish positions (32-bit columns); result cursors are item ids (64-bit).
+MAX_EVENT_ID = 2**31 - 1
+MAX_ITEM_ID = 2**63 - 1
 
 compat_router = APIRouter(prefix="/api/executions/admin", tags=["analytics"], responses=AUTH_ERRORS)
 router = APIRouter(prefix="/api/analytics/jobs", tags=["analytics"], responses=AUTH_ERRORS)
@@ -128,7 +132,7 @@ async def list_jobs(
     session: ReadSession,
     _: AdminPrincipal,
     status: Annotated[JobStatus | None, Query()] = None,
-    before: Annotated[datetime | None, Query(description="`next_cursor` of a page.")] = None,
+    before: Annotated[UTCTimestamp | None, Query(description="`next_cursor` of a page.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JobPage:
     """List jobs, newest first."""
@@ -189,7 +193,7 @@ async def job_events(
     database: DatabaseDep,
     settings: SettingsDep,
     _: AdminPrincipal,
-    last_event_id: Annotated[int, Header(ge=0)] = 0,
+    last_event_id: Annotated[int, Header(ge=0, le=MAX_EVENT_ID)] = 0,
 ) -> EventSourceResponse:
     """Stream progress and each finished item as Server-Sent Events until the job stops."""
     await analytics_service.get(session, job_id)
@@ -216,7 +220,9 @@ async def job_results(
     _: AdminPrincipal,
     format: Literal["json", "csv"] = "json",
     status: Annotated[Literal["success", "failed", "skipped"] | None, Query()] = None,
-    after: Annotated[int | None, Query(ge=0, description="`next_cursor` of a page.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ITEM_ID, description="`next_cursor` of a page.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ):
     """Return a job's results: a JSON page, or (format=csv) all of them as a CSV download."""

@@ -1,24 +1,17 @@
 """Wire formats for analytics: the upstream-compatible request and report, and jobs."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from execlens.judge.prompts import MAX_PROMPT_CHARS
+from execlens.timestamps import UTCTimestamp
 
 MAX_CONCURRENCY = 64
 MAX_PAGE = 1_000
 
-
-def _utc(value: datetime | None) -> datetime | None:
-    """Read a naive timestamp as UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-Timestamp = Annotated[datetime, AfterValidator(_utc)]
+Timestamp = UTCTimestamp
 Prompt = Annotated[str, Field(max_length=MAX_PROMPT_CHARS)]
 
 

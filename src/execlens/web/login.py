@@ -20,6 +20,14 @@ router = APIRouter(include_in_schema=False)
 
 MAX_CREDENTIAL_CHARS = 16_384
 CSRF_FORM_FAILED = "The form expired or came from another site; sign in again."
+MAX_FORM_FIELDS = 10
+FORM_TOO_LARGE = (
+    f"The form has more than {MAX_FORM_FIELDS} fields; send only credential, csrf and next."
+)
+
+
+class FormTooLarge(Exception):
+    """A posted form has more fields than any of ours."""
 
 
 def _login_page(request: Request, next_path: str, error: str | None, status_code: int) -> Response:
@@ -65,7 +73,10 @@ async def login_page(
 @router.post("/login")
 async def login(request: Request) -> Response:
     """Verify the pasted token or API key and keep it in an HttpOnly cookie."""
-    form = _form(await request.body())
+    try:
+        form = _form(await request.body())
+    except FormTooLarge:
+        return _login_page(request, "/", FORM_TOO_LARGE, 400)
     next_path = safe_next(form.get("next"))
     if not _form_csrf_valid(request, form):
         return _login_page(request, next_path, CSRF_FORM_FAILED, 403)
@@ -78,7 +89,11 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
     if SESSION_COOKIE not in request.cookies:
         return response
-    if not _form_csrf_valid(request, _form(await request.body())):
+    try:
+        form = _form(await request.body())
+    except FormTooLarge:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=FORM_TOO_LARGE) from None
+    if not _form_csrf_valid(request, form):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=CSRF_FORM_FAILED)
     end_session(request, response)
     return response
@@ -86,7 +101,10 @@ async def logout(request: Request) -> Response:
 
 def _form(body: bytes) -> dict[str, str]:
     """Parse a small urlencoded form (python-multipart is not needed for two fields)."""
-    fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=10)
+    try:
+        fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # parse_qs refuses more fields than max_num_fields
+        raise FormTooLarge from None
     return {name: values[0] for name, values in fields.items()}
 
 
