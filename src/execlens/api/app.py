@@ -10,6 +10,7 @@ from execlens import __version__
 from execlens.analytics.endpoints import compat_router, get_judge_for
 from execlens.analytics.endpoints import router as jobs_router
 from execlens.api.errors import install_error_handlers
+from execlens.api.headers import SecurityHeaders
 from execlens.api.limits import BodySizeLimit, RateLimiter
 from execlens.audit.endpoints import router as audit_router
 from execlens.auth.tokens import TokenVerifier
@@ -70,6 +71,7 @@ def create_app(
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
