@@ -124,9 +124,19 @@ async def test_pages_send_the_browser_to_sign_in_without_a_valid_cookie(client):
     client.cookies.set("execlens_session", issue_token(JWT_SECRET, ttl=timedelta(seconds=-99)))
     response = await client.get("/analytics")
     assert response.status_code == 303
-    assert "reason=token%20has%20expired" in response.headers["location"]
+    assert response.headers["location"].endswith("&reason=expired")
     page = await client.get(response.headers["location"])
-    assert "token has expired" in page.text
+    assert "Your session has expired" in page.text
+
+
+async def test_the_sign_in_page_shows_only_known_reasons(client):
+    bait = "Your account is locked. Call +1 555 0100 or visit evil.example to unlock it"
+    page = await client.get("/login", params={"reason": bait})
+    assert page.status_code == 200
+    assert "555 0100" not in page.text and "evil.example" not in page.text
+    assert 'id="login-error"' not in page.text
+    page = await client.get("/login", params={"reason": "not-admin"})
+    assert "not an admin" in page.text
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil"])

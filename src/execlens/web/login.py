@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from execlens.auth.deps import SESSION_COOKIE, csrf_matches
 from execlens.web.render import render
 from execlens.web.session import (
+    SIGN_IN_REASONS,
     end_session,
     safe_next,
     session_credential,
@@ -66,7 +67,8 @@ async def login_page(
     if token:
         # The redirect takes the token out of the address bar.
         return await _sign_in(request, token, next_path)
-    error = f"Please sign in again: {reason}." if reason else None
+    # Only known codes: any other text in the link is not shown (no phishing aid).
+    error = SIGN_IN_REASONS.get(reason or "")
     return _login_page(request, next_path, error, 200)
 
 
