@@ -18,6 +18,7 @@ from execlens.auth import repository
 from execlens.auth.errors import AuthenticationError
 from execlens.auth.models import ApiKey, ApiKeyScope
 from execlens.config import Settings
+from execlens.db.engine import make_private_dir
 from execlens.errors import NotFoundError, UserError
 
 API_KEY_PREFIX = "exl_"
@@ -96,7 +97,7 @@ def resolve_jwt_secret(settings: Settings, *, create: bool) -> str | None:
         return path.read_text().strip()
     if not create:
         return None
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     secret = secrets.token_urlsafe(48)
     # O_EXCL: two processes starting at once must not overwrite each other's secret.
     try:
