@@ -22,6 +22,7 @@ from execlens.judge.endpoints import router as judge_router
 from execlens.redaction import install_log_redaction
 from execlens.trends.endpoints import router as trends_router
 from execlens.trends.monitor import background_monitor
+from execlens.web.docs import install_docs
 from execlens.web.pages import install_dashboard
 
 
@@ -63,6 +64,10 @@ def create_app(
         version=__version__,
         description="Store AI agent executions, judge them with an LLM, track accuracy.",
         lifespan=lifespan,
+        # Served by execlens.web.docs from local files under the pages' CSP. ReDoc is off:
+        # it injects inline styles, which that CSP forbids.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -84,6 +89,7 @@ def create_app(
     app.include_router(trends_router)
     app.include_router(audit_router)
     app.include_router(executions_router)
+    install_docs(app)
     install_dashboard(app)
     return app
 

@@ -55,10 +55,11 @@ def issue_token(
     role_claim: str = "role",
     audience: str | None = None,
     ttl: timedelta = timedelta(days=1),
+    extra: dict[str, Any] | None = None,
 ) -> str:
-    """Return a signed HS256 token for ``subject``."""
+    """Return a signed HS256 token for ``subject``, with ``extra`` claims."""
     now = datetime.now(UTC)
-    claims: dict[str, Any] = {"sub": subject, "iat": now, "exp": now + ttl}
+    claims: dict[str, Any] = {"sub": subject, "iat": now, "exp": now + ttl, **(extra or {})}
     if role is not None:
         # A dotted claim path ("app_metadata.role") becomes nested objects.
         *parents, leaf = role_claim.split(".")
@@ -71,7 +72,9 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def local_admin_token(settings: Settings, secret: str, ttl: timedelta) -> str:
+def local_admin_token(
+    settings: Settings, secret: str, ttl: timedelta, extra: dict[str, Any] | None = None
+) -> str:
     """Return a token for the local admin, shaped as the configured claims expect."""
     return issue_token(
         secret,
@@ -80,6 +83,7 @@ def local_admin_token(settings: Settings, secret: str, ttl: timedelta) -> str:
         role_claim=settings.jwt_role_claim,
         audience=settings.jwt_audience,
         ttl=ttl,
+        extra=extra,
     )
 
 

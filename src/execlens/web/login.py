@@ -1,5 +1,6 @@
 """Sign-in and sign-out pages."""
 
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import parse_qs
 
@@ -7,8 +8,12 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from execlens.auth.deps import SESSION_COOKIE, csrf_matches
+from execlens.auth.errors import AuthenticationError
+from execlens.auth.links import redeem_link
+from execlens.auth.service import local_admin_token
 from execlens.web.render import render
 from execlens.web.session import (
+    SESSION_HOURS,
     SIGN_IN_REASONS,
     end_session,
     safe_next,
@@ -48,10 +53,29 @@ async def _sign_in(request: Request, credential: str, next_path: str) -> Respons
     if not principal.is_admin:
         message = "This credential is valid but not an admin's; the dashboard is for admins."
         return _login_page(request, next_path, message, 403)
+    return _signed_in(request, next_path, session_credential(request, credential, principal))
+
+
+async def _sign_in_with_link(request: Request, token: str, next_path: str) -> Response:
+    """Redeem a one-click link (local mode, once) for a local admin session."""
+    app = request.app.state
+    try:
+        async with app.database.write() as session:
+            await redeem_link(
+                session, app.database.dialect, app.settings, app.token_verifier.secret, token
+            )
+    except AuthenticationError as exc:
+        return _login_page(request, next_path, str(exc), 401)
+    secret = app.token_verifier.secret  # set: redeem_link refuses links without one
+    credential = local_admin_token(app.settings, secret, timedelta(hours=SESSION_HOURS))
+    return _signed_in(request, next_path, credential)
+
+
+def _signed_in(request: Request, next_path: str, credential: str) -> Response:
     response = RedirectResponse(next_path, status_code=status.HTTP_303_SEE_OTHER)
     # The sign-in URL may hold the token: the next page must not learn it as a referrer.
     response.headers["Referrer-Policy"] = "no-referrer"
-    start_session(request, response, session_credential(request, credential, principal))
+    start_session(request, response, credential)
     return response
 
 
@@ -66,7 +90,7 @@ async def login_page(
     next_path = safe_next(next)
     if token:
         # The redirect takes the token out of the address bar.
-        return await _sign_in(request, token, next_path)
+        return await _sign_in_with_link(request, token, next_path)
     # Only known codes: any other text in the link is not shown (no phishing aid).
     error = SIGN_IN_REASONS.get(reason or "")
     return _login_page(request, next_path, error, 200)

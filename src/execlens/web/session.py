@@ -17,8 +17,6 @@ from execlens.auth.service import LOCAL_ADMIN, Principal, local_admin_token
 
 # A session lasts at most this long; a token that expires sooner ends it sooner.
 SESSION_HOURS = 12
-# The one-click link `execlens serve` prints in local mode is valid this long.
-LINK_MINUTES = 15
 # What the sign-in page may say about why it is shown. The link carries only the code, so
 # a crafted link cannot make the page display text of its author's choosing.
 SIGN_IN_REASONS = {
