@@ -8,7 +8,7 @@ from pydantic import AfterValidator
 OUT_OF_RANGE = "in UTC it must fall within the years 1 to 9999; give a time in that range"
 
 
-def _in_utc(value: datetime) -> datetime:
+def in_utc(value: datetime) -> datetime:
     """Return ``value`` in UTC (naive means UTC); ValueError when UTC cannot hold it."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -22,4 +22,4 @@ def _in_utc(value: datetime) -> datetime:
 # For filters and job parameters: a 422 naming the field, before any SQL is built. The
 # ingest wire format keeps plain datetimes (per-value Python validators would dominate
 # import time) and checks the range when it encodes rows.
-UTCTimestamp = Annotated[datetime, AfterValidator(_in_utc)]
+UTCTimestamp = Annotated[datetime, AfterValidator(in_utc)]

@@ -17,6 +17,8 @@ from sse_starlette import EventSourceResponse
 
 from execlens.analytics.models import JobStatus
 from execlens.analytics.schemas import (
+    MAX_EVENT_ID,
+    MAX_ITEM_ID,
     MAX_PAGE,
     ExecutionAnalyticsRequest,
     ExecutionAnalyticsResponse,
@@ -27,6 +29,7 @@ from execlens.analytics.schemas import (
     JobPage,
     JobResume,
     ResultPage,
+    Timestamp,
 )
 from execlens.analytics.service import analytics_service, job_out
 from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep, WriteSession
@@ -34,11 +37,6 @@ from execlens.api.errors import error_responses
 from execlens.audit.service import actor_of
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
 from execlens.errors import UpstreamError
-from execlens.timestamps import UTCTimestamp
-
-# Event ids are finish positions (32-bit columns); result cursors are item ids (64-bit).
-MAX_EVENT_ID = 2**31 - 1
-MAX_ITEM_ID = 2**63 - 1
 
 compat_router = APIRouter(prefix="/api/executions/admin", tags=["analytics"], responses=AUTH_ERRORS)
 router = APIRouter(prefix="/api/analytics/jobs", tags=["analytics"], responses=AUTH_ERRORS)
@@ -132,7 +130,7 @@ async def list_jobs(
     session: ReadSession,
     _: AdminPrincipal,
     status: Annotated[JobStatus | None, Query()] = None,
-    before: Annotated[UTCTimestamp | None, Query(description="`next_cursor` of a page.")] = None,
+    before: Annotated[Timestamp | None, Query(description="`next_cursor` of a page.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JobPage:
     """List jobs, newest first."""

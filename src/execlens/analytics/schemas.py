@@ -3,15 +3,20 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from execlens.judge.prompts import MAX_PROMPT_CHARS
-from execlens.timestamps import UTCTimestamp
+from execlens.timestamps import in_utc as _utc
 
 MAX_CONCURRENCY = 64
 MAX_PAGE = 1_000
+# Event ids are finish positions (32-bit columns); result cursors are item ids (64-bit).
+MAX_EVENT_ID = 2**31 - 1
+MAX_ITEM_ID = 2**63 - 1
 
-Timestamp = UTCTimestamp
+
+# execlens.timestamps.UTCTimestamp: naive means UTC, a time UTC cannot hold is a 422.
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
 Prompt = Annotated[str, Field(max_length=MAX_PROMPT_CHARS)]
 
 

@@ -22,7 +22,6 @@ from execlens.judge.endpoints import router as judge_router
 from execlens.redaction import install_log_redaction
 from execlens.trends.endpoints import router as trends_router
 from execlens.trends.monitor import background_monitor
-from execlens.web.docs import install_docs
 from execlens.web.pages import install_dashboard
 
 
@@ -89,7 +88,6 @@ def create_app(
     app.include_router(trends_router)
     app.include_router(audit_router)
     app.include_router(executions_router)
-    install_docs(app)
     install_dashboard(app)
     return app
 
