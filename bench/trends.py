@@ -67,7 +67,7 @@ WITH daily_scores AS (
     WHERE e.graph_id = :graph_id AND e.is_deleted = false AND e.created_at >= :since
         AND e.status IN ('COMPLETED', 'FAILED', 'TERMINATED')
     GROUP BY DATE(e.created_at)
-    HAVING COUNT(*) >= 3
+    HAVING COUNT(*) >= 1
 ),
 trends AS (
     SELECT execution_date, daily_score,

@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     monitor_days_back: int = Field(default=30, ge=1, le=365)
     monitor_drop_threshold: float = Field(default=10.0, gt=0, le=100)
     monitor_window: Literal["calendar", "rows"] = "calendar"
+    # The default window of AutoGPT's trends route: upstream's own numbers unless changed.
+    upstream_trends_window: Literal["calendar", "rows"] = "rows"
     monitor_min_executions: int = Field(default=10, ge=1)
     monitor_min_scored: int = Field(default=3, ge=1)
     alert_cooldown: timedelta = timedelta(hours=24)

@@ -4,9 +4,13 @@ from collections.abc import Iterable
 
 
 class UserError(Exception):
-    """Bad input from the user; the message says what to fix."""
+    """Bad input from the user; the message says what to fix, ``field`` which input."""
 
     status_code = 422
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ConflictError(UserError):

@@ -2,7 +2,7 @@
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 
 from pydantic import SecretStr
 
@@ -40,19 +40,67 @@ def redact(text: str) -> str:
 
 
 def _redact_record(record: logging.LogRecord) -> None:
-    try:
-        message = record.getMessage()
-    except Exception:  # a bad format string: keep its text, drop the arguments
-        message = str(record.msg)
-    clean = redact(message)
-    if clean != message:
-        record.msg, record.args = clean, ()
+    if record.args:
+        # Formatters may read the arguments themselves (uvicorn's access log unpacks its
+        # five), so they are masked in place, keeping their number and types.
+        record.args = _redact_args(record.args)
+    _redact_message(record)
     if record.exc_info and record.exc_info[1] is not None:
         # Render the traceback now, redacted; formatters print exc_text as it is.
         record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         record.exc_info = None
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
+
+
+def _redact_message(record: logging.LogRecord) -> None:
+    message = _message(record)
+    if redact(message) == message:
+        return
+    args = record.args
+    # A secret spans the format and its arguments ("Bearer %s"): hide one text argument,
+    # else all of them, so the record keeps its shape.
+    for masked in _masked_variants(args) if args else ():
+        record.args = masked
+        message = _message(record)
+        if redact(message) == message:
+            return
+    # No arguments, or the format string itself holds a secret: keep the redacted text.
+    record.msg, record.args = redact(message), ()
+
+
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:  # a bad format string: its handler reports it; judge the text alone
+        return str(record.msg)
+
+
+def _redact_args(args: tuple | Mapping) -> tuple | dict:
+    if isinstance(args, Mapping):
+        return {key: _redact_arg(value) for key, value in args.items()}
+    return tuple(_redact_arg(value) for value in args)
+
+
+def _masked_variants(args: tuple | Mapping) -> Iterator[tuple | dict]:
+    """Yield ``args`` with one text argument masked, for each in turn, then with all."""
+    items = dict(args) if isinstance(args, Mapping) else dict(enumerate(args))
+    texts = [key for key, value in items.items() if isinstance(value, str)]
+    for masked_keys in [*([key] for key in texts), texts]:
+        masked = {k: "[redacted]" if k in masked_keys else v for k, v in items.items()}
+        yield masked if isinstance(args, Mapping) else tuple(masked.values())
+
+
+def _redact_arg(value: object) -> object:
+    """Return ``value``, or its redacted text when its text holds a secret."""
+    if isinstance(value, str):
+        return redact(value)
+    try:
+        text = str(value)
+    except Exception:  # an object that cannot print itself cannot leak through %s either
+        return value
+    clean = redact(text)
+    return value if clean == text else clean
 
 
 def install_log_redaction(settings: Settings, extra: Iterable[str | None] = ()) -> None:

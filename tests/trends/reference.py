@@ -25,8 +25,6 @@ def reference_trend(
         created = datetime.combine(run.day, time(run.hour), tzinfo=UTC)
         if run.status in FINISHED and created >= since and user_id in (None, run.user_id):
             by_day[run.day].append(run.score)
-    if window == "rows":
-        by_day = {d: scores for d, scores in by_day.items() if len(scores) >= 3}
     days = sorted(by_day)
     daily = {}
     for d in days:

@@ -8,7 +8,6 @@ from sqlalchemy import text
 from execlens.trends.service import trend_query, trend_service
 from tests.trends.conftest import NOW, Run, day, runs_for, store_runs
 
-# Three runs a day: upstream (window=rows) leaves out days with fewer.
 GAPPED = {12: [0.9] * 3, 8: [0.9] * 3, 4: [0.8] * 3, 1: [0.6] * 3, 0: [0.5] * 3}
 
 
@@ -67,13 +66,12 @@ async def test_a_single_day(database, window):
     assert result.historical_data is None
 
 
-async def test_upstream_rows_mode_skips_days_with_fewer_than_three_runs(database, window):
-    await store_runs(database, runs_for({0: [0.7, 0.7]}))
+async def test_a_day_with_one_run_counts_in_both_windows(database, window):
+    # Upstream keeps every day with at least one finished run (HAVING COUNT(*) >= 1).
+    await store_runs(database, runs_for({0: [0.4], 1: [0.8, 0.8, 0.8]}))
     latest = (await trend(database, window=window)).latest_data
-    if window == "calendar":
-        assert (latest.daily_score, latest.executions) == (pytest.approx(70), 2)
-    else:
-        assert (latest.date, latest.daily_score, latest.executions) == (NOW, None, 0)
+    assert (latest.date, latest.executions) == (datetime(2026, 11, 20, tzinfo=UTC), 1)
+    assert averages(latest) == pytest.approx((40, 60, 60, 60))
 
 
 async def test_no_data(database, window):

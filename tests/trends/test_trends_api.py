@@ -1,4 +1,4 @@
-"""GET /api/executions/admin/execution_accuracy_trends: upstream shape, validation, auth."""
+"""GET /api/trends: execlens's own trend route, strict, calendar windows by default."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -6,7 +6,7 @@ import pytest
 
 from tests.trends.conftest import Run, store_runs
 
-URL = "/api/executions/admin/execution_accuracy_trends"
+URL = "/api/trends"
 POINT_KEYS = {"date", "daily_score", "three_day_avg", "seven_day_avg", "fourteen_day_avg"}
 ALERT_KEYS = {"graph_id", "user_id", "drop_percent", "three_day_avg", "seven_day_avg"}
 
@@ -22,7 +22,7 @@ async def store_drop(database) -> None:
     await store_runs(database, runs)
 
 
-async def test_upstream_fields_and_alert(client, admin_headers, database):
+async def test_fields_and_alert(client, admin_headers, database):
     await store_drop(database)
     params = {"graph_id": "g-blog", "include_historical": "true", "days_back": 7}
     response = await client.get(URL, params=params, headers=admin_headers)
@@ -31,6 +31,7 @@ async def test_upstream_fields_and_alert(client, admin_headers, database):
     assert body["latest_data"].keys() >= POINT_KEYS
     assert ALERT_KEYS | {"detected_at"} == body["alert"].keys()
     latest = body["latest_data"]
+    assert body["window"] == "calendar"
     assert latest["date"].endswith("T00:00:00Z")
     assert (latest["daily_score"], latest["three_day_avg"]) == (45, 45)
     # 7 days: four at 90, three at 45.
@@ -68,6 +69,8 @@ async def test_no_data_answers_nulls(client, admin_headers, database):
         ({"window": "weeks"}, "window: Input should be 'calendar' or 'rows'"),
         ({"min_executions": 0}, "min_executions: Input should be greater than or equal to 1"),
         ({"graph_id": None}, "graph_id: Field required"),
+        # Unlike the upstream route, a misspelt parameter is not dropped silently.
+        ({"day_back": 7}, "day_back: Extra inputs are not permitted"),
     ],
 )
 async def test_bad_parameters_get_422_naming_the_field(

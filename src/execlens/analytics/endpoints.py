@@ -1,4 +1,4 @@
-"""REST endpoints for analytics: AutoGPT's one-shot report, and durable jobs."""
+"""REST endpoints for analytics jobs: create, estimate, watch, cancel, resume, results."""
 
 from typing import Annotated, Literal
 
@@ -20,8 +20,6 @@ from execlens.analytics.schemas import (
     MAX_EVENT_ID,
     MAX_ITEM_ID,
     MAX_PAGE,
-    ExecutionAnalyticsRequest,
-    ExecutionAnalyticsResponse,
     JobAccepted,
     JobCreate,
     JobEstimate,
@@ -36,9 +34,7 @@ from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep, WriteSessio
 from execlens.api.errors import error_responses
 from execlens.audit.service import actor_of
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
-from execlens.errors import UpstreamError
 
-compat_router = APIRouter(prefix="/api/executions/admin", tags=["analytics"], responses=AUTH_ERRORS)
 router = APIRouter(prefix="/api/analytics/jobs", tags=["analytics"], responses=AUTH_ERRORS)
 
 
@@ -62,39 +58,6 @@ def wake_worker(app: FastAPI) -> None:
 
 
 JudgeDep = Annotated[object, Depends(get_judge)]
-
-
-@compat_router.post(
-    "/execution_analytics",
-    response_model=ExecutionAnalyticsResponse,
-    responses=error_responses(400, 413, 502),
-)
-async def generate_execution_analytics(
-    body: ExecutionAnalyticsRequest,
-    database: DatabaseDep,
-    settings: SettingsDep,
-    judge: JudgeDep,
-    principal: AdminPrincipal,
-) -> ExecutionAnalyticsResponse:
-    """Judge an agent's finished executions and return the report when all are done."""
-    from execlens.analytics.runner import Worker
-
-    async with database.write() as session:
-        job, _ = await analytics_service.create(
-            session,
-            settings,
-            JobCreate(**body.model_dump()),
-            created_by=actor_of(principal),
-            acting_as=principal.acting_as,
-        )
-    # The request drives its own job; if the client goes away, the job stays queued
-    # and the server's worker finishes it.
-    status = await Worker(database, settings, judge, kind="request").run_job(job.id)
-    async with database.read() as session:
-        if status == JobStatus.FAILED:
-            failed = await analytics_service.get(session, job.id)
-            raise UpstreamError(f"analytics job {job.id} failed: {failed.reason}")
-        return await analytics_service.report(session, job.id)
 
 
 @router.post("", status_code=202, response_model=JobAccepted, responses=error_responses(400, 413))

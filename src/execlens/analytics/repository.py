@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, with_expression
 
 from execlens.analytics.models import (
     ACTIVE_STATUSES,
@@ -269,7 +269,18 @@ async def release_items(session: AsyncSession, *, worker_id: str, job_id: str | 
 
 
 def _results():
-    return select(JobItem, Execution).join(Execution, Execution.id == JobItem.execution_id)
+    # A run last changed when its latest verdict was stored, else when it ended.
+    latest_verdict = (
+        select(func.max(VerdictRecord.created_at))
+        .where(VerdictRecord.execution_id == Execution.id)
+        .scalar_subquery()
+    )
+    changed = func.coalesce(latest_verdict, Execution.ended_at, Execution.created_at)
+    return (
+        select(JobItem, Execution)
+        .join(Execution, Execution.id == JobItem.execution_id)
+        .options(with_expression(Execution.last_changed_at, changed))
+    )
 
 
 async def finished_after(

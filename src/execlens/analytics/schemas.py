@@ -20,10 +20,8 @@ Timestamp = Annotated[datetime, AfterValidator(_utc)]
 Prompt = Annotated[str, Field(max_length=MAX_PROMPT_CHARS)]
 
 
-class ExecutionAnalyticsRequest(BaseModel):
-    """Which finished executions of one agent to judge, and how (AutoGPT's request)."""
-
-    model_config = ConfigDict(extra="forbid")
+class AnalyticsSelection(BaseModel):
+    """Which finished executions of one agent to judge, and how: AutoGPT's request fields."""
 
     graph_id: str = Field(min_length=1, max_length=200, description="Graph ID to analyze.")
     graph_version: int | None = Field(default=None, ge=0, le=2**31 - 1)
@@ -46,8 +44,11 @@ class ExecutionAnalyticsRequest(BaseModel):
     )
 
 
-class JobCreate(ExecutionAnalyticsRequest):
+class JobCreate(AnalyticsSelection):
     """An analytics job: the upstream request plus selection, pacing and cost limits."""
+
+    # Unknown fields are errors: a typo such as "max_cost" must not drop the cap silently.
+    model_config = ConfigDict(extra="forbid")
 
     created_before: Timestamp | None = None
     limit: int | None = Field(
@@ -93,6 +94,10 @@ class ExecutionAnalyticsResult(BaseModel):
     score: float | None
     status: Literal["success", "failed", "skipped"]
     error_message: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = Field(
+        default=None, description="When the run last changed: its latest verdict, else its end."
+    )
     started_at: datetime | None = None
     ended_at: datetime | None = None
 

@@ -157,6 +157,8 @@ def job_result(item: JobItem, execution: Execution) -> JobResult:
         score=execution.correctness_score if skipped else item.score,
         status=item.status if item.status in ("success", "failed", "skipped") else "skipped",
         error_message=item.error,
+        created_at=execution.created_at,
+        updated_at=execution.last_changed_at,
         started_at=execution.started_at,
         ended_at=execution.ended_at,
         judge=item.judge,

@@ -7,21 +7,22 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from execlens import __version__
-from execlens.analytics.endpoints import compat_router, get_judge_for
+from execlens.analytics.endpoints import get_judge_for
 from execlens.analytics.endpoints import router as jobs_router
 from execlens.api.errors import install_error_handlers
 from execlens.api.headers import SecurityHeaders
 from execlens.api.limits import BodySizeLimit, RateLimiter
 from execlens.audit.endpoints import router as audit_router
+from execlens.auth.gate import AuthenticateFirst
 from execlens.auth.tokens import TokenVerifier
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
-from execlens.judge.endpoints import router as judge_router
 from execlens.redaction import install_log_redaction
 from execlens.trends.endpoints import router as trends_router
 from execlens.trends.monitor import background_monitor
+from execlens.upstream.endpoints import router as upstream_router
 from execlens.web.pages import install_dashboard
 
 
@@ -75,6 +76,10 @@ def create_app(
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Added after BodySizeLimit, so it runs before it: anonymous callers learn 401 before
+    # any size check.
+    app.add_middleware(AuthenticateFirst)
+    # Outermost, so the gate's own answers carry the headers too.
     app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", tags=["health"])
@@ -82,8 +87,7 @@ def create_app(
         """Report that the server is up."""
         return {"status": "ok"}
 
-    app.include_router(judge_router)
-    app.include_router(compat_router)
+    app.include_router(upstream_router)
     app.include_router(jobs_router)
     app.include_router(trends_router)
     app.include_router(audit_router)

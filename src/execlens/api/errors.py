@@ -61,8 +61,21 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
     return JSONResponse(status_code=422, content={"detail": detail, "message": message})
 
 
-async def _user_error(_: Request, exc: UserError) -> JSONResponse:
-    return JSONResponse(status_code=exc.status_code, content={"detail": redact(str(exc))})
+async def _user_error(request: Request, exc: UserError) -> JSONResponse:
+    message = redact(str(exc))
+    if exc.status_code == 422 and not _documents_error_body(request):
+        # Routes that keep FastAPI's own 422 schema (AutoGPT's) get its list of field errors.
+        loc = ["body", exc.field] if exc.field else ["body"]
+        detail = [{"loc": loc, "msg": message, "type": "value_error"}]
+        return JSONResponse(status_code=422, content={"detail": detail, "message": message})
+    return JSONResponse(status_code=exc.status_code, content={"detail": message})
+
+
+def _documents_error_body(request: Request) -> bool:
+    """Tell whether the matched route documents ErrorBody (a string `detail`) for a 422."""
+    route = request.scope.get("route")
+    documented = getattr(route, "responses", {}).get(422, {})
+    return route is None or documented.get("model") is ErrorBody
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

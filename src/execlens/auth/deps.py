@@ -5,13 +5,14 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.requests import HTTPConnection
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from execlens.api.deps import DatabaseDep
 from execlens.api.errors import error_responses
 from execlens.auth.errors import AuthenticationError, KeysUnavailableError
 from execlens.auth.service import API_KEY_PREFIX, Principal, api_key_service
-from execlens.errors import UserError
 
 MAX_USER_ID_LENGTH = 200
 # The dashboard keeps the pasted token or API key in this HttpOnly cookie.
@@ -24,7 +25,10 @@ CSRF_FAILED = (
     f"CSRF check failed: a request signed in by cookie must send the {CSRF_HEADER} header "
     f"with the value of the {CSRF_COOKIE} cookie; reload the page"
 )
-ACT_AS_ADMINS_ONLY = "only admins may send X-Act-As-User-Id"
+ACT_AS_HEADER = "X-Act-As-User-Id"
+ACT_AS_ADMINS_ONLY = f"only admins may send {ACT_AS_HEADER}"
+# Where AuthenticateFirst leaves the verified principal in the request's state.
+PRINCIPAL_STATE = "principal"
 # What any route behind these dependencies may answer besides its own responses.
 AUTH_ERRORS = error_responses(401, 403, 422, 429, 503)
 
@@ -73,15 +77,44 @@ def csrf_matches(request: Request, sent: str) -> bool:
     return bool(expected) and secrets.compare_digest(expected.encode(), sent.encode())
 
 
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    """What a request presents: a bearer token or an API key, and whether from the cookie."""
+
+    token: str | None
+    api_key: str | None
+    from_cookie: bool = False
+
+
+def credentials_of(
+    request: HTTPConnection, bearer: HTTPAuthorizationCredentials | None, api_key: str | None
+) -> Credentials:
+    """Return the request's credentials: headers first, else the dashboard's session cookie."""
+    token = bearer.credentials if bearer is not None else None
+    if token or api_key:
+        return Credentials(token, api_key)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return Credentials(*credential_kind(cookie), from_cookie=True)
+    return Credentials(None, None)
+
+
+async def authenticate_request(request: Request) -> Principal:
+    """Return the principal of the request's credentials without reading its body (401, 503)."""
+    credentials = credentials_of(request, await _bearer(request), await _api_key(request))
+    return await authenticate(
+        request, request.app.state.database, credentials.token, credentials.api_key
+    )
+
+
 async def get_principal(
     request: Request,
-    database: DatabaseDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
     act_as: Annotated[
         str | None,
         Header(
-            alias="X-Act-As-User-Id",
+            alias=ACT_AS_HEADER,
             description="Admins only: the user id this request is made on behalf of.",
             # Documented, not enforced by FastAPI: it would answer 422 before 401.
             json_schema_extra={"minLength": 1, "maxLength": MAX_USER_ID_LENGTH, "pattern": r"\S"},
@@ -94,13 +127,14 @@ async def get_principal(
     unsafe method must also pass the CSRF check (403), since browsers send cookies along
     with requests other sites make.
     """
-    token = bearer.credentials if bearer is not None else None
-    cookie = None if token or api_key else request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        token, api_key = credential_kind(cookie)
-    principal = await authenticate(request, database, token, api_key)
+    credentials = credentials_of(request, bearer, api_key)
+    # AuthenticateFirst verified /api requests before their bodies were read; a route
+    # outside /api is verified here.
+    principal = getattr(request.state, PRINCIPAL_STATE, None)
+    if principal is None:
+        principal = await authenticate_request(request)
     if (
-        cookie
+        credentials.from_cookie
         and request.method not in SAFE_METHODS
         and not csrf_matches(request, request.headers.get(CSRF_HEADER, ""))
     ):
@@ -112,7 +146,9 @@ async def get_principal(
     if not principal.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=ACT_AS_ADMINS_ONLY)
     if not 0 < len(act_as.strip()) <= MAX_USER_ID_LENGTH:
-        raise UserError(f"X-Act-As-User-Id: give a user id of 1 to {MAX_USER_ID_LENGTH} characters")
+        problem = f"give a user id of 1 to {MAX_USER_ID_LENGTH} characters"
+        loc = ("header", ACT_AS_HEADER)
+        raise RequestValidationError([{"loc": loc, "msg": problem, "type": "value_error"}])
     return dataclasses.replace(principal, acting_as=act_as.strip())
 
 

@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Enum, Float, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
 from execlens.db.base import Base, JSONValue, UTCDateTime
 
@@ -84,6 +84,9 @@ class Execution(Base):
     error: Mapped[str | None] = mapped_column(Text)
     activity_status: Mapped[str | None] = mapped_column(Text)
     correctness_score: Mapped[float | None] = mapped_column(Float)
+    # Not stored: when the run last changed, filled in only by queries that ask for it
+    # (analytics results, whose upstream shape has an `updated_at`).
+    last_changed_at: Mapped[datetime | None] = query_expression()
 
 
 class NodeExecution(Base):

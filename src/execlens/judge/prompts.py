@@ -56,16 +56,20 @@ _PLACEHOLDER = re.compile(r"\{\{(GRAPH_NAME|EXECUTION_DATA)\}\}")
 def check_prompts(system_prompt: str, user_prompt: str) -> None:
     """Raise UserError when custom prompts cannot be used."""
     if not system_prompt.strip():
-        raise UserError("system_prompt is empty; omit it to use the default prompt")
+        raise UserError(
+            "system_prompt is empty; omit it to use the default prompt", field="system_prompt"
+        )
     if EXECUTION_DATA not in user_prompt:
         raise UserError(
             "user_prompt must contain {{EXECUTION_DATA}}, where the run's data goes; "
-            "omit user_prompt to use the default"
+            "omit user_prompt to use the default",
+            field="user_prompt",
         )
     for name, text in (("system_prompt", system_prompt), ("user_prompt", user_prompt)):
         if len(text) > MAX_PROMPT_CHARS:
             raise UserError(
-                f"{name} is {len(text):,} characters; the limit is {MAX_PROMPT_CHARS:,}"
+                f"{name} is {len(text):,} characters; the limit is {MAX_PROMPT_CHARS:,}",
+                field=name,
             )
 
 

@@ -125,7 +125,8 @@ def resolve_model(settings: Settings, model_id: str | None) -> ModelEntry:
     if model_id is None:
         raise UserError(
             "no LLM provider is configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY or "
-            "EXECLENS_COMPATIBLE_BASE_URL, or install the local model"
+            "EXECLENS_COMPATIBLE_BASE_URL, or install the local model",
+            field="model_name",
         )
     providers = configured_providers(settings)
     extra = extra_entries(settings)
@@ -137,10 +138,12 @@ def resolve_model(settings: Settings, model_id: str | None) -> ModelEntry:
     if entry is None or entry.provider in providers:
         known = sorted({e.id for e in catalog(extra) if _offered(settings, providers, e)})
         raise UserError(
-            f"model_name {model_id!r} is not available; choose one of: {', '.join(known)}"
+            f"model_name {model_id!r} is not available; choose one of: {', '.join(known)}",
+            field="model_name",
         )
     raise UserError(
-        f"model_name {model_id!r} needs the {entry.provider} provider, which is not configured"
+        f"model_name {model_id!r} needs the {entry.provider} provider, which is not configured",
+        field="model_name",
     )
 
 

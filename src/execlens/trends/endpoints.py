@@ -1,4 +1,4 @@
-"""REST endpoints: upstream-compatible accuracy trends, and the monitor's alerts."""
+"""REST endpoints: accuracy trends, the agents' overview and the monitor's alerts."""
 
 from typing import Annotated
 
@@ -18,12 +18,8 @@ from execlens.trends.service import trend_service
 router = APIRouter(prefix="/api", tags=["trends"], responses=AUTH_ERRORS)
 
 
-@router.get(
-    "/executions/admin/execution_accuracy_trends",
-    response_model=AccuracyTrendsResponse,
-    response_model_exclude_none=False,
-)
-async def get_execution_accuracy_trends(
+@router.get("/trends", response_model=AccuracyTrendsResponse)
+async def get_trend(
     query: Annotated[TrendQuery, Query()],
     session: ReadSession,
     database: DatabaseDep,

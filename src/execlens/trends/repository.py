@@ -29,8 +29,6 @@ from execlens.executions.repository import latest_graph_name
 from execlens.trends.models import AccuracyAlert
 from execlens.trends.schemas import AlertState, TrendWindow
 
-# Upstream leaves out days with fewer finished executions; `window=rows` does the same.
-UPSTREAM_MIN_DAY_EXECUTIONS = 3
 # The averages' window sizes in days (calendar) or in days with data (rows).
 WINDOWS = {"three_day_avg": 3, "seven_day_avg": 7, "fourteen_day_avg": 14}
 # Day numbers (``day_number`` rows, ``since_day``) count days from this date, in UTC.
@@ -114,7 +112,6 @@ def _daily_from_index(
     if window == "rows":
         # Upstream's cut-off is an instant, not a day boundary.
         daily = daily.where(Execution.created_at >= bindparam("since"))
-        daily = daily.having(func.count() >= UPSTREAM_MIN_DAY_EXECUTIONS)
     return daily
 
 
@@ -132,14 +129,13 @@ _execution_days = table(
 def _sqlite_day_totals(window: TrendWindow) -> Select | CompoundSelect:
     days = _execution_days.c
     since_day = bindparam("since_day", type_=Integer)
-    # A day whose runs were all deleted or reopened keeps a row of zeros.
-    least = UPSTREAM_MIN_DAY_EXECUTIONS if window == "rows" else 1
     totals = select(
         days.day,
         days.executions,
         days.scored,
         case((days.scored > 0, days.score_sum / days.scored * 100)).label("daily_score"),
-    ).where(days.graph_id == bindparam("graph_id"), days.executions >= least)
+        # A day whose runs were all deleted or reopened keeps a row of zeros.
+    ).where(days.graph_id == bindparam("graph_id"), days.executions > 0)
     if window == "calendar":
         return totals.where(days.day >= since_day)
     # Upstream's lookback starts at an instant: the totals give the whole days after it,

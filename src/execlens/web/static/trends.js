@@ -82,7 +82,7 @@
     if (!graphId) return;
     $("trend-error").hidden = true;
     try {
-      const trend = await api("/api/executions/admin/execution_accuracy_trends", {
+      const trend = await api("/api/trends", {
         query: {
           graph_id: graphId, user_id: $("trend-user").value.trim(), days_back: $("trend-days").value,
           drop_threshold: $("trend-threshold").value, window: $("trend-window").value,

@@ -1,4 +1,6 @@
-"""The AutoGPT-compatible analytics endpoint: counts, statuses and skip_existing."""
+"""POST /api/executions/admin/execution_analytics: counts, statuses, skip_existing, leniency."""
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -56,6 +58,14 @@ async def test_report_counts_and_statuses_add_up(database, api, fake_llm: FakeLL
         "score": 0.8,
         "error_message": None,
     }
+    # Each result carries the run's creation and last change: a verdict stored now, else
+    # its end (run-004 was scored before it was imported).
+    assert (
+        by_id["run-004"]["created_at"] == by_id["run-004"]["updated_at"] == "2026-11-05T04:04:00Z"
+    )
+    started = datetime.now(UTC) - timedelta(minutes=5)
+    assert datetime.fromisoformat(by_id["run-001"]["updated_at"]) > started
+    assert by_id["run-001"]["created_at"] == "2026-11-02T01:01:00Z"
     # The verdicts are stored: the executions now carry them.
     stored = (await api.get("/api/executions/run-001")).json()
     assert stored["stats"]["activity_status"] == "Wrote the post for run-001."
@@ -130,14 +140,32 @@ async def test_no_matching_runs_gives_an_empty_report(database, api, fake_llm: F
         ({"graph_id": "g-blog", "batch_size": 0}, "batch_size"),
         ({"graph_id": "g-blog", "batch_size": 26}, "batch_size"),
         ({}, "graph_id"),
-        ({"graph_id": "g-blog", "colour": "red"}, "colour"),
+        ({"graph_id": "g-blog", "system_prompt": " "}, "system_prompt"),
+        ({"graph_id": "g-blog", "user_prompt": "no placeholder"}, "user_prompt"),
     ],
 )
-async def test_bad_requests_name_the_field(database, api, body, field):
+async def test_bad_requests_name_the_field(database, api, fake_llm, body, field):
+    await store(database, [run(1)])
+
     response = await api.post(URL, json=body)
 
     assert response.status_code == 422
     assert response.json()["message"].startswith(field)
+    assert response.json()["detail"][0]["loc"] == ["body", field]
+    assert fake_llm.received == []
+    assert await verdict_counts(database) == {}
+
+
+async def test_unknown_fields_are_ignored_as_upstream_ignores_them(database, api, fake_llm):
+    await store(database, [run(1), run(2, user_id="u-2")])
+    # A newer admin page may send fields this version does not know; a blank user id
+    # means every user, as upstream reads it.
+    body = {"graph_id": "g-blog", "user_id": "", "colour": "red", "created_before": None}
+
+    response = await api.post(URL, json=body)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["successful_analytics"] == 2
 
 
 async def test_an_unavailable_model_is_refused_before_anything_runs(database, api, fake_llm):
@@ -146,7 +174,10 @@ async def test_an_unavailable_model_is_refused_before_anything_runs(database, ap
     response = await api.post(URL, json={"graph_id": "g-blog", "model_name": "claude-haiku-4-5"})
 
     assert response.status_code == 422
-    assert "claude-haiku-4-5" in response.json()["detail"]
+    # FastAPI's list of field errors, the shape upstream's clients read.
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "model_name"]
+    assert "claude-haiku-4-5" in error["msg"] and "anthropic" in error["msg"]
     assert fake_llm.received == []
 
 

@@ -1,0 +1,1 @@
+"""AutoGPT's three admin analytics routes, answered as upstream answers them."""
