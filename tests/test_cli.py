@@ -30,12 +30,12 @@ def _run(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Completed
 def server(tmp_path):
     """`execlens serve` in local mode on a free port; yields (base_url, env)."""
     env = _env(tmp_path)
-    with serve_process(env) as (base, _):
-        yield base, env
+    with serve_process(env) as (base, process):
+        yield base, env, process
 
 
 def test_serve_in_local_mode_with_token_and_api_keys(server, tmp_path):
-    base, env = server
+    base, env, _ = server
     assert httpx2.get(f"{base}/api/executions").status_code == 401
     assert httpx2.get(f"{base}/openapi.json").json()["info"]["title"] == "execlens"
 
@@ -77,3 +77,16 @@ def test_db_upgrade_and_bad_settings_are_one_line_errors(tmp_path):
     token = _run(["token"], env)
     assert token.returncode == 1
     assert "pass --admin" in token.stderr
+
+
+def test_serve_prints_a_sign_in_link_that_works_once(server):
+    base, _, process = server
+    link = next(line for line in process.stdout if "/login?token=" in line)
+    url = base + link[link.index("/login?token=") :].split()[0]
+    with httpx2.Client() as browser:
+        first = browser.get(url)
+        assert first.status_code == 303
+        assert browser.get(f"{base}/api/graphs").status_code == 200  # the session cookie
+    again = httpx2.get(url)
+    assert again.status_code == 401
+    assert "already used" in again.text

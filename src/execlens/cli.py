@@ -1,13 +1,12 @@
 """The `execlens` command line."""
 
 import sys
-from datetime import timedelta
 
 import typer
 
 from execlens.analytics.cli import analyze_command, worker_command
 from execlens.auth.cli import apikey_app, token_command
-from execlens.auth.service import local_admin_token, resolve_jwt_secret
+from execlens.auth.service import resolve_jwt_secret
 from execlens.cli_support import err_console, fail, load_settings
 from execlens.config import Settings
 from execlens.db.cli import app as db_app
@@ -45,7 +44,7 @@ def serve_command(
     import uvicorn
 
     from execlens.api.app import create_app
-    from execlens.web.session import LINK_MINUTES
+    from execlens.auth.links import LINK_MINUTES, is_local_mode
 
     settings = load_settings()
     host = host or settings.host
@@ -60,24 +59,26 @@ def serve_command(
         err_console.print(
             "analytics jobs run in this process (EXECLENS_SERVE_WORKER=false to stop)"
         )
-    if settings.jwt_secret is None:
-        link = _sign_in_link(settings, host, port, LINK_MINUTES)
+    if is_local_mode(settings):
+        link = _sign_in_link(settings, host, port)
         # soft_wrap: a wrapped link could not be clicked or copied whole.
         err_console.print(f"dashboard, signed in as the local admin: {link}", soft_wrap=True)
         err_console.print(
-            f"  (valid {LINK_MINUTES} min; later run `execlens token --admin` and paste the token)"
+            f"  (works once, for {LINK_MINUTES} min; later run `execlens token --admin` "
+            "and paste the token)"
         )
     else:
         err_console.print(f"dashboard: http://{host}:{port}/ (sign in with an admin token)")
     uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
-def _sign_in_link(settings: Settings, host: str, port: int, minutes: int) -> str:
-    """Return a one-click sign-in link for the local admin, with a short-lived token."""
+def _sign_in_link(settings: Settings, host: str, port: int) -> str:
+    """Return a one-click sign-in link for the local admin: short-lived and single-use."""
+    from execlens.auth.links import issue_link_token
+
     secret = resolve_jwt_secret(settings, create=True)
     assert secret is not None
-    token = local_admin_token(settings, secret, timedelta(minutes=minutes))
-    return f"http://{host}:{port}/login?token={token}"
+    return f"http://{host}:{port}/login?token={issue_link_token(settings, secret)}"
 
 
 def main() -> None:

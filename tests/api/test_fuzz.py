@@ -1,5 +1,6 @@
 """Fuzz every endpoint from its OpenAPI schema: no 5xx, valid responses, no anonymous way in."""
 
+import base64
 from collections.abc import Callable
 
 import pytest
@@ -89,3 +90,64 @@ def test_anonymous_callers_get_401_everywhere_but_health(api_schema) -> None:
         assert response.status_code == expected, (case.method, case.path, response.text)
 
     _fuzz_each_operation(api_schema, GenerationMode.POSITIVE, check)
+
+
+# Inputs an adversarial review found that the generated cases had missed (issue 13): each
+# once answered 500 or broke a stream. They run on both databases.
+NESTED_CURSOR = base64.urlsafe_b64encode(b"[" * 2000).decode().rstrip("=")
+BEYOND_UTC = "9999-12-31T23:59:59-14:00"
+BEFORE_UTC = "0001-01-01T00:00:00+01:00"
+HOSTILE = [
+    ("GET", "/api/executions", {"params": {"cursor": NESTED_CURSOR}}, "cursor"),
+    ("GET", "/api/executions", {"params": {"created_before": BEYOND_UTC}}, "created_before"),
+    ("GET", "/api/analytics/jobs/{job}/results", {"params": {"after": 2**63}}, "after"),
+    (
+        "GET",
+        "/api/analytics/jobs/{job}/events",
+        {"headers": {"Last-Event-ID": str(2**63)}},
+        "last-event-id",
+    ),
+    ("GET", "/api/analytics/jobs", {"params": {"before": BEFORE_UTC}}, "before"),
+    ("GET", "/api/audit", {"params": {"before": BEYOND_UTC}}, "before"),
+    (
+        "POST",
+        "/api/analytics/jobs",
+        {"json": {"graph_id": "g-blog", "created_after": BEYOND_UTC}},
+        "created_after",
+    ),
+    (
+        "POST",
+        "/api/analytics/jobs/estimate",
+        {"json": {"graph_id": "g-blog", "created_before": BEFORE_UTC}},
+        "created_before",
+    ),
+]
+
+
+@pytest.fixture
+async def finished_job(database, settings) -> str:
+    """A cancelled job of a stored agent: its event stream ends at once."""
+    from execlens.analytics.service import analytics_service
+    from tests.analytics.conftest import create_job, run, store
+
+    await store(database, [run(1)])
+    job_id = await create_job(database, settings)
+    async with database.write() as session:
+        await analytics_service.cancel(session, job_id, actor="test")
+    return job_id
+
+
+@pytest.mark.parametrize(("method", "path", "request_args", "field"), HOSTILE)
+async def test_hostile_inputs_get_a_4xx_naming_the_field(
+    client, admin_headers, finished_job, method, path, request_args, field
+) -> None:
+    request_args = dict(request_args)
+    headers = admin_headers | request_args.pop("headers", {})
+    url = path.format(job=finished_job)
+    audit_before = (await client.get("/api/audit", headers=admin_headers)).json()
+    response = await client.request(method, url, headers=headers, **request_args)
+    assert 400 <= response.status_code < 500, response.text
+    body = response.json()
+    assert field in (body.get("message") or body["detail"]).lower()
+    # Nothing was started or changed.
+    assert (await client.get("/api/audit", headers=admin_headers)).json() == audit_before

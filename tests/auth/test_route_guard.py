@@ -11,8 +11,7 @@ PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
-    ("GET", "/docs/oauth2-redirect"),
-    ("GET", "/redoc"),
+    ("GET", "/static/docs/any-file"),
     # The dashboard's sign-in page and form, and its static assets.
     ("GET", "/login"),
     ("POST", "/login"),
@@ -21,6 +20,7 @@ PUBLIC = {
 # How a public route is tried without credentials: (path to request, expected status).
 PUBLIC_EXAMPLES = {
     ("GET", "/static/any-file"): ("/static/app.css", 200),
+    ("GET", "/static/docs/any-file"): ("/static/docs/swagger-ui.css", 200),
     # Without the sign-in form's CSRF cookie the form is refused, and shown again.
     ("POST", "/login"): ("/login", 403),
 }

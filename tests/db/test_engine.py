@@ -58,3 +58,36 @@ async def test_a_status_outside_the_enum_is_refused_by_the_database(database: Da
                     "created_at) VALUES ('x', 'g', 1, 'u', 'EXPLODED', '2026-01-01')"
                 )
             )
+
+
+async def test_the_data_dir_and_sqlite_files_are_private_to_their_owner(tmp_path):
+    from execlens.auth.service import resolve_jwt_secret
+    from execlens.config import Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    database = Database.from_settings(settings)
+    try:
+        await upgrade(database)
+        async with database.write() as session:  # the WAL and its index exist while open
+            await session.execute(text("CREATE TABLE scratch (x)"))
+        data = settings.data_dir
+        modes = {p.name: p.stat().st_mode & 0o777 for p in [data, *data.iterdir()]}
+    finally:
+        await database.dispose()
+    assert modes == {
+        "data": 0o700,
+        "execlens.db": 0o600,
+        "execlens.db-wal": 0o600,
+        "execlens.db-shm": 0o600,
+    }
+    resolve_jwt_secret(settings, create=True)
+    assert (data / "jwt_secret").stat().st_mode & 0o777 == 0o600
+
+
+async def test_an_existing_world_readable_database_file_is_tightened(tmp_path):
+    path = tmp_path / "old.db"
+    path.touch(mode=0o644)
+    path.chmod(0o644)
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    await database.dispose()
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -250,3 +250,48 @@ async def test_nan_inside_node_data_is_stored_as_null_on_both_databases(client, 
     assert response.status_code == 200
     stored = (await client.get("/api/executions/e-nan-data", headers=admin_headers)).json()
     assert stored["node_executions"][0]["input"] == {"prompt": None}
+
+
+def _nested(depth: int) -> object:
+    value: object = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _unstorable_executions() -> list[dict]:
+    """Records `execlens import` refuses: a lone surrogate, or nesting past the parser's limit."""
+    surrogate_error = make_execution("e-surrogate-error")
+    surrogate_error["stats"]["error"] = "\udfff"
+    surrogate_output = make_execution("e-surrogate-output")
+    surrogate_output["node_executions"][0]["output"] = {"text": "a\udfffb"}
+    deep = make_execution("e-deep")
+    deep["node_executions"][0]["output"] = _nested(260)
+    return [surrogate_error, surrogate_output, deep]
+
+
+async def _ingest_key(database) -> dict[str, str]:
+    from execlens.auth.models import ApiKeyScope
+    from execlens.auth.service import api_key_service
+
+    async with database.write() as session:
+        _, key = await api_key_service.create(
+            session, name="loader", scope=ApiKeyScope.INGEST, actor="test"
+        )
+    return {"X-API-Key": key, "content-type": "application/json"}
+
+
+async def test_what_the_import_refuses_the_api_refuses_with_422(client, database, cli, tmp_path):
+    headers = await _ingest_key(database)
+    for execution in _unstorable_executions():
+        # json.dumps writes a lone surrogate as the escape "\udfff", as any client would.
+        body = json.dumps({"executions": [execution, make_execution("e-fine")]})
+        response = await client.post("/api/executions", content=body, headers=headers)
+        assert response.status_code == 422, (execution["id"], response.text)
+        assert "not valid JSON" in response.json()["detail"]
+
+        line = tmp_path / f"{execution['id']}.jsonl"
+        line.write_text(json.dumps({"kind": "execution", **execution}) + "\n")
+        result = await cli("import", str(line))
+        assert result.exit_code == 1 and "line 1: not valid JSON" in result.output
+    assert await _counts(database) == {"graphs": 0, "executions": 0, "node_executions": 0}

@@ -7,6 +7,7 @@ import httpx2
 import pytest
 
 from execlens.api.app import create_app
+from execlens.auth.links import issue_link_token
 from execlens.auth.models import ApiKeyScope
 from execlens.auth.service import api_key_service, issue_token, resolve_jwt_secret
 from tests.conftest import JWT_SECRET
@@ -124,9 +125,19 @@ async def test_pages_send_the_browser_to_sign_in_without_a_valid_cookie(client):
     client.cookies.set("execlens_session", issue_token(JWT_SECRET, ttl=timedelta(seconds=-99)))
     response = await client.get("/analytics")
     assert response.status_code == 303
-    assert "reason=token%20has%20expired" in response.headers["location"]
+    assert response.headers["location"].endswith("&reason=expired")
     page = await client.get(response.headers["location"])
-    assert "token has expired" in page.text
+    assert "Your session has expired" in page.text
+
+
+async def test_the_sign_in_page_shows_only_known_reasons(client):
+    bait = "Your account is locked. Call +1 555 0100 or visit evil.example to unlock it"
+    page = await client.get("/login", params={"reason": bait})
+    assert page.status_code == 200
+    assert "555 0100" not in page.text and "evil.example" not in page.text
+    assert 'id="login-error"' not in page.text
+    page = await client.get("/login", params={"reason": "not-admin"})
+    assert "not an admin" in page.text
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil"])
@@ -155,25 +166,90 @@ async def test_cookies_are_secure_over_https(app):
     assert session["secure"]
 
 
-async def test_local_mode_link_signs_in_at_once_and_drops_the_token_from_the_url(
-    settings, database
-):
-    local = settings.model_copy(update={"jwt_secret": None})
-    app = create_app(local, database=database, migrate=False)
-    link_token = issue_token(resolve_jwt_secret(local, create=False), ttl=timedelta(minutes=15))
+@pytest.fixture
+def local_settings(settings):
+    """Local mode: no configured secret, so execlens signs its own tokens."""
+    return settings.model_copy(update={"jwt_secret": None})
+
+
+def local_client(local_settings, database) -> httpx2.AsyncClient:
+    app = create_app(local_settings, database=database, migrate=False)
     transport = httpx2.ASGITransport(app=app)
-    async with httpx2.AsyncClient(transport=transport, base_url="http://execlens.test") as c:
-        response = await c.get("/login", params={"token": link_token, "next": "/alerts"})
+    return httpx2.AsyncClient(transport=transport, base_url="http://execlens.test")
+
+
+def link_token(local_settings, minutes: int = 15) -> str:
+    return issue_link_token(
+        local_settings, resolve_jwt_secret(local_settings, create=True), minutes
+    )
+
+
+async def test_local_mode_link_signs_in_at_once_and_drops_the_token_from_the_url(
+    local_settings, database
+):
+    token = link_token(local_settings)
+    async with local_client(local_settings, database) as c:
+        response = await c.get("/login", params={"token": token, "next": "/alerts"})
         assert response.status_code == 303
         assert response.headers["location"] == "/alerts"
         assert response.headers["referrer-policy"] == "no-referrer"
         session = set_cookies(response)["execlens_session"]["execlens_session"]
         # The link's short-lived token is exchanged for a session-long one.
-        assert session.value != link_token
+        assert session.value != token
         assert int(session["max-age"]) > 11 * 3600
         assert (await c.get("/alerts")).status_code == 200
 
 
-async def test_a_configured_secret_keeps_the_pasted_token_as_it_is(client):
-    response = await client.get("/login", params={"token": TOKEN})
-    assert set_cookies(response)["execlens_session"]["execlens_session"].value == TOKEN
+async def test_a_link_works_once_even_across_server_processes(local_settings, database):
+    token = link_token(local_settings)
+    async with local_client(local_settings, database) as first:
+        assert (await first.get("/login", params={"token": token})).status_code == 303
+    # Another worker of the same deployment: its own app, the same database.
+    async with local_client(local_settings, database) as second:
+        again = await second.get("/login", params={"token": token})
+    assert again.status_code == 401
+    assert "already used" in again.text
+    assert "execlens_session" not in set_cookies(again)
+
+
+async def test_only_a_fresh_link_token_signs_in_through_the_url(local_settings, database):
+    secret = resolve_jwt_secret(local_settings, create=True)
+    admin_token = issue_token(secret)  # valid, but not a link: it must be pasted
+    async with local_client(local_settings, database) as c:
+        for token, reason in [
+            (admin_token, "not valid"),
+            (link_token(local_settings, minutes=-1), "expired"),
+        ]:
+            response = await c.get("/login", params={"token": token})
+            assert response.status_code == 401
+            assert reason in response.text
+            assert "execlens_session" not in set_cookies(response)
+        # A link's token is no bearer token: from a browser's history it opens nothing else.
+        bearer = {"Authorization": f"Bearer {link_token(local_settings)}"}
+        refused = await c.get("/api/graphs", headers=bearer)
+        assert refused.status_code == 401
+        assert "sign-in link" in refused.json()["detail"]
+
+
+async def test_with_a_configured_secret_the_url_signs_nobody_in(client, settings):
+    # Even a token signed with the configured secret: a link would allow login CSRF.
+    for token in (TOKEN, issue_link_token(settings, JWT_SECRET)):
+        response = await client.get("/login", params={"token": token})
+        assert response.status_code == 401
+        assert "only in local mode" in response.text
+        assert "execlens_session" not in set_cookies(response)
+
+
+async def test_a_form_with_too_many_fields_is_a_400_not_a_500(client):
+    stuffed = "&".join(f"f{i}={i}" for i in range(11))
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    response = await client.post("/login", content=stuffed, headers=form)
+    assert response.status_code == 400
+    assert "more than 10 fields" in response.text
+    assert "execlens_session" not in set_cookies(response)
+
+    client.cookies.set("execlens_session", TOKEN)
+    response = await client.post("/logout", content=stuffed, headers=form)
+    assert response.status_code == 400
+    assert "more than 10 fields" in response.json()["detail"]
+    assert "execlens_session" not in set_cookies(response)  # still signed in

@@ -1,6 +1,5 @@
 """REST endpoints for analytics jobs: create, estimate, watch, cancel, resume, results."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import (
@@ -18,6 +17,8 @@ from sse_starlette import EventSourceResponse
 
 from execlens.analytics.models import JobStatus
 from execlens.analytics.schemas import (
+    MAX_EVENT_ID,
+    MAX_ITEM_ID,
     MAX_PAGE,
     JobAccepted,
     JobCreate,
@@ -26,6 +27,7 @@ from execlens.analytics.schemas import (
     JobPage,
     JobResume,
     ResultPage,
+    Timestamp,
 )
 from execlens.analytics.service import analytics_service, job_out
 from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep, WriteSession
@@ -91,7 +93,7 @@ async def list_jobs(
     session: ReadSession,
     _: AdminPrincipal,
     status: Annotated[JobStatus | None, Query()] = None,
-    before: Annotated[datetime | None, Query(description="`next_cursor` of a page.")] = None,
+    before: Annotated[Timestamp | None, Query(description="`next_cursor` of a page.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JobPage:
     """List jobs, newest first."""
@@ -151,7 +153,7 @@ async def job_events(
     database: DatabaseDep,
     settings: SettingsDep,
     _: AdminPrincipal,
-    last_event_id: Annotated[int, Header(ge=0)] = 0,
+    last_event_id: Annotated[int, Header(ge=0, le=MAX_EVENT_ID)] = 0,
 ) -> EventSourceResponse:
     """Stream progress and each finished item as Server-Sent Events until the job stops."""
     # No ReadSession dependency: it would hold a pooled connection until the stream ends.
@@ -179,7 +181,9 @@ async def job_results(
     _: AdminPrincipal,
     format: Literal["json", "csv"] = "json",
     status: Annotated[Literal["success", "failed", "skipped"] | None, Query()] = None,
-    after: Annotated[int | None, Query(ge=0, description="`next_cursor` of a page.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ITEM_ID, description="`next_cursor` of a page.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ):
     """Return a job's results: a JSON page, or (format=csv) all of them as a CSV download."""

@@ -1,23 +1,21 @@
 """Wire formats for analytics: the upstream-compatible request and report, and jobs."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from execlens.judge.prompts import MAX_PROMPT_CHARS
+from execlens.timestamps import in_utc as _utc
 
 MAX_CONCURRENCY = 64
 MAX_PAGE = 1_000
+# Event ids are finish positions (32-bit columns); result cursors are item ids (64-bit).
+MAX_EVENT_ID = 2**31 - 1
+MAX_ITEM_ID = 2**63 - 1
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Read a naive timestamp as UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
+# execlens.timestamps.UTCTimestamp: naive means UTC, a time UTC cannot hold is a 422.
 Timestamp = Annotated[datetime, AfterValidator(_utc)]
 Prompt = Annotated[str, Field(max_length=MAX_PROMPT_CHARS)]
 

@@ -10,6 +10,7 @@ from execlens import __version__
 from execlens.analytics.endpoints import get_judge_for
 from execlens.analytics.endpoints import router as jobs_router
 from execlens.api.errors import install_error_handlers
+from execlens.api.headers import SecurityHeaders
 from execlens.api.limits import BodySizeLimit, RateLimiter
 from execlens.audit.endpoints import router as audit_router
 from execlens.auth.gate import AuthenticateFirst
@@ -63,6 +64,10 @@ def create_app(
         version=__version__,
         description="Store AI agent executions, judge them with an LLM, track accuracy.",
         lifespan=lifespan,
+        # Served by execlens.web.docs from local files under the pages' CSP. ReDoc is off:
+        # it injects inline styles, which that CSP forbids.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -71,8 +76,11 @@ def create_app(
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    # Added last, so it runs first: anonymous callers learn 401 before any size check.
+    # Added after BodySizeLimit, so it runs before it: anonymous callers learn 401 before
+    # any size check.
     app.add_middleware(AuthenticateFirst)
+    # Outermost, so the gate's own answers carry the headers too.
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -1,6 +1,5 @@
 """REST endpoint for the audit log."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,6 +8,7 @@ from execlens.api.deps import ReadSession
 from execlens.audit.schemas import AuditPage
 from execlens.audit.service import audit_service
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
+from execlens.timestamps import UTCTimestamp
 
 router = APIRouter(prefix="/api/audit", tags=["audit"], responses=AUTH_ERRORS)
 
@@ -20,7 +20,7 @@ async def list_audit_events(
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=300)] = None,
     target_id: Annotated[str | None, Query(max_length=200)] = None,
-    before: Annotated[datetime | None, Query(description="`next_cursor` of a page.")] = None,
+    before: Annotated[UTCTimestamp | None, Query(description="`next_cursor` of a page.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """List who started, cancelled or changed what, newest first."""

@@ -1,4 +1,4 @@
-"""Storage model for API keys. Only a hash of each key is stored."""
+"""Storage models for API keys (only a hash of each is stored) and used sign-in links."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -33,3 +33,14 @@ class ApiKey(Base):
     key_prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UsedSignInLink(Base):
+    """A one-click sign-in link that was opened; a link works once."""
+
+    __tablename__ = "used_sign_in_links"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Kept until then: an expired link is refused by its own expiry.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

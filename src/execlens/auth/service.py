@@ -18,6 +18,7 @@ from execlens.auth import repository
 from execlens.auth.errors import AuthenticationError
 from execlens.auth.models import ApiKey, ApiKeyScope
 from execlens.config import Settings
+from execlens.db.engine import make_private_dir
 from execlens.errors import NotFoundError, UserError
 
 API_KEY_PREFIX = "exl_"
@@ -54,10 +55,11 @@ def issue_token(
     role_claim: str = "role",
     audience: str | None = None,
     ttl: timedelta = timedelta(days=1),
+    extra: dict[str, Any] | None = None,
 ) -> str:
-    """Return a signed HS256 token for ``subject``."""
+    """Return a signed HS256 token for ``subject``, with ``extra`` claims."""
     now = datetime.now(UTC)
-    claims: dict[str, Any] = {"sub": subject, "iat": now, "exp": now + ttl}
+    claims: dict[str, Any] = {"sub": subject, "iat": now, "exp": now + ttl, **(extra or {})}
     if role is not None:
         # A dotted claim path ("app_metadata.role") becomes nested objects.
         *parents, leaf = role_claim.split(".")
@@ -70,7 +72,9 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def local_admin_token(settings: Settings, secret: str, ttl: timedelta) -> str:
+def local_admin_token(
+    settings: Settings, secret: str, ttl: timedelta, extra: dict[str, Any] | None = None
+) -> str:
     """Return a token for the local admin, shaped as the configured claims expect."""
     return issue_token(
         secret,
@@ -79,6 +83,7 @@ def local_admin_token(settings: Settings, secret: str, ttl: timedelta) -> str:
         role_claim=settings.jwt_role_claim,
         audience=settings.jwt_audience,
         ttl=ttl,
+        extra=extra,
     )
 
 
@@ -96,7 +101,7 @@ def resolve_jwt_secret(settings: Settings, *, create: bool) -> str | None:
         return path.read_text().strip()
     if not create:
         return None
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     secret = secrets.token_urlsafe(48)
     # O_EXCL: two processes starting at once must not overwrite each other's secret.
     try:

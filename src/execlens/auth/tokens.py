@@ -69,6 +69,9 @@ class TokenVerifier:
                 if isinstance(exc, error):
                     raise AuthenticationError(message) from None
             raise AuthenticationError("token is not valid") from None
+        if "purpose" in claims:
+            # A sign-in link's token (auth.links) opens the dashboard once, nothing else.
+            raise AuthenticationError("token is a sign-in link; open it in a browser instead")
         role = _claim(claims, settings.jwt_role_claim)
         roles = role if isinstance(role, list) else [role]
         return Principal(

@@ -1,7 +1,9 @@
 """Engine factory: one place for everything that differs between SQLite and PostgreSQL."""
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Literal, assert_never
 
 from sqlalchemy import event
@@ -16,6 +18,36 @@ from sqlalchemy.ext.asyncio import (
 from execlens.config import Settings
 
 Dialect = Literal["sqlite", "postgresql"]
+
+
+# The database holds what agents received and produced: only its owner may read it.
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) readable by its owner only; leave an existing one as is."""
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+
+
+def _make_private_sqlite_file(url: str) -> None:
+    """Create the SQLite file 0600 before SQLite opens it, or tighten an existing one.
+
+    SQLite gives its -wal and -shm files the database file's mode, so they follow.
+    """
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.parent.is_dir():
+        return  # SQLite will say that the directory is missing
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:
+        # A file made before execlens set modes (0644): tighten it if it is ours.
+        stat = path.stat()
+        if stat.st_mode & 0o077 and stat.st_uid == os.getuid():
+            path.chmod(PRIVATE_FILE)
 
 
 def _sqlite_engine(url: str, *, busy_timeout_ms: int, writer: bool) -> AsyncEngine:
@@ -63,6 +95,7 @@ class Database:
         backend = make_url(url).get_backend_name()
         if backend == "sqlite":
             self.dialect: Dialect = "sqlite"
+            _make_private_sqlite_file(url)
             self.reader = _sqlite_engine(
                 url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, writer=False
             )
@@ -83,7 +116,7 @@ class Database:
         """Build the database the settings point at."""
         url = settings.resolved_database_url
         if make_url(url).get_backend_name() == "sqlite":
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            make_private_dir(settings.data_dir)
         return cls(url, settings=settings)
 
     @asynccontextmanager

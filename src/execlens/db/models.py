@@ -2,7 +2,7 @@
 
 from execlens.analytics.models import AnalyticsJob, JobItem, WorkerRecord
 from execlens.audit.models import AuditEvent
-from execlens.auth.models import ApiKey
+from execlens.auth.models import ApiKey, UsedSignInLink
 from execlens.db.base import Base
 from execlens.executions.models import Execution, Graph, NodeExecution
 from execlens.judge.models import VerdictRecord
@@ -18,6 +18,7 @@ __all__ = [
     "Graph",
     "JobItem",
     "NodeExecution",
+    "UsedSignInLink",
     "VerdictRecord",
     "WorkerRecord",
 ]

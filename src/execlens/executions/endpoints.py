@@ -1,6 +1,5 @@
 """REST endpoints for ingesting and reading graphs and executions."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -8,7 +7,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from execlens.api.deps import DatabaseDep, ReadSession, WriteSession
 from execlens.api.errors import error_responses
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal, IngestPrincipal
-from execlens.db.base import as_utc
 from execlens.errors import UserError
 from execlens.executions.models import ExecutionStatus
 from execlens.executions.schemas import (
@@ -22,19 +20,27 @@ from execlens.executions.schemas import (
     GraphUpsertResult,
     IngestResult,
     has_nul,
+    json_problem,
 )
-from execlens.executions.service import MAX_PAGE, execution_service
+from execlens.executions.service import MAX_CURSOR_CHARS, MAX_PAGE, execution_service
+from execlens.timestamps import UTCTimestamp
 
 
-async def refuse_nul(request: Request, _: IngestPrincipal) -> None:
-    """Answer 422 when the body encodes a NUL character, before anything is written."""
+async def refuse_unstorable(request: Request, _: IngestPrincipal) -> None:
+    """Answer 422 when the body holds what `execlens import` refuses, before anything is written.
+
+    That is a NUL character, a lone surrogate or nesting beyond the JSON parser's limit.
+    """
     # It takes the principal so that an anonymous caller gets 401, never this check.
-    if has_nul(await request.body()):
+    body = await request.body()
+    if has_nul(body):
         raise UserError(f"the request body {NUL_MESSAGE}")
+    if problem := json_problem(body):
+        raise UserError(f"the request body is {problem}; fix or leave out that value")
 
 
 router = APIRouter(prefix="/api", tags=["executions"], responses=AUTH_ERRORS)
-NoNul = Depends(refuse_nul)
+NoNul = Depends(refuse_unstorable)
 
 
 @router.put(
@@ -92,9 +98,9 @@ async def list_executions(
     graph_id: str | None = None,
     status: ExecutionStatus | None = None,
     user_id: str | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    cursor: str | None = None,
+    created_after: UTCTimestamp | None = None,
+    created_before: UTCTimestamp | None = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> ExecutionPage:
     """List executions newest first, with keyset pagination through ``next_cursor``."""
@@ -103,8 +109,8 @@ async def list_executions(
         graph_id=graph_id,
         status=status,
         user_id=user_id,
-        created_after=as_utc(created_after) if created_after else None,
-        created_before=as_utc(created_before) if created_before else None,
+        created_after=created_after,
+        created_before=created_before,
         cursor=cursor,
         limit=limit,
     )

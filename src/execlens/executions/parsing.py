@@ -79,6 +79,7 @@ def parse_line(number: int, text: str) -> GraphIn | ExecutionIn | None:
     except ValidationError as exc:
         error = exc.errors()[0]
         if error["type"] == "json_invalid":
+            # The same parser and wording as json_problem, which guards the API.
             reason = f"not valid JSON ({error['ctx']['error']})"
         elif error["type"] in _NOT_A_RECORD and len(error["loc"]) == 0:
             reason = 'kind: must be "graph" or "execution"'

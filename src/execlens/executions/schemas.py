@@ -11,6 +11,7 @@ from pydantic import (
     Field,
     model_validator,
 )
+from pydantic_core import from_json
 
 from execlens.executions.models import ExecutionStatus
 
@@ -37,6 +38,21 @@ def has_nul(json_text: str | bytes) -> bool:
         json_text = json_text.decode("utf-8", errors="replace")
     # The substring test is C-fast; the regex only runs on the rare candidates.
     return "\\u0000" in json_text and _NUL_ESCAPE.search(json_text) is not None
+
+
+def json_problem(json_text: str | bytes) -> str | None:
+    """Return why JSON text cannot be stored, as "not valid JSON (...)", or None if it can.
+
+    This is the importer's rule (it parses each line with the same pydantic parser), so the
+    API and `execlens import` refuse the same records: lone surrogates ("\\udfff"), which
+    no UTF-8 column can hold, and nesting deeper than the parser's limit, which could not be
+    serialised back out.
+    """
+    try:
+        from_json(json_text)
+    except ValueError as exc:
+        return f"not valid JSON ({exc})"
+    return None
 
 
 class WireModel(BaseModel):

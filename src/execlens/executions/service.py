@@ -30,6 +30,8 @@ from execlens.executions.schemas import (
 )
 
 MAX_PAGE = 500
+# A cursor holds a timestamp and an id of at most 200 characters, base64-encoded.
+MAX_CURSOR_CHARS = 1_000
 
 
 def graph_row(graph: GraphIn) -> dict[str, Any]:
@@ -156,7 +158,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, execution_id = json.loads(base64.urlsafe_b64decode(padded))
         return datetime.fromisoformat(created_at), str(execution_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
+    # RecursionError: deeply nested JSON arrays in a forged cursor.
+    except (ValueError, TypeError, RecursionError, binascii.Error) as exc:
         raise UserError(
             "cursor is not valid: pass the next_cursor value of a previous page unchanged"
         ) from exc

@@ -1,5 +1,6 @@
 """Sign-in and sign-out pages."""
 
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import parse_qs
 
@@ -7,8 +8,13 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from execlens.auth.deps import SESSION_COOKIE, csrf_matches
+from execlens.auth.errors import AuthenticationError
+from execlens.auth.links import redeem_link
+from execlens.auth.service import local_admin_token
 from execlens.web.render import render
 from execlens.web.session import (
+    SESSION_HOURS,
+    SIGN_IN_REASONS,
     end_session,
     safe_next,
     session_credential,
@@ -20,6 +26,14 @@ router = APIRouter(include_in_schema=False)
 
 MAX_CREDENTIAL_CHARS = 16_384
 CSRF_FORM_FAILED = "The form expired or came from another site; sign in again."
+MAX_FORM_FIELDS = 10
+FORM_TOO_LARGE = (
+    f"The form has more than {MAX_FORM_FIELDS} fields; send only credential, csrf and next."
+)
+
+
+class FormTooLarge(Exception):
+    """A posted form has more fields than any of ours."""
 
 
 def _login_page(request: Request, next_path: str, error: str | None, status_code: int) -> Response:
@@ -39,10 +53,29 @@ async def _sign_in(request: Request, credential: str, next_path: str) -> Respons
     if not principal.is_admin:
         message = "This credential is valid but not an admin's; the dashboard is for admins."
         return _login_page(request, next_path, message, 403)
+    return _signed_in(request, next_path, session_credential(request, credential, principal))
+
+
+async def _sign_in_with_link(request: Request, token: str, next_path: str) -> Response:
+    """Redeem a one-click link (local mode, once) for a local admin session."""
+    app = request.app.state
+    try:
+        async with app.database.write() as session:
+            await redeem_link(
+                session, app.database.dialect, app.settings, app.token_verifier.secret, token
+            )
+    except AuthenticationError as exc:
+        return _login_page(request, next_path, str(exc), 401)
+    secret = app.token_verifier.secret  # set: redeem_link refuses links without one
+    credential = local_admin_token(app.settings, secret, timedelta(hours=SESSION_HOURS))
+    return _signed_in(request, next_path, credential)
+
+
+def _signed_in(request: Request, next_path: str, credential: str) -> Response:
     response = RedirectResponse(next_path, status_code=status.HTTP_303_SEE_OTHER)
     # The sign-in URL may hold the token: the next page must not learn it as a referrer.
     response.headers["Referrer-Policy"] = "no-referrer"
-    start_session(request, response, session_credential(request, credential, principal))
+    start_session(request, response, credential)
     return response
 
 
@@ -57,15 +90,19 @@ async def login_page(
     next_path = safe_next(next)
     if token:
         # The redirect takes the token out of the address bar.
-        return await _sign_in(request, token, next_path)
-    error = f"Please sign in again: {reason}." if reason else None
+        return await _sign_in_with_link(request, token, next_path)
+    # Only known codes: any other text in the link is not shown (no phishing aid).
+    error = SIGN_IN_REASONS.get(reason or "")
     return _login_page(request, next_path, error, 200)
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
     """Verify the pasted token or API key and keep it in an HttpOnly cookie."""
-    form = _form(await request.body())
+    try:
+        form = _form(await request.body())
+    except FormTooLarge:
+        return _login_page(request, "/", FORM_TOO_LARGE, 400)
     next_path = safe_next(form.get("next"))
     if not _form_csrf_valid(request, form):
         return _login_page(request, next_path, CSRF_FORM_FAILED, 403)
@@ -78,7 +115,11 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
     if SESSION_COOKIE not in request.cookies:
         return response
-    if not _form_csrf_valid(request, _form(await request.body())):
+    try:
+        form = _form(await request.body())
+    except FormTooLarge:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=FORM_TOO_LARGE) from None
+    if not _form_csrf_valid(request, form):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=CSRF_FORM_FAILED)
     end_session(request, response)
     return response
@@ -86,7 +127,10 @@ async def logout(request: Request) -> Response:
 
 def _form(body: bytes) -> dict[str, str]:
     """Parse a small urlencoded form (python-multipart is not needed for two fields)."""
-    fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=10)
+    try:
+        fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # parse_qs refuses more fields than max_num_fields
+        raise FormTooLarge from None
     return {name: values[0] for name, values in fields.items()}
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from execlens.web import login
+from execlens.web.docs import install_docs
 from execlens.web.render import render
 from execlens.web.session import SignInRequired, login_url, page_principal
 
@@ -61,8 +62,9 @@ async def _sign_in_redirect(_: Request, exc: Exception) -> Response:
 
 
 def install_dashboard(app: FastAPI) -> None:
-    """Serve the dashboard on ``app``: sign-in, pages and static assets."""
+    """Serve the dashboard on ``app``: sign-in, pages, the API docs and static assets."""
     app.add_exception_handler(SignInRequired, _sign_in_redirect)
     app.include_router(login.router)
     app.include_router(router)
+    install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

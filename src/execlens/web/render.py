@@ -30,6 +30,11 @@ def render(
         status_code=status_code,
     )
     set_csrf_cookie(request, response, token)
+    return with_page_headers(response)
+
+
+def with_page_headers(response: HTMLResponse) -> HTMLResponse:
+    """Set the headers every HTML page carries: CSP, no framing, no referrer, no cache."""
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"

@@ -17,8 +17,14 @@ from execlens.auth.service import LOCAL_ADMIN, Principal, local_admin_token
 
 # A session lasts at most this long; a token that expires sooner ends it sooner.
 SESSION_HOURS = 12
-# The one-click link `execlens serve` prints in local mode is valid this long.
-LINK_MINUTES = 15
+# What the sign-in page may say about why it is shown. The link carries only the code, so
+# a crafted link cannot make the page display text of its author's choosing.
+SIGN_IN_REASONS = {
+    "expired": "Your session has expired; please sign in again.",
+    "invalid": "Your session is no longer valid (revoked, or the server's secret changed); "
+    "please sign in again.",
+    "not-admin": "This credential is valid but not an admin's; the dashboard is for admins.",
+}
 
 
 class SignInRequired(Exception):
@@ -38,7 +44,7 @@ def safe_next(path: str | None) -> str:
 
 
 def login_url(path: str, reason: str | None = None) -> str:
-    """Return the sign-in page that comes back to ``path``."""
+    """Return the sign-in page that comes back to ``path``, with a SIGN_IN_REASONS code."""
     url = f"/login?next={quote(safe_next(path), safe='')}"
     return url + (f"&reason={quote(reason, safe='')}" if reason else "")
 
@@ -60,9 +66,10 @@ async def page_principal(request: Request) -> Principal:
     except HTTPException as exc:
         if exc.status_code != status.HTTP_401_UNAUTHORIZED:
             raise
-        raise SignInRequired(path, str(exc.detail)) from None
+        reason = "expired" if "expired" in str(exc.detail) else "invalid"
+        raise SignInRequired(path, reason) from None
     if not principal.is_admin:
-        raise SignInRequired(path, "admin role required")
+        raise SignInRequired(path, "not-admin")
     request.app.state.rate_limiter.check(principal.rate_key)
     return principal
 
