@@ -79,6 +79,7 @@ async def test_the_data_dir_and_sqlite_files_are_private_to_their_owner(tmp_path
         "execlens.db": 0o600,
         "execlens.db-wal": 0o600,
         "execlens.db-shm": 0o600,
+        "execlens.db.migrate.lock": 0o600,
     }
     resolve_jwt_secret(settings, create=True)
     assert (data / "jwt_secret").stat().st_mode & 0o777 == 0o600
