@@ -24,8 +24,9 @@ POSTGRES_URL = os.environ.get(
 JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop"
 
 
-async def _reset_postgres() -> None:
-    engine = create_async_engine(POSTGRES_URL)
+async def empty_postgres(url: str = POSTGRES_URL) -> None:
+    """Drop every table of a PostgreSQL database: an empty public schema."""
+    engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
             await conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -38,7 +39,7 @@ async def _reset_postgres() -> None:
 def postgres_url() -> str:
     """Return the test PostgreSQL URL, starting each run from an empty schema."""
     try:
-        asyncio.run(_reset_postgres())
+        asyncio.run(empty_postgres())
     except OSError as exc:
         pytest.fail(
             f"PostgreSQL is not reachable at {POSTGRES_URL} ({exc}); "

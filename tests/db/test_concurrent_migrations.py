@@ -4,30 +4,19 @@ import asyncio
 import os
 import sys
 
-from sqlalchemy import inspect, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import inspect
 
 from execlens.config import Settings
 from execlens.db.base import Base
 from execlens.db.engine import Database
 from execlens.db.migrate import current_revision, head_revision
+from tests.conftest import empty_postgres
 
 STARTERS = 4
 # Far shorter than a migration: a SQLite starter that waited for another's migration on
 # the database's own lock, rather than on the migration lock, would fail after it. The
 # default 10 s fails the same way once a migration takes longer.
 BUSY_TIMEOUT_MS = "20"
-
-
-async def empty_schema(url: str) -> None:
-    """Drop every table of the test PostgreSQL database."""
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
 
 
 async def execlens(settings: Settings, *args: str) -> tuple[int, str]:
@@ -59,7 +48,7 @@ async def test_processes_upgrading_an_empty_database_at_once_all_succeed(
     dialect: str, settings: Settings
 ):
     if dialect == "postgresql":
-        await empty_schema(settings.resolved_database_url)
+        await empty_postgres(settings.resolved_database_url)
     results = await asyncio.gather(*(execlens(settings, "db", "upgrade") for _ in range(STARTERS)))
     for code, output in results:
         assert code == 0, output
