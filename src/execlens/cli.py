@@ -8,6 +8,7 @@ import typer
 from execlens.analytics.cli import analyze_command, worker_command
 from execlens.auth.cli import apikey_app, token_command
 from execlens.auth.service import local_admin_token, resolve_jwt_secret
+from execlens.autogpt.cli import sync_app
 from execlens.cli_support import err_console, fail, load_settings
 from execlens.config import Settings
 from execlens.db.cli import app as db_app
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(sync_app, name="sync")
 app.command("token")(token_command)
 app.command("import")(import_command)
 app.command("demo-data")(demo_data_command)

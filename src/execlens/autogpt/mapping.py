@@ -1,0 +1,171 @@
+"""Turn AutoGPT's rows into execlens's wire models, as AutoGPT itself reads them back."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Row
+
+from execlens.executions.models import ExecutionStatus
+from execlens.executions.schemas import (
+    MAX_NODE_EXECUTIONS,
+    ExecutionIn,
+    ExecutionStats,
+    GraphIn,
+    GraphLink,
+    GraphNode,
+    NodeExecutionIn,
+)
+
+# The graph `stats` keys execlens stores, under AutoGPT's database names.
+STATS_KEYS = tuple(ExecutionStats.model_fields)
+_NAME_LIMIT = 500
+TRIMMED_NODE_ID = "execlens-trimmed"
+
+
+def is_skipped(run: Row) -> bool:
+    """Tell whether a run must not be in execlens: soft-deleted, or a dry run."""
+    stats = run.stats if isinstance(run.stats, dict) else {}
+    return bool(run.is_deleted) or stats.get("is_dry_run") is True
+
+
+def run_stats(stats: Any) -> ExecutionStats:
+    """Return the stats keys execlens knows; a value execlens cannot store is left out."""
+    picked = {k: v for k, v in (stats or {}).items() if k in STATS_KEYS and v is not None}
+    if isinstance(picked.get("error"), dict | list):
+        picked["error"] = str(picked["error"])
+    for _ in range(len(picked) + 1):
+        try:
+            return ExecutionStats.model_validate(picked)
+        except ValidationError as exc:
+            # One bad value (a negative cost, a score of 7) must not hide the others.
+            for error in exc.errors():
+                picked.pop(str(error["loc"][0]), None)
+    return ExecutionStats()
+
+
+def _node_inputs(node: Row, inputs: dict[str, Any]) -> Any:
+    stats = node.stats if isinstance(node.stats, dict) else {}
+    if stats.get("cleared_inputs"):
+        return stats["cleared_inputs"]
+    if node.execution_data:
+        return node.execution_data
+    return inputs or None
+
+
+def _node_outputs(node: Row, outputs: dict[str, list[Any]]) -> Any:
+    stats = node.stats if isinstance(node.stats, dict) else {}
+    if stats.get("cleared_outputs"):
+        return stats["cleared_outputs"]
+    return dict(outputs) or None
+
+
+def _node_error(node: Row) -> str | None:
+    error = node.stats.get("error") if isinstance(node.stats, dict) else None
+    return None if error is None else str(error)
+
+
+def node_execution(node: Row, io: "NodeData") -> NodeExecutionIn:
+    """Return one node execution with inputs and outputs rebuilt from its rows."""
+    return NodeExecutionIn(
+        id=node.id,
+        node_id=node.node_id,
+        block_name=(node.block_name or "")[:_NAME_LIMIT] or None,
+        status=ExecutionStatus(node.status),
+        input=_node_inputs(node, io.inputs.get(node.id, {})),
+        output=_node_outputs(node, io.outputs.get(node.id, {})),
+        error=_node_error(node),
+        # A node execution never queued (still INCOMPLETE) keeps its place by addedTime.
+        queued_at=node.queued_at or node.added_at,
+        started_at=node.started_at,
+        ended_at=node.ended_at,
+    )
+
+
+class NodeData:
+    """Input and output rows of node executions, by node execution id, in time order."""
+
+    def __init__(self, rows: Sequence[Row]) -> None:
+        self.inputs: dict[str, dict[str, Any]] = defaultdict(dict)
+        self.outputs: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        for row in rows:
+            if row.input_of is not None:
+                self.inputs[row.input_of][row.name] = row.data
+            if row.output_of is not None:
+                self.outputs[row.output_of][row.name].append(row.data)
+
+
+def trim(nodes: Sequence[Row]) -> tuple[list[Row], Row | None]:
+    """Keep the first and last node executions within execlens's limit.
+
+    Return the kept rows and the first dropped one (None when nothing was dropped).
+    """
+    if len(nodes) <= MAX_NODE_EXECUTIONS:
+        return list(nodes), None
+    keep = MAX_NODE_EXECUTIONS - 1  # one place for the note
+    head = keep // 2
+    return [*nodes[:head], *nodes[len(nodes) - (keep - head) :]], nodes[head]
+
+
+def trimmed_note(run_id: str, total: int, first_dropped: Row) -> NodeExecutionIn:
+    """Return the node execution that says how much of a run was left out."""
+    dropped = total - (MAX_NODE_EXECUTIONS - 1)
+    note = (
+        f"execlens kept the first and last node executions of this run: it has {total:,}, "
+        f"execlens stores at most {MAX_NODE_EXECUTIONS:,}; {dropped:,} in between were left out"
+    )
+    return NodeExecutionIn(
+        id=f"{run_id}:{TRIMMED_NODE_ID}",
+        node_id=TRIMMED_NODE_ID,
+        block_name="execlens: run trimmed",
+        status=ExecutionStatus.COMPLETED,
+        output={"note": [note]},
+        queued_at=first_dropped.queued_at or first_dropped.added_at,
+    )
+
+
+def execution(run: Row, nodes: list[NodeExecutionIn]) -> ExecutionIn:
+    """Return a finished run with its node executions."""
+    return ExecutionIn(
+        id=run.id,
+        graph_id=run.graph_id,
+        graph_version=run.graph_version,
+        user_id=run.user_id,
+        status=ExecutionStatus(run.status),
+        created_at=run.created_at,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        stats=run_stats(run.stats if isinstance(run.stats, dict) else None),
+        node_executions=nodes,
+    )
+
+
+def graph(row: Row, nodes: Sequence[Row], links: Sequence[Row]) -> GraphIn:
+    """Return one graph version with its nodes (block names) and links between them."""
+    node_ids = {n.id for n in nodes}
+    return GraphIn(
+        id=row.id,
+        version=row.version,
+        name=(row.name or row.id)[:_NAME_LIMIT],
+        description=row.description or "",
+        nodes=[
+            GraphNode(
+                id=n.id,
+                block_id=n.block_id,
+                block_name=(n.block_name or n.block_id)[:_NAME_LIMIT],
+                description=n.description or "",
+            )
+            for n in nodes
+        ],
+        links=[
+            GraphLink(
+                source_id=link.source_id,
+                sink_id=link.sink_id,
+                source_name=link.source_name,
+                sink_name=link.sink_name,
+            )
+            for link in links
+            if link.source_id in node_ids and link.sink_id in node_ids
+        ],
+    )

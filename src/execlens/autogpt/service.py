@@ -1,0 +1,198 @@
+"""Sync finished AutoGPT runs into execlens: incremental, idempotent, in keyset batches."""
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from execlens.autogpt import mapping, reader, repository
+from execlens.autogpt.schema_check import check_source_schema
+from execlens.autogpt.source import SourceDatabase, source_connection, source_engine
+from execlens.db.engine import Database
+from execlens.executions.schemas import ExecutionIn, GraphIn
+from execlens.executions.service import execution_service
+
+SOURCE = "autogpt"
+DEFAULT_BATCH = 500
+
+
+@dataclass
+class SyncReport:
+    """What one pass read and wrote."""
+
+    runs: int = 0
+    node_executions: int = 0
+    graphs: int = 0
+    removed: int = 0
+    skipped: int = 0
+    trimmed: int = 0
+    read: int = 0
+    total: int | None = None
+    cursor: datetime | None = None
+    trimmed_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Batch:
+    executions: list[ExecutionIn]
+    graphs: list[GraphIn]
+    gone: list[str]
+    trimmed: list[str]
+
+
+def _naive_utc(value: datetime) -> datetime:
+    # AutoGPT's columns are timestamp(3) without time zone, holding UTC.
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+class AutoGPTSync:
+    """One AutoGPT database synced into one execlens database."""
+
+    def __init__(
+        self,
+        source: SourceDatabase,
+        database: Database,
+        *,
+        lookback: timedelta,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> None:
+        self.source = source
+        self.database = database
+        self.lookback = lookback
+        self.batch_size = batch_size
+        self._engine: AsyncEngine | None = None
+        self._graphs_seen: set[tuple[str, int]] = set()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """Return the engine on AutoGPT's database, created on first use."""
+        if self._engine is None:
+            self._engine = source_engine(self.source)
+        return self._engine
+
+    async def check(self) -> None:
+        """Raise SourceError when AutoGPT's database is unreachable or lacks a needed column."""
+        async with source_connection(self.engine, self.source) as connection:
+            await check_source_schema(connection, self.source)
+
+    async def close(self) -> None:
+        """Close the connections to AutoGPT's database."""
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    async def sync_once(
+        self,
+        *,
+        count: bool = False,
+        on_batch: Callable[[SyncReport], None] | None = None,
+    ) -> SyncReport:
+        """Read every finished run changed since the cursor minus the lookback, and store it."""
+        report = SyncReport()
+        async with self.database.read() as session:
+            cursor = await repository.get_cursor(session, SOURCE)
+        since = _naive_utc(cursor - self.lookback) if cursor else None
+        if count:
+            async with source_connection(self.engine, self.source) as connection:
+                report.total = await reader.count_finished_runs(connection, since=since)
+            if on_batch:
+                on_batch(report)
+        after: tuple[datetime, str] | None = None
+        while True:
+            async with source_connection(self.engine, self.source) as connection:
+                runs = await reader.finished_runs(
+                    connection, since=since, after=after, limit=self.batch_size
+                )
+                if not runs:
+                    return report
+                batch = await self._read_batch(connection, runs)
+            await self._write(batch, runs[-1].changed_at, report)
+            report.read += len(runs)
+            after = (runs[-1].changed_at, runs[-1].id)
+            if on_batch:
+                on_batch(report)
+
+    async def follow(
+        self,
+        interval: timedelta,
+        *,
+        on_pass: Callable[[SyncReport], None] | None = None,
+    ) -> None:
+        """Sync again and again, ``interval`` apart, until cancelled."""
+        while True:
+            report = await self.sync_once()
+            if on_pass:
+                on_pass(report)
+            await asyncio.sleep(interval.total_seconds())
+
+    async def _read_batch(self, connection, runs: Sequence[Row]) -> _Batch:
+        kept = [run for run in runs if not mapping.is_skipped(run)]
+        gone = [run.id for run in runs if mapping.is_skipped(run)]
+        by_run = {
+            run_id: list(nodes)
+            for run_id, nodes in groupby(
+                await reader.node_executions(connection, [r.id for r in kept]),
+                key=lambda n: n.run_id,
+            )
+        }
+        trimmed: list[str] = []
+        notes = {}
+        for run_id, nodes in by_run.items():
+            by_run[run_id], first_dropped = mapping.trim(nodes)
+            if first_dropped is not None:
+                trimmed.append(run_id)
+                notes[run_id] = mapping.trimmed_note(run_id, len(nodes), first_dropped)
+        node_ids = [n.id for nodes in by_run.values() for n in nodes]
+        io = mapping.NodeData(await reader.inputs_outputs(connection, node_ids))
+        executions = []
+        for run in kept:
+            nodes = [mapping.node_execution(n, io) for n in by_run.get(run.id, [])]
+            if run.id in notes:
+                nodes.append(notes[run.id])
+                nodes.sort(key=lambda n: n.queued_at)
+            executions.append(mapping.execution(run, nodes))
+        graphs = await self._new_graphs(connection, kept)
+        return _Batch(executions=executions, graphs=graphs, gone=gone, trimmed=trimmed)
+
+    async def _new_graphs(self, connection, runs: Sequence[Row]) -> list[GraphIn]:
+        # Graph versions do not change once written (AutoGPT adds a version per edit):
+        # read each once per process.
+        keys = sorted({(r.graph_id, r.graph_version) for r in runs} - self._graphs_seen)
+        if not keys:
+            return []
+        graph_rows, node_rows, link_rows = await reader.graphs(connection, keys)
+        nodes = {k: list(g) for k, g in groupby(node_rows, key=_graph_key)}
+        links: dict[tuple[str, int], list[Row]] = {}
+        for link in link_rows:
+            links.setdefault(_graph_key(link), []).append(link)
+        return [
+            mapping.graph(g, nodes.get((g.id, g.version), []), links.get((g.id, g.version), []))
+            for g in graph_rows
+        ]
+
+    async def _write(self, batch: _Batch, position: datetime, report: SyncReport) -> None:
+        # Runs, removals and the cursor commit together: a crash (kill -9) between
+        # batches loses nothing, and the next pass re-reads from the cursor.
+        async with self.database.write() as session:
+            dialect = self.database.dialect
+            result = await execution_service.ingest(
+                session, dialect, graphs=batch.graphs, executions=batch.executions
+            )
+            removed = await execution_service.remove(session, batch.gone)
+            await repository.save_cursor(session, dialect, SOURCE, position)
+        self._graphs_seen |= {(g.id, g.version) for g in batch.graphs}
+        report.runs += result.executions
+        report.node_executions += result.node_executions
+        report.graphs += len(batch.graphs)
+        report.removed += removed
+        report.skipped += len(batch.gone)
+        report.trimmed += len(batch.trimmed)
+        report.trimmed_ids += batch.trimmed
+        report.cursor = position
+
+
+def _graph_key(row: Row) -> tuple[str, int]:
+    return (row.graph_id, row.graph_version)

@@ -1,0 +1,30 @@
+"""sync cursors: how far `execlens sync autogpt` has read
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-30 22:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sync_cursors",
+        sa.Column("source", sa.String(length=50), nullable=False),
+        sa.Column("position", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("source", name=op.f("pk_sync_cursors")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("sync_cursors")
