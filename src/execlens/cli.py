@@ -62,6 +62,8 @@ def serve_command(
         err_console.print(
             "analytics jobs run in this process (EXECLENS_SERVE_WORKER=false to stop)"
         )
+    if settings.autogpt_database_url is not None:
+        err_console.print("syncing from AutoGPT's database, one process at a time")
     if settings.jwt_secret is None:
         link = _sign_in_link(settings, host, port, LINK_MINUTES)
         # soft_wrap: a wrapped link could not be clicked or copied whole.

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import signal
 import sys
 
 from sqlalchemy import func, select
@@ -99,3 +100,26 @@ async def test_follow_picks_up_runs_that_finish_later(
     finally:
         follower.kill()
         await follower.wait()
+
+
+async def test_a_worker_keeps_syncing_when_the_url_is_set(
+    autogpt: AutoGPTDatabase, database: Database, settings
+):
+    graph = await autogpt.graph()
+    await autogpt.run(graph, "run-1")
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "execlens",
+        "worker",
+        env=_env(settings) | {"EXECLENS_AUTOGPT_SYNC_INTERVAL": "1s"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await _wait_for(database, lambda c: c[0] == 1)
+        await autogpt.run(graph, "run-2")
+        await _wait_for(database, lambda c: c[0] == 2, seconds=30)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 20) == 0

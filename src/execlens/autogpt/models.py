@@ -9,10 +9,17 @@ from execlens.db.base import Base, UTCDateTime
 
 
 class SyncCursor(Base):
-    """The newest change time read from one source, committed with the runs it covers."""
+    """How far one source was read, and which process may sync it now.
+
+    ``position`` is the newest change time read, committed with the runs it covers. The
+    lease lets one of several `serve`/`worker` processes sync at a time; a holder that
+    dies without releasing it is replaced once ``lease_until`` has passed.
+    """
 
     __tablename__ = "sync_cursors"
 
     source: Mapped[str] = mapped_column(String(50), primary_key=True)
-    position: Mapped[datetime] = mapped_column(UTCDateTime)
+    position: Mapped[datetime | None] = mapped_column(UTCDateTime)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

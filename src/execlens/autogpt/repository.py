@@ -1,8 +1,8 @@
-"""Queries on execlens's side of the sync: the cursor."""
+"""Queries on execlens's side of the sync: the cursor and the lease."""
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.autogpt.models import SyncCursor
@@ -25,6 +25,39 @@ async def save_cursor(
     stmt = stmt.on_conflict_do_update(
         index_elements=["source"],
         set_={"position": stmt.excluded.position, "synced_at": stmt.excluded.synced_at},
-        where=table.c.position <= stmt.excluded.position,
+        where=or_(table.c.position.is_(None), table.c.position <= stmt.excluded.position),
     )
     await session.execute(stmt)
+
+
+async def claim_lease(
+    session: AsyncSession, dialect: Dialect, source: str, owner: str, until: datetime
+) -> bool:
+    """Take or renew the lease on ``source`` unless another owner holds it; tell if held."""
+    now = datetime.now(UTC)
+    stmt = insert_on_conflict(dialect, SyncCursor.__table__).values(source=source, synced_at=now)
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["source"]))
+    # One conditional UPDATE: the row lock (PostgreSQL) or the write lock (SQLite) lets
+    # exactly one of two claimers see the row free.
+    claimed = await session.execute(
+        update(SyncCursor)
+        .where(
+            SyncCursor.source == source,
+            or_(
+                SyncCursor.lease_owner.is_(None),
+                SyncCursor.lease_owner == owner,
+                SyncCursor.lease_until < now,
+            ),
+        )
+        .values(lease_owner=owner, lease_until=until)
+    )
+    return claimed.rowcount == 1
+
+
+async def release_lease(session: AsyncSession, source: str, owner: str) -> None:
+    """Give up the lease on ``source`` if ``owner`` holds it."""
+    await session.execute(
+        update(SyncCursor)
+        .where(SyncCursor.source == source, SyncCursor.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
+    )

@@ -49,8 +49,16 @@ def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
+class LeaseLost(Exception):
+    """Another process took over the sync; this one's batch was not written."""
+
+
 class AutoGPTSync:
-    """One AutoGPT database synced into one execlens database."""
+    """One AutoGPT database synced into one execlens database.
+
+    With ``lease_owner`` set, a batch commits only while that owner holds the sync's
+    lease, so several processes never sync at the same time.
+    """
 
     def __init__(
         self,
@@ -59,11 +67,15 @@ class AutoGPTSync:
         *,
         lookback: timedelta,
         batch_size: int = DEFAULT_BATCH,
+        lease_owner: str | None = None,
+        lease: timedelta = timedelta(minutes=2),
     ) -> None:
         self.source = source
         self.database = database
         self.lookback = lookback
         self.batch_size = batch_size
+        self.lease_owner = lease_owner
+        self.lease = lease
         self._engine: AsyncEngine | None = None
         self._graphs_seen: set[tuple[str, int]] = set()
 
@@ -78,6 +90,23 @@ class AutoGPTSync:
         """Raise SourceError when AutoGPT's database is unreachable or lacks a needed column."""
         async with source_connection(self.engine, self.source) as connection:
             await check_source_schema(connection, self.source)
+
+    async def claim(self) -> bool:
+        """Take or renew this process's lease on the sync; tell whether it holds it."""
+        assert self.lease_owner is not None
+        async with self.database.write() as session:
+            return await self._renew(session)
+
+    async def release(self) -> None:
+        """Give up the lease, so another process can sync at once."""
+        if self.lease_owner is not None:
+            async with self.database.write() as session:
+                await repository.release_lease(session, SOURCE, self.lease_owner)
+
+    async def _renew(self, session) -> bool:
+        until = datetime.now(UTC) + self.lease
+        dialect = self.database.dialect
+        return await repository.claim_lease(session, dialect, SOURCE, self.lease_owner, until)
 
     async def close(self) -> None:
         """Close the connections to AutoGPT's database."""
@@ -177,6 +206,8 @@ class AutoGPTSync:
         # Runs, removals and the cursor commit together: a crash (kill -9) between
         # batches loses nothing, and the next pass re-reads from the cursor.
         async with self.database.write() as session:
+            if self.lease_owner is not None and not await self._renew(session):
+                raise LeaseLost(f"another process holds the {SOURCE} sync lease")
             dialect = self.database.dialect
             result = await execution_service.ingest(
                 session, dialect, graphs=batch.graphs, executions=batch.executions

@@ -1,4 +1,4 @@
-"""sync cursors: how far `execlens sync autogpt` has read
+"""sync cursors: how far `execlens sync autogpt` has read, and who syncs now
 
 Revision ID: 0007
 Revises: 0006
@@ -20,8 +20,10 @@ def upgrade() -> None:
     op.create_table(
         "sync_cursors",
         sa.Column("source", sa.String(length=50), nullable=False),
-        sa.Column("position", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("position", sa.DateTime(timezone=True), nullable=True),
         sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("lease_owner", sa.String(length=64), nullable=True),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("source", name=op.f("pk_sync_cursors")),
     )
 
