@@ -1,6 +1,5 @@
 """Turn AutoGPT's rows into execlens's wire models, as AutoGPT itself reads them back."""
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,20 +44,18 @@ def run_stats(stats: Any) -> ExecutionStats:
     return ExecutionStats()
 
 
-def _node_inputs(node: Row, inputs: dict[str, Any]) -> Any:
+def _node_inputs(node: Row) -> Any:
     stats = node.stats if isinstance(node.stats, dict) else {}
     if stats.get("cleared_inputs"):
         return stats["cleared_inputs"]
-    if node.execution_data:
-        return node.execution_data
-    return inputs or None
+    return node.execution_data or node.inputs
 
 
-def _node_outputs(node: Row, outputs: dict[str, list[Any]]) -> Any:
+def _node_outputs(node: Row) -> Any:
     stats = node.stats if isinstance(node.stats, dict) else {}
     if stats.get("cleared_outputs"):
         return stats["cleared_outputs"]
-    return dict(outputs) or None
+    return node.outputs
 
 
 def _node_error(node: Row) -> str | None:
@@ -66,49 +63,40 @@ def _node_error(node: Row) -> str | None:
     return None if error is None else str(error)
 
 
-def node_execution(node: Row, io: "NodeData") -> NodeExecutionIn:
-    """Return one node execution with inputs and outputs rebuilt from its rows."""
+def node_execution(node: Row) -> NodeExecutionIn:
+    """Return one node execution, read as AutoGPT reads it (moderated values first)."""
     return NodeExecutionIn(
         id=node.id,
         node_id=node.node_id,
         block_name=(node.block_name or "")[:_NAME_LIMIT] or None,
         status=ExecutionStatus(node.status),
-        input=_node_inputs(node, io.inputs.get(node.id, {})),
-        output=_node_outputs(node, io.outputs.get(node.id, {})),
+        input=_node_inputs(node),
+        output=_node_outputs(node),
         error=_node_error(node),
         # A node execution never queued (still INCOMPLETE) keeps its place by addedTime.
-        queued_at=node.queued_at or node.added_at,
+        queued_at=node.queued_at,
         started_at=node.started_at,
         ended_at=node.ended_at,
     )
 
 
-class NodeData:
-    """Input and output rows of node executions, by node execution id, in time order."""
-
-    def __init__(self, rows: Sequence[Row]) -> None:
-        self.inputs: dict[str, dict[str, Any]] = defaultdict(dict)
-        self.outputs: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-        for row in rows:
-            if row.input_of is not None:
-                self.inputs[row.input_of][row.name] = row.data
-            if row.output_of is not None:
-                self.outputs[row.output_of][row.name].append(row.data)
-
-
-def trim(nodes: Sequence[Row]) -> tuple[list[Row], Row | None]:
-    """Keep the first and last node executions within execlens's limit.
-
-    Return the kept rows and the first dropped one (None when nothing was dropped).
-    """
-    if len(nodes) <= MAX_NODE_EXECUTIONS:
-        return list(nodes), None
+def trim_limits() -> tuple[int, int]:
+    """Return how many first and last node executions a run over the limit keeps."""
     keep = MAX_NODE_EXECUTIONS - 1  # one place for the note
-    head = keep // 2
-    return [*nodes[:head], *nodes[len(nodes) - (keep - head) :]], nodes[head]
+    return keep // 2, keep - keep // 2
 
 
-def trimmed_note(run_id: str, total: int, first_dropped: Row) -> NodeExecutionIn:
+def node_executions(run_id: str, rows: Sequence[Row]) -> list[NodeExecutionIn]:
+    """Return a run's node executions; a trimmed run gets a note where steps were left out."""
+    nodes = [node_execution(row) for row in rows]
+    if not rows or rows[0].total <= MAX_NODE_EXECUTIONS:
+        return nodes
+    head, _ = trim_limits()
+    note = trimmed_note(run_id, rows[0].total, rows[head - 1].next_queued_at)
+    return [*nodes[:head], note, *nodes[head:]]
+
+
+def trimmed_note(run_id: str, total: int, at: Any) -> NodeExecutionIn:
     """Return the node execution that says how much of a run was left out."""
     dropped = total - (MAX_NODE_EXECUTIONS - 1)
     note = (
@@ -121,7 +109,7 @@ def trimmed_note(run_id: str, total: int, first_dropped: Row) -> NodeExecutionIn
         block_name="execlens: run trimmed",
         status=ExecutionStatus.COMPLETED,
         output={"note": [note]},
-        queued_at=first_dropped.queued_at or first_dropped.added_at,
+        queued_at=at,
     )
 
 

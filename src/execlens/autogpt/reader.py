@@ -30,30 +30,39 @@ ORDER BY changed_at, r.id
 LIMIT :limit
 """)
 _COUNT = text(f'SELECT count(*) FROM "AgentGraphExecution" r {_RUN_FILTER}')
+# Each node execution with its outputs grouped by pin and its input rows, both in time
+# order, aggregated by PostgreSQL: one row per node execution reaches Python. A run over
+# the limit keeps its first `head` and last `tail` node executions; the rest never leave
+# the database.
 _NODE_EXECUTIONS = text("""
-SELECT ne.id, ne."agentGraphExecutionId" AS run_id, ne."agentNodeId" AS node_id,
-       ne."executionStatus"::text AS status, ne."executionData" AS execution_data,
-       ne."addedTime" AS added_at, ne."queuedTime" AS queued_at,
-       ne."startedTime" AS started_at, ne."endedTime" AS ended_at, ne.stats,
-       b.name AS block_name
-FROM "AgentNodeExecution" ne
-LEFT JOIN "AgentNode" n ON n.id = ne."agentNodeId"
-LEFT JOIN "AgentBlock" b ON b.id = n."agentBlockId"
-WHERE ne."agentGraphExecutionId" = ANY(:run_ids)
-ORDER BY ne."agentGraphExecutionId", ne."addedTime", ne.id
-""")
-# Two arms, so each reads its own index ((input, output, name) unique key; output index).
-_INPUTS_OUTPUTS = text("""
-SELECT io."referencedByInputExecId" AS input_of, io."referencedByOutputExecId" AS output_of,
-       io.name, io.data, io.time, io.id
-FROM "AgentNodeExecutionInputOutput" io
-WHERE io."referencedByInputExecId" = ANY(:node_ids)
-UNION ALL
-SELECT io."referencedByInputExecId", io."referencedByOutputExecId", io.name, io.data,
-       io.time, io.id
-FROM "AgentNodeExecutionInputOutput" io
-WHERE io."referencedByOutputExecId" = ANY(:node_ids)
-ORDER BY time, id
+SELECT k.*,
+  (SELECT jsonb_object_agg(o.name, o.vals) FROM (
+     SELECT io.name, jsonb_agg(io.data ORDER BY io.time, io.id) AS vals
+     FROM "AgentNodeExecutionInputOutput" io
+     WHERE io."referencedByOutputExecId" = k.id
+     GROUP BY io.name) o) AS outputs,
+  CASE WHEN k.execution_data IS NULL OR k.execution_data = CAST('{}' AS jsonb) THEN
+    (SELECT jsonb_object_agg(io.name, io.data ORDER BY io.time, io.id)
+     FROM "AgentNodeExecutionInputOutput" io
+     WHERE io."referencedByInputExecId" = k.id)
+  END AS inputs
+FROM (
+  SELECT ne.id, ne."agentGraphExecutionId" AS run_id, ne."agentNodeId" AS node_id,
+         ne."executionStatus"::text AS status, ne."executionData" AS execution_data,
+         coalesce(ne."queuedTime", ne."addedTime") AS queued_at,
+         ne."startedTime" AS started_at, ne."endedTime" AS ended_at, ne.stats,
+         b.name AS block_name,
+         row_number() OVER w AS position,
+         count(*) OVER (PARTITION BY ne."agentGraphExecutionId") AS total,
+         lead(coalesce(ne."queuedTime", ne."addedTime")) OVER w AS next_queued_at
+  FROM "AgentNodeExecution" ne
+  LEFT JOIN "AgentNode" n ON n.id = ne."agentNodeId"
+  LEFT JOIN "AgentBlock" b ON b.id = n."agentBlockId"
+  WHERE ne."agentGraphExecutionId" = ANY(:run_ids)
+  WINDOW w AS (PARTITION BY ne."agentGraphExecutionId" ORDER BY ne."addedTime", ne.id)
+) k
+WHERE k.position <= :head OR k.position > k.total - :tail
+ORDER BY k.run_id, k.position
 """)
 _GRAPH_KEYS = "SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:versions AS integer[]))"
 _GRAPHS = text(f"""
@@ -102,14 +111,16 @@ async def finished_runs(
     return (await connection.execute(_RUNS, params)).all()
 
 
-async def node_executions(connection: AsyncConnection, run_ids: Sequence[str]) -> Sequence[Row]:
-    """Return the node executions of these runs, each run's in the order they were added."""
-    return (await connection.execute(_NODE_EXECUTIONS, {"run_ids": list(run_ids)})).all()
+async def node_executions(
+    connection: AsyncConnection, run_ids: Sequence[str], *, head: int, tail: int
+) -> Sequence[Row]:
+    """Return these runs' node executions with inputs and outputs, in the order added.
 
-
-async def inputs_outputs(connection: AsyncConnection, node_ids: Sequence[str]) -> Sequence[Row]:
-    """Return the input and output rows of these node executions, oldest first."""
-    return (await connection.execute(_INPUTS_OUTPUTS, {"node_ids": list(node_ids)})).all()
+    A run with more than ``head + tail`` keeps its first ``head`` and last ``tail``; each
+    row carries the run's ``total`` and its ``position``.
+    """
+    params = {"run_ids": list(run_ids), "head": head, "tail": tail}
+    return (await connection.execute(_NODE_EXECUTIONS, params)).all()
 
 
 async def graphs(

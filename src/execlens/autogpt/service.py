@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -129,20 +130,35 @@ class AutoGPTSync:
                 report.total = await reader.count_finished_runs(connection, since=since)
             if on_batch:
                 on_batch(report)
+        # Batch n+1 is read while batch n is written: PostgreSQL's work on one side
+        # overlaps Python's on the other. Writes stay one at a time and in order.
         after: tuple[datetime, str] | None = None
-        while True:
-            async with source_connection(self.engine, self.source) as connection:
-                runs = await reader.finished_runs(
-                    connection, since=since, after=after, limit=self.batch_size
-                )
+        writing: asyncio.Task | None = None
+        try:
+            while True:
+                runs, batch = await self._read_next(since, after)
+                if writing is not None:
+                    await writing
+                    if on_batch:
+                        on_batch(report)
                 if not runs:
                     return report
-                batch = await self._read_batch(connection, runs)
-            await self._write(batch, runs[-1].changed_at, report)
-            report.read += len(runs)
-            after = (runs[-1].changed_at, runs[-1].id)
-            if on_batch:
-                on_batch(report)
+                after = (runs[-1].changed_at, runs[-1].id)
+                writing = asyncio.create_task(self._write(batch, runs, report))
+        finally:
+            # A failed read still lets the batch in flight commit (or roll back) whole.
+            if writing is not None:
+                with suppress(Exception):
+                    await writing
+
+    async def _read_next(
+        self, since: datetime | None, after: tuple[datetime, str] | None
+    ) -> tuple[Sequence[Row], _Batch | None]:
+        async with source_connection(self.engine, self.source) as connection:
+            runs = await reader.finished_runs(
+                connection, since=since, after=after, limit=self.batch_size
+            )
+            return runs, (await self._read_batch(connection, runs) if runs else None)
 
     async def follow(
         self,
@@ -160,29 +176,14 @@ class AutoGPTSync:
     async def _read_batch(self, connection, runs: Sequence[Row]) -> _Batch:
         kept = [run for run in runs if not mapping.is_skipped(run)]
         gone = [run.id for run in runs if mapping.is_skipped(run)]
-        by_run = {
-            run_id: list(nodes)
-            for run_id, nodes in groupby(
-                await reader.node_executions(connection, [r.id for r in kept]),
-                key=lambda n: n.run_id,
-            )
-        }
-        trimmed: list[str] = []
-        notes = {}
-        for run_id, nodes in by_run.items():
-            by_run[run_id], first_dropped = mapping.trim(nodes)
-            if first_dropped is not None:
-                trimmed.append(run_id)
-                notes[run_id] = mapping.trimmed_note(run_id, len(nodes), first_dropped)
-        node_ids = [n.id for nodes in by_run.values() for n in nodes]
-        io = mapping.NodeData(await reader.inputs_outputs(connection, node_ids))
-        executions = []
-        for run in kept:
-            nodes = [mapping.node_execution(n, io) for n in by_run.get(run.id, [])]
-            if run.id in notes:
-                nodes.append(notes[run.id])
-                nodes.sort(key=lambda n: n.queued_at)
-            executions.append(mapping.execution(run, nodes))
+        head, tail = mapping.trim_limits()
+        rows = await reader.node_executions(connection, [r.id for r in kept], head=head, tail=tail)
+        by_run = {run_id: list(nodes) for run_id, nodes in groupby(rows, key=lambda n: n.run_id)}
+        trimmed = [run_id for run_id, nodes in by_run.items() if nodes[0].total > len(nodes)]
+        executions = [
+            mapping.execution(run, mapping.node_executions(run.id, by_run.get(run.id, [])))
+            for run in kept
+        ]
         graphs = await self._new_graphs(connection, kept)
         return _Batch(executions=executions, graphs=graphs, gone=gone, trimmed=trimmed)
 
@@ -202,7 +203,8 @@ class AutoGPTSync:
             for g in graph_rows
         ]
 
-    async def _write(self, batch: _Batch, position: datetime, report: SyncReport) -> None:
+    async def _write(self, batch: _Batch, runs: Sequence[Row], report: SyncReport) -> None:
+        position = runs[-1].changed_at
         # Runs, removals and the cursor commit together: a crash (kill -9) between
         # batches loses nothing, and the next pass re-reads from the cursor.
         async with self.database.write() as session:
@@ -223,6 +225,7 @@ class AutoGPTSync:
         report.trimmed += len(batch.trimmed)
         report.trimmed_ids += batch.trimmed
         report.cursor = position
+        report.read += len(runs)
 
 
 def _graph_key(row: Row) -> tuple[str, int]:
