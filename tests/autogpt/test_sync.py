@@ -1,5 +1,7 @@
 """`execlens sync autogpt`: what a pass stores, and that passes are incremental and idempotent."""
 
+import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -265,3 +267,52 @@ async def test_a_huge_run_keeps_its_first_and_last_steps_and_says_so(
     assert nodes[head + 1].id == f"run-huge-n{head + 52:06d}"
     assert nodes[-1].id == f"run-huge-n{steps:06d}"
     assert nodes[-1].output == {"response": [f"run-huge-n{steps:06d}"]}
+
+
+async def test_a_run_execlens_cannot_store_is_left_out_and_named_and_the_rest_synced(
+    autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
+):
+    graph = await autogpt.graph()
+    long_user = "u" * 250
+    await autogpt.user(long_user)
+    await autogpt.run(graph, "run-a")
+    await autogpt.run(graph, "run-odd", user_id=long_user)
+    await autogpt.run(graph, "run-b", stats={"error": {"code": 7}, "cost": 2.5})
+
+    report = await syncer.sync_once()
+
+    assert await _ids(database) == {"run-a", "run-b"}
+    assert report.invalid == [("run-odd", "user_id: String should have at most 200 characters")]
+    async with database.read() as session:
+        run_b = await execution_service.get(session, "run-b")
+    # An error that is not text is kept as text; a fractional cent count is left out.
+    assert (run_b.stats.error, run_b.stats.cost) == ("{'code': 7}", None)
+
+
+async def test_follow_reports_a_failing_pass_and_goes_on_when_autogpt_is_back(
+    autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
+):
+    graph = await autogpt.graph()
+    await autogpt.run(graph, "run-1")
+    errors, failed = [], asyncio.Event()
+
+    def on_error(exc: Exception) -> None:
+        errors.append(exc)
+        failed.set()
+
+    # A migration under way: a column the sync reads is briefly missing.
+    await autogpt.db.execute('ALTER TABLE "AgentGraphExecution" RENAME "isDeleted" TO "gone"')
+    task = asyncio.create_task(syncer.follow(timedelta(seconds=0.1), on_error=on_error))
+    try:
+        await asyncio.wait_for(failed.wait(), 10)
+        assert "isDeleted" in str(errors[0])
+        await autogpt.db.execute('ALTER TABLE "AgentGraphExecution" RENAME "gone" TO "isDeleted"')
+        for _ in range(100):
+            if await _ids(database) == {"run-1"}:
+                break
+            await asyncio.sleep(0.05)
+        assert await _ids(database) == {"run-1"}
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -36,6 +36,8 @@ async def follow_leased(sync: AutoGPTSync, interval: timedelta) -> None:
                 report = await sync.sync_once()
                 if report.read:
                     logger.info("AutoGPT sync: %d runs, %d removed", report.runs, report.removed)
+                for run_id, why in report.invalid:
+                    logger.warning("AutoGPT sync left out run %s: %s", run_id, why)
         except LeaseLost:
             logger.info("AutoGPT sync: another process syncs now")
         except (UserError, SQLAlchemyError, OSError) as exc:

@@ -1,16 +1,19 @@
 """`execlens sync autogpt`: read finished runs from AutoGPT's database into execlens."""
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from execlens.autogpt.service import DEFAULT_BATCH, AutoGPTSync, SyncReport
-from execlens.autogpt.source import URL_EXAMPLE, parse_source_url
+from execlens.autogpt.source import URL_EXAMPLE, SourceError, parse_source_url
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
 from execlens.config import parse_duration
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
+from execlens.redaction import redact
 
 sync_app = typer.Typer(help="Sync runs from another system's database.", no_args_is_help=True)
 
@@ -32,6 +35,9 @@ def _summary(report: SyncReport) -> str:
     )
     if report.trimmed:
         line += f"; trimmed {report.trimmed:,} runs over execlens's node limit"
+    if report.invalid:
+        run_id, why = report.invalid[0]
+        line += f"; left out {len(report.invalid):,} runs execlens cannot store ({run_id}: {why})"
     return line
 
 
@@ -77,7 +83,7 @@ def autogpt_command(
             await sync.check()
             await _first_pass(sync)
             if follow:
-                await sync.follow(every, on_pass=_print_pass)
+                await sync.follow(every, on_pass=_print_pass, on_error=_warn(every))
         finally:
             await sync.close()
 
@@ -93,6 +99,14 @@ async def _first_pass(sync: AutoGPTSync) -> None:
 
         report = await sync.sync_once(count=True, on_batch=on_batch)
     console.print(_summary(report))
+
+
+def _warn(every: timedelta) -> Callable[[SourceError], None]:
+    def warn(exc: SourceError) -> None:
+        message = escape(redact(str(exc)))
+        err_console.print(f"[yellow]warning:[/] {message}; retrying in {every}", soft_wrap=True)
+
+    return warn
 
 
 def _print_pass(report: SyncReport) -> None:

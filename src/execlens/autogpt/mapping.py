@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Row
 
+from execlens.errors import field_path
 from execlens.executions.models import ExecutionStatus
 from execlens.executions.schemas import (
     MAX_NODE_EXECUTIONS,
@@ -23,6 +24,14 @@ _NAME_LIMIT = 500
 TRIMMED_NODE_ID = "execlens-trimmed"
 
 
+def first_problem(exc: ValueError) -> str:
+    """Return the first problem a validation error names, as "field: message"."""
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        return f"{field_path(error['loc'])}: {error['msg']}"
+    return str(exc)
+
+
 def is_skipped(run: Row) -> bool:
     """Tell whether a run must not be in execlens: soft-deleted, or a dry run."""
     stats = run.stats if isinstance(run.stats, dict) else {}
@@ -32,8 +41,9 @@ def is_skipped(run: Row) -> bool:
 def run_stats(stats: Any) -> ExecutionStats:
     """Return the stats keys execlens knows; a value execlens cannot store is left out."""
     picked = {k: v for k, v in (stats or {}).items() if k in STATS_KEYS and v is not None}
-    if isinstance(picked.get("error"), dict | list):
-        picked["error"] = str(picked["error"])
+    for key in ("error", "activity_status"):
+        if key in picked and not isinstance(picked[key], str):
+            picked[key] = str(picked[key])
     for _ in range(len(picked) + 1):
         try:
             return ExecutionStats.model_validate(picked)

@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from execlens.autogpt import mapping, reader, repository
 from execlens.autogpt.schema_check import check_source_schema
-from execlens.autogpt.source import SourceDatabase, source_connection, source_engine
+from execlens.autogpt.source import (
+    SourceDatabase,
+    SourceError,
+    source_connection,
+    source_engine,
+)
 from execlens.db.engine import Database
 from execlens.executions.schemas import ExecutionIn, GraphIn
 from execlens.executions.service import execution_service
@@ -35,6 +40,9 @@ class SyncReport:
     total: int | None = None
     cursor: datetime | None = None
     trimmed_ids: list[str] = field(default_factory=list)
+    # Runs execlens cannot store (an id over 200 characters, a status it does not know):
+    # (run id, why). The sync goes on without them.
+    invalid: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -43,6 +51,7 @@ class _Batch:
     graphs: list[GraphIn]
     gone: list[str]
     trimmed: list[str]
+    invalid: list[tuple[str, str]]
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -165,12 +174,23 @@ class AutoGPTSync:
         interval: timedelta,
         *,
         on_pass: Callable[[SyncReport], None] | None = None,
+        on_error: Callable[[SourceError], None] | None = None,
     ) -> None:
-        """Sync again and again, ``interval`` apart, until cancelled."""
+        """Sync again and again, ``interval`` apart, until cancelled.
+
+        A pass that AutoGPT's database fails (a restart, a migration under way) is
+        reported to ``on_error`` and tried again after ``interval``.
+        """
         while True:
-            report = await self.sync_once()
-            if on_pass:
-                on_pass(report)
+            try:
+                report = await self.sync_once()
+            except SourceError as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
+            else:
+                if on_pass:
+                    on_pass(report)
             await asyncio.sleep(interval.total_seconds())
 
     async def _read_batch(self, connection, runs: Sequence[Row]) -> _Batch:
@@ -180,12 +200,15 @@ class AutoGPTSync:
         rows = await reader.node_executions(connection, [r.id for r in kept], head=head, tail=tail)
         by_run = {run_id: list(nodes) for run_id, nodes in groupby(rows, key=lambda n: n.run_id)}
         trimmed = [run_id for run_id, nodes in by_run.items() if nodes[0].total > len(nodes)]
-        executions = [
-            mapping.execution(run, mapping.node_executions(run.id, by_run.get(run.id, [])))
-            for run in kept
-        ]
+        executions, invalid = [], []
+        for run in kept:
+            try:
+                nodes = mapping.node_executions(run.id, by_run.get(run.id, []))
+                executions.append(mapping.execution(run, nodes))
+            except ValueError as exc:  # pydantic's ValidationError is one
+                invalid.append((run.id, mapping.first_problem(exc)))
         graphs = await self._new_graphs(connection, kept)
-        return _Batch(executions=executions, graphs=graphs, gone=gone, trimmed=trimmed)
+        return _Batch(executions, graphs, gone=gone, trimmed=trimmed, invalid=invalid)
 
     async def _new_graphs(self, connection, runs: Sequence[Row]) -> list[GraphIn]:
         # Graph versions do not change once written (AutoGPT adds a version per edit):
@@ -224,6 +247,7 @@ class AutoGPTSync:
         report.skipped += len(batch.gone)
         report.trimmed += len(batch.trimmed)
         report.trimmed_ids += batch.trimmed
+        report.invalid += batch.invalid
         report.cursor = position
         report.read += len(runs)
 
