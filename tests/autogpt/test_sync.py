@@ -14,6 +14,7 @@ from execlens.executions.models import Execution, Graph, NodeExecution
 from execlens.executions.schemas import MAX_NODE_EXECUTIONS
 from execlens.executions.service import execution_service
 from tests.autogpt.autogpt_db import LLM_BLOCK, AutoGPTDatabase, Step, now
+from tests.autogpt.autogpt_db import Graph as SourceGraph
 
 
 def _llm(graph) -> str:
@@ -278,11 +279,26 @@ async def test_a_run_execlens_cannot_store_is_left_out_and_named_and_the_rest_sy
     await autogpt.run(graph, "run-a")
     await autogpt.run(graph, "run-odd", user_id=long_user)
     await autogpt.run(graph, "run-b", stats={"error": {"code": 7}, "cost": 2.5})
+    odd_graph = SourceGraph("graph-odd", 1, {"n" * 250: LLM_BLOCK})
+    await autogpt.db.execute(
+        'INSERT INTO "AgentGraph" (id, version, name, "userId") '
+        "VALUES ('graph-odd', 1, 'Odd', 'user-1')"
+    )
+    await autogpt.db.execute(
+        'INSERT INTO "AgentNode" (id, "agentBlockId", "agentGraphId", "agentGraphVersion") '
+        "VALUES ($1, $2, 'graph-odd', 1)",
+        "n" * 250,
+        LLM_BLOCK,
+    )
+    await autogpt.run(odd_graph, "run-of-odd-graph")
 
     report = await syncer.sync_once()
 
-    assert await _ids(database) == {"run-a", "run-b"}
-    assert report.invalid == [("run-odd", "user_id: String should have at most 200 characters")]
+    assert await _ids(database) == {"run-a", "run-b", "run-of-odd-graph"}
+    assert sorted(report.invalid) == [
+        ("graph graph-odd version 1", "nodes[0].id: String should have at most 200 characters"),
+        ("run-odd", "user_id: String should have at most 200 characters"),
+    ]
     async with database.read() as session:
         run_b = await execution_service.get(session, "run-b")
     # An error that is not text is kept as text; a fractional cent count is left out.

@@ -13,8 +13,6 @@ from execlens.executions.schemas import (
     ExecutionIn,
     ExecutionStats,
     GraphIn,
-    GraphLink,
-    GraphNode,
     NodeExecutionIn,
 )
 
@@ -142,28 +140,31 @@ def execution(run: Row, nodes: list[NodeExecutionIn]) -> ExecutionIn:
 def graph(row: Row, nodes: Sequence[Row], links: Sequence[Row]) -> GraphIn:
     """Return one graph version with its nodes (block names) and links between them."""
     node_ids = {n.id for n in nodes}
-    return GraphIn(
-        id=row.id,
-        version=row.version,
-        name=(row.name or row.id)[:_NAME_LIMIT],
-        description=row.description or "",
-        nodes=[
-            GraphNode(
-                id=n.id,
-                block_id=n.block_id,
-                block_name=(n.block_name or n.block_id)[:_NAME_LIMIT],
-                description=n.description or "",
-            )
-            for n in nodes
-        ],
-        links=[
-            GraphLink(
-                source_id=link.source_id,
-                sink_id=link.sink_id,
-                source_name=link.source_name,
-                sink_name=link.sink_name,
-            )
-            for link in links
-            if link.source_id in node_ids and link.sink_id in node_ids
-        ],
+    # Validated whole, so an error names its place ("nodes[3].id").
+    return GraphIn.model_validate(
+        {
+            "id": row.id,
+            "version": row.version,
+            "name": (row.name or row.id)[:_NAME_LIMIT],
+            "description": row.description or "",
+            "nodes": [
+                {
+                    "id": n.id,
+                    "block_id": n.block_id,
+                    "block_name": (n.block_name or n.block_id)[:_NAME_LIMIT],
+                    "description": n.description or "",
+                }
+                for n in nodes
+            ],
+            "links": [
+                {
+                    "source_id": link.source_id,
+                    "sink_id": link.sink_id,
+                    "source_name": link.source_name,
+                    "sink_name": link.sink_name,
+                }
+                for link in links
+                if link.source_id in node_ids and link.sink_id in node_ids
+            ],
+        }
     )

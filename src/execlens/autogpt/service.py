@@ -207,10 +207,12 @@ class AutoGPTSync:
                 executions.append(mapping.execution(run, nodes))
             except ValueError as exc:  # pydantic's ValidationError is one
                 invalid.append((run.id, mapping.first_problem(exc)))
-        graphs = await self._new_graphs(connection, kept)
+        graphs = await self._new_graphs(connection, kept, invalid)
         return _Batch(executions, graphs, gone=gone, trimmed=trimmed, invalid=invalid)
 
-    async def _new_graphs(self, connection, runs: Sequence[Row]) -> list[GraphIn]:
+    async def _new_graphs(
+        self, connection, runs: Sequence[Row], invalid: list[tuple[str, str]]
+    ) -> list[GraphIn]:
         # Graph versions do not change once written (AutoGPT adds a version per edit):
         # read each once per process.
         keys = sorted({(r.graph_id, r.graph_version) for r in runs} - self._graphs_seen)
@@ -221,10 +223,15 @@ class AutoGPTSync:
         links: dict[tuple[str, int], list[Row]] = {}
         for link in link_rows:
             links.setdefault(_graph_key(link), []).append(link)
-        return [
-            mapping.graph(g, nodes.get((g.id, g.version), []), links.get((g.id, g.version), []))
-            for g in graph_rows
-        ]
+        graphs = []
+        for g in graph_rows:
+            key = (g.id, g.version)
+            try:
+                graphs.append(mapping.graph(g, nodes.get(key, []), links.get(key, [])))
+            except ValueError as exc:  # runs need no stored graph: they sync without it
+                self._graphs_seen.add(key)
+                invalid.append((f"graph {g.id} version {g.version}", mapping.first_problem(exc)))
+        return graphs
 
     async def _write(self, batch: _Batch, runs: Sequence[Row], report: SyncReport) -> None:
         position = runs[-1].changed_at
