@@ -80,7 +80,10 @@ async def test_once_syncs_and_prints_what_it_did(cli, autogpt: AutoGPTDatabase, 
     result = await cli("sync", "autogpt", "--once", extra_env=env)
 
     assert result.exit_code == 0, result.output
-    assert "synced 3 runs with 0 node executions and 1 graphs" in result.output
+    assert (
+        "synced 3 new or changed runs with 0 node executions and 1 graphs (0 unchanged)"
+        in result.output
+    )
     async with database.read() as session:
         page = await execution_service.list(session)
     assert sorted(item.id for item in page.items) == ["run-0", "run-1", "run-2"]

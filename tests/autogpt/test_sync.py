@@ -176,7 +176,8 @@ async def test_a_second_pass_over_unchanged_runs_changes_nothing(
     again = await syncer.sync_once()
 
     assert again.read == 20  # all inside the lookback window, so read again ...
-    assert await _dump(database) == before  # ... and nothing changed
+    assert (again.runs, again.unchanged) == (0, 20)  # ... seen unchanged, not written
+    assert await _dump(database) == before
     assert len(before["executions"]) == 20 and len(before["node_executions"]) == 60
 
 
@@ -195,6 +196,25 @@ async def test_a_run_that_finishes_after_a_pass_is_synced_by_the_next(
     async with database.read() as session:
         late = await execution_service.get(session, "run-late")
     assert late.status == "FAILED" and late.stats.error == "timed out"
+
+
+async def test_a_run_changed_after_it_was_synced_is_written_again(
+    autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
+):
+    graph = await autogpt.graph()
+    await autogpt.run(graph, "run-1", stats={"cost": 3})
+    await autogpt.run(graph, "run-2", stats={"cost": 4})
+    await syncer.sync_once()
+
+    # AutoGPT's own analytics writes a summary and a score: a whole-stats replace.
+    summary = {"cost": 3, "activity_status": "Sorted 3 emails", "correctness_score": 0.9}
+    await autogpt.finish("run-1", "COMPLETED", stats=summary)
+    report = await syncer.sync_once()
+
+    assert (report.runs, report.unchanged) == (1, 1)
+    async with database.read() as session:
+        run = await execution_service.get(session, "run-1")
+    assert (run.stats.activity_status, run.stats.correctness_score) == ("Sorted 3 emails", 0.9)
 
 
 async def test_a_run_changed_inside_the_lookback_is_read_again(

@@ -34,7 +34,7 @@ async def follow_leased(sync: AutoGPTSync, interval: timedelta) -> None:
                     await sync.check()
                     checked = True
                 report = await sync.sync_once()
-                if report.read:
+                if report.runs or report.removed:
                     logger.info("AutoGPT sync: %d runs, %d removed", report.runs, report.removed)
                 for run_id, why in report.invalid:
                     logger.warning("AutoGPT sync left out run %s: %s", run_id, why)

@@ -30,8 +30,9 @@ def _duration(option: str, text: str | None, default: timedelta, minimum: float)
 
 def _summary(report: SyncReport) -> str:
     line = (
-        f"synced {report.runs:,} runs with {report.node_executions:,} node executions "
-        f"and {report.graphs:,} graphs; removed {report.removed:,} deleted or dry runs"
+        f"synced {report.runs:,} new or changed runs with {report.node_executions:,} node "
+        f"executions and {report.graphs:,} graphs ({report.unchanged:,} unchanged); "
+        f"removed {report.removed:,} deleted or dry runs"
     )
     if report.trimmed:
         line += f"; trimmed {report.trimmed:,} runs over execlens's node limit"
@@ -110,5 +111,5 @@ def _warn(every: timedelta) -> Callable[[SourceError], None]:
 
 
 def _print_pass(report: SyncReport) -> None:
-    if report.read:
+    if report.runs or report.removed or report.invalid:
         console.print(_summary(report))

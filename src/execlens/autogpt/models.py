@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from execlens.db.base import Base, UTCDateTime
@@ -23,3 +23,18 @@ class SyncCursor(Base):
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SyncedRun(Base):
+    """A run synced from AutoGPT, with the time it last changed there when it was read.
+
+    A pass re-reads its lookback window; runs whose change time matches are not written
+    again. It also tells which runs came from AutoGPT (their ids are AutoGPT's).
+    """
+
+    __tablename__ = "autogpt_runs"
+
+    execution_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,11 +1,12 @@
 """Queries on execlens's side of the sync: the cursor and the lease."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.autogpt.models import SyncCursor
+from execlens.autogpt.models import SyncCursor, SyncedRun
 from execlens.db.dialect import insert_on_conflict
 from execlens.db.engine import Dialect
 
@@ -61,3 +62,27 @@ async def release_lease(session: AsyncSession, source: str, owner: str) -> None:
         .where(SyncCursor.source == source, SyncCursor.lease_owner == owner)
         .values(lease_owner=None, lease_until=None)
     )
+
+
+async def stored_changes(session: AsyncSession, ids: Sequence[str]) -> dict[str, datetime]:
+    """Return the AutoGPT change time stored for each of these synced runs."""
+    if not ids:
+        return {}
+    stmt = select(SyncedRun.execution_id, SyncedRun.changed_at).where(
+        SyncedRun.execution_id.in_(ids)
+    )
+    return {row.execution_id: row.changed_at for row in await session.execute(stmt)}
+
+
+async def save_changes(
+    session: AsyncSession, dialect: Dialect, changes: Sequence[tuple[str, datetime]]
+) -> None:
+    """Store the AutoGPT change time of runs just written."""
+    if not changes:
+        return
+    table = SyncedRun.__table__
+    stmt = insert_on_conflict(dialect, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["execution_id"], set_={"changed_at": stmt.excluded.changed_at}
+    )
+    await session.execute(stmt, [{"execution_id": i, "changed_at": c} for i, c in changes])

@@ -18,6 +18,7 @@ from execlens.autogpt.source import (
     source_connection,
     source_engine,
 )
+from execlens.db.base import as_utc
 from execlens.db.engine import Database
 from execlens.executions.schemas import ExecutionIn, GraphIn
 from execlens.executions.service import execution_service
@@ -31,6 +32,7 @@ class SyncReport:
     """What one pass read and wrote."""
 
     runs: int = 0
+    unchanged: int = 0
     node_executions: int = 0
     graphs: int = 0
     removed: int = 0
@@ -52,6 +54,8 @@ class _Batch:
     gone: list[str]
     trimmed: list[str]
     invalid: list[tuple[str, str]]
+    unchanged: int = 0
+    changes: list[tuple[str, datetime]] = field(default_factory=list)
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -167,7 +171,11 @@ class AutoGPTSync:
             runs = await reader.finished_runs(
                 connection, since=since, after=after, limit=self.batch_size
             )
-            return runs, (await self._read_batch(connection, runs) if runs else None)
+            if not runs:
+                return runs, None
+            async with self.database.read() as session:
+                stored = await repository.stored_changes(session, [r.id for r in runs])
+            return runs, await self._read_batch(connection, runs, stored)
 
     async def follow(
         self,
@@ -193,9 +201,13 @@ class AutoGPTSync:
                     on_pass(report)
             await asyncio.sleep(interval.total_seconds())
 
-    async def _read_batch(self, connection, runs: Sequence[Row]) -> _Batch:
-        kept = [run for run in runs if not mapping.is_skipped(run)]
+    async def _read_batch(
+        self, connection, runs: Sequence[Row], stored: dict[str, datetime]
+    ) -> _Batch:
         gone = [run.id for run in runs if mapping.is_skipped(run)]
+        # Runs re-read in the lookback window that did not change since: nothing to write.
+        fresh = [run for run in runs if not mapping.is_skipped(run)]
+        kept = [run for run in fresh if stored.get(run.id) != as_utc(run.changed_at)]
         head, tail = mapping.trim_limits()
         rows = await reader.node_executions(connection, [r.id for r in kept], head=head, tail=tail)
         by_run = {run_id: list(nodes) for run_id, nodes in groupby(rows, key=lambda n: n.run_id)}
@@ -208,7 +220,10 @@ class AutoGPTSync:
             except ValueError as exc:  # pydantic's ValidationError is one
                 invalid.append((run.id, mapping.first_problem(exc)))
         graphs = await self._new_graphs(connection, kept, invalid)
-        return _Batch(executions, graphs, gone=gone, trimmed=trimmed, invalid=invalid)
+        batch = _Batch(executions, graphs, gone=gone, trimmed=trimmed, invalid=invalid)
+        batch.unchanged = len(fresh) - len(kept)
+        batch.changes = [(run.id, run.changed_at) for run in kept]
+        return batch
 
     async def _new_graphs(
         self, connection, runs: Sequence[Row], invalid: list[tuple[str, str]]
@@ -244,10 +259,14 @@ class AutoGPTSync:
             result = await execution_service.ingest(
                 session, dialect, graphs=batch.graphs, executions=batch.executions
             )
+            written = {e.id for e in batch.executions}
+            changes = [(i, c) for i, c in batch.changes if i in written]
+            await repository.save_changes(session, dialect, changes)
             removed = await execution_service.remove(session, batch.gone)
             await repository.save_cursor(session, dialect, SOURCE, position)
         self._graphs_seen |= {(g.id, g.version) for g in batch.graphs}
         report.runs += result.executions
+        report.unchanged += batch.unchanged
         report.node_executions += result.node_executions
         report.graphs += len(batch.graphs)
         report.removed += removed

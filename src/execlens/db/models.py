@@ -3,7 +3,7 @@
 from execlens.analytics.models import AnalyticsJob, JobItem, WorkerRecord
 from execlens.audit.models import AuditEvent
 from execlens.auth.models import ApiKey
-from execlens.autogpt.models import SyncCursor
+from execlens.autogpt.models import SyncCursor, SyncedRun
 from execlens.db.base import Base
 from execlens.executions.models import Execution, Graph, NodeExecution
 from execlens.judge.models import VerdictRecord
@@ -20,6 +20,7 @@ __all__ = [
     "JobItem",
     "NodeExecution",
     "SyncCursor",
+    "SyncedRun",
     "VerdictRecord",
     "WorkerRecord",
 ]

@@ -1,4 +1,5 @@
-"""sync cursors: how far `execlens sync autogpt` has read, and who syncs now
+"""sync cursors: how far `execlens sync autogpt` has read, who syncs now, and
+the AutoGPT change time of each synced run
 
 Revision ID: 0007
 Revises: 0006
@@ -26,7 +27,20 @@ def upgrade() -> None:
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("source", name=op.f("pk_sync_cursors")),
     )
+    op.create_table(
+        "autogpt_runs",
+        sa.Column("execution_id", sa.String(length=200), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["execution_id"],
+            ["executions.id"],
+            name=op.f("fk_autogpt_runs_execution_id_executions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("execution_id", name=op.f("pk_autogpt_runs")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("autogpt_runs")
     op.drop_table("sync_cursors")
