@@ -7,6 +7,7 @@ import typer
 from execlens.analytics.cli import analyze_command, worker_command
 from execlens.auth.cli import apikey_app, token_command
 from execlens.auth.service import resolve_jwt_secret
+from execlens.autogpt.cli import sync_app
 from execlens.cli_support import err_console, fail, load_settings
 from execlens.config import Settings
 from execlens.db.cli import app as db_app
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(sync_app, name="sync")
 app.command("token")(token_command)
 app.command("import")(import_command)
 app.command("demo-data")(demo_data_command)
@@ -59,6 +61,8 @@ def serve_command(
         err_console.print(
             "analytics jobs run in this process (EXECLENS_SERVE_WORKER=false to stop)"
         )
+    if settings.autogpt_database_url is not None:
+        err_console.print("syncing from AutoGPT's database, one process at a time")
     if is_local_mode(settings):
         link = _sign_in_link(settings, host, port)
         # soft_wrap: a wrapped link could not be clicked or copied whole.

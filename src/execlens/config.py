@@ -10,6 +10,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from execlens.autogpt.source import parse_source_url
+
 
 def _default_data_dir() -> Path:
     return Path(user_data_dir("execlens", appauthor=False))
@@ -114,12 +116,24 @@ class Settings(BaseSettings):
     alert_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     alert_max_retries: int = Field(default=2, ge=0, le=10)
 
-    @field_validator("monitor_interval", "alert_cooldown", mode="before")
+    # AutoGPT's own DATABASE_URL (postgresql://user:pass@host:5432/db?schema=platform):
+    # `execlens sync autogpt` reads its runs with SELECT alone.
+    autogpt_database_url: SecretStr | None = None
+    autogpt_sync_interval: timedelta = timedelta(seconds=30)
+    autogpt_sync_lookback: timedelta = timedelta(hours=1)
+
+    @field_validator(
+        "monitor_interval",
+        "alert_cooldown",
+        "autogpt_sync_interval",
+        "autogpt_sync_lookback",
+        mode="before",
+    )
     @classmethod
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
 
-    @field_validator("monitor_interval")
+    @field_validator("monitor_interval", "autogpt_sync_interval")
     @classmethod
     def _positive_interval(cls, value: timedelta) -> timedelta:
         if value.total_seconds() < 1:
@@ -137,6 +151,14 @@ class Settings(BaseSettings):
                 # The URL is not echoed: webhook URLs carry their secret in the path.
                 raise ValueError("each URL must start with http:// or https://")
         return value if (text or "").strip() else None
+
+    @field_validator("autogpt_database_url")
+    @classmethod
+    def _autogpt_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        parse_source_url(value.get_secret_value())  # raises ValueError, without the URL
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -236,6 +236,7 @@ def worker_command() -> None:
 
     async def work(database: Database) -> None:
         from execlens.analytics.runner import Worker
+        from execlens.autogpt.background import background_sync
         from execlens.judge.judge import Judge
 
         await upgrade(database)
@@ -247,8 +248,11 @@ def worker_command() -> None:
         judge = Judge(settings)
         worker = Worker(database, settings, judge)
         err_console.print(f"worker {worker.id} running jobs from {settings.database_label}")
+        if settings.autogpt_database_url is not None:
+            err_console.print("also syncing from AutoGPT's database, one process at a time")
         try:
-            await worker.run(stop)
+            async with background_sync(database, settings):
+                await worker.run(stop)
         finally:
             await judge.aclose()
         err_console.print("worker stopped; its unfinished items are back in their jobs")

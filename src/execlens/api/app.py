@@ -15,6 +15,7 @@ from execlens.api.limits import BodySizeLimit, RateLimiter
 from execlens.audit.endpoints import router as audit_router
 from execlens.auth.gate import AuthenticateFirst
 from execlens.auth.tokens import TokenVerifier
+from execlens.autogpt.background import background_sync
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
@@ -51,6 +52,7 @@ def create_app(
             if run_worker:
                 await stack.enter_async_context(_background_worker(app, db, settings))
             await stack.enter_async_context(background_monitor(db, settings))
+            await stack.enter_async_context(background_sync(db, settings))
             try:
                 yield
             finally:

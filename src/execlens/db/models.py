@@ -3,6 +3,7 @@
 from execlens.analytics.models import AnalyticsJob, JobItem, WorkerRecord
 from execlens.audit.models import AuditEvent
 from execlens.auth.models import ApiKey, UsedSignInLink
+from execlens.autogpt.models import SyncCursor, SyncedRun
 from execlens.db.base import Base
 from execlens.executions.models import Execution, Graph, NodeExecution
 from execlens.judge.models import VerdictRecord
@@ -18,6 +19,8 @@ __all__ = [
     "Graph",
     "JobItem",
     "NodeExecution",
+    "SyncCursor",
+    "SyncedRun",
     "UsedSignInLink",
     "VerdictRecord",
     "WorkerRecord",

@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, ScalarSelect, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, ScalarSelect, Select, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import EncodedRows, bulk_upsert, encode_rows, insert_on_conflict
@@ -77,6 +77,14 @@ async def upsert_node_executions(
 ) -> None:
     """Insert node executions (``encode_node_executions`` rows) by id, updating stored ones."""
     await bulk_upsert(session, dialect, NodeExecution.__table__, NODE_EXECUTION_COLUMNS, rows)
+
+
+async def delete_executions(session: AsyncSession, ids: Sequence[str]) -> int:
+    """Delete executions by id, with their node executions and verdicts; return how many."""
+    if not ids:
+        return 0
+    result = await session.execute(delete(Execution).where(Execution.id.in_(ids)))
+    return result.rowcount
 
 
 def encode_executions(dialect: Dialect, rows: Iterable[Sequence[Any]]) -> EncodedRows:

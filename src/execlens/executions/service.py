@@ -194,6 +194,10 @@ class ExecutionService:
             executions=rows.execution_count, node_executions=rows.node_execution_count
         )
 
+    async def remove(self, session: AsyncSession, ids: Sequence[str]) -> int:
+        """Remove executions the source deleted, in the caller's transaction; return how many."""
+        return await repository.delete_executions(session, ids)
+
     async def list(
         self,
         session: AsyncSession,

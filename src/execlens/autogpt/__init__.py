@@ -1,0 +1,1 @@
+"""Sync runs from a live AutoGPT platform database into execlens."""

@@ -1,0 +1,115 @@
+"""`execlens sync autogpt`: read finished runs from AutoGPT's database into execlens."""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from execlens.autogpt.service import DEFAULT_BATCH, AutoGPTSync, SyncReport
+from execlens.autogpt.source import URL_EXAMPLE, SourceError, parse_source_url
+from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
+from execlens.config import parse_duration
+from execlens.db.engine import Database
+from execlens.db.migrate import upgrade
+from execlens.redaction import redact
+
+sync_app = typer.Typer(help="Sync runs from another system's database.", no_args_is_help=True)
+
+
+def _duration(option: str, text: str | None, default: timedelta, minimum: float) -> timedelta:
+    try:
+        value = parse_duration(text) if text else default
+    except ValueError as exc:
+        raise fail(f"{option}: {exc}") from None
+    if value.total_seconds() < minimum:
+        raise fail(f"{option}: must be at least {int(minimum)}s")
+    return value
+
+
+def _summary(report: SyncReport) -> str:
+    line = (
+        f"synced {report.runs:,} new or changed runs with {report.node_executions:,} node "
+        f"executions and {report.graphs:,} graphs ({report.unchanged:,} unchanged); "
+        f"removed {report.removed:,} deleted or dry runs"
+    )
+    if report.trimmed:
+        line += f"; trimmed {report.trimmed:,} runs over execlens's node limit"
+    if report.invalid:
+        run_id, why = report.invalid[0]
+        line += f"; left out {len(report.invalid):,} runs execlens cannot store ({run_id}: {why})"
+    return line
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("syncing from AutoGPT"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+@sync_app.command("autogpt")
+def autogpt_command(
+    once: bool = typer.Option(False, "--once", help="Sync once and exit (the default)."),
+    follow: bool = typer.Option(False, "--follow", help="Keep syncing until Ctrl-C."),
+    interval: str | None = typer.Option(
+        None, "--interval", help="With --follow: time between passes, e.g. 30s; default 30s."
+    ),
+    lookback: str | None = typer.Option(
+        None, "--lookback", help="Re-read runs changed this long before the cursor; default 1h."
+    ),
+    batch_size: int = typer.Option(DEFAULT_BATCH, min=1, max=1000, help="Runs per commit."),
+) -> None:
+    """Sync finished runs, their node executions and graphs from AutoGPT's database."""
+    settings = load_settings()
+    if once and follow:
+        raise fail("--once and --follow exclude each other: pass one")
+    if settings.autogpt_database_url is None:
+        raise fail(f"EXECLENS_AUTOGPT_DATABASE_URL is not set; set it to {URL_EXAMPLE}")
+    source = parse_source_url(settings.autogpt_database_url.get_secret_value())
+    every = _duration("--interval", interval, settings.autogpt_sync_interval, 1)
+    back = _duration("--lookback", lookback, settings.autogpt_sync_lookback, 0)
+    err_console.print(f"syncing from {source.label} into {settings.database_label}")
+
+    async def work(database: Database) -> None:
+        await upgrade(database)
+        sync = AutoGPTSync(source, database, lookback=back, batch_size=batch_size)
+        try:
+            await sync.check()
+            await _first_pass(sync)
+            if follow:
+                await sync.follow(every, on_pass=_print_pass, on_error=_warn(every))
+        finally:
+            await sync.close()
+
+    run_with_database(work, settings)
+
+
+async def _first_pass(sync: AutoGPTSync) -> None:
+    with _progress() as progress:
+        task = progress.add_task("sync", total=None)
+
+        def on_batch(report: SyncReport) -> None:
+            progress.update(task, total=report.total, completed=report.read)
+
+        report = await sync.sync_once(count=True, on_batch=on_batch)
+    console.print(_summary(report))
+
+
+def _warn(every: timedelta) -> Callable[[SourceError], None]:
+    def warn(exc: SourceError) -> None:
+        message = escape(redact(str(exc)))
+        err_console.print(f"[yellow]warning:[/] {message}; retrying in {every}", soft_wrap=True)
+
+    return warn
+
+
+def _print_pass(report: SyncReport) -> None:
+    if report.runs or report.removed or report.invalid:
+        console.print(_summary(report))

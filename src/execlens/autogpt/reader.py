@@ -1,0 +1,135 @@
+"""Queries on AutoGPT's tables: finished runs by change time, their nodes, graphs.
+
+Names are AutoGPT's Prisma names, quoted; the engine's search_path points at its schema.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+FINISHED = ("COMPLETED", "FAILED", "TERMINATED")
+
+# When a run last changed. Prisma sets updatedAt on every write of its own; a raw-SQL
+# writer may not, so the end and creation times count too (GREATEST skips NULLs).
+CHANGED_AT = 'GREATEST(r."createdAt", r."updatedAt", r."endedAt")'
+_RUN_FILTER = f"""
+WHERE r."executionStatus"::text IN ('COMPLETED', 'FAILED', 'TERMINATED')
+  AND {CHANGED_AT} >= CAST(:since AS timestamp(3))
+"""
+_RUNS = text(f"""
+SELECT r.id, r."agentGraphId" AS graph_id, r."agentGraphVersion" AS graph_version,
+       r."userId" AS user_id, r."executionStatus"::text AS status,
+       r."createdAt" AS created_at, r."startedAt" AS started_at, r."endedAt" AS ended_at,
+       r."isDeleted" AS is_deleted, r.stats, {CHANGED_AT} AS changed_at
+FROM "AgentGraphExecution" r
+{_RUN_FILTER}
+  AND ({CHANGED_AT}, r.id) > (CAST(:after_changed AS timestamp(3)), CAST(:after_id AS text))
+ORDER BY changed_at, r.id
+LIMIT :limit
+""")
+_COUNT = text(f'SELECT count(*) FROM "AgentGraphExecution" r {_RUN_FILTER}')
+# Each node execution with its outputs grouped by pin and its input rows, both in time
+# order, aggregated by PostgreSQL: one row per node execution reaches Python. A run over
+# the limit keeps its first `head` and last `tail` node executions; the rest never leave
+# the database.
+_NODE_EXECUTIONS = text("""
+SELECT k.*,
+  (SELECT jsonb_object_agg(o.name, o.vals) FROM (
+     SELECT io.name, jsonb_agg(io.data ORDER BY io.time, io.id) AS vals
+     FROM "AgentNodeExecutionInputOutput" io
+     WHERE io."referencedByOutputExecId" = k.id
+     GROUP BY io.name) o) AS outputs,
+  CASE WHEN k.execution_data IS NULL OR k.execution_data = CAST('{}' AS jsonb) THEN
+    (SELECT jsonb_object_agg(io.name, io.data ORDER BY io.time, io.id)
+     FROM "AgentNodeExecutionInputOutput" io
+     WHERE io."referencedByInputExecId" = k.id)
+  END AS inputs
+FROM (
+  SELECT ne.id, ne."agentGraphExecutionId" AS run_id, ne."agentNodeId" AS node_id,
+         ne."executionStatus"::text AS status, ne."executionData" AS execution_data,
+         coalesce(ne."queuedTime", ne."addedTime") AS queued_at,
+         ne."startedTime" AS started_at, ne."endedTime" AS ended_at, ne.stats,
+         b.name AS block_name,
+         row_number() OVER w AS position,
+         count(*) OVER (PARTITION BY ne."agentGraphExecutionId") AS total,
+         lead(coalesce(ne."queuedTime", ne."addedTime")) OVER w AS next_queued_at
+  FROM "AgentNodeExecution" ne
+  LEFT JOIN "AgentNode" n ON n.id = ne."agentNodeId"
+  LEFT JOIN "AgentBlock" b ON b.id = n."agentBlockId"
+  WHERE ne."agentGraphExecutionId" = ANY(:run_ids)
+  WINDOW w AS (PARTITION BY ne."agentGraphExecutionId" ORDER BY ne."addedTime", ne.id)
+) k
+WHERE k.position <= :head OR k.position > k.total - :tail
+ORDER BY k.run_id, k.position
+""")
+_GRAPH_KEYS = "SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:versions AS integer[]))"
+_GRAPHS = text(f"""
+SELECT g.id, g.version, g.name, g.description FROM "AgentGraph" g
+WHERE (g.id, g.version) IN ({_GRAPH_KEYS})
+""")
+_NODES = text(f"""
+SELECT n."agentGraphId" AS graph_id, n."agentGraphVersion" AS graph_version, n.id,
+       n."agentBlockId" AS block_id, b.name AS block_name, b.description
+FROM "AgentNode" n LEFT JOIN "AgentBlock" b ON b.id = n."agentBlockId"
+WHERE (n."agentGraphId", n."agentGraphVersion") IN ({_GRAPH_KEYS})
+ORDER BY n."agentGraphId", n."agentGraphVersion", n.id
+""")
+_LINKS = text(f"""
+SELECT n."agentGraphId" AS graph_id, n."agentGraphVersion" AS graph_version,
+       l."agentNodeSourceId" AS source_id, l."agentNodeSinkId" AS sink_id,
+       l."sourceName" AS source_name, l."sinkName" AS sink_name
+FROM "AgentNodeLink" l JOIN "AgentNode" n ON n.id = l."agentNodeSourceId"
+WHERE (n."agentGraphId", n."agentGraphVersion") IN ({_GRAPH_KEYS})
+ORDER BY l.id
+""")
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+async def count_finished_runs(connection: AsyncConnection, *, since: datetime | None) -> int:
+    """Return how many finished runs changed at or after ``since`` (naive UTC)."""
+    return (await connection.execute(_COUNT, {"since": since or _EPOCH})).scalar_one()
+
+
+async def finished_runs(
+    connection: AsyncConnection,
+    *,
+    since: datetime | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[Row]:
+    """Return finished runs changed at or after ``since``, past ``after``, oldest change first."""
+    after_changed, after_id = after or (_EPOCH, "")
+    params = {
+        "since": since or _EPOCH,
+        "after_changed": after_changed,
+        "after_id": after_id,
+        "limit": limit,
+    }
+    return (await connection.execute(_RUNS, params)).all()
+
+
+async def node_executions(
+    connection: AsyncConnection, run_ids: Sequence[str], *, head: int, tail: int
+) -> Sequence[Row]:
+    """Return these runs' node executions with inputs and outputs, in the order added.
+
+    A run with more than ``head + tail`` keeps its first ``head`` and last ``tail``; each
+    row carries the run's ``total`` and its ``position``.
+    """
+    params = {"run_ids": list(run_ids), "head": head, "tail": tail}
+    return (await connection.execute(_NODE_EXECUTIONS, params)).all()
+
+
+async def graphs(
+    connection: AsyncConnection, keys: Sequence[tuple[str, int]]
+) -> tuple[Sequence[Row], Sequence[Row], Sequence[Row]]:
+    """Return the graph rows, node rows and link rows of these (id, version) keys."""
+    params = {"ids": [k[0] for k in keys], "versions": [k[1] for k in keys]}
+    return (
+        (await connection.execute(_GRAPHS, params)).all(),
+        (await connection.execute(_NODES, params)).all(),
+        (await connection.execute(_LINKS, params)).all(),
+    )

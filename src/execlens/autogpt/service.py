@@ -1,0 +1,282 @@
+"""Sync finished AutoGPT runs into execlens: incremental, idempotent, in keyset batches."""
+
+import asyncio
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from execlens.autogpt import mapping, reader, repository
+from execlens.autogpt.schema_check import check_source_schema
+from execlens.autogpt.source import (
+    SourceDatabase,
+    SourceError,
+    source_connection,
+    source_engine,
+)
+from execlens.db.base import as_utc
+from execlens.db.engine import Database
+from execlens.executions.schemas import ExecutionIn, GraphIn
+from execlens.executions.service import execution_service
+
+SOURCE = "autogpt"
+DEFAULT_BATCH = 500
+
+
+@dataclass
+class SyncReport:
+    """What one pass read and wrote."""
+
+    runs: int = 0
+    unchanged: int = 0
+    node_executions: int = 0
+    graphs: int = 0
+    removed: int = 0
+    skipped: int = 0
+    trimmed: int = 0
+    read: int = 0
+    total: int | None = None
+    cursor: datetime | None = None
+    trimmed_ids: list[str] = field(default_factory=list)
+    # Runs execlens cannot store (an id over 200 characters, a status it does not know):
+    # (run id, why). The sync goes on without them.
+    invalid: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Batch:
+    executions: list[ExecutionIn]
+    graphs: list[GraphIn]
+    gone: list[str]
+    trimmed: list[str]
+    invalid: list[tuple[str, str]]
+    unchanged: int = 0
+    changes: list[tuple[str, datetime]] = field(default_factory=list)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    # AutoGPT's columns are timestamp(3) without time zone, holding UTC.
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+class LeaseLost(Exception):
+    """Another process took over the sync; this one's batch was not written."""
+
+
+class AutoGPTSync:
+    """One AutoGPT database synced into one execlens database.
+
+    With ``lease_owner`` set, a batch commits only while that owner holds the sync's
+    lease, so several processes never sync at the same time.
+    """
+
+    def __init__(
+        self,
+        source: SourceDatabase,
+        database: Database,
+        *,
+        lookback: timedelta,
+        batch_size: int = DEFAULT_BATCH,
+        lease_owner: str | None = None,
+        lease: timedelta = timedelta(minutes=2),
+    ) -> None:
+        self.source = source
+        self.database = database
+        self.lookback = lookback
+        self.batch_size = batch_size
+        self.lease_owner = lease_owner
+        self.lease = lease
+        self._engine: AsyncEngine | None = None
+        self._graphs_seen: set[tuple[str, int]] = set()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """Return the engine on AutoGPT's database, created on first use."""
+        if self._engine is None:
+            self._engine = source_engine(self.source)
+        return self._engine
+
+    async def check(self) -> None:
+        """Raise SourceError when AutoGPT's database is unreachable or lacks a needed column."""
+        async with source_connection(self.engine, self.source) as connection:
+            await check_source_schema(connection, self.source)
+
+    async def claim(self) -> bool:
+        """Take or renew this process's lease on the sync; tell whether it holds it."""
+        assert self.lease_owner is not None
+        async with self.database.write() as session:
+            return await self._renew(session)
+
+    async def release(self) -> None:
+        """Give up the lease, so another process can sync at once."""
+        if self.lease_owner is not None:
+            async with self.database.write() as session:
+                await repository.release_lease(session, SOURCE, self.lease_owner)
+
+    async def _renew(self, session) -> bool:
+        until = datetime.now(UTC) + self.lease
+        dialect = self.database.dialect
+        return await repository.claim_lease(session, dialect, SOURCE, self.lease_owner, until)
+
+    async def close(self) -> None:
+        """Close the connections to AutoGPT's database."""
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    async def sync_once(
+        self,
+        *,
+        count: bool = False,
+        on_batch: Callable[[SyncReport], None] | None = None,
+    ) -> SyncReport:
+        """Read every finished run changed since the cursor minus the lookback, and store it."""
+        report = SyncReport()
+        async with self.database.read() as session:
+            cursor = await repository.get_cursor(session, SOURCE)
+        since = _naive_utc(cursor - self.lookback) if cursor else None
+        if count:
+            async with source_connection(self.engine, self.source) as connection:
+                report.total = await reader.count_finished_runs(connection, since=since)
+            if on_batch:
+                on_batch(report)
+        # Batch n+1 is read while batch n is written: PostgreSQL's work on one side
+        # overlaps Python's on the other. Writes stay one at a time and in order.
+        after: tuple[datetime, str] | None = None
+        writing: asyncio.Task | None = None
+        try:
+            while True:
+                runs, batch = await self._read_next(since, after)
+                if writing is not None:
+                    await writing
+                    if on_batch:
+                        on_batch(report)
+                if not runs:
+                    return report
+                after = (runs[-1].changed_at, runs[-1].id)
+                writing = asyncio.create_task(self._write(batch, runs, report))
+        finally:
+            # A failed read still lets the batch in flight commit (or roll back) whole.
+            if writing is not None:
+                with suppress(Exception):
+                    await writing
+
+    async def _read_next(
+        self, since: datetime | None, after: tuple[datetime, str] | None
+    ) -> tuple[Sequence[Row], _Batch | None]:
+        async with source_connection(self.engine, self.source) as connection:
+            runs = await reader.finished_runs(
+                connection, since=since, after=after, limit=self.batch_size
+            )
+            if not runs:
+                return runs, None
+            async with self.database.read() as session:
+                stored = await repository.stored_changes(session, [r.id for r in runs])
+            return runs, await self._read_batch(connection, runs, stored)
+
+    async def follow(
+        self,
+        interval: timedelta,
+        *,
+        on_pass: Callable[[SyncReport], None] | None = None,
+        on_error: Callable[[SourceError], None] | None = None,
+    ) -> None:
+        """Sync again and again, ``interval`` apart, until cancelled.
+
+        A pass that AutoGPT's database fails (a restart, a migration under way) is
+        reported to ``on_error`` and tried again after ``interval``.
+        """
+        while True:
+            try:
+                report = await self.sync_once()
+            except SourceError as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
+            else:
+                if on_pass:
+                    on_pass(report)
+            await asyncio.sleep(interval.total_seconds())
+
+    async def _read_batch(
+        self, connection, runs: Sequence[Row], stored: dict[str, datetime]
+    ) -> _Batch:
+        gone = [run.id for run in runs if mapping.is_skipped(run)]
+        # Runs re-read in the lookback window that did not change since: nothing to write.
+        fresh = [run for run in runs if not mapping.is_skipped(run)]
+        kept = [run for run in fresh if stored.get(run.id) != as_utc(run.changed_at)]
+        head, tail = mapping.trim_limits()
+        rows = await reader.node_executions(connection, [r.id for r in kept], head=head, tail=tail)
+        by_run = {run_id: list(nodes) for run_id, nodes in groupby(rows, key=lambda n: n.run_id)}
+        trimmed = [run_id for run_id, nodes in by_run.items() if nodes[0].total > len(nodes)]
+        executions, invalid = [], []
+        for run in kept:
+            try:
+                nodes = mapping.node_executions(run.id, by_run.get(run.id, []))
+                executions.append(mapping.execution(run, nodes))
+            except ValueError as exc:  # pydantic's ValidationError is one
+                invalid.append((run.id, mapping.first_problem(exc)))
+        graphs = await self._new_graphs(connection, kept, invalid)
+        batch = _Batch(executions, graphs, gone=gone, trimmed=trimmed, invalid=invalid)
+        batch.unchanged = len(fresh) - len(kept)
+        batch.changes = [(run.id, run.changed_at) for run in kept]
+        return batch
+
+    async def _new_graphs(
+        self, connection, runs: Sequence[Row], invalid: list[tuple[str, str]]
+    ) -> list[GraphIn]:
+        # Graph versions do not change once written (AutoGPT adds a version per edit):
+        # read each once per process.
+        keys = sorted({(r.graph_id, r.graph_version) for r in runs} - self._graphs_seen)
+        if not keys:
+            return []
+        graph_rows, node_rows, link_rows = await reader.graphs(connection, keys)
+        nodes = {k: list(g) for k, g in groupby(node_rows, key=_graph_key)}
+        links: dict[tuple[str, int], list[Row]] = {}
+        for link in link_rows:
+            links.setdefault(_graph_key(link), []).append(link)
+        graphs = []
+        for g in graph_rows:
+            key = (g.id, g.version)
+            try:
+                graphs.append(mapping.graph(g, nodes.get(key, []), links.get(key, [])))
+            except ValueError as exc:  # runs need no stored graph: they sync without it
+                self._graphs_seen.add(key)
+                invalid.append((f"graph {g.id} version {g.version}", mapping.first_problem(exc)))
+        return graphs
+
+    async def _write(self, batch: _Batch, runs: Sequence[Row], report: SyncReport) -> None:
+        position = runs[-1].changed_at
+        # Runs, removals and the cursor commit together: a crash (kill -9) between
+        # batches loses nothing, and the next pass re-reads from the cursor.
+        async with self.database.write() as session:
+            if self.lease_owner is not None and not await self._renew(session):
+                raise LeaseLost(f"another process holds the {SOURCE} sync lease")
+            dialect = self.database.dialect
+            result = await execution_service.ingest(
+                session, dialect, graphs=batch.graphs, executions=batch.executions
+            )
+            written = {e.id for e in batch.executions}
+            changes = [(i, c) for i, c in batch.changes if i in written]
+            await repository.save_changes(session, dialect, changes)
+            removed = await execution_service.remove(session, batch.gone)
+            await repository.save_cursor(session, dialect, SOURCE, position)
+        self._graphs_seen |= {(g.id, g.version) for g in batch.graphs}
+        report.runs += result.executions
+        report.unchanged += batch.unchanged
+        report.node_executions += result.node_executions
+        report.graphs += len(batch.graphs)
+        report.removed += removed
+        report.skipped += len(batch.gone)
+        report.trimmed += len(batch.trimmed)
+        report.trimmed_ids += batch.trimmed
+        report.invalid += batch.invalid
+        report.cursor = position
+        report.read += len(runs)
+
+
+def _graph_key(row: Row) -> tuple[str, int]:
+    return (row.graph_id, row.graph_version)

@@ -1,0 +1,113 @@
+"""Several `serve`/`worker` processes on one execlens database: one syncs at a time."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from execlens.autogpt.background import follow_leased
+from execlens.autogpt.service import AutoGPTSync, LeaseLost
+from execlens.autogpt.source import parse_source_url
+from execlens.db.engine import Database
+from execlens.executions.models import Execution
+from tests.autogpt.autogpt_db import AutoGPTDatabase
+from tests.autogpt.conftest import autogpt_url
+
+
+def _sync(database: Database, owner: str, lease: timedelta = timedelta(minutes=1)) -> AutoGPTSync:
+    return AutoGPTSync(
+        parse_source_url(autogpt_url()),
+        database,
+        lookback=timedelta(hours=1),
+        batch_size=5,
+        lease_owner=owner,
+        lease=lease,
+    )
+
+
+async def _run_count(database: Database) -> int:
+    async with database.read() as session:
+        return await session.scalar(select(func.count()).select_from(Execution)) or 0
+
+
+@pytest.fixture
+async def other_database(settings) -> Database:
+    # A second engine and pool: as far as the database can tell, another machine.
+    db = Database(settings.resolved_database_url, settings=settings)
+    yield db
+    await db.dispose()
+
+
+async def test_only_the_lease_holder_syncs_and_another_takes_over_when_it_stops(
+    autogpt: AutoGPTDatabase, database: Database, other_database: Database
+):
+    graph = await autogpt.graph()
+    for n in range(10):
+        await autogpt.run(graph, f"run-{n}")
+    first, second = _sync(database, "first"), _sync(other_database, "second")
+    reads = {"first": 0, "second": 0}
+    for sync in (first, second):
+        original = sync.sync_once
+
+        async def counted(*args, _sync=sync, _original=original, **kwargs):
+            report = await _original(*args, **kwargs)
+            reads[_sync.lease_owner] += report.read
+            return report
+
+        sync.sync_once = counted
+    tasks = [asyncio.create_task(follow_leased(s, timedelta(seconds=0.1))) for s in (first, second)]
+    try:
+        for _ in range(200):
+            if await _run_count(database) == 10:
+                break
+            await asyncio.sleep(0.05)
+        await autogpt.run(graph, "run-10")
+        await asyncio.sleep(1)
+        assert await _run_count(database) == 11
+        assert sorted(reads.values())[0] == 0  # one of the two never synced
+
+        holder = first if reads["first"] else second
+        other = second if holder is first else first
+        idle_tasks = tasks[1] if holder is first else tasks[0]
+        (tasks[0] if holder is first else tasks[1]).cancel()
+        await holder.release()
+        await autogpt.run(graph, "run-11")
+        for _ in range(100):
+            if await _run_count(database) == 12:
+                break
+            await asyncio.sleep(0.05)
+        assert await _run_count(database) == 12
+        assert reads[other.lease_owner] > 0
+        assert not idle_tasks.done()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await first.close()
+        await second.close()
+
+
+async def test_a_holder_whose_lease_expired_writes_nothing_once_another_took_over(
+    autogpt: AutoGPTDatabase, database: Database, other_database: Database
+):
+    graph = await autogpt.graph()
+    for n in range(3):
+        await autogpt.run(graph, f"run-{n}")
+    # "slow" stalled past its lease (a long GC pause, a frozen VM) without dying.
+    slow = _sync(database, "slow", lease=timedelta(seconds=-1))
+    fast = _sync(other_database, "fast")
+    try:
+        assert await slow.claim()
+        assert await fast.claim()
+        assert not await slow.claim()
+
+        with pytest.raises(LeaseLost):
+            await slow.sync_once()
+        assert await _run_count(database) == 0
+
+        await fast.sync_once()
+        assert await _run_count(database) == 3
+    finally:
+        await slow.close()
+        await fast.close()
