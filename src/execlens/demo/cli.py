@@ -94,7 +94,7 @@ def _judge_sample(
 ) -> None:
     """Judge the newest unscored runs of each agent as analytics jobs; print the verdicts."""
     from execlens.analytics.cli import run_job
-    from execlens.analytics.schemas import JobCreate, JobResult
+    from execlens.analytics.schemas import JobCreate, JobOut, JobResult
     from execlens.analytics.service import analytics_service
     from execlens.judge.judge import Judge
     from execlens.judge.providers import resolve_model
@@ -103,6 +103,8 @@ def _judge_sample(
     # The embedded model's throughput is its CPU: a second call in flight only slows the
     # first (two slots also keep two prompt caches), so it judges one run at a time.
     concurrency = 1 if entry.provider == "local" else 4
+
+    unfinished: list[tuple[str, JobOut]] = []
 
     async def work(database: Database) -> list[tuple[str, JobResult]]:
         judge = Judge(settings)
@@ -114,6 +116,8 @@ def _judge_sample(
                     graph_id=graph_id, model_name=entry.id, limit=per_agent, concurrency=concurrency
                 )
                 job = await run_job(database, settings, params, quiet=True, judge=judge)
+                if job.status != "completed":
+                    unfinished.append((name, job))
                 async with database.read() as session:
                     for outcome in ("success", "failed"):
                         results = await analytics_service.results(
@@ -142,3 +146,11 @@ def _judge_sample(
         f"judged {len(results)} runs in {elapsed:.0f} s as analytics jobs ({by_model} by "
         f"{entry.provider}:{entry.id}, {by_rule} by rule)"
     )
+    # Runs a job could not judge must not vanish from the demo's story.
+    for name, job in unfinished:
+        console.print(
+            f"{name}: job {job.id} {job.status} after {job.done} of {job.total} runs: "
+            f"{job.reason}; `execlens analyze --graph-id {job.graph_id} --limit "
+            f"{per_agent} --model {job.model}` resumes it",
+            soft_wrap=True,  # a wrapped command could not be copied whole
+        )
