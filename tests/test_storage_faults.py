@@ -1,11 +1,13 @@
 """A full SQLite database or an unreachable one is reported clearly and changes nothing."""
 
+import asyncio
 import json
+import sqlite3
 
 import httpx2
 import pytest
 import typer
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from execlens.api.app import create_app
 from execlens.auth.service import issue_token
@@ -85,3 +87,48 @@ def test_the_cli_reports_an_unreachable_database_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unreachable" in err
     assert len(err.strip().splitlines()) == 1
+
+
+async def test_a_database_locked_by_another_writer_answers_503_then_the_cli_one_line(
+    tmp_path, capsys
+):
+    path = tmp_path / "x.db"
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{path}",
+        jwt_secret=JWT_SECRET,
+        sqlite_busy_timeout_ms=50,
+    )
+    database = Database(settings.resolved_database_url, settings=settings)
+    await upgrade(database)
+    app = create_app(settings, database=database, migrate=False, worker=False)
+    headers = {"Authorization": f"Bearer {issue_token(JWT_SECRET)}"}
+    # Another process holds SQLite's write lock, as a long import or a backup would.
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(
+            transport=transport, base_url="http://t", headers=headers
+        ) as c:
+            response = await c.post("/api/executions", json={"executions": big_batch(2)})
+
+        async def work(db: Database) -> None:
+            await import_lines(db, (json.dumps({"kind": "execution"} | e) for e in big_batch(2)))
+
+        with pytest.raises(typer.Exit) as exit_:
+            await asyncio.to_thread(run_with_database, work, settings)
+    finally:
+        other.rollback()
+        other.close()
+    async with database.read() as session:
+        stored = (await session.execute(text("SELECT count(*) FROM executions"))).scalar()
+    await database.dispose()
+
+    assert response.status_code == 503
+    assert "locked by another writer" in response.json()["detail"]
+    assert response.headers["Retry-After"] == "5"
+    assert exit_.value.exit_code == 1
+    err = capsys.readouterr().err
+    assert "locked by another writer" in err and "Traceback" not in err
+    assert stored == 0

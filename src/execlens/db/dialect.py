@@ -346,12 +346,18 @@ async def bulk_upsert(
 
 
 def storage_problem(exc: BaseException) -> str | None:
-    """Say what to do when the database refused for lack of space or is unreachable."""
+    """Say what to do when the database is full, locked or unreachable; None otherwise."""
     text = str(getattr(exc, "orig", exc)).lower()
     if "database or disk is full" in text or "could not extend file" in text:
         return (
             "the database is out of space (its disk is full or it reached a size limit); "
             "nothing from this request was written. Free some space and retry"
+        )
+    if "database is locked" in text:
+        return (
+            "the SQLite database stayed locked by another writer for longer than "
+            "EXECLENS_SQLITE_BUSY_TIMEOUT_MS; nothing from this request was written. Retry, "
+            "or raise that timeout"
         )
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return "the database connection was lost; retry shortly"
