@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TypeVar
 
 import typer
@@ -11,7 +12,7 @@ from rich.markup import escape
 from sqlalchemy.exc import DBAPIError
 
 from execlens.auth.service import resolve_jwt_secret
-from execlens.config import Settings
+from execlens.config import Settings, parse_duration
 from execlens.db.dialect import storage_problem
 from execlens.db.engine import Database
 from execlens.errors import UserError
@@ -27,6 +28,19 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     message = escape(redact(message))
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def duration_option(
+    option: str, text: str | None, default: timedelta, minimum: float = 1
+) -> timedelta:
+    """Return a duration option (`90s`, `15m`, `1h`), else ``default``; fail in one line."""
+    try:
+        value = parse_duration(text) if text else default
+    except ValueError as exc:
+        raise fail(f"{option}: {exc}") from None
+    if value.total_seconds() < minimum:
+        raise fail(f"{option}: must be at least {int(minimum)}s")
+    return value
 
 
 def load_settings() -> Settings:

@@ -61,6 +61,10 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
     return JSONResponse(status_code=422, content={"detail": detail, "message": message})
 
 
+# Set on a request whose route answers 422s as FastAPI's list of field errors.
+_FIELD_ERROR_LIST = "field_error_list"
+
+
 async def _user_error(request: Request, exc: UserError) -> JSONResponse:
     message = redact(str(exc))
     if exc.status_code == 422 and getattr(request.state, _FIELD_ERROR_LIST, False):
@@ -68,9 +72,6 @@ async def _user_error(request: Request, exc: UserError) -> JSONResponse:
         detail = [{"loc": loc, "msg": message, "type": "value_error"}]
         return JSONResponse(status_code=422, content={"detail": detail, "message": message})
     return JSONResponse(status_code=exc.status_code, content={"detail": message})
-
-
-_FIELD_ERROR_LIST = "field_error_list"
 
 
 def answer_422_as_field_errors(request: Request) -> None:

@@ -9,23 +9,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from execlens.autogpt.service import DEFAULT_BATCH, AutoGPTSync, SyncReport
 from execlens.autogpt.source import URL_EXAMPLE, SourceError, parse_source_url
-from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
-from execlens.config import parse_duration
+from execlens.cli_support import (
+    console,
+    duration_option,
+    err_console,
+    fail,
+    load_settings,
+    run_with_database,
+)
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.redaction import redact
 
 sync_app = typer.Typer(help="Sync runs from another system's database.", no_args_is_help=True)
-
-
-def _duration(option: str, text: str | None, default: timedelta, minimum: float) -> timedelta:
-    try:
-        value = parse_duration(text) if text else default
-    except ValueError as exc:
-        raise fail(f"{option}: {exc}") from None
-    if value.total_seconds() < minimum:
-        raise fail(f"{option}: must be at least {int(minimum)}s")
-    return value
 
 
 def _summary(report: SyncReport) -> str:
@@ -73,8 +69,8 @@ def autogpt_command(
     if settings.autogpt_database_url is None:
         raise fail(f"EXECLENS_AUTOGPT_DATABASE_URL is not set; set it to {URL_EXAMPLE}")
     source = parse_source_url(settings.autogpt_database_url.get_secret_value())
-    every = _duration("--interval", interval, settings.autogpt_sync_interval, 1)
-    back = _duration("--lookback", lookback, settings.autogpt_sync_lookback, 0)
+    every = duration_option("--interval", interval, settings.autogpt_sync_interval)
+    back = duration_option("--lookback", lookback, settings.autogpt_sync_lookback, minimum=0)
     err_console.print(f"syncing from {source.label} into {settings.database_label}")
 
     async def work(database: Database) -> None:

@@ -5,8 +5,15 @@ from datetime import timedelta
 import typer
 from rich.table import Table
 
-from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
-from execlens.config import Settings, parse_duration
+from execlens.cli_support import (
+    console,
+    duration_option,
+    err_console,
+    fail,
+    load_settings,
+    run_with_database,
+)
+from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.errors import UserError
@@ -186,12 +193,7 @@ def monitor_command(
 ) -> None:
     """Check every active agent's accuracy, store drop alerts and notify the channels."""
     settings = load_settings()
-    try:
-        every = parse_duration(interval) if interval else settings.monitor_interval
-    except ValueError as exc:
-        raise fail(f"--interval: {exc}") from None
-    if every.total_seconds() < 1:
-        raise fail("--interval: must be at least 1s")
+    every = duration_option("--interval", interval, settings.monitor_interval)
     labels = [channel.label for channel in channels_from_settings(settings)]
     targets = ", ".join(labels) or "no channel (set EXECLENS_ALERT_WEBHOOK_URLS, ...)"
     err_console.print(f"monitoring {settings.database_label}; alerts go to {targets}")
