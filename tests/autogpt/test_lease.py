@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from execlens.autogpt.background import follow_leased
 from execlens.autogpt.service import AutoGPTSync, LeaseLost
-from execlens.autogpt.source import parse_source_url
 from execlens.db.engine import Database
 from execlens.executions.models import Execution
+from execlens.source_url import parse_source_url
 from tests.autogpt.autogpt_db import AutoGPTDatabase
 from tests.autogpt.conftest import autogpt_url
 
