@@ -3,9 +3,11 @@
 import sys
 
 import typer
+import uvicorn
 
 from execlens.analytics.cli import analyze_command, worker_command
 from execlens.auth.cli import apikey_app, token_command
+from execlens.auth.links import LINK_MINUTES, is_local_mode, issue_link_token
 from execlens.autogpt.cli import sync_app
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
 from execlens.config import Settings
@@ -68,10 +70,9 @@ def serve_command(
     port: int | None = typer.Option(None, min=1, max=65535, help="Port to listen on."),
 ) -> None:
     """Run the API server; it applies pending migrations first."""
-    import uvicorn
-
+    # Imported here: the app (FastAPI, the pages and every router) adds about 250 ms to
+    # every other command's start-up.
     from execlens.app import create_app
-    from execlens.auth.links import LINK_MINUTES, is_local_mode
 
     settings = load_settings()
     host = host or settings.host
@@ -103,8 +104,6 @@ def serve_command(
 
 def _sign_in_link(settings: Settings, host: str, port: int) -> str:
     """Return a one-click sign-in link for the local admin: short-lived and single-use."""
-    from execlens.auth.links import issue_link_token
-
     secret = resolve_jwt_secret(settings, create=True)
     assert secret is not None
     return f"http://{host}:{port}/login?token={issue_link_token(settings, secret)}"
