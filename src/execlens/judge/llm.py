@@ -32,10 +32,11 @@ from pydantic_ai.messages import (
 from pydantic_ai.models import Model, ModelRequestParameters
 from pydantic_ai.models.anthropic import AnthropicModel
 from pydantic_ai.models.openai import OpenAIChatModel
-from pydantic_ai.output import OutputObjectDefinition, ToolDefinition
+from pydantic_ai.output import OutputObjectDefinition
 from pydantic_ai.providers.anthropic import AnthropicProvider
 from pydantic_ai.providers.openai import OpenAIProvider
 from pydantic_ai.settings import ModelSettings
+from pydantic_ai.tools import ToolDefinition
 
 from execlens.config import Settings
 from execlens.errors import UserError
@@ -51,6 +52,7 @@ from execlens.judge.ask import (
 )
 from execlens.judge.catalog import ModelEntry
 from execlens.judge.local import LocalModelServer, ServerParams, find_gguf
+from execlens.judge.providers import OutputMode
 from execlens.judge.schemas import JudgeAnswer
 
 __all__ = ["Model", "ask", "build_model", "request_parameters", "start_local_server"]
@@ -59,7 +61,7 @@ OUTPUT_TOOL = "final_result"
 _SCHEMA = JudgeAnswer.model_json_schema()
 
 
-def request_parameters(mode: str) -> ModelRequestParameters:
+def request_parameters(mode: OutputMode) -> ModelRequestParameters:
     """Describe the verdict to the model: as a JSON schema, an output tool, or in the prompt."""
     if mode == "tool":
         tool = ToolDefinition(
@@ -75,7 +77,7 @@ def request_parameters(mode: str) -> ModelRequestParameters:
     return ModelRequestParameters(output_mode=mode, output_object=output, allow_text_output=True)
 
 
-def _answer_text(response: ModelResponse, mode: str) -> tuple[str, str | None]:
+def _answer_text(response: ModelResponse, mode: OutputMode) -> tuple[str, str | None]:
     """Return the answer's JSON text, and the output tool call's id in tool mode."""
     if mode == "tool":
         for call in response.tool_calls:
@@ -91,16 +93,15 @@ def _answer_text(response: ModelResponse, mode: str) -> tuple[str, str | None]:
 
 def _feedback(problems: list[str], call_id: str | None) -> ToolReturnPart | RetryFeedbackPart:
     """Tell the model what was wrong: as the output tool's result, or as retry feedback."""
-    cause = RetryInfo(cause="validation_error")
     if call_id is not None:
         return ToolReturnPart(
             tool_name=OUTPUT_TOOL,
             content="; ".join(problems),
             tool_call_id=call_id,
             outcome="retried",
-            retry=cause,
+            retry=RetryInfo(cause="validation_error"),
         )
-    return RetryFeedbackPart(content="; ".join(problems), retry=cause)
+    return RetryFeedbackPart(content="; ".join(problems), retry=RetryInfo(cause="validation_error"))
 
 
 async def _request(
@@ -137,7 +138,7 @@ async def _request(
 
 
 async def ask(
-    model: Model, *, mode: str, provider: str, system: str, user: str, max_tokens: int
+    model: Model, *, mode: OutputMode, provider: str, system: str, user: str, max_tokens: int
 ) -> Answer:
     """Return the model's valid answer, re-asking with the problem; else raise JudgeFailed."""
     # The system prompt goes first and never varies, so servers that cache prompt

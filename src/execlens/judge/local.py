@@ -65,8 +65,10 @@ class LocalModelServer:
                 params = ServerParams(
                     self._gguf, LOCAL_MODEL_ID, self._context_tokens, self._parallel
                 )
-                self._server, self._base_url = await asyncio.to_thread(start, params)
+                self._server, base_url = await asyncio.to_thread(start, params)
+                self._base_url = base_url
                 atexit.register(self.stop)
+                return base_url
             return self._base_url
 
     def stop(self) -> None:
