@@ -3,7 +3,6 @@
 import sys
 
 import typer
-import uvicorn
 
 from execlens.analytics.cli import analyze_command, worker_command
 from execlens.auth.cli import apikey_app, token_command
@@ -70,8 +69,10 @@ def serve_command(
     port: int | None = typer.Option(None, min=1, max=65535, help="Port to listen on."),
 ) -> None:
     """Run the API server; it applies pending migrations first."""
-    # Imported here: the app (FastAPI, the pages and every router) adds about 250 ms to
-    # every other command's start-up.
+    # Imported here: the app (FastAPI, the pages and every router) and uvicorn add about
+    # 300 ms to every other command's start-up.
+    import uvicorn
+
     from execlens.app import create_app
 
     settings = load_settings()

@@ -13,7 +13,6 @@ from execlens.cli_support import console, err_console, fail, load_settings, run_
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
-from execlens.demo.generator import generate_records, write_jsonl
 from execlens.executions.importer import ImportReport, import_lines
 from execlens.executions.repository import graph_overview
 from execlens.trends.cli import print_agent_trends
@@ -35,6 +34,10 @@ def demo_data_command(
     out: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
 ) -> None:
     """Write a realistic, deterministic demo dataset as JSONL."""
+    # Imported here: the generator's content tables add about 50 ms to every command's
+    # start-up.
+    from execlens.demo.generator import generate_records, write_jsonl
+
     records = generate_records(days=days, seed=seed, end=_parse_end(end))
     if out is None:
         write_jsonl(records, sys.stdout)
@@ -53,6 +56,8 @@ def demo_command(
     model: str | None = typer.Option(None, "--model", help="Judge model; default: recommended."),
 ) -> None:
     """Load the demo dataset, judge a sample of its unscored runs, and print the results."""
+    from execlens.demo.generator import generate_records  # about 50 ms: see above
+
     settings = load_settings()
 
     async def work(database: Database) -> tuple[ImportReport, list]:
