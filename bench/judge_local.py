@@ -19,7 +19,8 @@ from pydantic import TypeAdapter
 from execlens.config import Settings
 from execlens.demo.generator import generate_records
 from execlens.executions.schemas import ExecutionOut, GraphOut, ImportLine
-from execlens.judge.judge import Judge, JudgeFailed, JudgeRequest
+from execlens.judge.ask import JudgeFailed
+from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.local import LocalModelServer
 
 LINE = TypeAdapter(ImportLine)

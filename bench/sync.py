@@ -90,8 +90,8 @@ async def fill_source(runs: int) -> None:
 
 async def _sync(url: str) -> tuple[float, int]:
     from execlens.autogpt.service import AutoGPTSync
-    from execlens.autogpt.source import parse_source_url
     from execlens.db.engine import Database
+    from execlens.source_url import parse_source_url
 
     database = Database(url)
     source = parse_source_url(f"{_DSN}?schema={SCHEMA}")

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.auth.service import issue_token
 from execlens.config import Settings
 from execlens.db.base import Base

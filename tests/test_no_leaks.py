@@ -7,7 +7,7 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.auth.deps import AdminPrincipal
 from execlens.auth.models import ApiKeyScope
 from execlens.auth.service import api_key_service, issue_token

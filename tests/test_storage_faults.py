@@ -9,7 +9,7 @@ import pytest
 import typer
 from sqlalchemy import event, text
 
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.auth.service import issue_token
 from execlens.cli_support import run_with_database
 from execlens.config import Settings

@@ -11,11 +11,11 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import DBAPIError
 
-from execlens.auth.service import resolve_jwt_secret
 from execlens.config import Settings, parse_duration
 from execlens.db.dialect import storage_problem
 from execlens.db.engine import Database
 from execlens.errors import UserError
+from execlens.jwt_secret import resolve_jwt_secret
 from execlens.redaction import install_log_redaction, redact
 
 T = TypeVar("T")

@@ -10,7 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from execlens.autogpt.source import parse_source_url
+from execlens.source_url import parse_source_url
 
 
 def _default_data_dir() -> Path:

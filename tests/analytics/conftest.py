@@ -15,7 +15,7 @@ from execlens.analytics.models import AnalyticsJob, JobStatus
 from execlens.analytics.runner import Worker
 from execlens.analytics.schemas import JobCreate
 from execlens.analytics.service import analytics_service
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.auth.service import issue_token
 from execlens.config import Settings
 from execlens.db.engine import Database

@@ -12,7 +12,7 @@ import httpx2
 from execlens.analytics.models import JobStatus
 from execlens.analytics.runner import Worker
 from execlens.analytics.service import analytics_service
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.auth.service import issue_token
 from execlens.judge.judge import Judge
 from tests.analytics.conftest import (

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from execlens.analytics.models import AnalyticsJob, JobItem, JobStatus
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.auth.service import issue_token
 from execlens.config import Settings
 from execlens.db.engine import Database

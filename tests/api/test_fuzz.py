@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.auth.service import issue_token
 from execlens.config import Settings
 from tests.conftest import JWT_SECRET

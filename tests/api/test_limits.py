@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 import httpx2
 import pytest
 
-from execlens.api.app import create_app
 from execlens.api.limits import RateLimiter
+from execlens.app import create_app
 from execlens.auth.models import ApiKeyScope
 from execlens.auth.service import api_key_service, issue_token
 from tests.conftest import JWT_SECRET

@@ -4,8 +4,10 @@ import getpass
 
 from sqlalchemy import select
 
-from execlens.auth.models import ApiKey
+from execlens.auth.models import ApiKey, ApiKeyScope
+from execlens.auth.service import api_key_service, issue_token
 from tests.analytics.conftest import api, fake_llm, jobs_settings, judge_settings, run, store  # noqa: F401
+from tests.conftest import JWT_SECRET
 
 JOBS = "/api/analytics/jobs"
 
@@ -58,3 +60,23 @@ async def test_api_key_changes_from_the_cli_are_audited(database, cli, api):  # 
     assert events[1]["details"] == {"name": "ingest-bot", "scope": "ingest"}
     # The key itself is never part of the log.
     assert "exl_" not in str(events)
+
+
+async def test_only_admins_read_the_audit_log(client, database, admin_headers):
+    async with database.write() as session:
+        _, ingest_key = await api_key_service.create(
+            session, name="ingest", scope=ApiKeyScope.INGEST, actor="test"
+        )
+    user_token = issue_token(JWT_SECRET, subject="user-7", role="authenticated")
+
+    as_ingest_key = await client.get("/api/audit", headers={"X-API-Key": ingest_key})
+    as_user = await client.get("/api/audit", headers={"Authorization": f"Bearer {user_token}"})
+    as_admin = await client.get("/api/audit", headers=admin_headers)
+
+    assert (as_ingest_key.status_code, as_user.status_code) == (403, 403)
+    assert as_ingest_key.json()["detail"] == "admin role required"
+    assert as_admin.status_code == 200
+    documented = (await client.get("/openapi.json", headers=admin_headers)).json()
+    operation = documented["paths"]["/api/audit"]["get"]
+    assert {"401", "403"} <= set(operation["responses"])
+    assert operation["security"]

@@ -7,11 +7,12 @@ import httpx2
 import jwt
 import pytest
 
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.auth.deps import CurrentPrincipal
 from execlens.auth.models import ApiKeyScope
-from execlens.auth.service import api_key_service, issue_token, local_secret_path
+from execlens.auth.service import api_key_service, issue_token
 from execlens.config import Settings
+from execlens.jwt_secret import local_secret_path
 from tests.conftest import JWT_SECRET
 from tests.factories import make_execution, make_graph
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx2
 import pytest
 
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.config import Settings
 from tests.conftest import JWT_SECRET
 from tests.factories import make_execution

@@ -10,7 +10,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.auth import jwks as jwks_module
 from execlens.auth.jwks import RemoteKeySet, parse_jwks
 from execlens.config import Settings

@@ -8,8 +8,8 @@ import asyncpg
 import pytest
 
 from execlens.autogpt.service import AutoGPTSync
-from execlens.autogpt.source import parse_source_url
 from execlens.db.engine import Database
+from execlens.source_url import parse_source_url
 from tests.autogpt.autogpt_db import AutoGPTDatabase, create_schema, dsn
 from tests.conftest import POSTGRES_URL
 

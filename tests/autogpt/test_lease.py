@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 
 from execlens.autogpt.background import follow_leased
 from execlens.autogpt.service import AutoGPTSync, LeaseLost
-from execlens.autogpt.source import parse_source_url
 from execlens.autogpt.write_back import AutoGPTWriteBack
 from execlens.db.engine import Database
 from execlens.executions.models import Execution
 from execlens.judge.service import judge_service
+from execlens.source_url import parse_source_url
 from tests.autogpt.autogpt_db import AutoGPTDatabase
 from tests.autogpt.conftest import autogpt_url
 from tests.autogpt.test_write_back import _verdict

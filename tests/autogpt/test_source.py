@@ -3,7 +3,7 @@
 import pytest
 
 from execlens.autogpt.schema_check import REQUIRED_COLUMNS, missing_columns
-from execlens.autogpt.source import parse_source_url
+from execlens.source_url import parse_source_url
 
 
 def test_the_schema_parameter_is_honoured_and_prisma_parameters_are_dropped():

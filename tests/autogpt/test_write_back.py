@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from execlens.autogpt.service import AutoGPTSync
-from execlens.autogpt.source import parse_source_url
+from execlens.source_url import parse_source_url
 from execlens.autogpt.write_back import AutoGPTWriteBack
 from execlens.db.engine import Database
 from execlens.judge.schemas import Verdict

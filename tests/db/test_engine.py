@@ -61,8 +61,8 @@ async def test_a_status_outside_the_enum_is_refused_by_the_database(database: Da
 
 
 async def test_the_data_dir_and_sqlite_files_are_private_to_their_owner(tmp_path):
-    from execlens.auth.service import resolve_jwt_secret
     from execlens.config import Settings
+    from execlens.jwt_secret import resolve_jwt_secret
 
     settings = Settings(data_dir=tmp_path / "data")
     database = Database.from_settings(settings)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.trends.monitor import Monitor
 from execlens.trends.notify import Notifier, channels_from_settings
 from tests.trends.conftest import NOW, drop, runs_for, store_runs

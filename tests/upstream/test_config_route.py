@@ -11,7 +11,7 @@ URL = "/api/executions/admin/execution_analytics/config"
 async def _config(settings, database, headers):
     import httpx2
 
-    from execlens.api.app import create_app
+    from execlens.app import create_app
 
     app = create_app(settings, database=database, migrate=False)
     async with httpx2.AsyncClient(

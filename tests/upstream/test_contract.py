@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation import GenerationMode
 
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.auth.service import issue_token
 from execlens.config import Settings
 from tests.analytics.conftest import answer, run, store

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, time, timedelta
 import httpx2
 import pytest
 
-from execlens.api.app import create_app
+from execlens.app import create_app
 from tests.trends.conftest import Run, store_runs
 from tests.upstream.autogpt_table import autogpt_table, insert_runs, upstream_trends
 

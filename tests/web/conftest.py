@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.async_api import async_playwright, expect
 
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.config import Settings
 from execlens.web.render import CONTENT_SECURITY_POLICY
 from tests.conftest import JWT_SECRET

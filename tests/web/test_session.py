@@ -6,10 +6,11 @@ from http.cookies import SimpleCookie
 import httpx2
 import pytest
 
-from execlens.api.app import create_app
+from execlens.app import create_app
 from execlens.auth.links import issue_link_token
 from execlens.auth.models import ApiKeyScope
-from execlens.auth.service import api_key_service, issue_token, resolve_jwt_secret
+from execlens.auth.service import api_key_service, issue_token
+from execlens.jwt_secret import resolve_jwt_secret
 from tests.conftest import JWT_SECRET
 
 TOKEN = issue_token(JWT_SECRET)

@@ -32,8 +32,8 @@ from execlens.analytics.schemas import (
 from execlens.analytics.service import analytics_service, job_out
 from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep, WriteSession
 from execlens.api.errors import error_responses
-from execlens.audit.service import actor_of
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
+from execlens.auth.service import actor_of
 
 router = APIRouter(prefix="/api/analytics/jobs", tags=["analytics"], responses=AUTH_ERRORS)
 

@@ -1,1 +1,1 @@
-"""The FastAPI application: wiring, shared dependencies and error handlers."""
+"""Shared request plumbing: dependencies (the one commit point), error answers, limits, headers."""

@@ -3,23 +3,13 @@
 import getpass
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.audit.models import AuditEvent
 from execlens.audit.schemas import AuditEventOut
-
-if TYPE_CHECKING:
-    from execlens.auth.service import Principal
-
-
-def actor_of(principal: "Principal") -> str:
-    """Name an API caller: the API key's id, else the token's subject."""
-    if principal.key_id:
-        return f"api_key:{principal.key_id}"
-    return f"{principal.method}:{principal.subject}"
 
 
 def cli_actor() -> str:

@@ -7,10 +7,11 @@ from rich.table import Table
 
 from execlens.audit.service import cli_actor
 from execlens.auth.models import ApiKeyScope
-from execlens.auth.service import api_key_service, local_admin_token, resolve_jwt_secret
+from execlens.auth.service import api_key_service, local_admin_token
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
+from execlens.jwt_secret import resolve_jwt_secret
 
 apikey_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 

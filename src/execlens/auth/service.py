@@ -1,13 +1,11 @@
-"""Principals, local admin tokens and their secret, and API keys."""
+"""Principals, local admin tokens, and API keys."""
 
 import hashlib
-import os
 import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 import jwt
@@ -18,12 +16,10 @@ from execlens.auth import repository
 from execlens.auth.errors import AuthenticationError
 from execlens.auth.models import ApiKey, ApiKeyScope
 from execlens.config import Settings
-from execlens.db.engine import make_private_dir
 from execlens.errors import NotFoundError, UserError
 
 API_KEY_PREFIX = "exl_"
 LOCAL_ADMIN = "local-admin"
-SECRET_FILE = "jwt_secret"
 
 
 @dataclass(frozen=True)
@@ -45,6 +41,13 @@ class Principal:
     @property
     def can_ingest(self) -> bool:
         return self.is_admin or ApiKeyScope.INGEST in self.scopes
+
+
+def actor_of(principal: Principal) -> str:
+    """Name an API caller for the audit log: the API key's id, else the token's subject."""
+    if principal.key_id:
+        return f"api_key:{principal.key_id}"
+    return f"{principal.method}:{principal.subject}"
 
 
 def issue_token(
@@ -85,32 +88,6 @@ def local_admin_token(
         ttl=ttl,
         extra=extra,
     )
-
-
-def local_secret_path(settings: Settings) -> Path:
-    """Return where the generated local JWT secret is kept."""
-    return settings.data_dir / SECRET_FILE
-
-
-def resolve_jwt_secret(settings: Settings, *, create: bool) -> str | None:
-    """Return the configured secret, else the local one, generating it when ``create``."""
-    if settings.jwt_secret is not None:
-        return settings.jwt_secret.get_secret_value()
-    path = local_secret_path(settings)
-    if path.exists():
-        return path.read_text().strip()
-    if not create:
-        return None
-    make_private_dir(settings.data_dir)
-    secret = secrets.token_urlsafe(48)
-    # O_EXCL: two processes starting at once must not overwrite each other's secret.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret)
-    return secret
 
 
 def hash_api_key(key: str) -> str:

@@ -6,8 +6,9 @@ import jwt
 
 from execlens.auth.errors import AuthenticationError
 from execlens.auth.jwks import ASYMMETRIC_ALGORITHMS, KeySet, build_key_set
-from execlens.auth.service import Principal, resolve_jwt_secret
+from execlens.auth.service import Principal
 from execlens.config import Settings
+from execlens.jwt_secret import resolve_jwt_secret
 
 HMAC_ALGORITHM = "HS256"
 # Clocks of the identity provider and this server may disagree a little.

@@ -10,11 +10,11 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from execlens.autogpt.service import AutoGPTSync, LeaseLost
-from execlens.autogpt.source import parse_source_url
 from execlens.autogpt.write_back import AutoGPTWriteBack
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.errors import UserError
+from execlens.source_url import parse_source_url
 
 logger = logging.getLogger(__name__)
 MIN_LEASE = timedelta(minutes=1)

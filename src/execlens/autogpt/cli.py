@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from execlens.autogpt.service import DEFAULT_BATCH, AutoGPTSync, SyncReport
-from execlens.autogpt.source import URL_EXAMPLE, SourceError, parse_source_url
+from execlens.autogpt.source import SourceError
 from execlens.autogpt.write_back import AutoGPTWriteBack, WriteBackReport
 from execlens.cli_support import (
     console,
@@ -21,6 +21,7 @@ from execlens.cli_support import (
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.redaction import redact
+from execlens.source_url import URL_EXAMPLE, parse_source_url
 
 sync_app = typer.Typer(help="Sync runs from another system's database.", no_args_is_help=True)
 

@@ -3,7 +3,8 @@
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from execlens.autogpt.source import SourceDatabase, SourceError
+from execlens.autogpt.source import SourceError
+from execlens.source_url import SourceDatabase
 
 # What the reader's queries name. AutoGPT's schema moves: extra columns are fine.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -12,16 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from execlens.autogpt import mapping, reader, repository
 from execlens.autogpt.schema_check import check_source_schema
-from execlens.autogpt.source import (
-    SourceDatabase,
-    SourceError,
-    source_connection,
-    source_engine,
-)
+from execlens.autogpt.source import SourceError, source_connection, source_engine
 from execlens.db.base import as_utc
 from execlens.db.engine import Database
 from execlens.executions.schemas import ExecutionIn, GraphIn
 from execlens.executions.service import execution_service
+from execlens.source_url import SourceDatabase
 
 SOURCE = "autogpt"
 DEFAULT_BATCH = 500

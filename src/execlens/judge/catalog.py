@@ -130,6 +130,8 @@ def _genai_prices(model_id: str, provider: str) -> tuple[float, float, str] | No
     if genai_provider is None:
         return None
     try:
+        # Imported here: its bundled snapshot takes about 180 ms to load, which only the
+        # first price look-up should pay, not every command's start-up.
         from genai_prices import __version__, data_snapshot
     except ImportError:
         return None

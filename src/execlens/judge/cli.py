@@ -1,17 +1,15 @@
 """`execlens judge`: judge one stored execution and show how."""
 
-from typing import TYPE_CHECKING
-
 import typer
 from rich.panel import Panel
 
 from execlens.cli_support import console, fail, load_settings, run_with_database
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
+from execlens.judge.ask import JudgeFailed
+from execlens.judge.judge import Judge, JudgeRequest, PreparedCall
 from execlens.judge.schemas import Verdict
-
-if TYPE_CHECKING:
-    from execlens.judge.judge import PreparedCall
+from execlens.judge.service import judge_service
 
 
 def judge_command(
@@ -21,15 +19,10 @@ def judge_command(
     rules: bool = typer.Option(True, "--rules/--no-rules", help="Score clear-cut runs by rule."),
 ) -> None:
     """Judge one execution, store the verdict, and print it with its tokens and cost."""
-    # Imported here: the LLM SDKs take seconds to load, and other commands don't need them.
-    from execlens.judge.ask import JudgeFailed
-    from execlens.judge.judge import Judge, JudgeRequest
-    from execlens.judge.service import judge_service
-
     settings = load_settings()
     request = JudgeRequest(model=model, use_rules=rules)
 
-    async def work(database: Database) -> "tuple[Verdict, PreparedCall | None]":
+    async def work(database: Database) -> tuple[Verdict, PreparedCall | None]:
         await upgrade(database)
         judge = Judge(settings)
         try:

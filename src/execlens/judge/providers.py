@@ -1,7 +1,8 @@
 """Pick a provider per model from the catalog, with that provider's own credentials."""
 
+import importlib
 import importlib.util
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from execlens.config import Settings
 from execlens.errors import UserError
@@ -12,11 +13,7 @@ from execlens.judge.catalog import (
     find_model,
     runtime_entries,
 )
-from execlens.judge.local import LOCAL_MODEL_ID, LocalModelServer
-
-if TYPE_CHECKING:
-    import httpx2
-    from pydantic_ai.models import Model
+from execlens.judge.local import LOCAL_MODEL_ID
 
 OutputMode = Literal["native", "tool", "prompted"]
 
@@ -161,53 +158,8 @@ def output_mode(settings: Settings, entry: ModelEntry) -> OutputMode:
 def import_sdks() -> None:
     """Load the provider SDKs now.
 
-    They take seconds to import, so the CLI and the server load them on first use. A job
-    worker loads them before it claims anything: an import on the event loop would stall
-    the heartbeat that keeps its leases alive.
+    They take about a second to import, so the CLI and the server load them on first use.
+    A job worker loads them before it claims anything: an import on the event loop would
+    stall the heartbeat that keeps its leases alive.
     """
-    import anthropic  # noqa: F401
-    import openai  # noqa: F401
-    import pydantic_ai.models.anthropic
-    import pydantic_ai.models.openai  # noqa: F401
-
-
-async def build_model(
-    entry: ModelEntry,
-    settings: Settings,
-    local: LocalModelServer,
-    http_client: "httpx2.AsyncClient | None" = None,
-) -> "Model":
-    """Return a pydantic-ai model for ``entry`` using its provider's own credentials."""
-    from anthropic import AsyncAnthropic
-    from openai import AsyncOpenAI
-    from pydantic_ai.models.anthropic import AnthropicModel
-    from pydantic_ai.models.openai import OpenAIChatModel
-    from pydantic_ai.providers.anthropic import AnthropicProvider
-    from pydantic_ai.providers.openai import OpenAIProvider
-
-    # The SDKs retry 408/409/429/5xx and timeouts, honouring Retry-After; execlens adds
-    # no retry loop of its own on top.
-    common: dict = {
-        "max_retries": settings.judge_max_retries,
-        "timeout": settings.judge_timeout_seconds,
-    }
-    if http_client is not None:
-        common["http_client"] = http_client
-    if entry.provider == "local":
-        # A timed-out local call is still running on the CPU: retrying would only queue
-        # the same work again behind it.
-        common |= {"max_retries": 0, "timeout": settings.local_timeout_seconds}
-    if entry.provider == "anthropic":
-        key = settings.anthropic_api_key
-        client = AsyncAnthropic(api_key=key.get_secret_value() if key else None, **common)
-        return AnthropicModel(entry.id, provider=AnthropicProvider(anthropic_client=client))
-    if entry.provider == "openai":
-        key, base_url = settings.openai_api_key, settings.openai_base_url
-    elif entry.provider == "local":
-        key, base_url = None, await local.base_url()
-    else:
-        key, base_url = settings.compatible_api_key, settings.compatible_base_url
-    client = AsyncOpenAI(
-        api_key=key.get_secret_value() if key else "not-needed", base_url=base_url, **common
-    )
-    return OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=client))
+    importlib.import_module("execlens.judge.llm")

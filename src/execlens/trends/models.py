@@ -1,6 +1,7 @@
 """Storage model for accuracy alerts raised by the monitor."""
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -10,6 +11,10 @@ from execlens.db.base import Base, UTCDateTime
 # The user scope of an alert on all of a graph's runs. Not NULL: a unique index treats
 # NULLs as distinct, and would then allow two open alerts for the same graph.
 ALL_USERS = ""
+
+# How the 3/7/14-day averages count days: calendar days, or the last n days that had runs.
+TrendWindow = Literal["calendar", "rows"]
+AlertState = Literal["open", "resolved"]
 _OPEN = text("state = 'open'")
 
 

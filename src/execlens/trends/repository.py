@@ -26,8 +26,7 @@ from execlens.db.dialect import utc_day_number
 from execlens.db.engine import Dialect
 from execlens.executions.models import FINISHED_CONDITION, FINISHED_STATUSES, Execution
 from execlens.executions.repository import latest_graph_name
-from execlens.trends.models import AccuracyAlert
-from execlens.trends.schemas import AlertState, TrendWindow
+from execlens.trends.models import AccuracyAlert, AlertState, TrendWindow
 
 # The averages' window sizes in days (calendar) or in days with data (rows).
 WINDOWS = {"three_day_avg": 3, "seven_day_avg": 7, "fourteen_day_avg": 14}

@@ -5,8 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TrendWindow = Literal["calendar", "rows"]
-AlertState = Literal["open", "resolved"]
+from execlens.trends.models import AlertState, TrendWindow
 
 
 class TrendQuery(BaseModel):

@@ -5,7 +5,8 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from execlens.analytics.schemas import AnalyticsSelection
-from execlens.trends.schemas import TrendQuery, TrendWindow
+from execlens.trends.models import TrendWindow
+from execlens.trends.schemas import TrendQuery
 
 
 def _blank_is_none(value: object) -> object:

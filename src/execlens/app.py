@@ -4,15 +4,17 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from execlens import __version__
 from execlens.analytics.endpoints import get_judge_for, wake_worker
 from execlens.analytics.endpoints import router as jobs_router
+from execlens.analytics.runner import Worker
 from execlens.api.errors import install_error_handlers
 from execlens.api.headers import SecurityHeaders
 from execlens.api.limits import BodySizeLimit, RateLimiter
 from execlens.audit.endpoints import router as audit_router
+from execlens.auth.deps import AUTH_ERRORS, require_admin
 from execlens.auth.gate import AuthenticateFirst
 from execlens.auth.tokens import TokenVerifier
 from execlens.autogpt.background import background_sync
@@ -97,7 +99,8 @@ def create_app(
     app.include_router(upstream_router)
     app.include_router(jobs_router)
     app.include_router(trends_router)
-    app.include_router(audit_router)
+    # Audit is a leaf under auth, so the admin check is attached here, not in its module.
+    app.include_router(audit_router, dependencies=[Depends(require_admin)], responses=AUTH_ERRORS)
     app.include_router(rules_router)
     app.include_router(executions_router)
     install_dashboard(app)
@@ -109,8 +112,6 @@ async def _background_worker(
     app: FastAPI, database: Database, settings: Settings
 ) -> AsyncIterator[None]:
     """Run the in-process analytics worker for the app's lifetime."""
-    from execlens.analytics.runner import Worker
-
     worker = Worker(database, settings, get_judge_for(app))
     app.state.worker = worker
     stop = asyncio.Event()

@@ -1,0 +1,223 @@
+"""The one module that imports the LLM SDKs: pydantic-ai, openai, anthropic and xllamacpp.
+
+They take about a second to import, so only the judge loads this module, on its first
+model call (or a job worker, before it claims anything): the CLI and the server start
+without them. import-linter checks that no other module imports an SDK.
+
+Requests go through pydantic-ai's direct model requests rather than an agent run: a
+backfill makes thousands of calls, and the agent's machinery cost more CPU per call (about
+4 ms here) than the request itself, which capped a single process below the provider's
+pace.
+"""
+
+import time
+from typing import Any
+
+import httpx2
+from anthropic import AsyncAnthropic
+from openai import AsyncOpenAI
+from pydantic import ValidationError
+from pydantic_ai.direct import model_request
+from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError, UnexpectedModelBehavior
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    RetryFeedbackPart,
+    RetryInfo,
+    SystemPromptPart,
+    ToolReturnPart,
+    UserPromptPart,
+)
+from pydantic_ai.models import Model, ModelRequestParameters
+from pydantic_ai.models.anthropic import AnthropicModel
+from pydantic_ai.models.openai import OpenAIChatModel
+from pydantic_ai.output import OutputObjectDefinition
+from pydantic_ai.providers.anthropic import AnthropicProvider
+from pydantic_ai.providers.openai import OpenAIProvider
+from pydantic_ai.settings import ModelSettings
+from pydantic_ai.tools import ToolDefinition
+
+from execlens.config import Settings
+from execlens.errors import UserError
+from execlens.judge.ask import (
+    FATAL_HTTP_STATUSES,
+    INSTALL_HINT,
+    REASKS,
+    UNAVAILABLE_HTTP_STATUSES,
+    Answer,
+    JudgeFailed,
+    unreachable,
+    validation_problems,
+)
+from execlens.judge.catalog import ModelEntry
+from execlens.judge.local import LocalModelServer, ServerParams, find_gguf
+from execlens.judge.providers import OutputMode
+from execlens.judge.schemas import JudgeAnswer
+
+__all__ = ["Model", "ask", "build_model", "request_parameters", "start_local_server"]
+
+OUTPUT_TOOL = "final_result"
+_SCHEMA = JudgeAnswer.model_json_schema()
+
+
+def request_parameters(mode: OutputMode) -> ModelRequestParameters:
+    """Describe the verdict to the model: as a JSON schema, an output tool, or in the prompt."""
+    if mode == "tool":
+        tool = ToolDefinition(
+            name=OUTPUT_TOOL,
+            parameters_json_schema=_SCHEMA,
+            description="Give your verdict on the run.",
+            kind="output",
+        )
+        return ModelRequestParameters(
+            output_mode="tool", output_tools=[tool], allow_text_output=False
+        )
+    output = OutputObjectDefinition(json_schema=_SCHEMA, name="JudgeAnswer")
+    return ModelRequestParameters(output_mode=mode, output_object=output, allow_text_output=True)
+
+
+def _answer_text(response: ModelResponse, mode: OutputMode) -> tuple[str, str | None]:
+    """Return the answer's JSON text, and the output tool call's id in tool mode."""
+    if mode == "tool":
+        for call in response.tool_calls:
+            if call.tool_name == OUTPUT_TOOL:
+                return call.args_as_json_str(), call.tool_call_id
+        return "", None
+    text = response.text or ""
+    if mode == "prompted" and "{" in text:
+        # Prompted answers may wrap the JSON in prose or a code fence.
+        text = text[text.index("{") : text.rindex("}") + 1]
+    return text, None
+
+
+def _feedback(problems: list[str], call_id: str | None) -> ToolReturnPart | RetryFeedbackPart:
+    """Tell the model what was wrong: as the output tool's result, or as retry feedback."""
+    if call_id is not None:
+        return ToolReturnPart(
+            tool_name=OUTPUT_TOOL,
+            content="; ".join(problems),
+            tool_call_id=call_id,
+            outcome="retried",
+            retry=RetryInfo(cause="validation_error"),
+        )
+    return RetryFeedbackPart(content="; ".join(problems), retry=RetryInfo(cause="validation_error"))
+
+
+async def _request(
+    model: Model,
+    messages: list[ModelMessage],
+    settings: ModelSettings,
+    parameters: ModelRequestParameters,
+    provider: str,
+) -> ModelResponse:
+    """Send one request; turn the SDK's errors into a JudgeFailed that is safe to show."""
+    try:
+        return await model_request(
+            model,
+            messages,
+            model_settings=settings,
+            model_request_parameters=parameters,
+            instrument=False,
+        )
+    except ModelHTTPError as exc:
+        raise JudgeFailed(
+            f"{provider} answered HTTP {exc.status_code}",
+            fatal=exc.status_code in FATAL_HTTP_STATUSES,
+            unavailable=exc.status_code in UNAVAILABLE_HTTP_STATUSES,
+        ) from exc
+    except ModelAPIError as exc:
+        # Connection refused, reset or timed out.
+        raise JudgeFailed(f"{provider} {unreachable(exc)}", unavailable=True) from exc
+    except UnexpectedModelBehavior as exc:
+        # A body that is not a chat completion at all (an HTML error page from a proxy,
+        # a truncated stream): the provider's fault, not this run's.
+        raise JudgeFailed(
+            f"{provider} sent a response that is not a chat completion", unavailable=True
+        ) from exc
+
+
+async def ask(
+    model: Model, *, mode: OutputMode, provider: str, system: str, user: str, max_tokens: int
+) -> Answer:
+    """Return the model's valid answer, re-asking with the problem; else raise JudgeFailed."""
+    # The system prompt goes first and never varies, so servers that cache prompt
+    # prefixes (llama.cpp, OpenAI, vLLM) reuse it across executions.
+    messages: list[ModelMessage] = [
+        ModelRequest(parts=[SystemPromptPart(system), UserPromptPart(user)])
+    ]
+    parameters = request_parameters(mode)
+    settings = ModelSettings(max_tokens=max_tokens, temperature=0.0)
+    tokens_in = tokens_out = 0
+    started = time.perf_counter()
+    problems: list[str] = []
+    for _ in range(1 + REASKS):
+        response = await _request(model, messages, settings, parameters, provider)
+        tokens_in += response.usage.input_tokens
+        tokens_out += response.usage.output_tokens
+        text, call_id = _answer_text(response, mode)
+        try:
+            answer = JudgeAnswer.model_validate_json(text)
+        except ValidationError as exc:
+            problems = validation_problems(exc)
+            messages += [response, ModelRequest(parts=[_feedback(problems, call_id)])]
+            continue
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        return Answer(answer, tokens_in, tokens_out, latency_ms)
+    raise JudgeFailed(f"no valid verdict after {1 + REASKS} attempts: {problems[0]}")
+
+
+async def build_model(
+    entry: ModelEntry,
+    settings: Settings,
+    local: LocalModelServer,
+    http_client: httpx2.AsyncClient | None = None,
+) -> Model:
+    """Return a pydantic-ai model for ``entry`` using its provider's own credentials."""
+    # The SDKs retry 408/409/429/5xx and timeouts, honouring Retry-After; execlens adds
+    # no retry loop of its own on top.
+    common: dict[str, Any] = {
+        "max_retries": settings.judge_max_retries,
+        "timeout": settings.judge_timeout_seconds,
+    }
+    if http_client is not None:
+        common["http_client"] = http_client
+    if entry.provider == "local":
+        # A timed-out local call is still running on the CPU: retrying would only queue
+        # the same work again behind it.
+        common |= {"max_retries": 0, "timeout": settings.local_timeout_seconds}
+    if entry.provider == "anthropic":
+        key = settings.anthropic_api_key
+        client = AsyncAnthropic(api_key=key.get_secret_value() if key else None, **common)
+        return AnthropicModel(entry.id, provider=AnthropicProvider(anthropic_client=client))
+    if entry.provider == "openai":
+        key, base_url = settings.openai_api_key, settings.openai_base_url
+    elif entry.provider == "local":
+        key, base_url = None, await local.base_url(start_local_server)
+    else:
+        key, base_url = settings.compatible_api_key, settings.compatible_base_url
+    openai_client = AsyncOpenAI(
+        api_key=key.get_secret_value() if key else "not-needed", base_url=base_url, **common
+    )
+    return OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=openai_client))
+
+
+def start_local_server(params: ServerParams) -> tuple[Any, str]:
+    """Serve the local GGUF model on 127.0.0.1; return the server and its base URL."""
+    try:
+        # Imported here, not above: xllamacpp is needed only for the local model, and an
+        # install without it still judges with every hosted provider.
+        import xllamacpp
+    except ImportError as exc:
+        raise UserError(f"xllamacpp is not installed; run: {INSTALL_HINT}") from exc
+    common = xllamacpp.CommonParams()
+    common.model.path = str(find_gguf(params.gguf))
+    common.model_alias = params.alias
+    # The KV cache is shared by the parallel slots: give each slot a full context.
+    common.n_ctx = params.context_tokens * params.parallel
+    common.n_parallel = params.parallel
+    common.hostnames = ["127.0.0.1"]
+    common.port = 0
+    common.verbosity = -1
+    server = xllamacpp.Server(common)
+    return server, f"{server.listening_address}/v1"

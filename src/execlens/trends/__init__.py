@@ -1,0 +1,1 @@
+"""Accuracy trends, drop alerts and their notifications."""
