@@ -16,8 +16,8 @@ from execlens.demo.cli import demo_command, demo_data_command
 from execlens.errors import UserError
 from execlens.executions.cli import import_command
 from execlens.judge.cli import judge_command
-from execlens.rules.cli import rules_app
 from execlens.jwt_secret import resolve_jwt_secret
+from execlens.rules.cli import rules_app
 from execlens.trends.cli import monitor_command, trends_command
 
 app = typer.Typer(

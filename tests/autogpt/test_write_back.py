@@ -12,11 +12,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from execlens.autogpt.service import AutoGPTSync
-from execlens.source_url import parse_source_url
 from execlens.autogpt.write_back import AutoGPTWriteBack
 from execlens.db.engine import Database
 from execlens.judge.schemas import Verdict
 from execlens.judge.service import judge_service
+from execlens.source_url import parse_source_url
 from tests.autogpt.autogpt_db import AutoGPTDatabase, dsn
 from tests.autogpt.conftest import SCHEMA, autogpt_url
 from tests.conftest import POSTGRES_URL

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from execlens.autogpt import repository
 from execlens.autogpt.repository import HandledWriteBack
 from execlens.autogpt.source import SourceError, source_connection, source_engine
-from execlens.source_url import SourceDatabase
 from execlens.db.engine import Database
+from execlens.source_url import SourceDatabase
 
 DEFAULT_BATCH = 200
 TABLE = "AgentGraphExecution"
