@@ -3,11 +3,14 @@
 import json
 import sys
 import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
+from sqlalchemy import Row
 
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
 from execlens.config import Settings
@@ -58,7 +61,7 @@ def demo_command(
 
     settings = load_settings()
 
-    async def work(database: Database) -> tuple[ImportReport, list]:
+    async def work(database: Database) -> tuple[ImportReport, Sequence[Row[*tuple[Any, ...]]]]:
         await upgrade(database)
         lines = (json.dumps(r) for r in generate_records(days=days, seed=seed))
         report = await import_lines(database, lines)

@@ -7,6 +7,7 @@ than the request itself, which capped a single process below the provider's pace
 
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import ValidationError
 from pydantic_ai.direct import model_request
@@ -22,9 +23,11 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 from pydantic_ai.models import Model, ModelRequestParameters
-from pydantic_ai.output import OutputObjectDefinition, ToolDefinition
+from pydantic_ai.output import OutputObjectDefinition
 from pydantic_ai.settings import ModelSettings
+from pydantic_ai.tools import ToolDefinition
 
+from execlens.judge.providers import OutputMode
 from execlens.judge.schemas import JudgeAnswer
 
 # Re-ask up to 2 times with the validation problem when the answer is invalid.
@@ -60,7 +63,7 @@ class Answer:
     latency_ms: int
 
 
-def request_parameters(mode: str) -> ModelRequestParameters:
+def request_parameters(mode: OutputMode) -> ModelRequestParameters:
     """Describe the verdict to the model: as a JSON schema, an output tool, or in the prompt."""
     if mode == "tool":
         tool = ToolDefinition(
@@ -76,7 +79,7 @@ def request_parameters(mode: str) -> ModelRequestParameters:
     return ModelRequestParameters(output_mode=mode, output_object=output, allow_text_output=True)
 
 
-def _answer_text(response: ModelResponse, mode: str) -> tuple[str, str | None]:
+def _answer_text(response: ModelResponse, mode: OutputMode) -> tuple[str, str | None]:
     """Return the answer's JSON text, and the output tool call's id in tool mode."""
     if mode == "tool":
         for call in response.tool_calls:
@@ -111,7 +114,7 @@ def _unreachable(exc: Exception) -> str:
 
 def _feedback(problems: list[str], call_id: str | None) -> ToolReturnPart | RetryFeedbackPart:
     """Tell the model what was wrong: as the output tool's result, or as retry feedback."""
-    cause = RetryInfo(cause="validation_error")
+    cause: RetryInfo[Literal["validation_error"]] = RetryInfo(cause="validation_error")
     if call_id is not None:
         return ToolReturnPart(
             tool_name=OUTPUT_TOOL,
@@ -124,7 +127,7 @@ def _feedback(problems: list[str], call_id: str | None) -> ToolReturnPart | Retr
 
 
 async def ask(
-    model: Model, *, mode: str, provider: str, system: str, user: str, max_tokens: int
+    model: Model, *, mode: OutputMode, provider: str, system: str, user: str, max_tokens: int
 ) -> Answer:
     """Return the model's valid answer, or raise JudgeFailed."""
     # The system prompt goes first and never varies, so servers that cache prompt

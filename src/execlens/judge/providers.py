@@ -1,7 +1,7 @@
 """Pick a provider per model from the catalog, with that provider's own credentials."""
 
 import importlib.util
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from execlens.config import Settings
 from execlens.errors import UserError
@@ -66,7 +66,7 @@ def _offered(settings: Settings, providers: set[str], entry: ModelEntry) -> bool
     return True
 
 
-def model_options(settings: Settings, recommended: str) -> list[dict]:
+def model_options(settings: Settings, recommended: str) -> list[dict[str, str]]:
     """Return [{value, label, provider}] for every usable model, sorted, one Recommended."""
     providers = configured_providers(settings)
     extra = extra_entries(settings)
@@ -93,7 +93,7 @@ def _setup_hint(settings: Settings, provider: str, configured: set[str]) -> str:
     )
 
 
-def unavailable_model_options(settings: Settings) -> list[dict]:
+def unavailable_model_options(settings: Settings) -> list[dict[str, str]]:
     """Return [{value, label, provider, reason}] for catalog models that cannot be used yet."""
     providers = configured_providers(settings)
     extra = extra_entries(settings)
@@ -187,7 +187,7 @@ async def build_model(
 
     # The SDKs retry 408/409/429/5xx and timeouts, honouring Retry-After; execlens adds
     # no retry loop of its own on top.
-    common: dict = {
+    common: dict[str, Any] = {
         "max_retries": settings.judge_max_retries,
         "timeout": settings.judge_timeout_seconds,
     }
@@ -199,8 +199,10 @@ async def build_model(
         common |= {"max_retries": 0, "timeout": settings.local_timeout_seconds}
     if entry.provider == "anthropic":
         key = settings.anthropic_api_key
-        client = AsyncAnthropic(api_key=key.get_secret_value() if key else None, **common)
-        return AnthropicModel(entry.id, provider=AnthropicProvider(anthropic_client=client))
+        anthropic_client = AsyncAnthropic(api_key=key.get_secret_value() if key else None, **common)
+        return AnthropicModel(
+            entry.id, provider=AnthropicProvider(anthropic_client=anthropic_client)
+        )
     if entry.provider == "openai":
         key, base_url = settings.openai_api_key, settings.openai_base_url
     elif entry.provider == "local":
