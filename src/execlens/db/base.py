@@ -1,9 +1,9 @@
 """Declarative base and the column types every model shares."""
 
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData, Table
+from sqlalchemy import JSON, DateTime, MetaData, Row, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -18,6 +18,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# A row of a textual query or a mixed select: its columns are known at run time only.
+AnyRow = Row[*tuple[Any, ...]]
 
 
 class Base(DeclarativeBase):

@@ -7,7 +7,6 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnExpressionArgument,
     CursorResult,
-    Row,
     ScalarSelect,
     Select,
     and_,
@@ -18,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from execlens.db.base import AnyRow
 from execlens.db.dialect import EncodedRows, bulk_upsert, encode_rows, insert_on_conflict
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution, ExecutionStatus, Graph, NodeExecution
@@ -215,7 +215,7 @@ def latest_graph_name(graph_id: ColumnExpressionArgument[str]) -> ScalarSelect[s
     )
 
 
-async def graph_overview(session: AsyncSession) -> Sequence[Row[*tuple[Any, ...]]]:
+async def graph_overview(session: AsyncSession) -> Sequence[AnyRow]:
     """Return per-graph counts, mean score and newest version of the executions."""
     latest_name = latest_graph_name(Execution.graph_id)
     stmt = (
