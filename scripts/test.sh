@@ -20,4 +20,5 @@ fi
 
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
+.venv/bin/mypy
 .venv/bin/pytest "$@"
