@@ -129,7 +129,7 @@ def main() -> None:
     print(f"{'case':<22}{'p50':>10}{'max':>10}{'baseline p50':>15}{'ratio':>8}  goal")
     print(
         f"{'build_digest':<22}{p50 * 1000:>7.0f} ms{max(ours) * 1000:>7.0f} ms"
-        f"{base50 * 1000:>12.0f} ms{ratio:>7.1f}x  "
+        f"{base50 * 1000:>12.0f} ms{ratio:>7.2f}x  "
         f"p50 ≤ {GOAL_SECONDS:g} s and ≤ {GOAL_RATIO:g}x baseline: {met}"
     )
     print("baseline: json.dumps of the whole run (ExecutionOut.model_dump), the same process")
