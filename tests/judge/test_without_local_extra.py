@@ -62,9 +62,11 @@ def _execlens(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
 
 
 def test_the_local_extra_is_really_hidden(without_local_extra):
-    probe = "import importlib.util as u; import xllamacpp"
     result = subprocess.run(
-        [sys.executable, "-c", probe], env=without_local_extra, capture_output=True, text=True
+        [sys.executable, "-c", "import xllamacpp"],
+        env=without_local_extra,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode != 0
     assert "No module named 'xllamacpp'" in result.stderr
