@@ -5,7 +5,6 @@ from typing import TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.table import Table
 
 from execlens.audit.service import cli_actor
 from execlens.cli_support import console, fail, load_settings, run_with_database
@@ -69,7 +68,7 @@ def add_command(
             return await rule_service.create(session, settings, params, actor=cli_actor())
 
     rule = _run(work)
-    console.print(f"rule {rule.id} added: {rule.name}, judged by {rule.model}")
+    console.print(f"rule {rule.id} added: {rule.name}, judged by {rule.model}", soft_wrap=True)
 
 
 @rules_app.command("list")
@@ -85,25 +84,17 @@ def list_command() -> None:
     if not rows:
         console.print("no judging rules; add one with `execlens rules add`")
         return
-    table = Table("id", "name", "agent", "sample", "model", "budget/day", "spent today")
-    for column in ("backlog", "lag p50/p95", "state"):
-        table.add_column(column)
     for rule, health in rows:
-        budget = f"${rule.daily_budget_usd:.2f}" if rule.daily_budget_usd else "-"
+        budget = f"${rule.daily_budget_usd:.2f}/day" if rule.daily_budget_usd else "no budget"
         state = "paused" if rule.paused else "budget spent" if health.budget_exhausted else "on"
-        table.add_row(
-            rule.id,
-            rule.name,
-            rule.graph_id or "every agent",
-            f"{rule.sample_rate:.0%}",
-            rule.model,
-            budget,
-            f"${health.spent_today_usd:.4f}",
-            str(health.backlog),
-            _lag(health),
-            state,
+        console.print(
+            f"{rule.id}  {rule.name} [{state}]: {rule.graph_id or 'every agent'}, "
+            f"{rule.sample_rate:.0%} of runs, {rule.model}, {budget}, "
+            f"spent ${health.spent_today_usd:.4f} today, backlog {health.backlog}, "
+            f"lag p50/p95 {_lag(health)}",
+            soft_wrap=True,
+            markup=False,
         )
-    console.print(table)
 
 
 def _lag(health: RuleHealth) -> str:

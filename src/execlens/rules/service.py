@@ -254,7 +254,8 @@ class RuleService:
                 now = utcnow()
                 left = await self._budget_left(session, rule, now)
                 job = await self._budgeted_job(session, rule, now, left)
-                since = (rule.cursor_arrived_at or rule.created_at) - LOOKBACK
+                # Runs that arrived before the rule existed are not new to it.
+                since = max(rule.created_at, (rule.cursor_arrived_at or rule.created_at) - LOOKBACK)
                 rows = await repository.unseen_arrivals(session, rule, since, BATCH)
                 if not rows:
                     return picked
