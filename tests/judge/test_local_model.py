@@ -19,7 +19,8 @@ from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.local import LOCAL_MODEL_ID
 from execlens.judge.schemas import MAX_SENTENCES, MAX_SUMMARY_CHARS, count_sentences
 
-pytestmark = pytest.mark.slow
+# Three verdicts, each allowed the local model's own 300 s timeout on a busy machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 _LINE = TypeAdapter(ImportLine)
 

@@ -11,11 +11,13 @@ from execlens.db.engine import Database
 
 
 def get_database(request: Request) -> Database:
-    return request.app.state.database
+    database: Database = request.app.state.database
+    return database
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]

@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -43,12 +44,12 @@ class ErrorBody(BaseModel):
     request_id: str | None = None
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict]:
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """Return OpenAPI ``responses`` documenting these error statuses."""
     return {s: {"model": ErrorBody, "description": _MEANINGS[s]} for s in statuses}
 
 
-def _path(loc: tuple) -> str:
+def _path(loc: tuple[str | int, ...]) -> str:
     return field_path(loc, skip=("body", "query", "path", "header")) or "request"
 
 
@@ -114,7 +115,9 @@ async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(UserError, _user_error)
-    app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    # The decorator form: Starlette types add_exception_handler's handler as taking any
+    # Exception, so handlers of one exception class would need a cast.
+    app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(UserError)(_user_error)
+    app.exception_handler(DBAPIError)(_database_error)
+    app.exception_handler(Exception)(_unexpected_error)

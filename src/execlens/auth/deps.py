@@ -13,6 +13,7 @@ from execlens.api.deps import DatabaseDep
 from execlens.api.errors import error_responses
 from execlens.auth.errors import AuthenticationError, KeysUnavailableError
 from execlens.auth.service import API_KEY_PREFIX, Principal, api_key_service
+from execlens.auth.tokens import TokenVerifier
 
 MAX_USER_ID_LENGTH = 200
 # The dashboard keeps the pasted token or API key in this HttpOnly cookie.
@@ -48,7 +49,8 @@ async def authenticate(
     """Return the principal of a bearer token or an API key, or answer 401 (503: no keys)."""
     try:
         if bearer is not None:
-            return await request.app.state.token_verifier.verify(bearer)
+            verifier: TokenVerifier = request.app.state.token_verifier
+            return await verifier.verify(bearer)
         if api_key:
             async with database.read() as session:
                 return await api_key_service.verify(session, api_key)

@@ -45,7 +45,8 @@ class AuthenticateFirst:
 
 def _route_path(scope: Scope) -> str:
     # Behind a proxy's root path the route is what follows it.
-    return scope["path"].removeprefix(scope.get("root_path", ""))
+    path: str = scope["path"]
+    return path.removeprefix(scope.get("root_path", ""))
 
 
 async def _authenticate(request: Request) -> Principal:
@@ -69,4 +70,5 @@ async def _answer(request: Request, exc: Exception) -> Response:
     handler = next((handlers[cls] for cls in type(exc).__mro__ if cls in handlers), None)
     if handler is None:
         raise exc
-    return await handler(request, exc)
+    response: Response = await handler(request, exc)
+    return response

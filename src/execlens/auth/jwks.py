@@ -5,6 +5,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -88,9 +89,13 @@ class StaticKeySet:
 class RemoteKeySet:
     """Keys fetched from a JWKS URL in a worker thread, cached, refreshed when they age."""
 
-    def __init__(self, url: str, *, max_age: float) -> None:
+    def __init__(
+        self, url: str, *, max_age: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.url = url
         self._max_age = max_age
+        # Seconds on a monotonic clock; tests pass one they move by hand.
+        self._clock = clock
         # PyJWKClient does the HTTP fetch: http(s) only, no redirects, a timeout.
         self._client = jwt.PyJWKClient(url, cache_jwk_set=False, timeout=FETCH_TIMEOUT_SECONDS)
         self._lock = threading.Lock()
@@ -100,7 +105,7 @@ class RemoteKeySet:
     async def key_for(self, kid: str | None) -> PyJWK:
         """Return the key a token's ``kid`` names, fetching the set off the event loop."""
         keys = self._keys
-        if keys is not None and time.monotonic() - self._fetched_at < self._max_age:
+        if keys is not None and self._clock() - self._fetched_at < self._max_age:
             key = _match(keys, kid)
             if key is not None:
                 return key
@@ -109,11 +114,11 @@ class RemoteKeySet:
     def _key_for(self, kid: str | None) -> PyJWK:
         # One lock: concurrent requests with the same unknown kid cause one refetch, not many.
         with self._lock:
-            if self._keys is None or time.monotonic() - self._fetched_at >= self._max_age:
+            if self._keys is None or self._clock() - self._fetched_at >= self._max_age:
                 self._load()
             assert self._keys is not None
             key = _match(self._keys, kid)
-            if key is None and time.monotonic() - self._fetched_at >= REFRESH_COOLDOWN_SECONDS:
+            if key is None and self._clock() - self._fetched_at >= REFRESH_COOLDOWN_SECONDS:
                 self._load()
                 key = _match(self._keys, kid)
         if key is None:
@@ -133,10 +138,10 @@ class RemoteKeySet:
             # Keep accepting tokens signed with the keys we have; an IdP blip must not
             # lock every admin out.
             log.warning("could not refresh the JWKS from %s, keeping old keys: %s", self.url, exc)
-            self._fetched_at = time.monotonic() - self._max_age + RETRY_AFTER_FAILURE_SECONDS
+            self._fetched_at = self._clock() - self._max_age + RETRY_AFTER_FAILURE_SECONDS
             return
         self._keys = keys
-        self._fetched_at = time.monotonic()
+        self._fetched_at = self._clock()
 
 
 def build_key_set(settings: Settings) -> KeySet | None:

@@ -2,8 +2,9 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.auth.models import ApiKey, UsedSignInLink
@@ -39,4 +40,4 @@ async def mark_link_used(
         .on_conflict_do_nothing(index_elements=["jti"])
     )
     result = await session.execute(stmt)
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1

@@ -97,7 +97,7 @@ def autogpt_command(
                 await writer.check()
             await _first_pass(sync, writer)
             if follow:
-                on_pass = _print_pass
+                on_pass: Callable[[SyncReport], Awaitable[None]] = _print_pass
                 if writer is not None:
                     on_pass = _then_write_back(writer, _warn(every))
                 await sync.follow(every, on_pass=on_pass, on_error=_warn(every))

@@ -4,8 +4,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Row
 
+from execlens.db.base import AnyRow
 from execlens.errors import field_path
 from execlens.executions.models import ExecutionStatus
 from execlens.executions.schemas import (
@@ -30,7 +30,7 @@ def first_problem(exc: ValueError) -> str:
     return str(exc)
 
 
-def is_skipped(run: Row) -> bool:
+def is_skipped(run: AnyRow) -> bool:
     """Tell whether a run must not be in execlens: soft-deleted, or a dry run."""
     stats = run.stats if isinstance(run.stats, dict) else {}
     return bool(run.is_deleted) or stats.get("is_dry_run") is True
@@ -52,26 +52,26 @@ def run_stats(stats: Any) -> ExecutionStats:
     return ExecutionStats()
 
 
-def _node_inputs(node: Row) -> Any:
+def _node_inputs(node: AnyRow) -> Any:
     stats = node.stats if isinstance(node.stats, dict) else {}
     if stats.get("cleared_inputs"):
         return stats["cleared_inputs"]
     return node.execution_data or node.inputs
 
 
-def _node_outputs(node: Row) -> Any:
+def _node_outputs(node: AnyRow) -> Any:
     stats = node.stats if isinstance(node.stats, dict) else {}
     if stats.get("cleared_outputs"):
         return stats["cleared_outputs"]
     return node.outputs
 
 
-def _node_error(node: Row) -> str | None:
+def _node_error(node: AnyRow) -> str | None:
     error = node.stats.get("error") if isinstance(node.stats, dict) else None
     return None if error is None else str(error)
 
 
-def node_execution(node: Row) -> NodeExecutionIn:
+def node_execution(node: AnyRow) -> NodeExecutionIn:
     """Return one node execution, read as AutoGPT reads it (moderated values first)."""
     return NodeExecutionIn(
         id=node.id,
@@ -94,7 +94,7 @@ def trim_limits() -> tuple[int, int]:
     return keep // 2, keep - keep // 2
 
 
-def node_executions(run_id: str, rows: Sequence[Row]) -> list[NodeExecutionIn]:
+def node_executions(run_id: str, rows: Sequence[AnyRow]) -> list[NodeExecutionIn]:
     """Return a run's node executions; a trimmed run gets a note where steps were left out."""
     nodes = [node_execution(row) for row in rows]
     if not rows or rows[0].total <= MAX_NODE_EXECUTIONS:
@@ -121,7 +121,7 @@ def trimmed_note(run_id: str, total: int, at: Any) -> NodeExecutionIn:
     )
 
 
-def execution(run: Row, nodes: list[NodeExecutionIn]) -> ExecutionIn:
+def execution(run: AnyRow, nodes: list[NodeExecutionIn]) -> ExecutionIn:
     """Return a finished run with its node executions."""
     return ExecutionIn(
         id=run.id,
@@ -137,7 +137,7 @@ def execution(run: Row, nodes: list[NodeExecutionIn]) -> ExecutionIn:
     )
 
 
-def graph(row: Row, nodes: Sequence[Row], links: Sequence[Row]) -> GraphIn:
+def graph(row: AnyRow, nodes: Sequence[AnyRow], links: Sequence[AnyRow]) -> GraphIn:
     """Return one graph version with its nodes (block names) and links between them."""
     node_ids = {n.id for n in nodes}
     # Validated whole, so an error names its place ("nodes[3].id").

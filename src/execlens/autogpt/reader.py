@@ -6,8 +6,10 @@ Names are AutoGPT's Prisma names, quoted; the engine's search_path points at its
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from execlens.db.base import AnyRow
 
 FINISHED = ("COMPLETED", "FAILED", "TERMINATED")
 
@@ -90,7 +92,8 @@ _EPOCH = datetime(1970, 1, 1)
 
 async def count_finished_runs(connection: AsyncConnection, *, since: datetime | None) -> int:
     """Return how many finished runs changed at or after ``since`` (naive UTC)."""
-    return (await connection.execute(_COUNT, {"since": since or _EPOCH})).scalar_one()
+    count: int = (await connection.execute(_COUNT, {"since": since or _EPOCH})).scalar_one()
+    return count
 
 
 async def finished_runs(
@@ -99,7 +102,7 @@ async def finished_runs(
     since: datetime | None,
     after: tuple[datetime, str] | None,
     limit: int,
-) -> Sequence[Row]:
+) -> Sequence[AnyRow]:
     """Return finished runs changed at or after ``since``, past ``after``, oldest change first."""
     after_changed, after_id = after or (_EPOCH, "")
     params = {
@@ -113,7 +116,7 @@ async def finished_runs(
 
 async def node_executions(
     connection: AsyncConnection, run_ids: Sequence[str], *, head: int, tail: int
-) -> Sequence[Row]:
+) -> Sequence[AnyRow]:
     """Return these runs' node executions with inputs and outputs, in the order added.
 
     A run with more than ``head + tail`` keeps its first ``head`` and last ``tail``; each
@@ -125,7 +128,7 @@ async def node_executions(
 
 async def graphs(
     connection: AsyncConnection, keys: Sequence[tuple[str, int]]
-) -> tuple[Sequence[Row], Sequence[Row], Sequence[Row]]:
+) -> tuple[Sequence[AnyRow], Sequence[AnyRow], Sequence[AnyRow]]:
     """Return the graph rows, node rows and link rows of these (id, version) keys."""
     params = {"ids": [k[0] for k in keys], "versions": [k[1] for k in keys]}
     return (

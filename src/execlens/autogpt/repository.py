@@ -3,11 +3,13 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import Row, exists, or_, select, update
+from sqlalchemy import CursorResult, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.autogpt.models import SyncCursor, SyncedRun
+from execlens.db.base import AnyRow
 from execlens.db.dialect import insert_on_conflict
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution
@@ -55,7 +57,7 @@ async def claim_lease(
         )
         .values(lease_owner=owner, lease_until=until)
     )
-    return claimed.rowcount == 1
+    return cast(CursorResult[Any], claimed).rowcount == 1
 
 
 async def release_lease(session: AsyncSession, source: str, owner: str) -> None:
@@ -93,7 +95,7 @@ async def save_changes(
 
 async def due_write_backs(
     session: AsyncSession, *, after: str, limit: int, overwrite: bool
-) -> Sequence[Row]:
+) -> Sequence[AnyRow]:
     """Return synced runs whose latest verdict AutoGPT has not been given, by id after ``after``.
 
     A run is due when its summary or score differs from the one write-back last handled,

@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from execlens.autogpt import mapping, reader, repository
 from execlens.autogpt.schema_check import check_source_schema
 from execlens.autogpt.source import SourceError, source_connection, source_engine
-from execlens.db.base import as_utc
+from execlens.db.base import AnyRow, as_utc
 from execlens.db.engine import Database
 from execlens.executions.schemas import ExecutionIn, GraphIn
 from execlens.executions.service import execution_service
@@ -105,7 +104,7 @@ class AutoGPTSync:
         """Take or renew this process's lease on the sync; tell whether it holds it."""
         assert self.lease_owner is not None
         async with self.database.write() as session:
-            return await self._renew(session)
+            return await self._renew(session, self.lease_owner)
 
     async def release(self) -> None:
         """Give up the lease, so another process can sync at once."""
@@ -113,10 +112,10 @@ class AutoGPTSync:
             async with self.database.write() as session:
                 await repository.release_lease(session, SOURCE, self.lease_owner)
 
-    async def _renew(self, session) -> bool:
+    async def _renew(self, session: AsyncSession, owner: str) -> bool:
         until = datetime.now(UTC) + self.lease
         dialect = self.database.dialect
-        return await repository.claim_lease(session, dialect, SOURCE, self.lease_owner, until)
+        return await repository.claim_lease(session, dialect, SOURCE, owner, until)
 
     async def close(self) -> None:
         """Close the connections to AutoGPT's database."""
@@ -142,16 +141,17 @@ class AutoGPTSync:
         # Batch n+1 is read while batch n is written: PostgreSQL's work on one side
         # overlaps Python's on the other. Writes stay one at a time and in order.
         after: tuple[datetime, str] | None = None
-        writing: asyncio.Task | None = None
+        writing: asyncio.Task[None] | None = None
         try:
             while True:
-                runs, batch = await self._read_next(since, after)
+                read = await self._read_next(since, after)
                 if writing is not None:
                     await writing
                     if on_batch:
                         on_batch(report)
-                if not runs:
+                if read is None:
                     return report
+                runs, batch = read
                 after = (runs[-1].changed_at, runs[-1].id)
                 writing = asyncio.create_task(self._write(batch, runs, report))
         finally:
@@ -162,13 +162,14 @@ class AutoGPTSync:
 
     async def _read_next(
         self, since: datetime | None, after: tuple[datetime, str] | None
-    ) -> tuple[Sequence[Row], _Batch | None]:
+    ) -> tuple[Sequence[AnyRow], _Batch] | None:
+        """Return the next runs after ``after`` with what to write for them; None at the end."""
         async with source_connection(self.engine, self.source) as connection:
             runs = await reader.finished_runs(
                 connection, since=since, after=after, limit=self.batch_size
             )
             if not runs:
-                return runs, None
+                return None
             async with self.database.read() as session:
                 stored = await repository.stored_changes(session, [r.id for r in runs])
             return runs, await self._read_batch(connection, runs, stored)
@@ -198,7 +199,7 @@ class AutoGPTSync:
             await asyncio.sleep(interval.total_seconds())
 
     async def _read_batch(
-        self, connection, runs: Sequence[Row], stored: dict[str, datetime]
+        self, connection: AsyncConnection, runs: Sequence[AnyRow], stored: dict[str, datetime]
     ) -> _Batch:
         gone = [run.id for run in runs if mapping.is_skipped(run)]
         # Runs re-read in the lookback window that did not change since: nothing to write.
@@ -222,7 +223,7 @@ class AutoGPTSync:
         return batch
 
     async def _new_graphs(
-        self, connection, runs: Sequence[Row], invalid: list[tuple[str, str]]
+        self, connection: AsyncConnection, runs: Sequence[AnyRow], invalid: list[tuple[str, str]]
     ) -> list[GraphIn]:
         # Graph versions do not change once written (AutoGPT adds a version per edit):
         # read each once per process.
@@ -231,7 +232,7 @@ class AutoGPTSync:
             return []
         graph_rows, node_rows, link_rows = await reader.graphs(connection, keys)
         nodes = {k: list(g) for k, g in groupby(node_rows, key=_graph_key)}
-        links: dict[tuple[str, int], list[Row]] = {}
+        links: dict[tuple[str, int], list[AnyRow]] = {}
         for link in link_rows:
             links.setdefault(_graph_key(link), []).append(link)
         graphs = []
@@ -244,12 +245,12 @@ class AutoGPTSync:
                 invalid.append((f"graph {g.id} version {g.version}", mapping.first_problem(exc)))
         return graphs
 
-    async def _write(self, batch: _Batch, runs: Sequence[Row], report: SyncReport) -> None:
+    async def _write(self, batch: _Batch, runs: Sequence[AnyRow], report: SyncReport) -> None:
         position = runs[-1].changed_at
         # Runs, removals and the cursor commit together: a crash (kill -9) between
         # batches loses nothing, and the next pass re-reads from the cursor.
         async with self.database.write() as session:
-            if self.lease_owner is not None and not await self._renew(session):
+            if self.lease_owner is not None and not await self._renew(session, self.lease_owner):
                 raise LeaseLost(f"another process holds the {SOURCE} sync lease")
             dialect = self.database.dialect
             result = await execution_service.ingest(
@@ -274,5 +275,5 @@ class AutoGPTSync:
         report.read += len(runs)
 
 
-def _graph_key(row: Row) -> tuple[str, int]:
+def _graph_key(row: AnyRow) -> tuple[str, int]:
     return (row.graph_id, row.graph_version)

@@ -4,12 +4,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from execlens.autogpt import repository
 from execlens.autogpt.repository import HandledWriteBack
 from execlens.autogpt.source import SourceError, source_connection, source_engine
+from execlens.db.base import AnyRow
 from execlens.db.engine import Database
 from execlens.source_url import SourceDatabase
 
@@ -121,7 +122,7 @@ class AutoGPTWriteBack:
                 await repository.save_write_backs(session, handled)
 
     async def _write_batch(
-        self, connection: AsyncConnection, due: Sequence[Row], report: WriteBackReport
+        self, connection: AsyncConnection, due: Sequence[AnyRow], report: WriteBackReport
     ) -> list[HandledWriteBack]:
         ids = [row.execution_id for row in due]
         current = {row.id: row for row in await connection.execute(_CURRENT, {"ids": ids})}
@@ -138,7 +139,7 @@ class AutoGPTWriteBack:
         return decision.handled
 
     def _decide(
-        self, due: Sequence[Row], current: dict[str, Row], report: WriteBackReport
+        self, due: Sequence[AnyRow], current: dict[str, AnyRow], report: WriteBackReport
     ) -> _Decision:
         writes: list[HandledWriteBack] = []
         handled: list[HandledWriteBack] = []
@@ -167,7 +168,7 @@ def _same(stored: Any, value: Any) -> bool:
     return bool(stored == value)
 
 
-def _theirs(there: Row, row: Row) -> bool:
+def _theirs(there: AnyRow, row: AnyRow) -> bool:
     """Tell whether AutoGPT holds a summary or score that execlens did not write."""
     # What execlens wrote last; after keeping AutoGPT's values it wrote nothing.
     ours_summary = None if row.kept_theirs else row.written_summary

@@ -1,8 +1,9 @@
 """Declarative base and the column types every model shares."""
 
 from datetime import UTC, datetime
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, DateTime, MetaData, Row, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -18,9 +19,15 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# A row of a textual query or a mixed select: its columns are known at run time only.
+AnyRow = Row[*tuple[Any, ...]]
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model maps one Table (DeclarativeBase allows any FromClause), so the bulk
+    # upserts in db/dialect.py can read its name, columns and primary key.
+    __table__: ClassVar[Table]
 
 
 def as_utc(value: datetime) -> datetime:

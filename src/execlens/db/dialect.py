@@ -1,6 +1,7 @@
 """SQL that differs between SQLite and PostgreSQL. Everything else is dialect-neutral."""
 
 import sqlite3
+import typing
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pydantic_core import to_json
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    ColumnExpressionArgument,
     Date,
     DateTime,
     Integer,
@@ -93,7 +95,9 @@ def lock_migrations(dialect: Dialect, connection: Connection) -> None:
             assert_never(dialect)
 
 
-def utc_day_number(dialect: Dialect, column: ColumnElement[datetime]) -> ColumnElement[int]:
+def utc_day_number(
+    dialect: Dialect, column: ColumnExpressionArgument[datetime]
+) -> ColumnElement[int]:
     """Return the UTC calendar day of a timestamp column as days since 1970-01-01.
 
     Spelled exactly as the trends index ``ix_executions_graph_day_finished`` spells it
@@ -110,8 +114,8 @@ def utc_day_number(dialect: Dialect, column: ColumnElement[datetime]) -> ColumnE
             return cast(func.julianday(day) - literal_column("2440587.5"), Integer)
         case "postgresql":
             # date(timestamptz) follows the session's TimeZone; convert to UTC explicitly.
-            day = cast(func.timezone(literal_column("'UTC'"), column), Date)
-            return type_coerce(day - literal_column("DATE '1970-01-01'"), Integer)
+            utc_date = cast(func.timezone(literal_column("'UTC'"), column), Date)
+            return type_coerce(utc_date - literal_column("DATE '1970-01-01'"), Integer)
         case _:
             assert_never(dialect)
 
@@ -153,7 +157,9 @@ def _sqlite_converters(
     return tuple(converters)
 
 
-def _encode_sqlite(table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> list:
+def _encode_sqlite(
+    table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]
+) -> list[Any]:
     converters = _sqlite_converters(table, columns)
     values: list[Any] = []
     for row in rows:
@@ -238,7 +244,8 @@ def join_rows(dialect: Dialect, pieces: Iterable[EncodedRows]) -> EncodedRows:
         case "sqlite":
             return list(chain.from_iterable(pieces))
         case "postgresql":
-            return "".join(pieces)
+            # encode_rows gives PostgreSQL's pieces as COPY text.
+            return "".join(typing.cast(Iterable[str], pieces))
         case _:
             assert_never(dialect)
 
@@ -301,6 +308,7 @@ async def _postgresql_upsert(
     # Empty already unless this transaction upserted into the table before.
     await connection.exec_driver_sql(f"DELETE FROM {staging}")
     driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # an open asyncpg connection
     await driver.copy_to_table(staging, source=_once(copy_text.encode()), columns=columns)
     await connection.exec_driver_sql(_postgresql_upsert_sql(table, columns, keep, staging))
 

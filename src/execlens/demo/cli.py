@@ -3,6 +3,7 @@
 import json
 import sys
 import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
 from execlens.config import Settings
+from execlens.db.base import AnyRow
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.importer import ImportReport, import_lines
@@ -60,7 +62,7 @@ def demo_command(
 
     settings = load_settings()
 
-    async def work(database: Database) -> tuple[ImportReport, list]:
+    async def work(database: Database) -> tuple[ImportReport, Sequence[AnyRow]]:
         await upgrade(database)
         lines = (json.dumps(r) for r in generate_records(days=days, seed=seed))
         report = await import_lines(database, lines)

@@ -180,7 +180,9 @@ class _Execution:
         }
         if now is not None and ended > now:
             return self._unfinished(execution, timeline, started, now)
-        nodes = [self._node(attempt, *times) for attempt, *times in timeline]
+        nodes = [
+            self._node(attempt, queued, begun, clock) for attempt, queued, begun, clock in timeline
+        ]
         costs = [a.step.cost for a in attempts if a.status == "COMPLETED"]
         walltime = (ended - started) / 1000
         stats: dict[str, Any] = {

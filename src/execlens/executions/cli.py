@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import TextIO
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
 from execlens.db.engine import Database
@@ -17,7 +24,7 @@ MAX_REPORTED_SKIPS = 20
 PROGRESS_EVERY = 500
 
 
-def _lines(handle: TextIO, progress: Progress, task: int) -> Iterator[str]:
+def _lines(handle: TextIO, progress: Progress, task: TaskID) -> Iterator[str]:
     # Advance the bar every few hundred lines: a Rich update per line would cost more
     # than the import of the line itself.
     pending = 0

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -115,7 +115,7 @@ def _exit_with(parent: int) -> None:
 
 async def _parsed_chunks(
     lines: Iterable[str], dialect: Dialect
-) -> AsyncIterator[tuple[int, list[ParsedLine]]]:
+) -> AsyncGenerator[tuple[int, list[ParsedLine]], None]:
     """Yield each chunk's last line number and parsed lines, in order."""
     chunks = _chunks(lines)
     head = list(islice(chunks, POOL_MIN_LINES // CHUNK_LINES))
@@ -131,7 +131,7 @@ async def _parsed_chunks(
 
 async def _parse_here(
     chunks: Iterator[tuple[int, list[str]]], dialect: Dialect
-) -> AsyncIterator[tuple[int, list[ParsedLine]]]:
+) -> AsyncGenerator[tuple[int, list[ParsedLine]], None]:
     for first, texts in chunks:
         yield first + len(texts) - 1, parse_chunk(dialect, first, texts)
         # Let the previous batch's write advance while the next chunk is parsed.
@@ -140,7 +140,7 @@ async def _parse_here(
 
 async def _parse_in_workers(
     chunks: Iterator[tuple[int, list[str]]], dialect: Dialect, workers: int
-) -> AsyncIterator[tuple[int, list[ParsedLine]]]:
+) -> AsyncGenerator[tuple[int, list[ParsedLine]], None]:
     loop = asyncio.get_running_loop()
     pool = _start_workers(workers)
     pending: deque[tuple[int, asyncio.Future[list[ParsedLine]]]] = deque()

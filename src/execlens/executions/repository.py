@@ -2,11 +2,22 @@
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, ScalarSelect, Select, and_, delete, func, or_, select
+from sqlalchemy import (
+    ColumnExpressionArgument,
+    CursorResult,
+    ScalarSelect,
+    Select,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from execlens.db.base import AnyRow
 from execlens.db.dialect import EncodedRows, bulk_upsert, encode_rows, insert_on_conflict
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution, ExecutionStatus, Graph, NodeExecution
@@ -47,7 +58,9 @@ NODE_EXECUTION_COLUMNS = (
 )
 
 
-async def upsert_graphs(session: AsyncSession, dialect: Dialect, rows: Sequence[dict]) -> None:
+async def upsert_graphs(
+    session: AsyncSession, dialect: Dialect, rows: Sequence[dict[str, Any]]
+) -> None:
     """Insert graph versions, replacing any stored version with the same (id, version)."""
     if not rows:
         return
@@ -87,7 +100,7 @@ async def delete_executions(session: AsyncSession, ids: Sequence[str]) -> int:
     if not ids:
         return 0
     result = await session.execute(delete(Execution).where(Execution.id.in_(ids)))
-    return result.rowcount
+    return cast(CursorResult[Any], result).rowcount
 
 
 def encode_executions(dialect: Dialect, rows: Iterable[Sequence[Any]]) -> EncodedRows:
@@ -108,7 +121,7 @@ def select_executions(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     after_key: tuple[datetime, str] | None = None,
-) -> Select[tuple[Execution]]:
+) -> Select[Execution]:
     """Return executions newest first, filtered, starting after ``after_key`` (keyset)."""
     stmt = select(Execution)
     if graph_id is not None:
@@ -194,7 +207,7 @@ async def count_rows(session: AsyncSession) -> dict[str, int]:
     return counts
 
 
-def latest_graph_name(graph_id: ColumnElement[str]) -> ScalarSelect[str]:
+def latest_graph_name(graph_id: ColumnExpressionArgument[str]) -> ScalarSelect[str]:
     """Return a subquery for the newest stored name of the graph ``graph_id`` names."""
     return (
         select(Graph.name)
@@ -205,7 +218,7 @@ def latest_graph_name(graph_id: ColumnElement[str]) -> ScalarSelect[str]:
     )
 
 
-async def graph_overview(session: AsyncSession) -> Sequence[Row]:
+async def graph_overview(session: AsyncSession) -> Sequence[AnyRow]:
     """Return per-graph counts, mean score and newest version of the executions."""
     latest_name = latest_graph_name(Execution.graph_id)
     stmt = (

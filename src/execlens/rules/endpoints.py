@@ -4,8 +4,8 @@ from fastapi import APIRouter, Response
 
 from execlens.api.deps import ReadSession, SettingsDep, WriteSession
 from execlens.api.errors import error_responses
-from execlens.audit.service import actor_of
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
+from execlens.auth.service import actor_of
 from execlens.rules.schemas import RuleCreate, RuleList, RuleOut, RuleUpdate
 from execlens.rules.service import rule_service
 

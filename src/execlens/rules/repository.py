@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, and_, exists, func, insert, select
+from sqlalchemy import Row, Select, and_, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.analytics.models import ACTIVE_STATUSES, AnalyticsJob, ItemStatus, JobItem, JobStatus
@@ -50,7 +50,7 @@ async def jobs_stopped_for(
 
 async def unseen_arrivals(
     session: AsyncSession, rule: JudgingRule, since: datetime, limit: int
-) -> Sequence[Row[tuple[str, datetime]]]:
+) -> Sequence[Row[str, datetime | None]]:
     """Return finished runs that arrived since ``since``, match ``rule``, and it has not seen."""
     seen = exists().where(RuleMatch.rule_id == rule.id, RuleMatch.execution_id == Execution.id)
     stmt = (
@@ -94,7 +94,7 @@ async def open_jobs(session: AsyncSession, rule_id: str) -> Sequence[AnalyticsJo
     return (await session.scalars(stmt)).all()
 
 
-def _rule_items(rule_id: str):
+def _rule_items(rule_id: str) -> Select[JobItem]:
     return (
         select(JobItem)
         .join(AnalyticsJob, AnalyticsJob.id == JobItem.job_id)
@@ -120,7 +120,7 @@ async def backlog(session: AsyncSession, rule_id: str) -> int:
 
 async def finished_since(
     session: AsyncSession, rule_id: str, since: datetime
-) -> Sequence[Row[tuple[str, datetime | None, datetime | None]]]:
+) -> Sequence[Row[str, datetime | None, datetime | None]]:
     """Return (status, arrived_at, judged_at) of the rule's items finished since ``since``."""
     stmt = (
         _rule_items(rule_id)

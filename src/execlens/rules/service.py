@@ -275,7 +275,8 @@ class RuleService:
                 if chosen:
                     job = job or self._new_job(session, settings, rule, now, left)
                     await self._add_items(session, job, sorted(chosen))
-                newest = max(arrived for _, arrived in rows)
+                # unseen_arrivals selects by arrived_at >= since: none of them is null.
+                newest = max(arrived for _, arrived in rows if arrived is not None)
                 rule.cursor_arrived_at = max(newest, rule.cursor_arrived_at or newest)
                 picked += len(chosen)
             if len(rows) < BATCH:

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Query
 
 from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
+from execlens.trends.models import AlertState
 from execlens.trends.schemas import (
     AccuracyTrendsResponse,
     AgentTrendList,
     AlertPage,
-    AlertState,
     TrendQuery,
 )
 from execlens.trends.service import trend_service

@@ -32,6 +32,8 @@ from execlens.trends.models import AccuracyAlert, AlertState, TrendWindow
 WINDOWS = {"three_day_avg": 3, "seven_day_avg": 7, "fourteen_day_avg": 14}
 # Day numbers (``day_number`` rows, ``since_day``) count days from this date, in UTC.
 EPOCH = date(1970, 1, 1)
+# A select whose columns are built up at run time.
+AnySelect = Select[*tuple[Any, ...]]
 
 
 @cache
@@ -41,7 +43,7 @@ def select_daily_trend(
     window: TrendWindow = "calendar",
     newest_only: bool = False,
     by_user: bool = False,
-) -> Select:
+) -> AnySelect:
     """Return one row per UTC day with data, newest first: counts, score and moving averages.
 
     Bind parameters: ``graph_id``, ``since_day`` (the first day number), ``since`` (the
@@ -55,12 +57,12 @@ def select_daily_trend(
     in day order.
     """
     if dialect == "sqlite" and not by_user:
-        daily = _sqlite_day_totals(window)
+        days = _sqlite_day_totals(window)
     else:
-        daily = _daily_from_index(dialect, window=window, by_user=by_user)
-    daily = daily.subquery("daily")
+        days = _daily_from_index(dialect, window=window, by_user=by_user)
+    daily = days.subquery("daily")
 
-    def frame(size: int) -> dict:
+    def frame(size: int) -> dict[str, Any]:
         bounds = (-(size - 1), 0)
         return {"order_by": daily.c.day, "rows" if window == "rows" else "range_": bounds}
 
@@ -89,7 +91,7 @@ def daily_trend_params(graph_id: str, since: datetime, user_id: str | None) -> d
 
 def _daily_from_index(
     dialect: Dialect, *, window: TrendWindow, by_user: bool, first_day_only: bool = False
-) -> Select:
+) -> AnySelect:
     day = utc_day_number(dialect, Execution.created_at)
     since_day = bindparam("since_day", type_=Integer)
     daily = (
@@ -125,7 +127,7 @@ _execution_days = table(
 )
 
 
-def _sqlite_day_totals(window: TrendWindow) -> Select | CompoundSelect:
+def _sqlite_day_totals(window: TrendWindow) -> AnySelect | CompoundSelect[*tuple[Any, ...]]:
     days = _execution_days.c
     since_day = bindparam("since_day", type_=Integer)
     totals = select(
@@ -143,7 +145,7 @@ def _sqlite_day_totals(window: TrendWindow) -> Select | CompoundSelect:
     return union_all(totals.where(days.day > since_day), first_day)
 
 
-def select_active_graphs(since: datetime | None, min_executions: int = 1) -> Select:
+def select_active_graphs(since: datetime | None, min_executions: int = 1) -> AnySelect:
     """Return graphs with at least ``min_executions`` finished runs since ``since``, and names."""
     latest_name = latest_graph_name(Execution.graph_id)
     stmt = (
@@ -167,7 +169,7 @@ async def graph_name(session: AsyncSession, graph_id: str) -> str | None:
 
 def select_alerts(
     *, state: AlertState | None = None, graph_id: str | None = None
-) -> Select[tuple[AccuracyAlert]]:
+) -> Select[AccuracyAlert]:
     """Return alerts newest first, optionally only one state or one graph."""
     stmt = select(AccuracyAlert)
     if state is not None:
@@ -179,7 +181,7 @@ def select_alerts(
 
 def select_alerts_with_names(
     *, state: AlertState | None = None, graph_id: str | None = None
-) -> Select[tuple[AccuracyAlert, str | None]]:
+) -> Select[AccuracyAlert, str | None]:
     """Return ``select_alerts`` rows with each graph's newest name (None when not stored)."""
     name = latest_graph_name(AccuracyAlert.graph_id)
     return select_alerts(state=state, graph_id=graph_id).add_columns(name.label("name"))

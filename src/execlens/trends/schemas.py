@@ -1,15 +1,15 @@
 """Wire schemas of accuracy trends and alerts; upstream field names are kept exactly."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from execlens.trends.models import AlertState, TrendWindow
 
 
-class TrendQuery(BaseModel):
-    """What to compute: one graph (optionally one user's runs), a lookback and a threshold."""
+class TrendParameters(BaseModel):
+    """The parameters every trend query shares; each names its own window after these."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -24,17 +24,27 @@ class TrendQuery(BaseModel):
         description="Alert when the 3-day average drops this many %.",
     )
     include_historical: bool = False
+
+
+MinExecutions = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=1_000_000,
+        description="No alert when the 3-day window holds fewer scored executions.",
+    ),
+]
+
+
+class TrendQuery(TrendParameters):
+    """What to compute: one graph (optionally one user's runs), a lookback and a threshold."""
+
     window: TrendWindow = Field(
         default="calendar",
         description="calendar: the 3-day average covers days D-2..D; rows: the last 3 days "
         "with data (upstream), which skip missing days.",
     )
-    min_executions: int = Field(
-        default=1,
-        ge=1,
-        le=1_000_000,
-        description="No alert when the 3-day window holds fewer scored executions.",
-    )
+    min_executions: MinExecutions = 1
 
 
 class AccuracyLatestData(BaseModel):

@@ -13,7 +13,7 @@ from execlens.config import Settings
 from execlens.db.engine import Dialect
 from execlens.errors import UserError, field_path
 from execlens.trends import repository
-from execlens.trends.models import ALL_USERS, AccuracyAlert
+from execlens.trends.models import ALL_USERS, AccuracyAlert, AlertState
 from execlens.trends.schemas import (
     AccuracyAlertData,
     AccuracyLatestData,
@@ -22,7 +22,6 @@ from execlens.trends.schemas import (
     AgentTrendSummary,
     AlertOut,
     AlertPage,
-    AlertState,
     TrendQuery,
 )
 
@@ -241,8 +240,8 @@ class TrendService:
             alert.last_checked_at = now
             return AlertDecision("resolved", alert)
         _refresh(alert, current, now)
-        never_sent = alert.notified_at is None
-        if can_notify and (never_sent or (cooldown and now - alert.notified_at >= cooldown)):
+        sent_at = alert.notified_at
+        if can_notify and (sent_at is None or (cooldown and now - sent_at >= cooldown)):
             _mark_notified(alert, now)
             return AlertDecision("renotify", alert, notify=True)
         return AlertDecision("still_open", alert)
@@ -278,11 +277,11 @@ def alert_out(settings: Settings, alert: AccuracyAlert, name: str | None) -> Ale
         graph_id=alert.graph_id,
         graph_name=name,
         user_id=user_id,
-        state=alert.state,  # type: ignore[arg-type]
+        state=alert.state,
         drop_percent=alert.drop_percent,
         three_day_avg=alert.three_day_avg,
         seven_day_avg=alert.seven_day_avg,
-        window=alert.window,  # type: ignore[arg-type]
+        window=alert.window,
         detected_at=alert.detected_at,
         last_checked_at=alert.last_checked_at,
         resolved_at=alert.resolved_at,

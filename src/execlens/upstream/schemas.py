@@ -6,7 +6,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from execlens.analytics.schemas import AnalyticsSelection
 from execlens.trends.models import TrendWindow
-from execlens.trends.schemas import TrendQuery
+from execlens.trends.schemas import MinExecutions, TrendParameters
 
 
 def _blank_is_none(value: object) -> object:
@@ -27,7 +27,7 @@ class ExecutionAnalyticsRequest(AnalyticsSelection):
     user_id: UserFilter = None
 
 
-class UpstreamTrendQuery(TrendQuery):
+class UpstreamTrendQuery(TrendParameters):
     """AutoGPT's trends parameters; unknown ones, such as a cache-buster, are ignored."""
 
     model_config = ConfigDict(extra="ignore")
@@ -38,6 +38,7 @@ class UpstreamTrendQuery(TrendQuery):
         description="rows: the last 3 days with data, upstream's numbers; calendar: days "
         "D-2..D. Default: EXECLENS_UPSTREAM_TRENDS_WINDOW (rows).",
     )
+    min_executions: MinExecutions = 1
 
 
 class ModelOption(BaseModel):

@@ -48,6 +48,10 @@ class UpstreamService:
         """Judge an agent's finished runs as one job, wait for it, and return its report."""
         # Imported here: the runner loads the LLM SDKs, which the other routes never need.
         from execlens.analytics.runner import Worker
+        from execlens.judge.judge import Judge
+
+        # The analytics JudgeDep is typed object; every app's judge is a Judge.
+        assert isinstance(judge, Judge)
 
         async with database.write() as session:
             job, _ = await analytics_service.create(
