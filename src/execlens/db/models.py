@@ -7,6 +7,7 @@ from execlens.autogpt.models import SyncCursor, SyncedRun
 from execlens.db.base import Base
 from execlens.executions.models import Execution, Graph, NodeExecution
 from execlens.judge.models import VerdictRecord
+from execlens.labels.models import Label
 from execlens.trends.models import AccuracyAlert
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "Execution",
     "Graph",
     "JobItem",
+    "Label",
     "NodeExecution",
     "SyncCursor",
     "SyncedRun",

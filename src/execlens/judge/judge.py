@@ -8,10 +8,15 @@ from pydantic_ai.models import Model
 
 from execlens.config import Settings
 from execlens.errors import UserError
-from execlens.executions.schemas import ExecutionOut, GraphOut
+from execlens.executions.domain import GraphRecord, RunRecord
 from execlens.judge.ask import ask
 from execlens.judge.catalog import ModelEntry, estimate_cost_usd
-from execlens.judge.digest import ExecutionDigest, build_digest, estimate_tokens
+from execlens.judge.digest import (
+    MIN_DIGEST_BUDGET_TOKENS,
+    ExecutionDigest,
+    build_digest,
+    estimate_tokens,
+)
 from execlens.judge.local import LocalModelServer
 from execlens.judge.prompts import (
     DEFAULT_SYSTEM_PROMPT,
@@ -24,8 +29,6 @@ from execlens.judge.prompts import (
 from execlens.judge.providers import build_model, output_mode, resolve_model
 from execlens.judge.rules import apply_rules
 from execlens.judge.schemas import JudgeAnswer, Verdict
-
-MIN_DIGEST_TOKENS = 200
 
 
 @dataclass(frozen=True)
@@ -74,15 +77,15 @@ class Judge:
         self._models: dict[tuple[str, str], Model] = {}
 
     def prepare(
-        self, execution: ExecutionOut, graph: GraphOut | None, request: JudgeRequest
+        self, execution: RunRecord, graph: GraphRecord | None, request: JudgeRequest
     ) -> PreparedCall:
         """Choose the model, build the digest within its context, and render the prompts."""
         return self._prepare(execution, graph, request.model, *_prompts(request))
 
     def _prepare(
         self,
-        execution: ExecutionOut,
-        graph: GraphOut | None,
+        execution: RunRecord,
+        graph: GraphRecord | None,
         model: str | None,
         system: str,
         template: str,
@@ -99,7 +102,7 @@ class Judge:
             else self.settings.digest_budget_tokens
         )
         budget = min(wanted, entry.context_window - reserved)
-        if budget < MIN_DIGEST_TOKENS:
+        if budget < MIN_DIGEST_BUDGET_TOKENS:
             raise UserError(
                 f"model {entry.id!r} has a {entry.context_window:,}-token context, too small "
                 "for these prompts; shorten them or pick a larger model"
@@ -110,7 +113,7 @@ class Judge:
         return PreparedCall(entry, digest, system, user, prompt_hash(system, template))
 
     async def judge(
-        self, execution: ExecutionOut, graph: GraphOut | None, request: JudgeRequest
+        self, execution: RunRecord, graph: GraphRecord | None, request: JudgeRequest
     ) -> Verdict:
         """Return a verdict for one execution; raise JudgeFailed when the model gives none."""
         system, template = _prompts(request)
@@ -155,7 +158,7 @@ class Judge:
 
     def _verdict(
         self,
-        execution: ExecutionOut,
+        execution: RunRecord,
         *,
         judge: str,
         summary: str,
@@ -183,6 +186,7 @@ class Judge:
             latency_ms=latency_ms,
             digest_tokens=call.digest.tokens if call else None,
             digest_truncated=bool(call and call.digest.cuts),
+            evidence_kept=call.digest.evidence_kept if call else None,
             created_at=datetime.now(UTC),
         )
 
