@@ -353,9 +353,8 @@ class JobRun:
             async with self.db.read() as session:
                 judged = await repository.is_already_judged(session, job, execution.id)
         else:
-            stats = execution.stats
             judged = job.skip_existing and (
-                stats.activity_status is not None and stats.correctness_score is not None
+                execution.activity_status is not None and execution.correctness_score is not None
             )
         if judged:
             return Outcome(ItemStatus.SKIPPED)

@@ -39,6 +39,9 @@ class RunRecord:
     node_count: int | None = None
     node_error_count: int | None = None
     error: str | None = None
+    # The run's current summary and score: its latest verdict's, or what it came with.
+    activity_status: str | None = None
+    correctness_score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,8 @@ def run_record(execution: ExecutionOut) -> RunRecord:
         node_count=stats.node_count,
         node_error_count=stats.node_error_count,
         error=stats.error,
+        activity_status=stats.activity_status,
+        correctness_score=stats.correctness_score,
     )
 
 
