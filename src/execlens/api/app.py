@@ -20,6 +20,7 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
+from execlens.labels.endpoints import router as labels_router
 from execlens.redaction import install_log_redaction
 from execlens.trends.endpoints import router as trends_router
 from execlens.trends.monitor import background_monitor
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(trends_router)
     app.include_router(audit_router)
     app.include_router(executions_router)
+    app.include_router(labels_router)
     install_dashboard(app)
     return app
 
