@@ -15,6 +15,7 @@ from execlens.demo.cli import demo_command, demo_data_command
 from execlens.errors import UserError
 from execlens.executions.cli import import_command
 from execlens.judge.cli import judge_command
+from execlens.labels.cli import agreement_command, labels_app
 from execlens.trends.cli import monitor_command, trends_command
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(sync_app, name="sync")
+app.add_typer(labels_app, name="labels")
 app.command("token")(token_command)
 app.command("import")(import_command)
 app.command("demo-data")(demo_data_command)
@@ -35,6 +37,7 @@ app.command("analyze")(analyze_command)
 app.command("worker")(worker_command)
 app.command("trends")(trends_command)
 app.command("monitor")(monitor_command)
+app.command("agreement")(agreement_command)
 
 
 @app.command("serve")

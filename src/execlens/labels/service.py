@@ -95,7 +95,8 @@ class LabelService:
         for number, line in lines:
             if line.execution_id in missing:
                 raise UserError(
-                    f"line {number}: execution_id: no execution {line.execution_id!r} is stored",
+                    f"line {number}: execution_id: no execution {line.execution_id!r} is stored "
+                    "(nothing was written; fix the line and import again)",
                     field="execution_id",
                 )
         now = datetime.now(UTC)
