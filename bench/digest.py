@@ -11,7 +11,7 @@ hold was kept. Goal: 100 % kept whenever the run fits the budget.
 
 Cost: milliseconds per digest at 500 steps, measured side by side with its baseline, one
 ``json.dumps`` of the same run (the least any digest must do: read every value once).
-Bound: under 20 ms per digest.
+Bound: under 20 ms per digest; and under 1 s for a 2,000-node run with three 1 MB outputs.
 """
 
 import argparse
@@ -31,6 +31,7 @@ from execlens.judge.digest import ExecutionDigest, build_digest, estimate_tokens
 LINE = TypeAdapter(ImportLine)
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 BOUND_MS = 20.0
+BIG_BOUND_MS = 1_000.0  # the bound the test suite asserted before timers left it
 TOOLS = ("LookupBookingBlock", "CheckRefundPolicyBlock", "IssueRefundBlock", "SendEmailBlock")
 
 
@@ -112,8 +113,11 @@ def conversation(steps: int) -> tuple[RunRecord, GraphRecord]:
     return _run("support-agent", runs), _graph("support-agent", nodes)
 
 
-def many_nodes(count: int) -> tuple[RunRecord, GraphRecord]:
-    """Return a run of ``count`` distinct intermediate nodes, every 100th failing."""
+def many_nodes(count: int, megabyte_runs: int = 0) -> tuple[RunRecord, GraphRecord]:
+    """Return a run of ``count`` distinct intermediate nodes, every 100th failing.
+
+    The first ``megabyte_runs`` of them output 1 MB of text each.
+    """
     nodes = [("in", "AgentInputBlock"), ("out", "AgentOutputBlock")]
     nodes += [(f"n{i}", f"Step{i}Block") for i in range(count)]
     runs: list[dict[str, Any]] = [
@@ -125,7 +129,7 @@ def many_nodes(count: int) -> tuple[RunRecord, GraphRecord]:
             {
                 "node_id": f"n{i}",
                 "input": {"x": f"value {i} " * 20},
-                "output": {"y": f"result {i} " * 30},
+                "output": {"y": "M" * 1_000_000 if i < megabyte_runs else f"result {i} " * 30},
                 "error": error,
             }
         )
@@ -227,8 +231,10 @@ def main() -> None:
     raw = [[r.input, r.output, r.error] for r in run.node_runs]
     ours = time_ms(lambda: build_digest(run, graph, budget_tokens=args.budget), args.repeat)
     base = time_ms(lambda: json.dumps(raw), args.repeat)
-    big_run, big_graph = many_nodes(2_000)
+    big_run, big_graph = many_nodes(2_000, megabyte_runs=3)
+    big_raw = [[r.input, r.output, r.error] for r in big_run.node_runs]
     big = time_ms(lambda: build_digest(big_run, big_graph, budget_tokens=args.budget), 5)
+    big_base = time_ms(lambda: json.dumps(big_raw), 5)
     print("\n| digest | ms per digest | baseline: json.dumps of the run | ratio | bound | met |")
     print("|---|---:|---:|---:|---|---|")
     met = "yes" if ours < BOUND_MS else "no"
@@ -237,7 +243,11 @@ def main() -> None:
         f"| conversation, 500 steps | {ours:.1f} | {base:.1f} | {ours / base:.1f} "
         f"| {bound} | {met} |"
     )
-    print(f"| 2,000-node run | {big:.1f} | | | | |")
+    met = "yes" if big < BIG_BOUND_MS else "no"
+    print(
+        f"| 2,000-node run, three 1 MB outputs | {big:.1f} | {big_base:.1f} | "
+        f"{big / big_base:.1f} | < {BIG_BOUND_MS:.0f} ms | {met} |"
+    )
 
 
 if __name__ == "__main__":

@@ -94,7 +94,9 @@ class Renderer:
         io_limits = knobs.limits(knobs.io_chars)
         keep = self._io_keep(knobs)
         sections["inputs"] = dumps(
-            head_tail(data.inputs, *keep, "inputs", lambda item: self._kept(*item, io_limits))
+            head_tail(
+                data.inputs, *keep, "inputs", lambda item: self._kept(item[0], item[1], io_limits)
+            )
         )
         sections["outputs"] = dumps(
             head_tail(data.outputs, *keep, "outputs", lambda item: self._output(item, io_limits))
@@ -126,10 +128,8 @@ class Renderer:
         return clipped
 
     def _output(self, run: OutputRun, limits: Limits) -> dict[str, Any]:
-        if isinstance(run.input, dict):
-            entry = self._kept(run.input, run.sizes[0], limits)
-        else:
-            entry = {"input": self._kept(run.input, run.sizes[0], limits)}
+        clipped = self._kept(run.input, run.sizes[0], limits)
+        entry: dict[str, Any] = clipped if isinstance(clipped, dict) else {"input": clipped}
         if run.show_output:
             entry["output"] = self._kept(run.output, run.sizes[1], limits)
         if run.status != ExecutionStatus.COMPLETED.value:

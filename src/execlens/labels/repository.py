@@ -2,8 +2,9 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import insert_on_conflict
@@ -13,11 +14,13 @@ from execlens.judge.models import VerdictRecord
 from execlens.labels.models import Label
 
 
-async def upsert_labels(session: AsyncSession, dialect: Dialect, rows: Sequence[dict]) -> None:
+async def upsert_labels(
+    session: AsyncSession, dialect: Dialect, rows: Sequence[dict[str, Any]]
+) -> None:
     """Store labels; a person's new label of a run replaces their old one."""
     if not rows:
         return
-    stmt = insert_on_conflict(dialect, Label.__table__)
+    stmt = insert_on_conflict(dialect, cast(Table, Label.__table__))
     stmt = stmt.on_conflict_do_update(
         index_elements=["execution_id", "labeler"],
         set_={
@@ -32,7 +35,8 @@ async def upsert_labels(session: AsyncSession, dialect: Dialect, rows: Sequence[
 async def delete_label(session: AsyncSession, execution_id: str, labeler: str) -> bool:
     """Delete one person's label of a run; tell whether there was one."""
     stmt = delete(Label).where(Label.execution_id == execution_id, Label.labeler == labeler)
-    return bool((await session.execute(stmt)).rowcount)
+    result = cast(CursorResult[Any], await session.execute(stmt))
+    return bool(result.rowcount)
 
 
 async def list_labels(session: AsyncSession, execution_id: str) -> Sequence[Label]:
@@ -81,7 +85,7 @@ async def verdicts_of_labelled_runs(session: AsyncSession) -> Sequence[VerdictRe
 
 def label_row(
     execution_id: str, labeler: str, score: float, note: str | None, at: datetime, id_: str
-) -> dict:
+) -> dict[str, Any]:
     """Return the row of one label."""
     return {
         "id": id_,

@@ -24,7 +24,7 @@ from execlens.labels.schemas import (
 Configuration = tuple[str, str | None, str | None, str, str]
 
 
-def _out(row: dict | object) -> LabelOut:
+def _out(row: object) -> LabelOut:
     return LabelOut.model_validate(row, from_attributes=True)
 
 
