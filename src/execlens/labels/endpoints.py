@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api", tags=["labels"], responses=AUTH_ERRORS)
 @router.put(
     "/executions/{execution_id}/label",
     response_model=LabelOut,
-    responses=error_responses(404),
+    responses=error_responses(400, 404, 413),
 )
 async def put_label(
     execution_id: str,
