@@ -63,6 +63,7 @@ async def test_a_label_is_removed_once(client, admin_headers, runs):
         ({"score": 0.5, "note": "x" * 2_001}, "note"),
         ({"score": 0.5, "labeler": "someone else"}, "labeler"),
         ({}, "score"),
+        ({"score": 1, "note": "a\u0000b"}, "note"),
     ],
 )
 async def test_bad_labels_are_refused_naming_the_field_and_change_nothing(
@@ -83,6 +84,13 @@ async def test_a_label_of_an_unknown_run_is_a_404(client, admin_headers, runs):
     assert response.status_code == 404
     assert "no execution 'nope'" in response.json()["detail"]
     assert await audit_actions(client, admin_headers) == []
+
+
+async def test_an_id_with_a_nul_character_names_no_run(client, admin_headers, runs):
+    put = await client.put(LABEL.format("run%00"), json={"score": 1}, headers=admin_headers)
+    delete = await client.delete(LABEL.format("run%00"), headers=admin_headers)
+
+    assert (put.status_code, delete.status_code) == (404, 404)
 
 
 async def test_labels_need_an_admin(client, runs):

@@ -32,8 +32,15 @@ async def upsert_labels(
     await session.execute(stmt, list(rows))
 
 
+def _storable(execution_id: str) -> bool:
+    # PostgreSQL refuses NUL in any text, even in a lookup: such an id names nothing stored.
+    return "\x00" not in execution_id
+
+
 async def delete_label(session: AsyncSession, execution_id: str, labeler: str) -> bool:
     """Delete one person's label of a run; tell whether there was one."""
+    if not _storable(execution_id):
+        return False
     stmt = delete(Label).where(Label.execution_id == execution_id, Label.labeler == labeler)
     result = cast(CursorResult[Any], await session.execute(stmt))
     return bool(result.rowcount)
@@ -41,6 +48,8 @@ async def delete_label(session: AsyncSession, execution_id: str, labeler: str) -
 
 async def list_labels(session: AsyncSession, execution_id: str) -> Sequence[Label]:
     """Return a run's labels, newest first."""
+    if not _storable(execution_id):
+        return []
     stmt = (
         select(Label)
         .where(Label.execution_id == execution_id)
@@ -49,17 +58,11 @@ async def list_labels(session: AsyncSession, execution_id: str) -> Sequence[Labe
     return (await session.scalars(stmt)).all()
 
 
-async def get_label(session: AsyncSession, execution_id: str, labeler: str) -> Label | None:
-    """Return one person's label of a run, or None."""
-    stmt = select(Label).where(Label.execution_id == execution_id, Label.labeler == labeler)
-    return (await session.scalars(stmt)).one_or_none()
-
-
 async def missing_executions(session: AsyncSession, ids: Sequence[str]) -> set[str]:
     """Return the ids that name no stored execution."""
     wanted = set(ids)
     found: set[str] = set()
-    chunk = sorted(wanted)
+    chunk = sorted(filter(_storable, wanted))
     for start in range(0, len(chunk), 500):
         stmt = select(Execution.id).where(Execution.id.in_(chunk[start : start + 500]))
         found.update((await session.scalars(stmt)).all())

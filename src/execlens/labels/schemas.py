@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 MAX_NOTE_CHARS = 2_000
 SHORTCUTS = {"pass": 1.0, "fail": 0.0}
@@ -29,6 +29,15 @@ class LabelIn(BaseModel):
 
     score: LabelScore
     note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
+
+    @field_validator("note")
+    @classmethod
+    def _storable_note(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError(
+                "contains a NUL character (\\u0000), which cannot be stored; remove it"
+            )
+        return value
 
 
 class LabelLine(LabelIn):
