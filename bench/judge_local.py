@@ -18,6 +18,7 @@ from pydantic import TypeAdapter
 
 from execlens.config import Settings
 from execlens.demo.generator import generate_records
+from execlens.executions.domain import GraphRecord, RunRecord, graph_record, run_record
 from execlens.executions.schemas import ExecutionOut, GraphOut, ImportLine
 from execlens.judge.ask import JudgeFailed
 from execlens.judge.judge import Judge, JudgeRequest
@@ -26,12 +27,12 @@ from execlens.judge.local import LocalModelServer
 LINE = TypeAdapter(ImportLine)
 
 
-def demo_runs(count: int) -> list[tuple[ExecutionOut, GraphOut | None]]:
+def demo_runs(count: int) -> list[tuple[RunRecord, GraphRecord | None]]:
     """Return ``count`` completed demo runs, taken in turn from each agent."""
     graphs, runs = {}, {}
     for record in generate_records(days=3, seed=7, end=date(2026, 11, 20)):
         if record["kind"] == "graph":
-            graph = GraphOut.model_validate(LINE.validate_python(record).model_dump())
+            graph = graph_record(GraphOut.model_validate(LINE.validate_python(record).model_dump()))
             graphs[(graph.id, graph.version)] = graph
         elif record["status"] == "COMPLETED":
             runs.setdefault(record["graph_id"], []).append(record)
@@ -39,7 +40,7 @@ def demo_runs(count: int) -> list[tuple[ExecutionOut, GraphOut | None]]:
     for index in range(count):
         queue = list(runs.values())[index % len(runs)]
         record = LINE.validate_python(queue[index // len(runs)])
-        execution = ExecutionOut.model_validate(record.model_dump())
+        execution = run_record(ExecutionOut.model_validate(record.model_dump()))
         picked.append((execution, graphs.get((execution.graph_id, execution.graph_version))))
     return picked
 

@@ -22,6 +22,7 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
+from execlens.labels.endpoints import router as labels_router
 from execlens.redaction import install_log_redaction
 from execlens.rules.background import background_rules
 from execlens.rules.endpoints import router as rules_router
@@ -103,6 +104,7 @@ def create_app(
     app.include_router(audit_router, dependencies=[Depends(require_admin)], responses=AUTH_ERRORS)
     app.include_router(rules_router)
     app.include_router(executions_router)
+    app.include_router(labels_router)
     install_dashboard(app)
     return app
 

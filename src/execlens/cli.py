@@ -17,6 +17,7 @@ from execlens.errors import UserError
 from execlens.executions.cli import import_command
 from execlens.judge.cli import judge_command
 from execlens.jwt_secret import resolve_jwt_secret
+from execlens.labels.cli import agreement_command, labels_app
 from execlens.rules.cli import rules_app
 from execlens.trends.cli import monitor_command, trends_command
 
@@ -33,6 +34,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(sync_app, name="sync")
 app.add_typer(rules_app, name="rules")
+app.add_typer(labels_app, name="labels")
 app.command("token")(token_command)
 app.command("import")(import_command)
 app.command("demo-data")(demo_data_command)
@@ -42,6 +44,7 @@ app.command("analyze")(analyze_command)
 app.command("worker")(worker_command)
 app.command("trends")(trends_command)
 app.command("monitor")(monitor_command)
+app.command("agreement")(agreement_command)
 
 
 @db_app.command("upgrade")

@@ -17,6 +17,9 @@ def _default_data_dir() -> Path:
     return Path(user_data_dir("execlens", appauthor=False))
 
 
+# The judge's digest: its default size for hosted models, and the least that still says anything.
+DEFAULT_DIGEST_BUDGET_TOKENS = 6_000
+MIN_DIGEST_BUDGET_TOKENS = 200
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -79,14 +82,18 @@ class Settings(BaseSettings):
     judge_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     judge_max_retries: int = Field(default=2, ge=0, le=10)
     judge_max_output_tokens: int = Field(default=400, ge=50, le=4000)
-    digest_budget_tokens: int = Field(default=6000, ge=200, le=200_000)
+    digest_budget_tokens: int = Field(
+        default=DEFAULT_DIGEST_BUDGET_TOKENS, ge=MIN_DIGEST_BUDGET_TOKENS, le=200_000
+    )
 
     local_model_enabled: bool = True
     local_model_path: Path | None = None
     local_model_parallel: int = Field(default=2, ge=1, le=16)
     # SmolLM2 evaluates about 170 prompt tokens/s on two cores: a small digest keeps one
     # verdict to seconds. Its system prompt is cached by the server after the first call.
-    local_digest_budget_tokens: int = Field(default=700, ge=200, le=6000)
+    local_digest_budget_tokens: int = Field(
+        default=700, ge=MIN_DIGEST_BUDGET_TOKENS, le=DEFAULT_DIGEST_BUDGET_TOKENS
+    )
     local_timeout_seconds: float = Field(default=300.0, gt=0, le=3600)
 
     # Analytics jobs. A worker renews its leases every third of the lease; an item whose

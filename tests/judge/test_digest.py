@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from execlens.executions.domain import GraphRecord, RunRecord, graph_record, run_record
 from execlens.executions.schemas import ExecutionOut, GraphOut
 from execlens.judge.digest import (
-    DEFAULT_BUDGET_TOKENS,
+    DEFAULT_DIGEST_BUDGET_TOKENS,
     ExecutionDigest,
     build_digest,
     estimate_tokens,
@@ -22,7 +23,9 @@ def at(seconds: float) -> str:
     return (T0 + timedelta(seconds=seconds)).isoformat()
 
 
-def make_graph(nodes: list[tuple[str, str, str]], links: list[str], **overrides: Any) -> GraphOut:
+def make_graph(
+    nodes: list[tuple[str, str, str]], links: list[str], **overrides: Any
+) -> GraphRecord:
     """Build a graph from (id, block, description) nodes and "src.pin>sink.pin" links."""
     graph = {
         "id": "g-blog",
@@ -36,7 +39,7 @@ def make_graph(nodes: list[tuple[str, str, str]], links: list[str], **overrides:
         "links": [_link(spec) for spec in links],
         **overrides,
     }
-    return GraphOut.model_validate(graph)
+    return graph_record(GraphOut.model_validate(graph))
 
 
 def _link(spec: str) -> dict[str, str]:
@@ -63,7 +66,7 @@ def make_run(node_id: str, seconds: float, **fields: Any) -> dict[str, Any]:
     }
 
 
-def make_execution(runs: list[dict[str, Any]], **overrides: Any) -> ExecutionOut:
+def make_execution(runs: list[dict[str, Any]], **overrides: Any) -> RunRecord:
     execution = {
         "id": "e-1",
         "graph_id": "g-blog",
@@ -77,7 +80,7 @@ def make_execution(runs: list[dict[str, Any]], **overrides: Any) -> ExecutionOut
         "node_executions": runs,
         **overrides,
     }
-    return ExecutionOut.model_validate(execution)
+    return run_record(ExecutionOut.model_validate(execution))
 
 
 BLOG_NODES = [
@@ -104,7 +107,7 @@ def post_run(seconds: float, value: str, output: Any) -> dict[str, Any]:
     return make_run("out", seconds, input={"name": "post", "value": value}, output=output)
 
 
-def blog_execution(*middle: dict[str, Any], post: str = "A post about cats.") -> ExecutionOut:
+def blog_execution(*middle: dict[str, Any], post: str = "A post about cats.") -> RunRecord:
     output = {"output": [post]} if post else {}
     return make_execution([topic_run(), *middle, post_run(20, post, output)])
 
@@ -129,8 +132,9 @@ def test_small_run_shows_everything_and_cuts_nothing() -> None:
     data = parse(digest)
 
     assert digest.cuts == ()
+    assert digest.evidence_kept == 1.0
     assert "cuts" not in data
-    assert list(data) == ["graph", "run", "inputs", "outputs", "nodes", "links"]
+    assert list(data) == ["graph", "run", "inputs", "outputs", "nodes", "timeline", "links"]
     assert data["graph"] == {
         "name": "Blog writer",
         "description": "Writes a blog post about the topic the user gives.",
@@ -150,9 +154,29 @@ def test_small_run_shows_everything_and_cuts_nothing() -> None:
         "AgentOutputBlock",
     ]
     llm = node_entry(data, "AITextGeneratorBlock")
-    assert llm["description"] == "Writes the draft."
-    assert (llm["runs"], llm["errors"], llm["recent_errors"]) == (2, 1, ["rate limited"])
+    assert llm == {
+        "block": "AITextGeneratorBlock",
+        "description": "Writes the draft.",
+        "runs": 2,
+        "errors": 1,
+    }
     assert "description" not in node_entry(data, "AgentOutputBlock")
+    assert data["timeline"] == [
+        {"block": "AgentShortTextInputBlock", "see": "inputs[0]"},
+        {
+            "block": "AITextGeneratorBlock",
+            "input": {"prompt": "prompt 5"},
+            "output": {"response": ["A post about cats."]},
+            "status": "FAILED",
+            "error": "rate limited",
+        },
+        {
+            "block": "AITextGeneratorBlock",
+            "input": {"prompt": "prompt 10"},
+            "output": {"response": ["A post about cats."]},
+        },
+        {"block": "AgentOutputBlock", "see": "outputs[0]"},
+    ]
     assert data["links"] == [
         "AgentShortTextInputBlock.result -> AITextGeneratorBlock.prompt",
         "AITextGeneratorBlock.response -> AgentOutputBlock.value",
@@ -183,25 +207,31 @@ def test_repeated_blocks_are_numbered_in_nodes_and_links() -> None:
     assert node_entry(data, "AITextGeneratorBlock#2")["description"] == "Edits the draft."
 
 
+def errors(data: dict[str, Any]) -> list[str]:
+    return [
+        step["error"] for step in data["timeline"] if isinstance(step, dict) and "error" in step
+    ]
+
+
 def test_ten_errors_are_all_kept_in_order() -> None:
     failures = [llm_run(2 + i, error=f"timeout {i}") for i in range(10)]
     graph = make_graph(BLOG_NODES, BLOG_LINKS)
 
-    llm = node_entry(parse(build_digest(blog_execution(*failures), graph)), "AITextGeneratorBlock")
+    data = parse(build_digest(blog_execution(*failures), graph))
 
-    assert llm["errors"] == 10
-    assert llm["recent_errors"] == [f"timeout {i}" for i in range(10)]
+    assert node_entry(data, "AITextGeneratorBlock")["errors"] == 10
+    assert errors(data) == [f"timeout {i}" for i in range(10)]
 
 
-def test_many_errors_keep_the_first_five_and_last_five() -> None:
+def test_every_error_of_a_run_that_fits_is_kept() -> None:
     failures = [llm_run(2 + i * 0.5, error=f"timeout {i}") for i in range(23)]
     graph = make_graph(BLOG_NODES, BLOG_LINKS)
 
-    llm = node_entry(parse(build_digest(blog_execution(*failures), graph)), "AITextGeneratorBlock")
+    data = parse(build_digest(blog_execution(*failures), graph))
 
+    llm = node_entry(data, "AITextGeneratorBlock")
     assert (llm["runs"], llm["errors"]) == (23, 23)
-    first, last = [f"timeout {i}" for i in range(5)], [f"timeout {i}" for i in range(18, 23)]
-    assert llm["recent_errors"] == [*first, "…[+13 errors]", *last]
+    assert errors(data) == [f"timeout {i}" for i in range(23)]
 
 
 def test_failed_run_without_message_counts_as_an_error() -> None:
@@ -209,23 +239,27 @@ def test_failed_run_without_message_counts_as_an_error() -> None:
 
     graph = make_graph(BLOG_NODES, BLOG_LINKS)
 
-    llm = node_entry(parse(build_digest(execution, graph)), "AITextGeneratorBlock")
+    data = parse(build_digest(execution, graph))
 
-    assert llm["errors"] == 1
-    assert "FAILED" in llm["recent_errors"][0]
+    assert node_entry(data, "AITextGeneratorBlock")["errors"] == 1
+    assert data["timeline"][1]["status"] == "FAILED"
 
 
-def test_latest_three_inputs_and_outputs_are_kept_newest_last() -> None:
+def test_every_run_is_in_the_timeline_in_time_order() -> None:
     # Listed out of order: the digest orders runs by time.
     runs = [llm_run(s, text=f"draft {s}") for s in (9, 3, 5, 7, 2)]
     graph = make_graph(BLOG_NODES, BLOG_LINKS)
 
-    llm = node_entry(parse(build_digest(blog_execution(*runs), graph)), "AITextGeneratorBlock")
+    data = parse(build_digest(blog_execution(*runs), graph))
 
-    assert llm["runs"] == 5
-    assert llm["latest"] == [
-        {"input": {"prompt": f"prompt {s}"}, "output": {"response": [f"draft {s}"]}}
-        for s in (5, 7, 9)
+    assert node_entry(data, "AITextGeneratorBlock")["runs"] == 5
+    assert data["timeline"][1:-1] == [
+        {
+            "block": "AITextGeneratorBlock",
+            "input": {"prompt": f"prompt {s}"},
+            "output": {"response": [f"draft {s}"]},
+        }
+        for s in (2, 3, 5, 7, 9)
     ]
 
 
@@ -310,23 +344,38 @@ def test_missing_graph_uses_graph_id_and_block_names_from_runs() -> None:
     assert all("description" not in node for node in data["nodes"])
 
 
-def test_long_values_are_truncated_with_a_marker_and_reported() -> None:
+def test_long_values_are_cut_in_the_middle_first_and_reported() -> None:
+    execution = blog_execution(llm_run(5, text="x" * 5_000), post="y" * 4_500)
+
+    digest = build_digest(execution, make_graph(BLOG_NODES, BLOG_LINKS), budget_tokens=2_000)
+    data = parse(digest)
+
+    # Graph outputs keep more room than node values: they are what the user got.
+    assert data["outputs"][0]["value"] == "y" * 4_500
+    [step] = [step for step in data["timeline"] if step.get("input") == {"prompt": "prompt 5"}]
+    assert step["output"]["response"][0] == "x" * 1_000 + "…[+3000 chars]…" + "x" * 1_000
+    assert digest.cuts == (
+        "truncated 1 long values (cut in the middle, marked …[+N])",
+        "cut node inputs/outputs over 2,000 chars in the middle",
+    )
+    assert data["cuts"] == list(digest.cuts)
+    assert 0.5 < digest.evidence_kept < 1.0
+
+
+def test_a_run_that_fits_is_shown_whole_however_long_its_values() -> None:
     execution = blog_execution(llm_run(5, text="x" * 5_000), post="y" * 4_500)
 
     digest = build_digest(execution, make_graph(BLOG_NODES, BLOG_LINKS))
     data = parse(digest)
 
-    # Graph outputs get more room than intermediate values: they are what the user got.
-    assert data["outputs"][0]["value"] == "y" * 4_000 + "…[+500 chars]"
-    latest = node_entry(data, "AITextGeneratorBlock")["latest"][0]
-    assert latest["output"]["response"][0].endswith("…[+4000 chars]")
-    assert digest.cuts[0].startswith("truncated")
-    assert data["cuts"] == list(digest.cuts)
+    assert digest.cuts == ()
+    assert digest.evidence_kept == 1.0
+    assert data["timeline"][1]["output"] == {"response": ["x" * 5_000]}
 
 
 def huge_execution(
     nodes: int, runs_per_node: int, text_chars: int, megabyte_runs: int = 0
-) -> tuple[ExecutionOut, GraphOut]:
+) -> tuple[RunRecord, GraphRecord]:
     """Build a run of many intermediate nodes, every 7th failing, with long texts everywhere."""
     graph_nodes = [("in", "AgentInputBlock", "Topic."), ("out", "AgentOutputBlock", "Result.")]
     graph_nodes += [(f"n{i}", f"Step{i}Block", f"Step {i}: " + "d" * 200) for i in range(nodes)]
@@ -348,13 +397,13 @@ def huge_execution(
 
 
 @pytest.fixture(scope="module")
-def huge() -> tuple[ExecutionOut, GraphOut]:
+def huge() -> tuple[RunRecord, GraphRecord]:
     return huge_execution(nodes=400, runs_per_node=5, text_chars=3_000)
 
 
 @pytest.mark.parametrize("budget", [200, 1_000, 6_000])
 def test_huge_run_fits_the_budget_and_says_what_was_cut(
-    huge: tuple[ExecutionOut, GraphOut], budget: int
+    huge: tuple[RunRecord, GraphRecord], budget: int
 ) -> None:
     digest = build_digest(*huge, budget_tokens=budget)
     data = parse(digest)
@@ -365,47 +414,59 @@ def test_huge_run_fits_the_budget_and_says_what_was_cut(
     assert set(data["cuts"]) & {*digest.cuts, *(c for c in data["cuts"] if c.startswith("…"))}
 
 
-def test_huge_run_keeps_outputs_and_errors_first(huge: tuple[ExecutionOut, GraphOut]) -> None:
+def dict_steps(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for step in data["timeline"] if isinstance(step, dict)]
+
+
+def test_huge_run_keeps_outputs_and_errors_first(huge: tuple[RunRecord, GraphRecord]) -> None:
     digest = build_digest(*huge)
     data = parse(digest)
 
     assert data["inputs"][0]["name"] == "topic"
     assert data["outputs"][0]["value"].startswith("lorem ipsum")
     assert data["run"]["error"].startswith("partial failure")
-    failing = node_entry(data, "Step7Block")
-    assert failing["errors"] == 5
-    assert failing["recent_errors"][0].startswith("Step 7 failed")
-    assert "Step1Block" not in {node["block"] for node in data["nodes"]}
-    assert digest.cuts[1:6] == (
-        "dropped latest inputs/outputs of 400 intermediate nodes",
-        "kept at most the first 2 and last 2 errors per node, each cut to 200 chars",
-        "dropped 401 links",
-        "dropped descriptions of 402 nodes",
-        "dropped 342 error-free intermediate nodes",
+    kept = dict_steps(data)
+    assert kept[0]["block"] == "AgentInputBlock"
+    assert kept[-1] == {"block": "AgentOutputBlock", "see": "outputs[0]"}
+    assert kept[1]["error"].startswith("Step 0 failed")
+    assert all("error" in step for step in kept[1:-1])
+    cuts = list(digest.cuts)
+    loops = cuts.index(
+        "kept the first and last run of nodes that ran more than 2 times (loops), "
+        "and every run that failed"
+    )
+    assert (
+        loops
+        < cuts.index("dropped 401 links")
+        < cuts.index("dropped 1,710 error-free intermediate steps")
     )
 
 
-def test_latest_examples_are_shortened_before_anything_else() -> None:
+def test_long_values_are_cut_before_any_step_is_dropped() -> None:
     runs = [llm_run(s, text=f"{s} " + "draft " * 150) for s in (3, 4, 5)]
     execution = blog_execution(*runs, post="The final post. " * 50)
 
     digest = build_digest(execution, make_graph(BLOG_NODES, BLOG_LINKS), budget_tokens=1_000)
     data = parse(digest)
 
-    assert digest.cuts == ("kept 1 of 3 latest inputs/outputs per intermediate node",)
+    assert digest.cuts == (
+        "truncated 3 long values (cut in the middle, marked …[+N])",
+        "cut node inputs/outputs over 500 chars in the middle",
+    )
     assert data["cuts"] == list(digest.cuts)
-    [latest] = node_entry(data, "AITextGeneratorBlock")["latest"]
-    assert latest["input"] == {"prompt": "prompt 5"}
+    drafts = [step["output"]["response"][0] for step in dict_steps(data)[1:-1]]
+    assert [draft.split()[0] for draft in drafts] == ["3", "4", "5"]
+    assert all("…[+" in draft and draft.endswith("draft ") for draft in drafts)
     assert data["outputs"][0]["value"] == "The final post. " * 50
     assert len(data["links"]) == 2
 
 
-def test_most_failing_nodes_that_fit_are_kept(huge: tuple[ExecutionOut, GraphOut]) -> None:
+def test_most_steps_that_fit_are_kept(huge: tuple[RunRecord, GraphRecord]) -> None:
     digest = build_digest(*huge, budget_tokens=1_000)
     data = parse(digest)
 
-    kept = [node for node in data["nodes"] if isinstance(node, dict)]
-    assert f"kept {len(kept)} of 60 nodes" in digest.cuts
+    kept = dict_steps(data)
+    assert f"kept {len(kept)} of 294 steps" in digest.cuts
     assert len(kept) > 2
     assert kept[0]["block"] == "AgentInputBlock"
     assert kept[-1]["block"] == "AgentOutputBlock"
@@ -425,8 +486,8 @@ def test_unfittable_run_is_reduced_to_a_summary() -> None:
     assert data["cuts"][0].startswith("reduced to a run summary")
 
 
-def test_digest_is_deterministic(huge: tuple[ExecutionOut, GraphOut]) -> None:
-    for budget in (200, 1_000, DEFAULT_BUDGET_TOKENS):
+def test_digest_is_deterministic(huge: tuple[RunRecord, GraphRecord]) -> None:
+    for budget in (200, 1_000, DEFAULT_DIGEST_BUDGET_TOKENS):
         assert build_digest(*huge, budget_tokens=budget) == build_digest(
             *huge, budget_tokens=budget
         )
@@ -445,13 +506,14 @@ def test_five_megabyte_run_fits_the_default_budget() -> None:
     # 2,002 node executions of about 3 KB each, three of them with a 1 MB output. How fast
     # its digest is built is measured by bench/digest.py, not asserted with a timer here.
     execution, graph = huge_execution(nodes=50, runs_per_node=40, text_chars=1_000, megabyte_runs=3)
-    assert len(execution.node_executions) > 2_000
-    size = sum(len(json.dumps([run.input, run.output])) for run in execution.node_executions)
+    assert len(execution.node_runs) > 2_000
+    size = sum(len(json.dumps([run.input, run.output])) for run in execution.node_runs)
     assert 5_000_000 < size < 12_000_000
 
     digest = build_digest(execution, graph)
 
-    assert digest.tokens <= DEFAULT_BUDGET_TOKENS
+    assert digest.tokens <= DEFAULT_DIGEST_BUDGET_TOKENS
+    assert 0 < digest.evidence_kept < 0.01
 
 
 @pytest.mark.parametrize("budget", [0, 199, -5])

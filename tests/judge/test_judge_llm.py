@@ -3,6 +3,7 @@
 import pytest
 from pydantic import SecretStr
 
+from execlens.executions.service import execution_service
 from execlens.judge.ask import JudgeFailed
 from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT, prompt_hash
@@ -29,6 +30,8 @@ async def test_valid_answer_is_stored_with_provenance(
     assert verdict.cost_usd == pytest.approx(420 * 0.4 / 1e6 + 38 * 1.6 / 1e6)
     assert verdict.prompt_hash == prompt_hash(DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT)
     assert verdict.latency_ms is not None and verdict.digest_tokens > 0
+    # The small run fits the budget whole: the judge read all of it.
+    assert (verdict.evidence_kept, verdict.digest_truncated) == (1.0, False)
 
     (request,) = fake_llm.received
     assert request.headers["authorization"] == f"Bearer {OPENAI_KEY}"
@@ -40,11 +43,12 @@ async def test_valid_answer_is_stored_with_provenance(
     assert "Bees: a short history of the hive." in user["content"]
 
     async with database.read() as session:
-        execution, _ = await judge_service.load(session, "run-1")
+        execution = await execution_service.get(session, "run-1")
         history = await judge_service.history(session, "run-1")
     assert execution.stats.correctness_score == 0.9
     assert execution.stats.activity_status == verdict.activity_status
     assert [v.correctness_score for v in history] == [0.9]
+    assert history[0].evidence_kept == 1.0
 
 
 async def test_invalid_json_is_re_asked_with_the_error(
@@ -85,7 +89,7 @@ async def test_always_invalid_answers_fail_after_three_attempts(
     assert len(fake_llm.received) == 3
     assert "summary" in str(failure.value) or "score" in str(failure.value)
     async with database.read() as session:
-        execution, _ = await judge_service.load(session, "run-1")
+        execution = await execution_service.get(session, "run-1")
         assert await judge_service.history(session, "run-1") == []
     assert execution.stats.correctness_score is None
 

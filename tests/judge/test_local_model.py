@@ -7,6 +7,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from execlens.config import Settings
+from execlens.executions.domain import graph_record, run_record
 from execlens.executions.schemas import (
     ExecutionIn,
     ExecutionOut,
@@ -47,9 +48,9 @@ async def test_local_model_gives_schema_valid_verdicts_offline(tmp_path):
     verdicts, failures = [], []
     try:
         for run in runs:
-            execution = ExecutionOut.model_validate(run.model_dump())
+            execution = run_record(ExecutionOut.model_validate(run.model_dump()))
             graph = graphs.get((run.graph_id, run.graph_version))
-            graph_out = GraphOut.model_validate(graph.model_dump()) if graph else None
+            graph_out = graph_record(GraphOut.model_validate(graph.model_dump())) if graph else None
             try:
                 verdicts.append(
                     await judge.judge(execution, graph_out, JudgeRequest(use_rules=False))

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from execlens.errors import UserError
+from execlens.executions.domain import RunRecord, run_record
 from execlens.executions.schemas import ExecutionOut
 from execlens.judge.prompts import (
     DEFAULT_USER_PROMPT,
@@ -17,8 +18,8 @@ from execlens.judge.schemas import count_sentences
 from tests.judge.conftest import blog_run
 
 
-def _execution(record: dict) -> ExecutionOut:
-    return ExecutionOut.model_validate(record)
+def _execution(record: dict) -> RunRecord:
+    return run_record(ExecutionOut.model_validate(record))
 
 
 def test_failed_run_without_output_scores_zero_with_the_error():

@@ -140,6 +140,7 @@ class JobItem(Base):
     input_tokens: Mapped[int | None] = mapped_column(Integer)
     output_tokens: Mapped[int | None] = mapped_column(Integer)
     cost_usd: Mapped[float | None] = mapped_column(Float)
+    evidence_kept: Mapped[float | None] = mapped_column(Float)
     judged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     judged_by: Mapped[str | None] = mapped_column(String(64))
 

@@ -29,7 +29,7 @@ from execlens.analytics.service import utcnow
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.errors import UserError
-from execlens.executions.schemas import ExecutionOut, GraphOut
+from execlens.executions.domain import GraphRecord, RunRecord
 from execlens.judge.ask import JudgeFailed
 from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.providers import import_sdks
@@ -46,7 +46,7 @@ class JobFailure(Exception):
     """Something every item would hit: the job stops with this reason."""
 
 
-Ready = tuple[int, tuple[ExecutionOut, GraphOut | None] | None]
+Ready = tuple[int, tuple[RunRecord, GraphRecord | None] | None]
 
 
 @dataclass
@@ -315,14 +315,14 @@ class JobRun:
         else:
             job.total = max(job.total, job.selected)
 
-    async def _load(self, ids: list[str]) -> dict[str, tuple[ExecutionOut, GraphOut | None]]:
+    async def _load(self, ids: list[str]) -> dict[str, tuple[RunRecord, GraphRecord | None]]:
         """Read the claimed executions and their graphs in one go."""
         if not ids:
             return {}
         async with self.db.read() as session:
             return await judge_service.load_many(session, ids, self._graphs)
 
-    async def _process(self, item_id: int, run: tuple[ExecutionOut, GraphOut | None] | None):
+    async def _process(self, item_id: int, run: tuple[RunRecord, GraphRecord | None] | None):
         try:
             outcome = await self._judge(run)
         finally:
@@ -342,7 +342,7 @@ class JobRun:
             self._recorder = asyncio.create_task(self._record_finished())
         await done
 
-    async def _judge(self, run: tuple[ExecutionOut, GraphOut | None] | None) -> Outcome:
+    async def _judge(self, run: tuple[RunRecord, GraphRecord | None] | None) -> Outcome:
         job = self.job
         assert job is not None
         if run is None:
@@ -353,9 +353,8 @@ class JobRun:
             async with self.db.read() as session:
                 judged = await repository.is_already_judged(session, job, execution.id)
         else:
-            stats = execution.stats
             judged = job.skip_existing and (
-                stats.activity_status is not None and stats.correctness_score is not None
+                execution.activity_status is not None and execution.correctness_score is not None
             )
         if judged:
             return Outcome(ItemStatus.SKIPPED)
@@ -463,6 +462,7 @@ class JobRun:
             "input_tokens": verdict.input_tokens if verdict else None,
             "output_tokens": verdict.output_tokens if verdict else None,
             "cost_usd": verdict.cost_usd if verdict else None,
+            "evidence_kept": verdict.evidence_kept if verdict else None,
         }
 
     async def _pause_for_outage(self, error: str) -> str:

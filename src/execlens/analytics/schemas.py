@@ -183,6 +183,9 @@ class JobResult(ExecutionAnalyticsResult):
     judge: str | None = Field(description="llm or rules; null when not judged.")
     cost_usd: float | None
     judged_at: datetime | None
+    evidence_kept: float | None = Field(
+        default=None, description="Share of the run's text the judge's digest kept (0 to 1)."
+    )
 
 
 class ResultPage(BaseModel):

@@ -164,6 +164,7 @@ def job_result(item: JobItem, execution: Execution) -> JobResult:
         judge=item.judge,
         cost_usd=item.cost_usd,
         judged_at=item.judged_at,
+        evidence_kept=item.evidence_kept,
     )
 
 

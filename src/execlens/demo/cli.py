@@ -17,6 +17,7 @@ from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.importer import ImportReport, import_lines
 from execlens.executions.repository import graph_overview
+from execlens.labels.demo import print_demo_agreement, print_embedded_model_note, store_demo_labels
 from execlens.trends.cli import print_agent_trends
 
 
@@ -34,19 +35,28 @@ def demo_data_command(
     seed: int = typer.Option(7, help="Same seed, same dataset."),
     end: str | None = typer.Option(None, help="Last day (YYYY-MM-DD, UTC); default today."),
     out: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
+    labels: Path | None = typer.Option(
+        None, "--labels", help="Also write the runs' intended labels here, for `labels import`."
+    ),
 ) -> None:
     """Write a realistic, deterministic demo dataset as JSONL."""
     # Imported here: the generator's content tables add about 50 ms to every command's
     # start-up.
     from execlens.demo.generator import generate_records, write_jsonl
 
-    records = generate_records(days=days, seed=seed, end=_parse_end(end))
+    intended: dict[str, float] = {}
+    records = generate_records(days=days, seed=seed, end=_parse_end(end), labels=intended)
     if out is None:
         write_jsonl(records, sys.stdout)
-        return
-    with out.open("w", encoding="utf-8") as handle:
-        lines = write_jsonl(records, handle)
-    err_console.print(f"wrote {lines:,} lines to {out}")
+    else:
+        with out.open("w", encoding="utf-8") as handle:
+            lines = write_jsonl(records, handle)
+        err_console.print(f"wrote {lines:,} lines to {out}")
+    if labels is not None:
+        rows = ({"execution_id": key, "score": score} for key, score in intended.items())
+        with labels.open("w", encoding="utf-8") as handle:
+            count = write_jsonl(rows, handle)
+        err_console.print(f"wrote {count:,} labels to {labels}")
 
 
 def demo_command(
@@ -62,10 +72,13 @@ def demo_command(
 
     settings = load_settings()
 
+    intended: dict[str, float] = {}
+
     async def work(database: Database) -> tuple[ImportReport, Sequence[AnyRow]]:
         await upgrade(database)
-        lines = (json.dumps(r) for r in generate_records(days=days, seed=seed))
-        report = await import_lines(database, lines)
+        records = generate_records(days=days, seed=seed, labels=intended)
+        report = await import_lines(database, (json.dumps(r) for r in records))
+        await store_demo_labels(database, intended)
         async with database.read() as session:
             overview = await graph_overview(session)
         return report, overview
@@ -90,7 +103,9 @@ def demo_command(
     if judge_per_agent:
         names = {row.graph_id: row.name for row in overview}
         _judge_sample(settings, names, per_agent=judge_per_agent, model=model)
+        print_embedded_model_note(settings, model)
     print_agent_trends(settings)
+    print_demo_agreement(settings, labelled=len(intended))
 
 
 def _judge_sample(

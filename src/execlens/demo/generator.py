@@ -29,16 +29,27 @@ PLAYBOOKS: dict[str, Playbook] = {
 }
 IO_BLOCKS = ("AgentInputBlock", "AgentOutputBlock")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# What the generator meant each outcome to be, as a person would label it: a run that
+# recovered from errors still delivered what was asked.
+INTENDED_LABELS = {"good": 1.0, "recovered": 1.0, "empty": 0.0, "failed": 0.0, "terminated": 0.0}
+FINISHED = ("COMPLETED", "FAILED", "TERMINATED")
 
 
 def generate_records(
-    *, days: int = 45, seed: int = 7, end: date | None = None
+    *,
+    days: int = 45,
+    seed: int = 7,
+    end: date | None = None,
+    labels: dict[str, float] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield the demo dataset: every graph line first, then executions in created_at order."""
+    """Yield the demo dataset: every graph line first, then executions in created_at order.
+
+    With ``labels``, each finished run's intended label (1 good, 0 bad) is put there by id.
+    """
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"days must be between 1 and {MAX_DAYS}, got {days}")
     last_day = end if end is not None else datetime.now(UTC).date()
-    return _records(days, random.Random(seed), last_day)
+    return _records(days, random.Random(seed), last_day, {} if labels is None else labels)
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
@@ -50,7 +61,9 @@ def write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
     return count
 
 
-def _records(days: int, rng: random.Random, end: date) -> Iterator[dict[str, Any]]:
+def _records(
+    days: int, rng: random.Random, end: date, labels: dict[str, float]
+) -> Iterator[dict[str, Any]]:
     for agent in AGENTS:
         for graph in agent.graphs:
             yield graph.record()
@@ -88,7 +101,7 @@ def _records(days: int, rng: random.Random, end: date) -> Iterator[dict[str, Any
             rates = DEGRADED_RATES if degraded else agent.rates
             outcome = outcomes[agent.key].draw(rng, rates) or "good"
             scored = judged[agent.key, outcome].draw(rng, {"scored": SCORED_SHARE[outcome]})
-            yield _Execution(
+            record = _Execution(
                 rng=rng,
                 graph=agent.graph_for(index, days),
                 playbook=PLAYBOOKS[agent.key],
@@ -97,6 +110,9 @@ def _records(days: int, rng: random.Random, end: date) -> Iterator[dict[str, Any
                 outcome=outcome,
                 score=judges[agent.key, outcome].score(outcome) if scored else None,
             ).record(now)
+            if record["status"] in FINISHED:
+                labels[record["id"]] = INTENDED_LABELS[outcome]
+            yield record
 
 
 _MS = timedelta(milliseconds=1)

@@ -1,30 +1,35 @@
-"""Execution digest: the compact JSON an LLM judge reads, shortened to fit a token budget."""
+"""Execution digest: the run's whole story as compact JSON for the judge, shortened to fit."""
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from execlens.config import DEFAULT_DIGEST_BUDGET_TOKENS, MIN_DIGEST_BUDGET_TOKENS
+from execlens.executions.domain import GraphRecord, NodeRun, RunRecord
 from execlens.executions.models import ExecutionStatus
-from execlens.executions.schemas import ExecutionOut, GraphOut, NodeExecutionOut
-from execlens.judge.digest_budget import (
-    Facts,
-    Fitter,
-    Knobs,
+from execlens.judge.digest_fit import Fitter
+from execlens.judge.digest_plan import Facts
+from execlens.judge.digest_render import (
+    NodeInfo,
+    OutputRun,
+    Prepared,
+    Renderer,
+    TimelineStep,
+)
+from execlens.judge.digest_text import (
     Limits,
-    Tally,
     clip,
     clip_text,
     dumps,
     estimate_tokens,
-    head_tail,
     is_empty,
+    json_size,
 )
 
 __all__ = [
-    "DEFAULT_BUDGET_TOKENS",
-    "MIN_BUDGET_TOKENS",
+    "DEFAULT_DIGEST_BUDGET_TOKENS",
+    "MIN_DIGEST_BUDGET_TOKENS",
     "ExecutionDigest",
     "build_digest",
     "delivered_nothing",
@@ -32,74 +37,47 @@ __all__ = [
     "is_output_block",
 ]
 
-DEFAULT_BUDGET_TOKENS = 6_000
-MIN_BUDGET_TOKENS = 200
-_NAME_CHARS = 500
-_NODE_DESCRIPTION_CHARS = 300
-_LINK_CHARS = 300
-_RUN_ERROR_CHARS = 1_000
-
 
 @dataclass(frozen=True)
 class ExecutionDigest:
-    """The digest text the judge reads, its estimated size and what was cut to fit."""
+    """The digest text the judge reads, its size, what was cut and the share of run text kept."""
 
     text: str
     tokens: int
     budget: int
     cuts: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class _Node:
-    label: str
-    role: str  # "input", "output" or "node" (intermediate)
-    description: str
-    runs: list[NodeExecutionOut]  # oldest first
-    errors: list[str]
-
-
-@dataclass(frozen=True)
-class _OutputRun:
-    input: Any
-    output: Any
-    show_output: bool
-    status: str
-    error: str | None
-    empty: bool
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    name: str
-    description: str
-    run: dict[str, Any]
-    inputs: list[Any]
-    outputs: list[_OutputRun]
-    note: str | None
-    nodes: list[_Node]
-    links: list[str]
-    facts: Facts
+    evidence_kept: float
 
 
 def build_digest(
-    execution: ExecutionOut, graph: GraphOut | None, *, budget_tokens: int = DEFAULT_BUDGET_TOKENS
+    run: RunRecord,
+    graph: GraphRecord | None,
+    *,
+    budget_tokens: int = DEFAULT_DIGEST_BUDGET_TOKENS,
 ) -> ExecutionDigest:
-    """Return the digest of an execution, shortened to fit budget_tokens."""
-    if budget_tokens < MIN_BUDGET_TOKENS:
-        raise ValueError(f"budget_tokens must be at least {MIN_BUDGET_TOKENS}, got {budget_tokens}")
-    data = _prepare(execution, graph)
-    fitter = Fitter(_Renderer(data).sections, data.facts, budget_tokens)
-    text, cuts = fitter.fit() or _summary(data, fitter, budget_tokens)
-    return ExecutionDigest(text, estimate_tokens(text), budget_tokens, tuple(cuts))
+    """Return the digest of a run, shortened to fit budget_tokens."""
+    if budget_tokens < MIN_DIGEST_BUDGET_TOKENS:
+        raise ValueError(
+            f"budget_tokens must be at least {MIN_DIGEST_BUDGET_TOKENS}, got {budget_tokens}"
+        )
+    data = _prepare(run, graph)
+    may_fit = data.total_chars <= budget_tokens * 4
+    fitter = Fitter(Renderer(data), data.facts, budget_tokens, may_fit_whole=may_fit)
+    fit = fitter.fit()
+    if fit is None:
+        text, cuts, kept = *_summary(data, [m for _, m in fitter.last_state()[1]], budget_tokens), 0
+    else:
+        text, cuts, kept = fit.text, fit.cuts, fit.kept
+    share = 1.0 if data.total_chars == 0 else round(min(1.0, kept / data.total_chars), 4)
+    return ExecutionDigest(text, estimate_tokens(text), budget_tokens, tuple(cuts), share)
 
 
 def is_output_block(block_name: str | None) -> bool:
     """Tell whether a block delivers the graph's result (AutoGPT's AgentOutputBlock)."""
-    return bool(block_name) and block_name.endswith("OutputBlock")
+    return bool(block_name) and str(block_name).endswith("OutputBlock")
 
 
-def delivered_nothing(run: NodeExecutionOut) -> bool:
+def delivered_nothing(run: NodeRun) -> bool:
     """Tell whether an output block's run left both its value pin and its output empty."""
     # AgentOutputBlock receives the result on its "value" pin and emits it as "output".
     value = run.input.get("value") if isinstance(run.input, dict) else None
@@ -115,69 +93,28 @@ def _role(block: str) -> str:
     return "output" if is_output_block(block) else "node"
 
 
-def _sort_key(run: NodeExecutionOut) -> tuple[bool, float]:
+def _sort_key(run: NodeRun) -> tuple[bool, float]:
     moment = run.queued_at or run.started_at or run.ended_at
     return (True, 0.0) if moment is None else (False, _aware(moment).timestamp())
 
 
-def _group(
-    execution: ExecutionOut,
-) -> tuple[list[NodeExecutionOut], dict[str, list[NodeExecutionOut]]]:
+def _group(run: RunRecord) -> tuple[list[NodeRun], dict[str, list[NodeRun]]]:
     """Return the runs oldest first, and the runs of each node with nodes in first-run order."""
-    runs = sorted(execution.node_executions, key=_sort_key)  # stable: ties keep arrival order
-    by_node: dict[str, list[NodeExecutionOut]] = {}
-    for run in runs:
-        by_node.setdefault(run.node_id, []).append(run)
+    runs = sorted(run.node_runs, key=_sort_key)  # stable: ties keep arrival order
+    by_node: dict[str, list[NodeRun]] = {}
+    for node_run in runs:
+        by_node.setdefault(node_run.node_id, []).append(node_run)
     order = sorted(by_node, key=lambda node_id: (*_sort_key(by_node[node_id][0]), node_id))
     return runs, {node_id: by_node[node_id] for node_id in order}
 
 
-def _blocks(graph: GraphOut | None, by_node: dict[str, list[NodeExecutionOut]]) -> dict[str, str]:
+def _blocks(graph: GraphRecord | None, by_node: dict[str, list[NodeRun]]) -> dict[str, str]:
     """Return the block name of every node, graph nodes first; node ids stand in for unknowns."""
     blocks = {node.id: node.block_name or node.id for node in graph.nodes} if graph else {}
     for node_id, runs in by_node.items():
         if node_id not in blocks:
             blocks[node_id] = next((run.block_name for run in runs if run.block_name), node_id)
     return blocks
-
-
-def _prepare(execution: ExecutionOut, graph: GraphOut | None) -> _Prepared:
-    runs, by_node = _group(execution)
-    blocks = _blocks(graph, by_node)
-    labels = _labels(blocks)
-    descriptions = {node.id: node.description for node in graph.nodes} if graph else {}
-    nodes = [
-        _Node(
-            labels[node_id],
-            _role(blocks[node_id]),
-            descriptions.get(node_id, ""),
-            node_runs,
-            [_error_text(run) for run in node_runs if _failed(run)],
-        )
-        for node_id, node_runs in by_node.items()
-    ]
-    inputs = [run.input for run in runs if _role(blocks[run.node_id]) == "input"]
-    outputs = [_output_run(run) for run in runs if _role(blocks[run.node_id]) == "output"]
-    links = [
-        f"{labels[link.source_id]}.{link.source_name} -> {labels[link.sink_id]}.{link.sink_name}"
-        for link in (graph.links if graph else [])
-    ]
-    expected = [labels[node_id] for node_id in descriptions if _role(blocks[node_id]) == "output"]
-    ran = {node.label for node in nodes}
-    missing = [label for label in expected if label not in ran]
-    unknown = graph is None and any(blocks[node_id] == node_id for node_id in by_node)
-    description = graph.description if graph else ""
-    return _Prepared(
-        graph.name if graph else execution.graph_id,
-        description,
-        _run_summary(execution),
-        inputs,
-        outputs,
-        _output_note(outputs, missing, graph is not None and not expected, unknown),
-        nodes,
-        links,
-        _facts(nodes, links, inputs, outputs, description),
-    )
 
 
 def _labels(blocks: dict[str, str]) -> dict[str, str]:
@@ -191,31 +128,124 @@ def _labels(blocks: dict[str, str]) -> dict[str, str]:
     return labels
 
 
-def _failed(run: NodeExecutionOut) -> bool:
+def _failed(run: NodeRun) -> bool:
     return run.status == ExecutionStatus.FAILED or bool(run.error)
 
 
-def _error_text(run: NodeExecutionOut) -> str:
-    return run.error or f"status {run.status.value} without an error message"
+def _graph_input(run: NodeRun) -> tuple[Any, bool]:
+    """Return what an input block's run brought in, and whether its output should show too."""
+    # An input block fed by the caller (a chat's conversation, say) has an empty input and
+    # carries what it was given as its output: that output is the run's input.
+    if is_empty(run.input) and not is_empty(run.output):
+        return run.output, False
+    value = run.input.get("value") if isinstance(run.input, dict) else None
+    output = run.output
+    echoes = isinstance(output, dict) and all(v in (value, [value]) for v in output.values())
+    return run.input, not echoes and not is_empty(output)
 
 
-def _output_run(run: NodeExecutionOut) -> _OutputRun:
+def _output_run(run: NodeRun) -> OutputRun:
     value = run.input.get("value") if isinstance(run.input, dict) else None
     output = run.output
     echoes = isinstance(output, dict) and set(output) <= {"output", "name"}
     echoes = echoes and output.get("output") in (value, [value])
-    return _OutputRun(
-        run.input,
-        output,
-        output is not None and not echoes,
-        run.status.value,
-        run.error,
-        delivered_nothing(run),
+    show_output = output is not None and not echoes
+    sizes = (json_size(run.input), json_size(output) if show_output else 0, _error_size(run))
+    return OutputRun(
+        run.input, output, show_output, run.status.value, run.error, delivered_nothing(run), sizes
+    )
+
+
+def _error_size(run: NodeRun) -> int:
+    return len(run.error) if run.error else 0
+
+
+class _Timeline:
+    """Collects the timeline steps, graph inputs and outputs, and the run text they hold."""
+
+    def __init__(self) -> None:
+        self.steps: list[TimelineStep] = []
+        self.inputs: list[tuple[Any, int]] = []
+        self.outputs: list[OutputRun] = []
+        self.chars = 0
+        self.longest_value = 0
+
+    def add(self, run: NodeRun, label: str, role: str, occurrence: int, of: int) -> None:
+        show_output = False
+        sizes = (0, 0, _error_size(run))
+        if role == "input":
+            value, show_output = _graph_input(run)
+            ref = len(self.inputs)
+            self.inputs.append((value, json_size(value)))
+            sizes = (0, json_size(run.output) if show_output else 0, sizes[2])
+            self.chars += self.inputs[-1][1]
+        elif role == "output":
+            self.outputs.append(_output_run(run))
+            ref = len(self.outputs) - 1
+            self.chars += sum(self.outputs[-1].sizes)
+            sizes = (0, 0, 0)  # the output block's error is shown with its output
+        else:
+            ref = -1
+            sizes = (json_size(run.input), json_size(run.output), sizes[2])
+            self.longest_value = max(self.longest_value, sizes[0], sizes[1])
+        self.chars += sum(sizes)
+        failed = _failed(run)
+        self.steps.append(
+            TimelineStep(label, role, run, failed, occurrence, of, ref, show_output, sizes)
+        )
+
+
+def _prepare(run: RunRecord, graph: GraphRecord | None) -> Prepared:
+    runs, by_node = _group(run)
+    blocks = _blocks(graph, by_node)
+    labels = _labels(blocks)
+    roles = {node_id: _role(block) for node_id, block in blocks.items()}
+    descriptions = {node.id: node.description for node in graph.nodes} if graph else {}
+    nodes = [
+        NodeInfo(
+            labels[node_id],
+            roles[node_id],
+            descriptions.get(node_id, ""),
+            len(node_runs),
+            sum(map(_failed, node_runs)),
+        )
+        for node_id, node_runs in by_node.items()
+    ]
+    timeline = _Timeline()
+    seen: Counter[str] = Counter()
+    for node_run in runs:
+        node_id = node_run.node_id
+        count = len(by_node[node_id])
+        timeline.add(node_run, labels[node_id], roles[node_id], seen[node_id], count)
+        seen[node_id] += 1
+    links = [
+        f"{labels[link.source_id]}.{link.source_name} -> {labels[link.sink_id]}.{link.sink_name}"
+        for link in (graph.links if graph else ())
+        if link.source_id in labels and link.sink_id in labels
+    ]
+    expected = [labels[node_id] for node_id in descriptions if roles[node_id] == "output"]
+    ran = {node.label for node in nodes}
+    missing = [label for label in expected if label not in ran]
+    unknown = graph is None and any(blocks[node_id] == node_id for node_id in by_node)
+    description = graph.description if graph else ""
+    note = _output_note(timeline.outputs, missing, graph is not None and not expected, unknown)
+    return Prepared(
+        graph.name if graph else run.graph_id,
+        description,
+        _run_summary(run),
+        timeline.inputs,
+        timeline.outputs,
+        note,
+        nodes,
+        timeline.steps,
+        links,
+        _facts(nodes, timeline, links, description, run.error),
+        timeline.chars,
     )
 
 
 def _output_note(
-    outputs: list[_OutputRun], missing: list[str], no_output_blocks: bool, unknown: bool
+    outputs: list[OutputRun], missing: list[str], no_output_blocks: bool, unknown: bool
 ) -> str | None:
     if no_output_blocks:
         return "the graph has no output blocks: judge the result from what its nodes did"
@@ -234,21 +264,20 @@ def _output_note(
     return "; ".join(parts) or None
 
 
-def _run_summary(execution: ExecutionOut) -> dict[str, Any]:
-    stats = execution.stats
-    runs = execution.node_executions
-    walltime = stats.walltime
-    if walltime is None and execution.started_at and execution.ended_at:
-        start, end = (_aware(moment) for moment in (execution.started_at, execution.ended_at))
+def _run_summary(run: RunRecord) -> dict[str, Any]:
+    runs = run.node_runs
+    walltime = run.walltime
+    if walltime is None and run.started_at and run.ended_at:
+        start, end = (_aware(moment) for moment in (run.started_at, run.ended_at))
         walltime = (end - start).total_seconds()
     return {
-        "status": execution.status.value,
-        "node_count": len(runs) if stats.node_count is None else stats.node_count,
+        "status": run.status.value,
+        "node_count": len(runs) if run.node_count is None else run.node_count,
         "error_count": (
-            sum(map(_failed, runs)) if stats.node_error_count is None else stats.node_error_count
+            sum(map(_failed, runs)) if run.node_error_count is None else run.node_error_count
         ),
         "walltime_seconds": None if walltime is None else round(walltime, 3),
-        "error": stats.error,
+        "error": run.error,
     }
 
 
@@ -257,108 +286,36 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _facts(
-    nodes: list[_Node], links: list[str], inputs: list[Any], outputs: list[Any], description: str
+    nodes: list[NodeInfo],
+    timeline: _Timeline,
+    links: list[str],
+    description: str,
+    run_error: str | None,
 ) -> Facts:
-    intermediate = [node for node in nodes if node.role == "node"]
-    clean = sum(not node.errors for node in intermediate)
+    steps = timeline.steps
+    middle = [step for step in steps if step.role == "node"]
+    io_values = [size for _, size in timeline.inputs]
+    io_values += [max(o.sizes[:2]) for o in timeline.outputs]
+    errors = [len(step.run.error or "") for step in steps] + [len(run_error or "")]
+    texts = [len(description), *(len(n.description) for n in nodes), *map(len, links)]
+    clean = sum(not step.failed for step in middle)
     return Facts(
-        intermediate=len(intermediate),
-        repeated=sum(len(node.runs) > 1 for node in intermediate),
-        max_errors=max((len(node.errors) for node in nodes), default=0),
+        longest_value=timeline.longest_value,
+        longest_io=max(io_values, default=0),
+        longest_error=max(errors),
+        longest_description=max(texts),
+        max_runs=max((node.runs for node in nodes if node.role == "node"), default=0),
         links=len(links),
-        described=sum(bool(node.description) for node in nodes),
-        clean=clean,
-        essential=len(nodes) - clean,
-        io_entries=max(len(inputs), len(outputs)),
-        description=len(description),
+        nodes=len(nodes),
+        clean_steps=clean,
+        io_entries=max(len(timeline.inputs), len(timeline.outputs)),
+        steps=len(steps) - clean + min(clean, 2),
     )
 
 
-class _Renderer:
-    """Renders digest sections as JSON fragments for given knobs, from the prepared data."""
-
-    def __init__(self, data: _Prepared) -> None:
-        self.data = data
-        self.tally = Tally()
-
-    def sections(self, knobs: Knobs) -> tuple[dict[str, str], int]:
-        """Return each digest section, in key order, as compact JSON, and the values clipped."""
-        self.tally = Tally()
-        data = self.data
-        graph = {
-            "name": self._clip(data.name, knobs.limits(_NAME_CHARS)),
-            "description": self._clip(data.description, knobs.limits(knobs.description_chars)),
-        }
-        run = dict(data.run, error=self._clip(data.run["error"], knobs.limits(_RUN_ERROR_CHARS)))
-        sections = {"graph": dumps(graph), "run": dumps(run)}
-        sections["inputs"] = dumps(self._io(data.inputs, knobs, "inputs", self._clip))
-        sections["outputs"] = dumps(self._io(data.outputs, knobs, "outputs", self._output))
-        if data.note:
-            sections["note"] = dumps(data.note)
-        nodes = [
-            node for node in data.nodes if knobs.clean_nodes or node.role != "node" or node.errors
-        ]
-        keep = knobs.keep(len(nodes), len(nodes), knobs.node_cap)
-        sections["nodes"] = dumps(head_tail(nodes, *keep, "nodes", lambda n: self._node(n, knobs)))
-        if knobs.links:
-            limits = knobs.limits(_LINK_CHARS)
-            keep = knobs.keep(len(data.links), len(data.links))
-            links = head_tail(data.links, *keep, "links", lambda link: self._clip(link, limits))
-            sections["links"] = dumps(links)
-        return sections, self.tally.count
-
-    def _clip(self, value: Any, limits: Limits) -> Any:
-        return clip(value, limits, self.tally)
-
-    def _io(
-        self, items: list[Any], knobs: Knobs, noun: str, render: Callable[[Any, Limits], Any]
-    ) -> list[Any]:
-        limits = knobs.limits(knobs.io_chars)
-        keep = knobs.keep(knobs.io_keep, knobs.io_keep)
-        return head_tail(items, *keep, noun, lambda item: render(item, limits))
-
-    def _output(self, run: _OutputRun, limits: Limits) -> dict[str, Any]:
-        if isinstance(run.input, dict):
-            entry = self._clip(run.input, limits)
-        else:
-            entry = {"input": self._clip(run.input, limits)}
-        if run.show_output:
-            entry["output"] = self._clip(run.output, limits)
-        if run.status != ExecutionStatus.COMPLETED.value:
-            entry["status"] = run.status
-        if run.error:
-            entry["error"] = self._clip(run.error, limits)
-        if run.empty:
-            entry["empty"] = True
-        return entry
-
-    def _node(self, node: _Node, knobs: Knobs) -> dict[str, Any]:
-        entry: dict[str, Any] = {"block": self._clip(node.label, knobs.limits(_NAME_CHARS))}
-        if knobs.node_descriptions and node.description:
-            limits = knobs.limits(_NODE_DESCRIPTION_CHARS)
-            entry["description"] = self._clip(node.description, limits)
-        entry["runs"] = len(node.runs)
-        entry["errors"] = len(node.errors)
-        if node.errors:
-            limits = knobs.limits(knobs.error_chars)
-            keep = knobs.keep(knobs.error_keep, knobs.error_keep)
-            convert = lambda error: self._clip(error, limits)  # noqa: E731
-            entry["recent_errors"] = head_tail(node.errors, *keep, "errors", convert)
-        if node.role == "node" and knobs.latest_n:  # input/output runs are listed on their own
-            limits = knobs.limits(knobs.latest_chars)
-            entry["latest"] = [self._example(run, limits) for run in node.runs[-knobs.latest_n :]]
-        return entry
-
-    def _example(self, run: NodeExecutionOut, limits: Limits) -> dict[str, Any]:
-        example = {"input": self._clip(run.input, limits), "output": self._clip(run.output, limits)}
-        if run.status != ExecutionStatus.COMPLETED:
-            example["status"] = run.status.value
-        return example
-
-
-def _summary(data: _Prepared, fitter: Fitter, budget: int) -> tuple[str, list[str]]:
+def _summary(data: Prepared, steps: list[str], budget: int) -> tuple[str, list[str]]:
     """Return the largest run summary that fits, for when even the hardest cuts do not."""
-    cuts = [*fitter.cuts(fitter.knobs, fitter.steps), "reduced the digest to a run summary"]
+    cuts = [*steps, "reduced the digest to a run summary"]
     cut = f"reduced to a run summary to fit the budget ({len(cuts)} cuts)"
     limits = Limits(40, items=0, depth=0)
     run = {key: clip(value, limits) for key, value in data.run.items()}

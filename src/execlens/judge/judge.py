@@ -8,10 +8,15 @@ import httpx2
 
 from execlens.config import Settings
 from execlens.errors import UserError
-from execlens.executions.schemas import ExecutionOut, GraphOut
+from execlens.executions.domain import GraphRecord, RunRecord
 from execlens.judge.catalog import ModelEntry, estimate_cost_usd
-from execlens.judge.digest import ExecutionDigest, build_digest, estimate_tokens
-from execlens.judge.local import LocalModelServer
+from execlens.judge.digest import (
+    MIN_DIGEST_BUDGET_TOKENS,
+    ExecutionDigest,
+    build_digest,
+    estimate_tokens,
+)
+from execlens.judge.local import LocalModelServer, local_model_name
 from execlens.judge.prompts import (
     DEFAULT_SYSTEM_PROMPT,
     DEFAULT_USER_PROMPT,
@@ -26,8 +31,6 @@ from execlens.judge.schemas import JudgeAnswer, Verdict
 
 if TYPE_CHECKING:
     from execlens.judge.llm import Model
-
-MIN_DIGEST_TOKENS = 200
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class PreparedCall:
     system_prompt: str
     user_prompt: str
     prompt_hash: str
+    model_name: str  # the model that answers: another GGUF may stand behind the local entry
 
 
 def _prompts(request: JudgeRequest) -> tuple[str, str]:
@@ -76,15 +80,15 @@ class Judge:
         self._models: dict[tuple[str, str], Model] = {}
 
     def prepare(
-        self, execution: ExecutionOut, graph: GraphOut | None, request: JudgeRequest
+        self, execution: RunRecord, graph: GraphRecord | None, request: JudgeRequest
     ) -> PreparedCall:
         """Choose the model, build the digest within its context, and render the prompts."""
         return self._prepare(execution, graph, request.model, *_prompts(request))
 
     def _prepare(
         self,
-        execution: ExecutionOut,
-        graph: GraphOut | None,
+        execution: RunRecord,
+        graph: GraphRecord | None,
         model: str | None,
         system: str,
         template: str,
@@ -101,7 +105,7 @@ class Judge:
             else self.settings.digest_budget_tokens
         )
         budget = min(wanted, entry.context_window - reserved)
-        if budget < MIN_DIGEST_TOKENS:
+        if budget < MIN_DIGEST_BUDGET_TOKENS:
             raise UserError(
                 f"model {entry.id!r} has a {entry.context_window:,}-token context, too small "
                 "for these prompts; shorten them or pick a larger model"
@@ -109,10 +113,15 @@ class Judge:
         digest = build_digest(execution, graph, budget_tokens=budget)
         name = graph.name if graph is not None else execution.graph_id
         user = render_user_prompt(template, graph_name=name, execution_data=digest.text)
-        return PreparedCall(entry, digest, system, user, prompt_hash(system, template))
+        model_name = (
+            local_model_name(self.settings.local_model_path)
+            if entry.provider == "local"
+            else entry.id
+        )
+        return PreparedCall(entry, digest, system, user, prompt_hash(system, template), model_name)
 
     async def judge(
-        self, execution: ExecutionOut, graph: GraphOut | None, request: JudgeRequest
+        self, execution: RunRecord, graph: GraphRecord | None, request: JudgeRequest
     ) -> Verdict:
         """Return a verdict for one execution; raise JudgeFailed when the model gives none."""
         system, template = _prompts(request)
@@ -161,7 +170,7 @@ class Judge:
 
     def _verdict(
         self,
-        execution: ExecutionOut,
+        execution: RunRecord,
         *,
         judge: str,
         summary: str,
@@ -181,7 +190,7 @@ class Judge:
             judge=judge,
             judge_version=JUDGE_VERSION,
             provider=entry.provider if entry else None,
-            model=entry.id if entry else None,
+            model=call.model_name if call else None,
             prompt_hash=prompt,
             input_tokens=usage[0] if usage else None,
             output_tokens=usage[1] if usage else None,
@@ -189,6 +198,7 @@ class Judge:
             latency_ms=latency_ms,
             digest_tokens=call.digest.tokens if call else None,
             digest_truncated=bool(call and call.digest.cuts),
+            evidence_kept=call.digest.evidence_kept if call else None,
             created_at=datetime.now(UTC),
         )
 

@@ -22,6 +22,13 @@ def runtime_installed(*, with_model_wheel: bool = True) -> bool:
     return all(importlib.util.find_spec(name) is not None for name in names)
 
 
+def local_model_name(override: Path | None) -> str:
+    """Return the name verdicts record for the local model: the GGUF file's, when overridden."""
+    if override is None:
+        return LOCAL_MODEL_ID
+    return override.name.removesuffix(".gguf").lower()
+
+
 def find_gguf(override: Path | None = None) -> Path:
     """Return the GGUF file of the local model, or raise UserError saying how to install it."""
     if override is not None:

@@ -32,3 +32,5 @@ class VerdictRecord(Base):
     latency_ms: Mapped[int | None] = mapped_column(Integer)
     digest_tokens: Mapped[int | None] = mapped_column(Integer)
     digest_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Share of the run's text the digest kept; null for rules verdicts and older verdicts.
+    evidence_kept: Mapped[float | None] = mapped_column(Float)

@@ -10,13 +10,13 @@ EXECUTION_DATA = "{{EXECUTION_DATA}}"
 MAX_PROMPT_CHARS = 20_000
 # Bump when the digest, the rules or the default prompts change meaning, so that
 # re-scoring "if the judge changed" knows which verdicts are stale.
-JUDGE_VERSION = "2026.11.1"
+JUDGE_VERSION = "2026.12.1"
 
 DEFAULT_SYSTEM_PROMPT = """\
 You review runs of AI agents for the people who operate them. Each agent is a workflow of \
 blocks built for one purpose, stated in its description. You receive a digest of one run: \
-the agent's name and description, what it was given, what it produced, and what each block \
-did, including errors.
+the agent's name and description, what it was given, what it produced, and each step of \
+the run in time order (the timeline), including errors.
 
 Reply with two things.
 

@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
+from execlens.executions.domain import NodeRun, RunRecord
 from execlens.executions.models import ExecutionStatus
-from execlens.executions.schemas import ExecutionOut, NodeExecutionOut
 from execlens.judge.digest import delivered_nothing, is_output_block
 
 MAX_ERROR_CHARS = 200
@@ -16,7 +16,7 @@ class RuleVerdict:
     correctness_score: float
 
 
-def _produced_something(node: NodeExecutionOut) -> bool:
+def _produced_something(node: NodeRun) -> bool:
     return node.status == ExecutionStatus.COMPLETED and not delivered_nothing(node)
 
 
@@ -25,15 +25,15 @@ def _short(error: str) -> str:
     return error if len(error) <= MAX_ERROR_CHARS else error[: MAX_ERROR_CHARS - 1] + "…"
 
 
-def apply_rules(execution: ExecutionOut) -> RuleVerdict | None:
+def apply_rules(execution: RunRecord) -> RuleVerdict | None:
     """Return a verdict for a clear-cut run, or None when the LLM must judge it."""
-    outputs = [n for n in execution.node_executions if is_output_block(n.block_name)]
+    outputs = [n for n in execution.node_runs if is_output_block(n.block_name)]
     if any(_produced_something(n) for n in outputs):
         return None
     match execution.status:
         case ExecutionStatus.FAILED:
-            error = execution.stats.error or next(
-                (n.error for n in reversed(execution.node_executions) if n.error), None
+            error = execution.error or next(
+                (n.error for n in reversed(execution.node_runs) if n.error), None
             )
             reason = f": {_short(error)}" if error else "."
             return RuleVerdict(

@@ -74,4 +74,10 @@ class Verdict(BaseModel):
     latency_ms: int | None
     digest_tokens: int | None
     digest_truncated: bool
+    evidence_kept: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Share of the run's text (node inputs, outputs, errors) the digest kept.",
+    )
     created_at: datetime

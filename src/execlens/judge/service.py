@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.engine import Database
+from execlens.executions.domain import GraphRecord, RunRecord, graph_record, run_record
+from execlens.executions.models import Graph
 from execlens.executions.repository import get_graph_for_execution
-from execlens.executions.schemas import ExecutionOut, GraphOut
+from execlens.executions.schemas import GraphOut
 from execlens.executions.service import execution_service
 from execlens.judge import repository
 from execlens.judge.judge import Judge, JudgeRequest
@@ -15,23 +17,27 @@ from execlens.judge.models import VerdictRecord
 from execlens.judge.schemas import Verdict
 
 
+def _graph(graph: Graph | None) -> GraphRecord | None:
+    return graph_record(GraphOut.model_validate(graph)) if graph is not None else None
+
+
 class JudgeService:
     """Load, judge and store."""
 
     async def load(
         self, session: AsyncSession, execution_id: str
-    ) -> tuple[ExecutionOut, GraphOut | None]:
-        """Return an execution with its graph, or raise NotFoundError."""
+    ) -> tuple[RunRecord, GraphRecord | None]:
+        """Return an execution's run with its graph, or raise NotFoundError."""
         execution = await execution_service.get(session, execution_id)
         graph = await get_graph_for_execution(session, execution.graph_id, execution.graph_version)
-        return execution, GraphOut.model_validate(graph) if graph is not None else None
+        return run_record(execution), _graph(graph)
 
     async def load_many(
         self,
         session: AsyncSession,
         ids: Sequence[str],
-        graphs: dict[tuple[str, int], GraphOut | None],
-    ) -> dict[str, tuple[ExecutionOut, GraphOut | None]]:
+        graphs: dict[tuple[str, int], GraphRecord | None],
+    ) -> dict[str, tuple[RunRecord, GraphRecord | None]]:
         """Return several executions with their graphs, by id; missing ids are absent.
 
         ``graphs`` caches graphs across calls: a backfill reads each graph once.
@@ -42,8 +48,8 @@ class JudgeService:
             key = (execution.graph_id, execution.graph_version)
             if key not in graphs:
                 graph = await get_graph_for_execution(session, *key)
-                graphs[key] = GraphOut.model_validate(graph) if graph is not None else None
-            loaded[execution_id] = (execution, graphs[key])
+                graphs[key] = _graph(graph)
+            loaded[execution_id] = (run_record(execution), graphs[key])
         return loaded
 
     async def store(self, session: AsyncSession, verdicts: Sequence[Verdict]) -> None:

@@ -1,0 +1,1 @@
+"""Human labels of runs and the judge-human agreement report."""
