@@ -8,7 +8,7 @@ from execlens.db.base import Base
 from execlens.executions.models import Execution, Graph, NodeExecution
 from execlens.judge.models import VerdictRecord
 from execlens.rules.models import JudgingRule, RuleMatch
-from execlens.trends.models import AccuracyAlert
+from execlens.trends.models import AccuracyAlert, HealthAlert
 
 __all__ = [
     "AccuracyAlert",
@@ -18,6 +18,7 @@ __all__ = [
     "Base",
     "Execution",
     "Graph",
+    "HealthAlert",
     "JobItem",
     "JudgingRule",
     "NodeExecution",
