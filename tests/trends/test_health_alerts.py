@@ -1,6 +1,7 @@
 """Evaluator-health alerts: stuck or failing judging, each kind once, reminded, resolved."""
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx2
@@ -10,23 +11,20 @@ from execlens.analytics.models import JobStatus
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.rules.service import rule_service
-from tests.analytics.conftest import (  # noqa: F401  (fixtures)
-    api,
-    fake_llm,
-    jobs_settings,
-    judge,
-    judge_settings,
-    run,
-    store,
-    wait_for,
-    worker,
-)
+from tests.analytics.conftest import run, store, wait_for
 from tests.fake_llm import FakeLLM, Reply
-from tests.trends.test_monitor import alert_settings, monitor, receiver  # noqa: F401
+from tests.trends.test_monitor import alert_settings, monitor
 from tests.trends.webhook_receiver import WebhookReceiver
 
 JOBS = "/api/analytics/jobs"
 MINUTE = timedelta(minutes=1)
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()
 
 
 async def _add_rule(api: httpx2.AsyncClient, name: str) -> str:
@@ -110,8 +108,8 @@ async def test_failing_verdicts_alert_per_rule_for_an_hour_and_per_agent_for_a_d
     api: httpx2.AsyncClient,
     database: Database,
     jobs_settings: Settings,
-    fake_llm: FakeLLM,  # noqa: F811
-    worker,  # noqa: F811
+    fake_llm: FakeLLM,
+    worker: object,
     receiver: WebhookReceiver,
 ):
     fake_llm.default = Reply("not json at all")
@@ -120,9 +118,7 @@ async def test_failing_verdicts_alert_per_rule_for_an_hour_and_per_agent_for_a_d
     await rule_service.run_all(database, jobs_settings)
     job_id = (await api.get(JOBS)).json()["items"][0]["id"]
     await wait_for(database, job_id, lambda job: job.failed == 6)
-    configured = alert_settings(
-        jobs_settings, receiver, hooks=("hook",), monitor_judge_failures=5
-    )
+    configured = alert_settings(jobs_settings, receiver, hooks=("hook",), monitor_judge_failures=5)
     watcher = monitor(database, configured)
     now = datetime.now(UTC)
 
