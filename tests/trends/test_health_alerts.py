@@ -11,7 +11,7 @@ from execlens.analytics.models import JobStatus
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.rules.service import rule_service
-from tests.analytics.conftest import run, store, wait_for
+from tests.analytics.conftest import answer, run, run_id_of, store, wait_for
 from tests.fake_llm import FakeLLM, Reply
 from tests.trends.test_monitor import alert_settings, monitor
 from tests.trends.webhook_receiver import WebhookReceiver
@@ -27,8 +27,9 @@ def receiver() -> Iterator[WebhookReceiver]:
     server.stop()
 
 
-async def _add_rule(api: httpx2.AsyncClient, name: str) -> str:
-    response = await api.post("/api/judging-rules", json={"graph_id": "g-blog", "name": name})
+async def _add_rule(api: httpx2.AsyncClient, name: str, **fields: object) -> str:
+    body = {"graph_id": "g-blog", "name": name, **fields}
+    response = await api.post("/api/judging-rules", json=body)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -152,6 +153,69 @@ async def test_failing_verdicts_alert_per_rule_for_an_hour_and_per_agent_for_a_d
     [last] = await watcher.check_health(now=now + timedelta(hours=25))
     assert (last.kind, last.action) == ("judge_failures", "resolved")
     assert len(receiver.bodies("hook")) == 2
+
+
+async def test_a_minority_of_failures_is_no_rule_alert_but_counts_for_the_agent(
+    api: httpx2.AsyncClient,
+    database: Database,
+    jobs_settings: Settings,
+    fake_llm: FakeLLM,
+    worker: object,
+    receiver: WebhookReceiver,
+):
+    failing = {f"run-{n:03d}" for n in range(1, 6)}
+    fake_llm.policy = lambda body: (
+        Reply("not json at all") if run_id_of(body) in failing else answer()
+    )
+    await _add_rule(api, "new blog posts")
+    await store(database, [run(n) for n in range(1, 12)])
+    await rule_service.run_all(database, jobs_settings)
+    job_id = (await api.get(JOBS)).json()["items"][0]["id"]
+    await wait_for(database, job_id, lambda job: job.done_count == 11)
+    assert (await api.get(f"{JOBS}/{job_id}")).json()["failed"] == 5
+    now = datetime.now(UTC)
+
+    # 5 of 11 failed: the minimum count, but under half; and not more than 10 for the agent.
+    quiet = monitor(database, alert_settings(jobs_settings, receiver, hooks=("hook",)))
+    assert await quiet.check_health(now=now) == []
+    stricter = alert_settings(jobs_settings, receiver, hooks=("hook",), monitor_judge_failures=4)
+    [check] = await monitor(database, stricter).check_health(now=now)
+    assert (check.kind, check.action) == ("judge_failures", "opened")
+
+
+async def test_a_rule_whose_budget_is_spent_has_no_backlog_alert_until_it_has_budget(
+    api: httpx2.AsyncClient,
+    database: Database,
+    jobs_settings: Settings,
+    worker: object,
+    receiver: WebhookReceiver,
+):
+    # About $0.00023 a verdict: the budget pays for two; calls already under way finish.
+    rule_id = await _add_rule(api, "new blog posts", daily_budget_usd=0.0005)
+    await store(database, [run(n) for n in range(1, 31)])
+    await rule_service.run_all(database, jobs_settings)
+    job_id = (await api.get(JOBS)).json()["items"][0]["id"]
+    job = await wait_for(database, job_id, lambda job: job.status == JobStatus.PAUSED)
+    assert job.done_count < 30
+    # The calls under way when it paused are recorded, and the spend passes the budget.
+    for _ in range(400):
+        health = (await api.get(f"/api/judging-rules/{rule_id}")).json()["health"]
+        if health["budget_exhausted"]:
+            break
+        await asyncio.sleep(0.05)
+    assert health["budget_exhausted"] and health["backlog"] > 0
+    configured = alert_settings(
+        jobs_settings, receiver, hooks=("hook",), monitor_backlog_minutes=0.001
+    )
+    watcher = monitor(database, configured)
+
+    assert await watcher.check_health() == []
+    raised = await api.patch(f"/api/judging-rules/{rule_id}", json={"daily_budget_usd": 1.0})
+    assert raised.status_code == 200, raised.text
+    [check] = await watcher.check_health()
+    assert (check.kind, check.scope, check.action) == ("rule_backlog", rule_id, "opened")
+    assert check.finding is not None
+    assert 0 < check.finding.numbers["waiting"] <= 30 - job.done_count
 
 
 async def test_a_backfill_job_that_judges_nothing_alerts_until_it_ends(
