@@ -1,5 +1,4 @@
-"""The monitor: check each active graph's trend and the evaluators' health, keep their alerts,
-notify when one opens."""
+"""The monitor: check agents' trends and the judging's health, keep alerts, notify on opening."""
 
 import asyncio
 import logging
@@ -47,7 +46,7 @@ class HealthCheck:
 
 
 class Monitor:
-    """Check every graph with enough finished runs in the lookback."""
+    """Check every graph with enough finished runs in the lookback, and the judging's health."""
 
     def __init__(
         self, database: Database, settings: Settings, *, notifier: Notifier | None = None
