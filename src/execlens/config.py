@@ -117,6 +117,15 @@ class Settings(BaseSettings):
     monitor_min_executions: int = Field(default=10, ge=1)
     monitor_min_scored: int = Field(default=3, ge=1)
     alert_cooldown: timedelta = timedelta(hours=24)
+    # Evaluator health: picked runs waiting longer than this under an active rule, or a
+    # backfill job that judged nothing for this long, raise an alert.
+    monitor_backlog_minutes: float = Field(default=30.0, gt=0, le=7 * 24 * 60)
+    # A rule's verdicts keep failing: at least this many failed in the last hour ...
+    monitor_rule_failures_min: int = Field(default=5, ge=1)
+    # ... and at least this share of its finished ones.
+    monitor_rule_failures_share: float = Field(default=0.5, gt=0, le=1)
+    # An agent's failed judgments in the last 24 h: more than this raises an alert.
+    monitor_judge_failures: int = Field(default=10, ge=0)
     alert_webhook_urls: SecretStr | None = None
     alert_slack_webhook_url: SecretStr | None = None
     alert_discord_webhook_url: SecretStr | None = None

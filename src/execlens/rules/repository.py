@@ -140,3 +140,21 @@ async def rules_with_work(session: AsyncSession) -> set[str]:
         and_(AnalyticsJob.rule_id.is_not(None), AnalyticsJob.status.in_(OPEN_STATUSES))
     )
     return {rule_id for rule_id in (await session.scalars(stmt)).all() if rule_id}
+
+
+async def overdue(
+    session: AsyncSession, rule_id: str, arrived_before: datetime
+) -> tuple[int, datetime | None]:
+    """Return how many picked runs that arrived before a time still wait, and the oldest arrival."""
+    stmt = (
+        _rule_items(rule_id)
+        .join(Execution, Execution.id == JobItem.execution_id)
+        .with_only_columns(func.count(), func.min(Execution.arrived_at))
+        .where(
+            AnalyticsJob.status.in_(OPEN_STATUSES),
+            JobItem.status.in_(WAITING_ITEMS),
+            Execution.arrived_at < arrived_before,
+        )
+    )
+    count, oldest = (await session.execute(stmt)).one()
+    return int(count or 0), oldest

@@ -17,8 +17,9 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.errors import UserError
-from execlens.trends.monitor import GraphCheck, Monitor
-from execlens.trends.notify import channels_from_settings
+from execlens.trends.health import describe
+from execlens.trends.monitor import GraphCheck, HealthCheck, Monitor
+from execlens.trends.notify import Delivery, channels_from_settings
 from execlens.trends.schemas import AccuracyLatestData, AccuracyTrendsResponse
 from execlens.trends.service import AgentTrend, dashboard_link, trend_query, trend_service
 
@@ -171,7 +172,11 @@ def print_agent_trends(settings: Settings) -> None:
         console.print(alert_line(agent.name, agent.trend, link), highlight=False, soft_wrap=True)
 
 
-def _print_cycle(checks: list[GraphCheck]) -> None:
+def _outcomes(deliveries: list[Delivery]) -> str:
+    return "".join(f"; {d.channel} {'sent' if d.ok else f'failed: {d.error}'}" for d in deliveries)
+
+
+def _print_cycle(checks: list[GraphCheck], health: list[HealthCheck]) -> None:
     opened = sum(1 for c in checks if c.action == "opened")
     console.print(f"checked {len(checks)} agents, {opened} new alerts", highlight=False)
     for check in checks:
@@ -179,10 +184,13 @@ def _print_cycle(checks: list[GraphCheck]) -> None:
             continue
         drop = check.trend.latest_data.drop_percent
         line = f"  {check.name}: {check.action.replace('_', ' ')} (drop {_score(drop)}%)"
-        for delivery in check.deliveries:
-            outcome = "sent" if delivery.ok else f"failed: {delivery.error}"
-            line += f"; {delivery.channel} {outcome}"
-        console.print(line, highlight=False, soft_wrap=True)
+        console.print(line + _outcomes(check.deliveries), highlight=False, soft_wrap=True)
+    found = sum(1 for c in health if c.finding is not None)
+    console.print(f"evaluator health: {found} problems", highlight=False)
+    for h in health:
+        what = describe(h.kind, h.finding.numbers) if h.finding else "the condition is gone"
+        line = f"  {h.kind} {h.subject}: {h.action.replace('_', ' ')}; {what}"
+        console.print(line + _outcomes(h.deliveries), highlight=False, soft_wrap=True)
 
 
 def monitor_command(

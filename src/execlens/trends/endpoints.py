@@ -6,11 +6,13 @@ from fastapi import APIRouter, Query
 
 from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
-from execlens.trends.models import AlertState
+from execlens.trends.health import health_service
+from execlens.trends.models import AlertState, HealthAlertKind
 from execlens.trends.schemas import (
     AccuracyTrendsResponse,
     AgentTrendList,
     AlertPage,
+    HealthAlertPage,
     TrendQuery,
 )
 from execlens.trends.service import trend_service
@@ -50,3 +52,16 @@ async def list_alerts(
     return await trend_service.list_alerts(
         session, settings, state=state, graph_id=graph_id, limit=limit
     )
+
+
+@router.get("/health-alerts", response_model=HealthAlertPage)
+async def list_health_alerts(
+    session: ReadSession,
+    settings: SettingsDep,
+    _: AdminPrincipal,
+    state: AlertState | None = None,
+    kind: HealthAlertKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> HealthAlertPage:
+    """List the monitor's evaluator-health alerts newest first, optionally one state or kind."""
+    return await health_service.list_alerts(session, settings, state=state, kind=kind, limit=limit)

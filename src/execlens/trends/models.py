@@ -1,9 +1,9 @@
-"""Storage model for accuracy alerts raised by the monitor."""
+"""Storage models of the alerts the monitor raises: accuracy drops and evaluator health."""
 
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Float, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from execlens.db.base import Base, UTCDateTime
@@ -15,6 +15,7 @@ ALL_USERS = ""
 # How the 3/7/14-day averages count days: calendar days, or the last n days that had runs.
 TrendWindow = Literal["calendar", "rows"]
 AlertState = Literal["open", "resolved"]
+HealthAlertKind = Literal["rule_backlog", "rule_failures", "judge_failures", "job_stalled"]
 _OPEN = text("state = 'open'")
 
 
@@ -52,4 +53,42 @@ class AccuracyAlert(Base):
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notifications: Mapped[int] = mapped_column(Integer, default=0)
     # The channels the latest notification failed on, with their errors; never a URL.
+    delivery_error: Mapped[str | None] = mapped_column(Text)
+
+
+class HealthAlert(Base):
+    """An evaluator-health alert: a rule's backlog or failures, an agent's judge failures."""
+
+    __tablename__ = "health_alerts"
+    __table_args__ = (
+        # One open alert per kind and scope, enforced by the database, as for accuracy
+        # alerts: two monitors racing cannot both open and notify the same condition.
+        Index(
+            "uq_health_alerts_open_scope",
+            "kind",
+            "scope",
+            unique=True,
+            sqlite_where=_OPEN,
+            postgresql_where=_OPEN,
+        ),
+        Index("ix_health_alerts_detected", "detected_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # rule_backlog, rule_failures, judge_failures or job_stalled.
+    kind: Mapped[str] = mapped_column(String(32))
+    # The rule id, graph id or job id the condition is about.
+    scope: Mapped[str] = mapped_column(String(200))
+    # Its name when last checked: a deleted rule keeps a readable alert.
+    subject: Mapped[str] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(16))
+    # The latest numbers seen while open: the one compared, its threshold, and the rest.
+    value: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    numbers: Mapped[dict[str, float]] = mapped_column(JSON)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notifications: Mapped[int] = mapped_column(Integer, default=0)
     delivery_error: Mapped[str | None] = mapped_column(Text)

@@ -1,10 +1,14 @@
-"""Send alert messages to webhooks: generic JSON, Slack and Discord, each retried on its own."""
+"""Send alert messages to webhooks: generic JSON, Slack and Discord, each retried on its own.
+
+Two kinds of message go out: accuracy drops (``AlertMessage``) and evaluator-health alerts
+(``HealthMessage``). Both offer what the channel payloads need (``Notification``).
+"""
 
 import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import httpx2
@@ -16,6 +20,25 @@ ChannelKind = Literal["webhook", "slack", "discord"]
 # Retried: the receiver may succeed later. Other 4xx answers will not change on a retry.
 _RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 _MAX_RETRY_AFTER_SECONDS = 30.0
+
+
+class Notification(Protocol):
+    """What every channel payload is built from."""
+
+    @property
+    def event(self) -> str: ...
+    @property
+    def headline(self) -> str: ...
+    @property
+    def details(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def dashboard_url(self) -> str: ...
+    @property
+    def detected_at(self) -> datetime: ...
+    def alert_fields(self) -> dict[str, Any]: ...
+    def facts(self) -> list[tuple[str, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -34,6 +57,10 @@ class AlertMessage:
     reminder: bool = False
 
     @property
+    def event(self) -> str:
+        return "accuracy_alert.reminder" if self.reminder else "accuracy_alert.opened"
+
+    @property
     def headline(self) -> str:
         prefix = "Still dropping" if self.reminder else "Accuracy drop"
         scope = f" (user {self.user_id})" if self.user_id else ""
@@ -50,31 +77,86 @@ class AlertMessage:
     def text(self) -> str:
         return f"{self.headline}. {self.details} {self.dashboard_url}"
 
+    def alert_fields(self) -> dict[str, Any]:
+        """Return upstream's alert fields plus the agent's name and link."""
+        return {
+            "graph_id": self.graph_id,
+            "graph_name": self.graph_name,
+            "user_id": self.user_id,
+            "drop_percent": self.drop_percent,
+            "three_day_avg": self.three_day_avg,
+            "seven_day_avg": self.seven_day_avg,
+            "drop_threshold": self.drop_threshold,
+            "detected_at": self.detected_at.isoformat(),
+            "dashboard_url": self.dashboard_url,
+        }
+
+    def facts(self) -> list[tuple[str, str]]:
+        """Return the numbers a chat message shows beside the text."""
+        return [
+            ("3-day average", f"{self.three_day_avg:.1f}"),
+            ("7-day average", f"{self.seven_day_avg:.1f}"),
+            ("drop", f"{self.drop_percent:.1f}%"),
+        ]
+
+
+@dataclass(frozen=True)
+class HealthMessage:
+    """Everything a notification says about one evaluator-health alert."""
+
+    kind: str
+    scope: str
+    subject: str
+    title: str
+    details: str
+    value: float
+    threshold: float
+    numbers: dict[str, float]
+    detected_at: datetime
+    dashboard_url: str
+    reminder: bool = False
+
+    @property
+    def event(self) -> str:
+        return "health_alert.reminder" if self.reminder else "health_alert.opened"
+
+    @property
+    def headline(self) -> str:
+        prefix = "Still: " if self.reminder else ""
+        return f"{prefix}{self.title}: {self.subject}"
+
+    @property
+    def text(self) -> str:
+        return f"{self.headline}. {self.details} {self.dashboard_url}"
+
+    def alert_fields(self) -> dict[str, Any]:
+        """Return the alert's kind, scope, the numbers that raised it, and its link."""
+        return {
+            "kind": self.kind,
+            "scope": self.scope,
+            "subject": self.subject,
+            "value": self.value,
+            "threshold": self.threshold,
+            "numbers": self.numbers,
+            "detected_at": self.detected_at.isoformat(),
+            "dashboard_url": self.dashboard_url,
+        }
+
+    def facts(self) -> list[tuple[str, str]]:
+        """Return the numbers a chat message shows beside the text."""
+        return [(name.replace("_", " "), f"{value:g}") for name, value in self.numbers.items()]
+
 
 def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def webhook_payload(message: AlertMessage) -> dict[str, Any]:
-    """Return the generic JSON body: upstream's alert fields plus the agent's name and link."""
-    return {
-        "event": "accuracy_alert.reminder" if message.reminder else "accuracy_alert.opened",
-        "text": message.text,
-        "alert": {
-            "graph_id": message.graph_id,
-            "graph_name": message.graph_name,
-            "user_id": message.user_id,
-            "drop_percent": message.drop_percent,
-            "three_day_avg": message.three_day_avg,
-            "seven_day_avg": message.seven_day_avg,
-            "drop_threshold": message.drop_threshold,
-            "detected_at": message.detected_at.isoformat(),
-            "dashboard_url": message.dashboard_url,
-        },
-    }
+def webhook_payload(message: Notification) -> dict[str, Any]:
+    """Return the generic JSON body: the event, the text, and the alert's fields."""
+    return {"event": message.event, "text": message.text, "alert": message.alert_fields()}
 
 
-def slack_payload(message: AlertMessage) -> dict[str, Any]:
+def slack_payload(message: Notification) -> dict[str, Any]:
     """Return a Slack incoming-webhook body: fallback text and one section block."""
     link = f"<{message.dashboard_url}|{_slack_escape(message.headline)}>"
     return {
@@ -88,7 +170,7 @@ def slack_payload(message: AlertMessage) -> dict[str, Any]:
     }
 
 
-def discord_payload(message: AlertMessage) -> dict[str, Any]:
+def discord_payload(message: Notification) -> dict[str, Any]:
     """Return a Discord webhook body: one embed linking to the dashboard, no pings."""
     return {
         "content": message.headline,
@@ -101,17 +183,8 @@ def discord_payload(message: AlertMessage) -> dict[str, Any]:
                 "color": 0xD9480F,
                 "timestamp": message.detected_at.isoformat(),
                 "fields": [
-                    {
-                        "name": "3-day average",
-                        "value": f"{message.three_day_avg:.1f}",
-                        "inline": True,
-                    },
-                    {
-                        "name": "7-day average",
-                        "value": f"{message.seven_day_avg:.1f}",
-                        "inline": True,
-                    },
-                    {"name": "drop", "value": f"{message.drop_percent:.1f}%", "inline": True},
+                    {"name": name, "value": value, "inline": True}
+                    for name, value in message.facts()
                 ],
             }
         ],
@@ -178,7 +251,7 @@ class Notifier:
             max_retries=settings.alert_max_retries,
         )
 
-    async def send(self, message: AlertMessage) -> list[Delivery]:
+    async def send(self, message: Notification) -> list[Delivery]:
         """Send ``message`` to every channel; return each channel's outcome."""
         if not self.channels:
             return []
@@ -188,7 +261,7 @@ class Notifier:
             )
 
     async def _deliver(
-        self, client: httpx2.AsyncClient, channel: Channel, message: AlertMessage
+        self, client: httpx2.AsyncClient, channel: Channel, message: Notification
     ) -> Delivery:
         payload = _PAYLOADS[channel.kind](message)
         error = "not sent"

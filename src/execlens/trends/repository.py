@@ -1,5 +1,6 @@
 """Queries behind accuracy trends and the alerts the monitor keeps."""
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
@@ -8,6 +9,7 @@ from sqlalchemy import (
     CompoundSelect,
     Float,
     Integer,
+    Row,
     Select,
     String,
     bindparam,
@@ -22,11 +24,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from execlens.analytics.models import ACTIVE_STATUSES, AnalyticsJob, ItemStatus, JobItem
 from execlens.db.dialect import utc_day_number
 from execlens.db.engine import Dialect
 from execlens.executions.models import FINISHED_CONDITION, FINISHED_STATUSES, Execution
 from execlens.executions.repository import latest_graph_name
-from execlens.trends.models import AccuracyAlert, AlertState, TrendWindow
+from execlens.trends.models import (
+    AccuracyAlert,
+    AlertState,
+    HealthAlert,
+    HealthAlertKind,
+    TrendWindow,
+)
 
 # The averages' window sizes in days (calendar) or in days with data (rows).
 WINDOWS = {"three_day_avg": 3, "seven_day_avg": 7, "fourteen_day_avg": 14}
@@ -193,3 +202,79 @@ async def open_alert(session: AsyncSession, graph_id: str, user_scope: str) -> A
         AccuracyAlert.user_scope == user_scope
     )
     return await session.scalar(stmt)
+
+
+def select_health_alerts(
+    *, state: AlertState | None = None, kind: HealthAlertKind | None = None
+) -> Select[HealthAlert]:
+    """Return evaluator-health alerts newest first, optionally one state or one kind."""
+    stmt = select(HealthAlert)
+    if state is not None:
+        stmt = stmt.where(HealthAlert.state == state)
+    if kind is not None:
+        stmt = stmt.where(HealthAlert.kind == kind)
+    return stmt.order_by(HealthAlert.detected_at.desc(), HealthAlert.id.desc())
+
+
+async def open_health_alert(session: AsyncSession, kind: str, scope: str) -> HealthAlert | None:
+    """Return the open health alert of a kind and scope, or None."""
+    stmt = select_health_alerts(state="open").where(
+        HealthAlert.kind == kind, HealthAlert.scope == scope
+    )
+    return await session.scalar(stmt)
+
+
+async def open_health_keys(session: AsyncSession) -> list[tuple[str, str]]:
+    """Return the (kind, scope) of every open health alert."""
+    stmt = select(HealthAlert.kind, HealthAlert.scope).where(HealthAlert.state == "open")
+    return [(kind, scope) for kind, scope in (await session.execute(stmt)).all()]
+
+
+async def judge_failures_by_graph(
+    session: AsyncSession, since: datetime
+) -> Sequence[Row[str, str, int]]:
+    """Return (graph id, name, failed items) of agents whose runs failed judging since ``since``.
+
+    Only jobs updated since then are read: an item is judged in the transaction that
+    moves its job's ``updated_at``, so older jobs hold no newer failures, and the items of
+    the recent ones are found by their (job_id, status) index.
+    """
+    failed = func.count().label("failed")
+    stmt = (
+        select(
+            Execution.graph_id,
+            func.coalesce(latest_graph_name(Execution.graph_id), Execution.graph_id),
+            failed,
+        )
+        .select_from(JobItem)
+        .join(AnalyticsJob, AnalyticsJob.id == JobItem.job_id)
+        .join(Execution, Execution.id == JobItem.execution_id)
+        .where(
+            AnalyticsJob.updated_at >= since,
+            JobItem.status == ItemStatus.FAILED,
+            JobItem.judged_at >= since,
+        )
+        .group_by(Execution.graph_id)
+        .order_by(Execution.graph_id)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def active_backfill_jobs(
+    session: AsyncSession,
+) -> Sequence[Row[AnalyticsJob, str, datetime | None]]:
+    """Return queued and running backfill jobs with their agent's name and latest verdict time."""
+    last_judged = (
+        select(JobItem.judged_at)
+        .where(JobItem.job_id == AnalyticsJob.id, JobItem.done_order.is_not(None))
+        .order_by(JobItem.done_order.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    name = func.coalesce(latest_graph_name(AnalyticsJob.graph_id), AnalyticsJob.graph_id)
+    stmt = (
+        select(AnalyticsJob, name, last_judged)
+        .where(AnalyticsJob.rule_id.is_(None), AnalyticsJob.status.in_(ACTIVE_STATUSES))
+        .order_by(AnalyticsJob.created_at)
+    )
+    return (await session.execute(stmt)).all()

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from execlens.trends.models import AlertState, TrendWindow
+from execlens.trends.models import AlertState, HealthAlertKind, TrendWindow
 
 
 class TrendParameters(BaseModel):
@@ -144,3 +144,32 @@ class AgentTrendList(BaseModel):
     days_back: int
     drop_threshold: float
     window: TrendWindow
+
+
+class HealthAlertOut(BaseModel):
+    """A stored evaluator-health alert: open while the condition lasts, then resolved."""
+
+    id: str
+    kind: HealthAlertKind = Field(
+        description="rule_backlog: picked runs wait too long for a verdict under an active "
+        "rule; rule_failures: a rule's verdicts keep failing; judge_failures: an agent's "
+        "judgments failed too often in 24 h; job_stalled: a backfill job judges nothing."
+    )
+    scope: str = Field(description="The rule id (rule_*), graph id or job id.")
+    subject: str = Field(description="The rule's, agent's or job's name when last checked.")
+    state: AlertState
+    message: str = Field(description="What was found, in one sentence.")
+    value: float = Field(description="The number compared with the threshold.")
+    threshold: float
+    numbers: dict[str, float] = Field(description="Every number behind the alert, latest.")
+    detected_at: datetime
+    last_checked_at: datetime
+    resolved_at: datetime | None
+    notified_at: datetime | None
+    notifications: int
+    delivery_error: str | None
+    dashboard_url: str
+
+
+class HealthAlertPage(BaseModel):
+    items: list[HealthAlertOut]
