@@ -122,6 +122,19 @@ class Settings(BaseSettings):
     autogpt_sync_interval: timedelta = timedelta(seconds=30)
     autogpt_sync_lookback: timedelta = timedelta(hours=1)
 
+    # OpenTelemetry in (POST /v1/traces) and verdicts out as GenAI evaluation events.
+    # A trace is assembled once its root span arrived and nothing arrived for the grace
+    # period; one whose root never arrives, after otlp_max_trace_seconds.
+    otlp_grace_seconds: float = Field(default=5.0, ge=0, le=3600)
+    otlp_max_trace_seconds: float = Field(default=1800.0, ge=1, le=7 * 86_400)
+    otlp_max_spans_per_trace: int = Field(default=2_000, ge=1, le=20_000)
+    otlp_max_value_chars: int = Field(default=16_384, ge=100, le=10_000_000)
+    otlp_assembly_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    otlp_export_endpoint: str | None = Field(default=None, pattern=r"^https?://")
+    # Sent with every export, as OTEL_EXPORTER_OTLP_HEADERS spells them: k=v,k2=v2.
+    otlp_export_headers: SecretStr | None = None
+    otlp_export_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
     @field_validator(
         "monitor_interval",
         "alert_cooldown",

@@ -238,6 +238,7 @@ def worker_command() -> None:
         from execlens.analytics.runner import Worker
         from execlens.autogpt.background import background_sync
         from execlens.judge.judge import Judge
+        from execlens.otlp.background import background_otlp
 
         await upgrade(database)
         stop = asyncio.Event()
@@ -251,7 +252,7 @@ def worker_command() -> None:
         if settings.autogpt_database_url is not None:
             err_console.print("also syncing from AutoGPT's database, one process at a time")
         try:
-            async with background_sync(database, settings):
+            async with background_sync(database, settings), background_otlp(database, settings):
                 await worker.run(stop)
         finally:
             await judge.aclose()

@@ -20,6 +20,8 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
+from execlens.otlp.background import background_otlp
+from execlens.otlp.endpoints import router as otlp_router
 from execlens.redaction import install_log_redaction
 from execlens.trends.endpoints import router as trends_router
 from execlens.trends.monitor import background_monitor
@@ -53,6 +55,7 @@ def create_app(
                 await stack.enter_async_context(_background_worker(app, db, settings))
             await stack.enter_async_context(background_monitor(db, settings))
             await stack.enter_async_context(background_sync(db, settings))
+            await stack.enter_async_context(background_otlp(db, settings))
             try:
                 yield
             finally:
@@ -94,6 +97,7 @@ def create_app(
     app.include_router(trends_router)
     app.include_router(audit_router)
     app.include_router(executions_router)
+    app.include_router(otlp_router)
     install_dashboard(app)
     return app
 

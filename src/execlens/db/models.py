@@ -7,6 +7,7 @@ from execlens.autogpt.models import SyncCursor, SyncedRun
 from execlens.db.base import Base
 from execlens.executions.models import Execution, Graph, NodeExecution
 from execlens.judge.models import VerdictRecord
+from execlens.otlp.models import OtlpTrace, StagedSpan
 from execlens.trends.models import AccuracyAlert
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "Graph",
     "JobItem",
     "NodeExecution",
+    "OtlpTrace",
+    "StagedSpan",
     "SyncCursor",
     "SyncedRun",
     "UsedSignInLink",

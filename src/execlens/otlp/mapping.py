@@ -1,0 +1,160 @@
+"""What a span means in either convention: GenAI semantic conventions or OpenInference.
+
+Each function reads one attribute family in a fixed order of preference; the README's
+table "Send traces from your agents" lists the same order.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+Attributes = Mapping[str, Any]
+
+OPERATION = "gen_ai.operation.name"
+OI_KIND = "openinference.span.kind"
+AGENT_OPERATIONS = frozenset({"invoke_agent", "create_agent"})
+# Where each convention puts what a step received and produced, most specific first.
+INPUT_KEYS = (
+    "gen_ai.input.messages",
+    "gen_ai.tool.call.arguments",
+    "input.value",
+    "gen_ai.prompt",
+    "tool_arguments",
+)
+OUTPUT_KEYS = (
+    "gen_ai.output.messages",
+    "gen_ai.tool.call.result",
+    "output.value",
+    "gen_ai.completion",
+    "tool_response",
+    "final_result",
+)
+USER_KEYS = ("user.id", "enduser.id")
+# The GenAI target of an operation: the tool, the agent, else the model.
+_TARGET_KEYS = {
+    "execute_tool": ("gen_ai.tool.name",),
+    "invoke_agent": ("gen_ai.agent.name", "gen_ai.agent.id"),
+    "create_agent": ("gen_ai.agent.name", "gen_ai.agent.id"),
+}
+_MODEL_KEYS = ("gen_ai.request.model", "gen_ai.response.model")
+_OI_TARGET_KEYS = ("tool.name", "llm.model_name", "agent.name", "embedding.model_name")
+
+
+def any_value(value: AnyValue) -> Any:
+    """Return an OTLP AnyValue as a JSON-compatible Python value."""
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [any_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return attributes(value.kvlist_value.values)
+    if kind == "bytes_value":
+        return value.bytes_value.hex()
+    return getattr(value, kind)
+
+
+def attributes(pairs: "list[KeyValue] | Any") -> dict[str, Any]:
+    """Return OTLP key-value pairs as a dict; a repeated key keeps its last value."""
+    return {pair.key: any_value(pair.value) for pair in pairs}
+
+
+def timestamp(unix_nano: int) -> datetime | None:
+    """Return nanoseconds since the epoch as a UTC datetime; 0 (unset) as None."""
+    if unix_nano <= 0:
+        return None
+    seconds, nanos = divmod(unix_nano, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=nanos // 1000)
+
+
+def is_agent(attrs: Attributes) -> bool:
+    """Tell whether a span is an agent's run in either convention."""
+    return attrs.get(OPERATION) in AGENT_OPERATIONS or attrs.get(OI_KIND) == "AGENT"
+
+
+def agent_name(span_name: str, attrs: Attributes) -> str | None:
+    """Return the agent's id or name a span names, if any."""
+    for key in ("gen_ai.agent.id", "gen_ai.agent.name", "agent.name"):
+        if isinstance(attrs.get(key), str) and attrs[key].strip():
+            return str(attrs[key]).strip()
+    if attrs.get(OI_KIND) == "AGENT" and span_name.strip():
+        return span_name.strip()
+    return None
+
+
+def _first_text(attrs: Attributes, keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = attrs.get(key)
+        if isinstance(value, str | int | float) and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+def block_name(span_name: str, attrs: Attributes) -> str:
+    """Return the block a span ran: its operation and tool, agent or model."""
+    operation = attrs.get(OPERATION)
+    if isinstance(operation, str) and operation:
+        target = _first_text(attrs, _TARGET_KEYS.get(operation, ()) + _MODEL_KEYS)
+        return f"{operation} {target}" if target else operation
+    kind = attrs.get(OI_KIND)
+    if isinstance(kind, str) and kind:
+        target = _first_text(attrs, _OI_TARGET_KEYS) or span_name
+        return f"{kind} {target}"
+    return span_name or "span"
+
+
+def _parsed(value: Any) -> Any:
+    """Return JSON text as the value it encodes; anything else as is."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+    return value
+
+
+def first_value(attrs: Attributes, keys: tuple[str, ...]) -> Any:
+    """Return the first of ``keys`` a span carries, JSON text parsed, else None."""
+    for key in keys:
+        if key in attrs and attrs[key] not in (None, ""):
+            return _parsed(attrs[key])
+    return None
+
+
+def user_of(attrs: Attributes) -> str | None:
+    """Return the user a span or resource names, if any."""
+    return _first_text(attrs, USER_KEYS)
+
+
+@dataclass(frozen=True)
+class SpanError:
+    """Whether a span failed, and what its status and exception events say."""
+
+    failed: bool
+    message: str | None
+
+
+def error_of(span: Span, attrs: Attributes) -> SpanError:
+    """Return a span's error from its status, its exception events and ``error.type``."""
+    failed = span.status.code == Status.STATUS_CODE_ERROR
+    parts: list[str] = []
+    if span.status.message:
+        parts.append(span.status.message)
+    for event in span.events:
+        if event.name == "exception":
+            found = attributes(event.attributes)
+            text = ": ".join(
+                str(found[k]) for k in ("exception.type", "exception.message") if found.get(k)
+            )
+            if text and text not in parts:
+                parts.append(text)
+    if failed and not parts and attrs.get("error.type"):
+        parts.append(str(attrs["error.type"]))
+    if failed and not parts:
+        parts.append("the span ended with status ERROR")
+    return SpanError(failed, "; ".join(parts) if parts else None)
