@@ -147,7 +147,7 @@ def assemble(
     agent = next((s for s in kept if mapping.is_agent(s.attrs)), top)
     graph_id = _graph_id(agent, top)
     if notes:
-        nodes.append(_note(trace_id, top, notes))
+        nodes.append(_note(trace_id, kept, notes))
     execution = _execution(trace_id, graph_id, root, top, kept, nodes, received_at)
     return AssembledRun(execution, _graph(graph_id, kept, nodes), notes)
 
@@ -182,16 +182,18 @@ def _node(trace_id: str, span: ParsedSpan, trimmer: _Trimmer) -> NodeExecutionIn
     )
 
 
-def _note(trace_id: str, top: ParsedSpan, notes: list[str]) -> NodeExecutionIn:
+def _note(trace_id: str, kept: list[ParsedSpan], notes: list[str]) -> NodeExecutionIn:
+    # After every step, so it reads last.
+    at = max((s.end or s.start for s in kept if s.end or s.start), default=None)
     return NodeExecutionIn(
         id=f"{trace_id}:note",
         node_id=NOTE_BLOCK,
         block_name=NOTE_BLOCK,
         status=ExecutionStatus.COMPLETED,
         output={"note": "; ".join(notes)},
-        queued_at=top.end or top.start,
-        started_at=top.end or top.start,
-        ended_at=top.end or top.start,
+        queued_at=at,
+        started_at=at,
+        ended_at=at,
     )
 
 
