@@ -144,8 +144,7 @@ def assemble(
             "characters were cut (EXECLENS_OTLP_MAX_VALUE_CHARS)"
         )
     top = root or kept[0]
-    agent = next((s for s in kept if mapping.is_agent(s.attrs)), top)
-    graph_id = _graph_id(agent, top)
+    graph_id = _graph_id(kept)
     if notes:
         nodes.append(_note(trace_id, kept, notes))
     execution = _execution(trace_id, graph_id, root, top, kept, nodes, received_at)
@@ -157,12 +156,15 @@ def trimmed_values(count: int) -> str:
     return f"{count} value" if count == 1 else f"{count} values"
 
 
-def _graph_id(agent: ParsedSpan, top: ParsedSpan) -> str:
-    name = mapping.agent_name(agent.span.name, agent.attrs) or mapping.agent_name(
-        top.span.name, top.attrs
-    )
-    service = agent.resource.get("service.name")
-    return (name or (str(service) if service else None) or "unknown_service")[:_ID_CHARS]
+def _graph_id(spans: list[ParsedSpan]) -> str:
+    """Return the agent's id or name, else an OpenInference agent span's name, else the service."""
+    named = (mapping.agent_name(s.attrs) for s in spans)
+    agent_spans = (s.span.name for s in spans if s.attrs.get(mapping.OI_KIND) == "AGENT")
+    services = (s.resource.get("service.name") for s in spans)
+    for candidate in (*named, *agent_spans, *services):
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate.strip()[:_ID_CHARS]
+    return "unknown_service"
 
 
 def _node(trace_id: str, span: ParsedSpan, trimmer: _Trimmer) -> NodeExecutionIn:

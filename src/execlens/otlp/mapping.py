@@ -17,7 +17,6 @@ Attributes = Mapping[str, Any]
 
 OPERATION = "gen_ai.operation.name"
 OI_KIND = "openinference.span.kind"
-AGENT_OPERATIONS = frozenset({"invoke_agent", "create_agent"})
 # Where each convention puts what a step received and produced, most specific first.
 INPUT_KEYS = (
     "gen_ai.input.messages",
@@ -25,6 +24,7 @@ INPUT_KEYS = (
     "input.value",
     "gen_ai.prompt",
     "tool_arguments",
+    "pydantic_ai.all_messages",
 )
 OUTPUT_KEYS = (
     "gen_ai.output.messages",
@@ -35,6 +35,7 @@ OUTPUT_KEYS = (
     "final_result",
 )
 USER_KEYS = ("user.id", "enduser.id")
+AGENT_KEYS = ("gen_ai.agent.id", "gen_ai.agent.name", "agent.name")
 # The GenAI target of an operation: the tool, the agent, else the model.
 _TARGET_KEYS = {
     "execute_tool": ("gen_ai.tool.name",),
@@ -72,19 +73,9 @@ def timestamp(unix_nano: int) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=nanos // 1000)
 
 
-def is_agent(attrs: Attributes) -> bool:
-    """Tell whether a span is an agent's run in either convention."""
-    return attrs.get(OPERATION) in AGENT_OPERATIONS or attrs.get(OI_KIND) == "AGENT"
-
-
-def agent_name(span_name: str, attrs: Attributes) -> str | None:
-    """Return the agent's id or name a span names, if any."""
-    for key in ("gen_ai.agent.id", "gen_ai.agent.name", "agent.name"):
-        if isinstance(attrs.get(key), str) and attrs[key].strip():
-            return str(attrs[key]).strip()
-    if attrs.get(OI_KIND) == "AGENT" and span_name.strip():
-        return span_name.strip()
-    return None
+def agent_name(attrs: Attributes) -> str | None:
+    """Return the agent id or name a span's attributes state, if any."""
+    return _first_text(attrs, AGENT_KEYS)
 
 
 def _first_text(attrs: Attributes, keys: tuple[str, ...]) -> str | None:
