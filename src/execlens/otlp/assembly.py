@@ -1,6 +1,5 @@
 """Put a trace's spans together into one execution with its node executions and graph."""
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -8,6 +7,7 @@ from typing import Any
 
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from pydantic_core import to_json
 
 from execlens.executions.models import ExecutionStatus
 from execlens.executions.schemas import (
@@ -44,16 +44,8 @@ class ParsedSpan:
     span: Span
     attrs: dict[str, Any]
     resource: dict[str, Any]
-
-    @property
-    def start(self) -> datetime | None:
-        """Return when the span started."""
-        return mapping.timestamp(self.span.start_time_unix_nano)
-
-    @property
-    def end(self) -> datetime | None:
-        """Return when the span ended."""
-        return mapping.timestamp(self.span.end_time_unix_nano)
+    start: datetime | None
+    end: datetime | None
 
 
 def parse_staged(
@@ -67,8 +59,17 @@ def parse_staged(
                 Resource.FromString(unb64(resource_text)).attributes
             )
         span = Span.FromString(unb64(span_text))
-        attrs = mapping.attributes(span.attributes)
-        parsed.append(ParsedSpan(span_id, parent, span, attrs, resources[resource_text]))
+        parsed.append(
+            ParsedSpan(
+                span_id,
+                parent,
+                span,
+                mapping.attributes(span.attributes),
+                resources[resource_text],
+                mapping.timestamp(span.start_time_unix_nano),
+                mapping.timestamp(span.end_time_unix_nano),
+            )
+        )
     return parsed
 
 
@@ -87,12 +88,12 @@ class _Trimmer:
     trimmed: int = 0
 
     def bound(self, value: Any) -> Any:
-        """Return ``value``, or its text cut to the limit with a marker when it is longer."""
+        """Return ``value`` (JSON text parsed), or its text cut to the limit when longer."""
         if value is None:
             return None
-        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        text = value if isinstance(value, str) else to_json(value, fallback=str).decode()
         if len(text) <= self.max_chars:
-            return value
+            return mapping.parsed(value)
         self.trimmed += 1
         cut = len(text) - self.max_chars
         return f"{text[: self.max_chars]}… [trimmed by execlens: {cut} more characters]"

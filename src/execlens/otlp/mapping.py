@@ -4,7 +4,6 @@ Each function reads one attribute family in a fixed order of preference; the REA
 table "Send traces from your agents" lists the same order.
 """
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from pydantic_core import from_json
 
 Attributes = Mapping[str, Any]
 
@@ -99,21 +99,25 @@ def block_name(span_name: str, attrs: Attributes) -> str:
     return span_name or "span"
 
 
-def _parsed(value: Any) -> Any:
-    """Return JSON text as the value it encodes; anything else as is."""
+def parsed(value: Any) -> Any:
+    """Return JSON text as the value it encodes; anything else, or text that is not, as is.
+
+    Text with lone surrogates ("\\udfff"), which no database can store, stays text.
+    """
     if isinstance(value, str) and value[:1] in ("{", "["):
         try:
-            return json.loads(value)
-        except (ValueError, RecursionError):
+            return from_json(value)
+        except ValueError:
             return value
     return value
 
 
 def first_value(attrs: Attributes, keys: tuple[str, ...]) -> Any:
-    """Return the first of ``keys`` a span carries, JSON text parsed, else None."""
+    """Return the first of ``keys`` a span carries (as sent), else None."""
     for key in keys:
-        if key in attrs and attrs[key] not in (None, ""):
-            return _parsed(attrs[key])
+        value = attrs.get(key)
+        if value is not None and value != "":
+            return value
     return None
 
 

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import bulk_upsert, encode_rows, insert_on_conflict
@@ -64,19 +64,19 @@ async def stage_spans(
 
 def ready_traces(
     dialect: Dialect, *, settled_before: datetime, abandoned_before: datetime, limit: int
-) -> Select[tuple[OtlpTrace]]:
-    """Return pending traces to assemble now, oldest first, skipping those another locks.
+) -> Select[tuple[str, datetime]]:
+    """Return (trace id, first received) of pending traces to assemble now, oldest first.
 
     Ready means: the root span arrived and nothing arrived since ``settled_before`` (the
     grace period), or the first span arrived before ``abandoned_before`` (the trace never
-    ended).
+    ended). On PostgreSQL, traces another process is assembling are skipped.
     """
     ready: ColumnElement[bool] = or_(
         (OtlpTrace.root_span_id.is_not(None)) & (OtlpTrace.last_received_at <= settled_before),
         OtlpTrace.first_received_at <= abandoned_before,
     )
     stmt = (
-        select(OtlpTrace)
+        select(OtlpTrace.trace_id, OtlpTrace.first_received_at)
         .where(OtlpTrace.state == TraceState.PENDING.value, ready)
         .order_by(OtlpTrace.last_received_at)
         .limit(limit)
@@ -85,34 +85,46 @@ def ready_traces(
     return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
 
 
-async def staged_spans(session: AsyncSession, trace_ids: Sequence[str]) -> Sequence[StagedSpan]:
-    """Return the staged spans of these traces."""
-    stmt = select(StagedSpan).where(StagedSpan.trace_id.in_(trace_ids))
-    return (await session.scalars(stmt)).all()
+async def staged_spans(
+    session: AsyncSession, trace_ids: Sequence[str]
+) -> Sequence[Row[tuple[str, str, str | None, str, str]]]:
+    """Return (trace id, span id, parent span id, resource, span) of these traces' spans."""
+    table = StagedSpan.__table__
+    stmt = select(
+        table.c.trace_id, table.c.span_id, table.c.parent_span_id, table.c.resource, table.c.span
+    ).where(table.c.trace_id.in_(trace_ids))
+    return (await session.execute(stmt)).all()
 
 
 async def mark_assembled(
-    session: AsyncSession,
-    trace: OtlpTrace,
-    *,
-    execution_id: str | None,
-    spans: int,
-    note: str | None,
-    now: datetime,
+    session: AsyncSession, outcomes: Sequence[dict[str, Any]], now: datetime
 ) -> None:
-    """Record what a trace became and drop its staged spans."""
-    await session.execute(
-        update(OtlpTrace)
-        .where(OtlpTrace.trace_id == trace.trace_id)
+    """Record what traces became (trace_id, execution_id, span_count, note); drop their spans."""
+    table = OtlpTrace.__table__
+    # Core statements: the ORM's bulk update would match them against loaded objects.
+    stmt = (
+        update(table)
+        .where(table.c.trace_id == bindparam("t_id"))
         .values(
             state=TraceState.ASSEMBLED.value,
-            execution_id=execution_id,
-            span_count=spans,
-            note=note,
+            execution_id=bindparam("execution_id"),
+            span_count=bindparam("span_count"),
+            note=bindparam("note"),
             assembled_at=now,
         )
     )
-    await session.execute(delete(StagedSpan).where(StagedSpan.trace_id == trace.trace_id))
+    connection = await session.connection()
+    await connection.execute(
+        stmt,
+        [
+            {"t_id": o["trace_id"], **{k: v for k, v in o.items() if k != "trace_id"}}
+            for o in outcomes
+        ],
+    )
+    spans = StagedSpan.__table__
+    await connection.execute(
+        delete(spans).where(spans.c.trace_id.in_([o["trace_id"] for o in outcomes]))
+    )
 
 
 async def trace_links(

@@ -121,47 +121,39 @@ class OtlpService:
             abandoned_before=now - timedelta(seconds=settings.otlp_max_trace_seconds),
             limit=ASSEMBLY_BATCH,
         )
-        traces = (await session.scalars(stmt)).all()
+        traces = (await session.execute(stmt)).all()
         if not traces:
             return 0
-        staged = await repository.staged_spans(session, [t.trace_id for t in traces])
         by_trace: dict[str, list[tuple[str, str | None, str, str]]] = {}
-        for row in staged:
-            by_trace.setdefault(row.trace_id, []).append(
-                (row.span_id, row.parent_span_id, row.resource, row.span)
-            )
+        for trace_id, span_id, parent, resource, span in await repository.staged_spans(
+            session, [t.trace_id for t in traces]
+        ):
+            by_trace.setdefault(trace_id, []).append((span_id, parent, resource, span))
         limits = Limits(settings.otlp_max_spans_per_trace, settings.otlp_max_value_chars)
         resources: dict[str, dict[str, Any]] = {}
         graphs: dict[str, GraphIn] = {}
         executions: list[ExecutionIn] = []
-        for trace in traces:
-            rows = by_trace.get(trace.trace_id, [])
+        outcomes: list[dict[str, Any]] = []
+        for trace_id, first_received_at in traces:
+            rows = by_trace.get(trace_id, [])
+            outcome = {"trace_id": trace_id, "execution_id": None, "span_count": len(rows)}
+            outcomes.append(outcome | {"note": "no valid spans arrived"})
             if not rows:
-                # Every span of it was refused or is gone: nothing to build.
-                await repository.mark_assembled(
-                    session, trace, execution_id=None, spans=0, note="no spans", now=now
-                )
                 continue
             run = assemble(
-                trace.trace_id,
-                parse_staged(rows, resources),
-                limits,
-                received_at=trace.first_received_at,
+                trace_id, parse_staged(rows, resources), limits, received_at=first_received_at
             )
             graph = graphs.get(run.graph.id) or await _stored_graph(session, run.graph.id)
             graphs[run.graph.id] = merge_graphs(graph, run.graph)
             executions.append(run.execution)
-            await repository.mark_assembled(
-                session,
-                trace,
-                execution_id=run.execution.id,
-                spans=len(rows),
-                note="; ".join(run.notes) or None,
-                now=now,
-            )
+            outcomes[-1] = outcome | {
+                "execution_id": run.execution.id,
+                "note": "; ".join(run.notes) or None,
+            }
         await execution_service.ingest(
             session, dialect, graphs=list(graphs.values()), executions=executions
         )
+        await repository.mark_assembled(session, outcomes, now)
         return len(traces)
 
 
