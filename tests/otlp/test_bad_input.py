@@ -2,11 +2,19 @@
 
 import gzip
 import json
+import sqlite3
 
+import httpx2
 from google.rpc.status_pb2 import Status
 from sqlalchemy import func, select
 
+from execlens.api.app import create_app
+from execlens.auth.service import issue_token
+from execlens.config import Settings
+from execlens.db.engine import Database
+from execlens.db.migrate import upgrade
 from execlens.otlp.models import OtlpTrace, StagedSpan
+from tests.conftest import JWT_SECRET
 from tests.otlp.conftest import (
     PROTOBUF,
     assemble_after,
@@ -183,3 +191,64 @@ async def test_a_trace_over_the_limits_is_trimmed_with_a_note(
     note = nodes[-1]["output"]["note"]
     assert "the trace has 6 spans; kept the first 3" in note
     assert "2 values longer than 100 characters were cut" in note
+
+
+async def test_a_signed_in_user_who_is_no_admin_gets_403(client, database):
+    token = issue_token(JWT_SECRET, role="authenticated")
+    response = await client.post(
+        "/v1/traces",
+        content=encode(record_spans(weather_agent)),
+        headers={**PROTOBUF, "Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 403
+    assert Status.FromString(response.content).code == 7  # PERMISSION_DENIED
+    assert await stored(database) == (0, 0)
+
+
+async def test_over_the_rate_limit_is_429_with_retry_after(settings, database, ingest_key):
+    app = create_app(
+        settings.model_copy(update={"rate_limit_per_minute": 1}), database=database, migrate=False
+    )
+    body = encode(record_spans(weather_agent))
+    headers = {**PROTOBUF, "X-API-Key": ingest_key}
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        assert (await client.post("/v1/traces", content=body, headers=headers)).status_code == 200
+        response = await client.post("/v1/traces", content=body, headers=headers)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+
+
+async def test_a_locked_sqlite_database_is_503_with_retry_after(tmp_path):
+    path = tmp_path / "x.db"
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{path}",
+        jwt_secret=JWT_SECRET,
+        sqlite_busy_timeout_ms=50,
+    )
+    database = Database(settings.resolved_database_url, settings=settings)
+    await upgrade(database)
+    app = create_app(settings, database=database, migrate=False, worker=False)
+    # Another process holds SQLite's write lock, as a long import or a backup would.
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        async with httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=app), base_url="http://t"
+        ) as client:
+            response = await client.post(
+                "/v1/traces",
+                content=encode(record_spans(weather_agent)),
+                headers={**PROTOBUF, "Authorization": f"Bearer {issue_token(JWT_SECRET)}"},
+            )
+    finally:
+        other.rollback()
+        other.close()
+    spans, traces = await stored(database)
+    await database.dispose()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "locked by another writer" in Status.FromString(response.content).message
+    assert (spans, traces) == (0, 0)

@@ -60,10 +60,21 @@ def _error(error: OtlpError, encoding: Encoding) -> Response:
     return _answer(error_body(error, encoding), encoding, error.status_code, **headers)
 
 
+async def _authenticated(request: Request) -> Principal:
+    try:
+        return await authenticate_request(request)
+    except HTTPException as exc:
+        if exc.status_code == 401:
+            # As for /api: callers without valid credentials count against their address.
+            address = request.client.host if request.client else "unknown"
+            request.app.state.rate_limiter.check(f"address:{address}")
+        raise
+
+
 async def _principal(request: Request) -> Principal:
     """Return the caller when it may ingest, or raise the OTLP error (401, 403, 429, 503)."""
     try:
-        principal = await authenticate_request(request)
+        principal = await _authenticated(request)
         if not principal.can_ingest:
             raise HTTPException(
                 403, detail="an admin or an API key with scope 'ingest' is required"

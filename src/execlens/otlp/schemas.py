@@ -109,7 +109,8 @@ def decode_request(body: bytes, encoding: Encoding) -> ExportTraceServiceRequest
         _hex_ids_to_base64(document)
         # Receivers must ignore fields they do not know (OTLP/JSON).
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
-    except (json_format.ParseError, RecursionError) as exc:
+    # ParseDict raises more than ParseError on some wrongly typed values.
+    except (json_format.ParseError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise bad_request(
             f"the body is not an OTLP/JSON ExportTraceServiceRequest: {exc}"
         ) from None
