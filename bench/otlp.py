@@ -26,6 +26,7 @@ import tempfile
 import time
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import httpx2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -174,7 +175,9 @@ async def assembled(database: Database) -> int:
         return await session.scalar(stmt.select_from(OtlpTrace)) or 0
 
 
-async def measure(url: str, settings: Settings, port: int, key: str, run: dict) -> dict:
+async def measure(
+    url: str, settings: Settings, port: int, key: str, run: dict[str, Any]
+) -> dict[str, Any]:
     database = Database(url, settings=settings)
     try:
         started = time.perf_counter()
@@ -189,7 +192,7 @@ async def measure(url: str, settings: Settings, port: int, key: str, run: dict) 
         await database.dispose()
 
 
-def bench(dialect: str, root: Path, run: dict) -> dict:
+def bench(dialect: str, root: Path, run: dict[str, Any]) -> dict[str, Any]:
     url = POSTGRES_URL if dialect == "postgresql" else f"sqlite+aiosqlite:///{root / 'bench.db'}"
     settings = Settings(database_url=url, data_dir=root, jwt_secret=SECRET)
     key = asyncio.run(prepare(url, settings))

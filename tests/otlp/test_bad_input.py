@@ -252,3 +252,36 @@ async def test_a_locked_sqlite_database_is_503_with_retry_after(tmp_path):
     assert response.headers["Retry-After"] == "5"
     assert "locked by another writer" in Status.FromString(response.content).message
     assert (spans, traces) == (0, 0)
+
+
+async def test_nul_characters_and_far_future_times_are_stored(
+    client, database, settings, ingest_key, admin_headers
+):
+    def odd_agent(tracer) -> None:
+        agent = {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": "odd\x00agent",
+            "user.id": "u\x00",
+            "input.value": '{"q": "a\\u0000b"}',
+            "output.value": "done\x00",
+        }
+        with tracer.start_as_current_span("run", attributes=agent):
+            late = tracer.start_span("late", start_time=2**63 - 1)
+            late.end(end_time=2**64 - 1)
+
+    spans = record_spans(odd_agent)
+    response = await client.post(
+        "/v1/traces", content=encode(spans), headers={**PROTOBUF, "X-API-Key": ingest_key}
+    )
+    assert response.status_code == 200
+    assert await assemble_after(database, settings, 10) == 1
+    execution = (
+        await client.get(f"/api/executions/{trace_id_of(spans)}", headers=admin_headers)
+    ).json()
+    assert execution["graph_id"] == "odd\ufffdagent"
+    assert execution["user_id"] == "u\ufffd"
+    agent = execution["node_executions"][0]
+    assert agent["input"] == {"q": "a\ufffdb"}
+    assert agent["output"] == "done\ufffd"
+    late = next(n for n in execution["node_executions"] if n["block_name"] == "late")
+    assert late["ended_at"].startswith("2554-07-21")

@@ -7,7 +7,7 @@ from typing import Any
 
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 
 from execlens.executions.models import ExecutionStatus
 from execlens.executions.schemas import (
@@ -87,13 +87,16 @@ class _Trimmer:
     max_chars: int
     trimmed: int = 0
 
-    def bound(self, value: Any) -> Any:
+    def bound(self, value: Any, *, parse: bool = True) -> Any:
         """Return ``value`` (JSON text parsed), or its text cut to the limit when longer."""
         if value is None:
             return None
         text = value if isinstance(value, str) else to_json(value, fallback=str).decode()
+        text = mapping.storable(text)
         if len(text) <= self.max_chars:
-            return mapping.parsed(value)
+            if not parse:
+                return text
+            return mapping.parsed(text) if isinstance(value, str) else from_json(text)
         self.trimmed += 1
         cut = len(text) - self.max_chars
         return f"{text[: self.max_chars]}… [trimmed by execlens: {cut} more characters]"
@@ -164,13 +167,13 @@ def _graph_id(spans: list[ParsedSpan]) -> str:
     services = (s.resource.get("service.name") for s in spans)
     for candidate in (*named, *agent_spans, *services):
         if isinstance(candidate, str) and candidate.strip():
-            return candidate.strip()[:_ID_CHARS]
+            return mapping.storable(candidate.strip())[:_ID_CHARS]
     return "unknown_service"
 
 
 def _node(trace_id: str, span: ParsedSpan, trimmer: _Trimmer) -> NodeExecutionIn:
     error = mapping.error_of(span.span, span.attrs)
-    block = mapping.block_name(span.span.name, span.attrs)[:500]
+    block = mapping.storable(mapping.block_name(span.span.name, span.attrs))[:500]
     return NodeExecutionIn(
         id=f"{trace_id}:{span.span_id}",
         node_id=block[:_ID_CHARS],
@@ -178,7 +181,7 @@ def _node(trace_id: str, span: ParsedSpan, trimmer: _Trimmer) -> NodeExecutionIn
         status=ExecutionStatus.FAILED if error.failed else ExecutionStatus.COMPLETED,
         input=trimmer.bound(mapping.first_value(span.attrs, mapping.INPUT_KEYS)),
         output=trimmer.bound(mapping.first_value(span.attrs, mapping.OUTPUT_KEYS)),
-        error=trimmer.bound(error.message),
+        error=trimmer.bound(error.message, parse=False),
         queued_at=span.start,
         started_at=span.start,
         ended_at=span.end,
@@ -187,7 +190,8 @@ def _node(trace_id: str, span: ParsedSpan, trimmer: _Trimmer) -> NodeExecutionIn
 
 def _note(trace_id: str, kept: list[ParsedSpan], notes: list[str]) -> NodeExecutionIn:
     # After every step, so it reads last.
-    at = max((s.end or s.start for s in kept if s.end or s.start), default=None)
+    times = [t for s in kept if (t := s.end or s.start) is not None]
+    at = max(times, default=None)
     return NodeExecutionIn(
         id=f"{trace_id}:note",
         node_id=NOTE_BLOCK,
@@ -203,7 +207,7 @@ def _note(trace_id: str, kept: list[ParsedSpan], notes: list[str]) -> NodeExecut
 def _user(spans: list[ParsedSpan]) -> str:
     for span in spans:
         if user := mapping.user_of(span.attrs) or mapping.user_of(span.resource):
-            return user[:_ID_CHARS]
+            return mapping.storable(user)[:_ID_CHARS]
     return UNKNOWN_USER
 
 
@@ -226,6 +230,7 @@ def _execution(
     end = max((s.end for s in kept if s.end), default=None)
     ends = root.end if root is not None else None
     error = mapping.error_of(root.span, root.attrs).message if root is not None else None
+    error = mapping.storable(error)[:10_000] if error else None
     return ExecutionIn(
         id=trace_id,
         graph_id=graph_id,

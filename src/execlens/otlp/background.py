@@ -28,6 +28,9 @@ async def assemble_forever(database: Database, settings: Settings) -> None:
             # The next pass retries: nothing of a failed pass was committed.
             reason = storage_problem(exc) or type(exc).__name__
             log.warning("OTLP assembly failed, retrying: %s", reason)
+        except Exception:
+            # Anything else is a bug; log it and keep assembling the other traces.
+            log.exception("OTLP assembly failed unexpectedly, retrying")
         await asyncio.sleep(settings.otlp_assembly_poll_seconds)
 
 

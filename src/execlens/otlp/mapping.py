@@ -70,7 +70,15 @@ def timestamp(unix_nano: int) -> datetime | None:
     if unix_nano <= 0:
         return None
     seconds, nanos = divmod(unix_nano, 1_000_000_000)
+    # fixed64 nanoseconds end in the year 2554: always a datetime.
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=nanos // 1000)
+
+
+def storable(text: str) -> str:
+    """Return text without NUL characters (raw or JSON-escaped), which PostgreSQL refuses."""
+    if "\x00" in text or "\\u0000" in text:
+        return text.replace("\x00", "\ufffd").replace("\\u0000", "\\ufffd")
+    return text
 
 
 def agent_name(attrs: Attributes) -> str | None:

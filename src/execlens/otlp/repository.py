@@ -2,9 +2,20 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import bulk_upsert, encode_rows, insert_on_conflict
@@ -12,6 +23,9 @@ from execlens.db.engine import Dialect
 from execlens.otlp.models import OtlpTrace, StagedSpan, TraceState
 
 SPAN_COLUMNS = ("trace_id", "span_id", "parent_span_id", "received_at", "resource", "span")
+# The declarative models' tables, typed as the Table they are.
+SPANS = cast(Table, StagedSpan.__table__)
+TRACES = cast(Table, OtlpTrace.__table__)
 
 
 async def touch_traces(
@@ -21,7 +35,7 @@ async def touch_traces(
 
     An assembled trace is left as it is.
     """
-    table = OtlpTrace.__table__
+    table = TRACES
     rows = [
         {
             "trace_id": trace_id,
@@ -56,7 +70,7 @@ async def stage_spans(
     session: AsyncSession, dialect: Dialect, rows: Sequence[Sequence[Any]]
 ) -> None:
     """Store spans (values in the order of SPAN_COLUMNS); a re-sent span replaces itself."""
-    table = StagedSpan.__table__
+    table = SPANS
     await bulk_upsert(
         session, dialect, table, SPAN_COLUMNS, encode_rows(dialect, table, SPAN_COLUMNS, rows)
     )
@@ -64,7 +78,7 @@ async def stage_spans(
 
 def ready_traces(
     dialect: Dialect, *, settled_before: datetime, abandoned_before: datetime, limit: int
-) -> Select[tuple[str, datetime]]:
+) -> Select[str, datetime]:
     """Return (trace id, first received) of pending traces to assemble now, oldest first.
 
     Ready means: the root span arrived and nothing arrived since ``settled_before`` (the
@@ -87,9 +101,9 @@ def ready_traces(
 
 async def staged_spans(
     session: AsyncSession, trace_ids: Sequence[str]
-) -> Sequence[Row[tuple[str, str, str | None, str, str]]]:
+) -> Sequence[Row[str, str, str | None, str, str]]:
     """Return (trace id, span id, parent span id, resource, span) of these traces' spans."""
-    table = StagedSpan.__table__
+    table = SPANS
     stmt = select(
         table.c.trace_id, table.c.span_id, table.c.parent_span_id, table.c.resource, table.c.span
     ).where(table.c.trace_id.in_(trace_ids))
@@ -100,7 +114,7 @@ async def mark_assembled(
     session: AsyncSession, outcomes: Sequence[dict[str, Any]], now: datetime
 ) -> None:
     """Record what traces became (trace_id, execution_id, span_count, note); drop their spans."""
-    table = OtlpTrace.__table__
+    table = TRACES
     # Core statements: the ORM's bulk update would match them against loaded objects.
     stmt = (
         update(table)
@@ -121,7 +135,7 @@ async def mark_assembled(
             for o in outcomes
         ],
     )
-    spans = StagedSpan.__table__
+    spans = SPANS
     await connection.execute(
         delete(spans).where(spans.c.trace_id.in_([o["trace_id"] for o in outcomes]))
     )

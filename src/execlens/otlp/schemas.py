@@ -154,7 +154,8 @@ def _convert_ids(item: object, where: str) -> None:
 def encode(message: Message, encoding: Encoding) -> bytes:
     """Return ``message`` in the request's encoding (OTLP/JSON: lowerCamelCase fields)."""
     if encoding == "protobuf":
-        return message.SerializeToString()
+        data: bytes = message.SerializeToString()
+        return data
     return json.dumps(json_format.MessageToDict(message)).encode()
 
 

@@ -1,5 +1,6 @@
 """Stage OTLP spans as they arrive, and assemble finished traces into executions."""
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from execlens.otlp import repository
 from execlens.otlp.assembly import GRAPH_VERSION, Limits, assemble, merge_graphs, parse_staged
 from execlens.otlp.schemas import b64, span_ids
 
+log = logging.getLogger(__name__)
 # Traces assembled per transaction: a short write lock, and bounded memory per pass.
 ASSEMBLY_BATCH = 50
 
@@ -121,14 +123,12 @@ class OtlpService:
             abandoned_before=now - timedelta(seconds=settings.otlp_max_trace_seconds),
             limit=ASSEMBLY_BATCH,
         )
-        traces = (await session.execute(stmt)).all()
+        traces = [(row[0], row[1]) for row in await session.execute(stmt)]
         if not traces:
             return 0
         by_trace: dict[str, list[tuple[str, str | None, str, str]]] = {}
-        for trace_id, span_id, parent, resource, span in await repository.staged_spans(
-            session, [t.trace_id for t in traces]
-        ):
-            by_trace.setdefault(trace_id, []).append((span_id, parent, resource, span))
+        for row in await repository.staged_spans(session, [trace_id for trace_id, _ in traces]):
+            by_trace.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
         limits = Limits(settings.otlp_max_spans_per_trace, settings.otlp_max_value_chars)
         resources: dict[str, dict[str, Any]] = {}
         graphs: dict[str, GraphIn] = {}
@@ -140,9 +140,16 @@ class OtlpService:
             outcomes.append(outcome | {"note": "no valid spans arrived"})
             if not rows:
                 continue
-            run = assemble(
-                trace_id, parse_staged(rows, resources), limits, received_at=first_received_at
-            )
+            try:
+                run = assemble(
+                    trace_id, parse_staged(rows, resources), limits, received_at=first_received_at
+                )
+            except ValueError as exc:
+                # One unreadable trace must not hold up the others on every pass.
+                reason = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+                outcomes[-1] = outcome | {"note": f"could not be assembled: {reason}"}
+                log.warning("OTLP trace %s could not be assembled: %s", trace_id, reason)
+                continue
             graph = graphs.get(run.graph.id) or await _stored_graph(session, run.graph.id)
             graphs[run.graph.id] = merge_graphs(graph, run.graph)
             executions.append(run.execution)
