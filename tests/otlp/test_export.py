@@ -56,3 +56,19 @@ async def test_an_unreachable_collector_does_not_stop_the_verdict(
     result = await cli("judge", stored_run, extra_env=judge_env(fake_llm, nobody))
     assert result.exit_code == 0, result.output
     assert "score: 0.80" in result.stdout
+
+
+async def test_execlens_analyze_exports_the_verdicts_of_its_job(
+    cli,
+    fake_llm,  # noqa: F811
+    stored_run,  # noqa: F811
+    receiver,
+):
+    fake_llm.default = answer("You got your blog post about bees.", 0.9)
+    env = judge_env(fake_llm, receiver.url) | {"EXECLENS_JUDGE_MODEL": "gpt-4.1-mini"}
+    result = await cli("analyze", "--graph-id", "g-blog", extra_env=env)
+    assert result.exit_code == 0, result.output
+    (record,) = receiver.records
+    attributes = {kv.key: kv.value for kv in record.attributes}
+    assert attributes["execlens.execution.id"].string_value == stored_run
+    assert attributes["gen_ai.evaluation.score.value"].double_value == 0.9

@@ -89,7 +89,10 @@ def analyze_command(
         if dry_run:
             async with database.read() as session:
                 return await analytics_service.estimate(session, settings, params)
-        return await run_job(database, settings, params)
+        from execlens.otlp.export import score_export
+
+        async with score_export(database, settings):
+            return await run_job(database, settings, params)
 
     result = run_with_database(work, settings)
     if isinstance(result, JobEstimate):
