@@ -165,6 +165,17 @@ class Settings(BaseSettings):
                 raise ValueError("each URL must start with http:// or https://")
         return value if (text or "").strip() else None
 
+    @field_validator("otlp_export_headers")
+    @classmethod
+    def _otlp_headers(cls, value: SecretStr | None) -> SecretStr | None:
+        text = value.get_secret_value().strip() if value else ""
+        for pair in filter(None, (p.strip() for p in text.split(","))):
+            name, sep, _ = pair.partition("=")
+            if not sep or not name.strip():
+                # The value is not echoed: it usually carries a token.
+                raise ValueError("write headers as name=value pairs separated by commas")
+        return value if text else None
+
     @field_validator("autogpt_database_url")
     @classmethod
     def _autogpt_url(cls, value: SecretStr | None) -> SecretStr | None:
