@@ -29,6 +29,8 @@ class Reply:
     raw: str | None = None
     prompt_tokens: int = 420
     completion_tokens: int = 38
+    # False: answer with text even when the request offers tools (an agent's last turn).
+    tool_call: bool = True
 
 
 def answer(
@@ -86,7 +88,7 @@ class FakeLLM:
             return JSONResponse(error, status_code=reply.status, headers=reply.headers)
         message: dict[str, Any] = {"role": "assistant", "content": reply.content}
         finish = "stop"
-        if body.get("tools"):
+        if body.get("tools") and reply.tool_call:
             # Tool-mode structured output: the answer arrives as the tool's arguments.
             name = body["tools"][0]["function"]["name"]
             call = {"name": name, "arguments": reply.content}

@@ -23,6 +23,8 @@ from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
 from execlens.labels.endpoints import router as labels_router
+from execlens.otlp.background import background_otlp
+from execlens.otlp.endpoints import router as otlp_router
 from execlens.redaction import install_log_redaction
 from execlens.rules.background import background_rules
 from execlens.rules.endpoints import router as rules_router
@@ -61,6 +63,7 @@ def create_app(
             await stack.enter_async_context(
                 background_rules(db, settings, wake=lambda: wake_worker(app))
             )
+            await stack.enter_async_context(background_otlp(db, settings))
             try:
                 yield
             finally:
@@ -105,6 +108,7 @@ def create_app(
     app.include_router(rules_router)
     app.include_router(executions_router)
     app.include_router(labels_router)
+    app.include_router(otlp_router)
     install_dashboard(app)
     return app
 

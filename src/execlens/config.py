@@ -144,6 +144,19 @@ class Settings(BaseSettings):
     # With write-back: replace a summary or score AutoGPT holds of its own.
     autogpt_write_back_overwrite: bool = False
 
+    # OpenTelemetry in (POST /v1/traces) and verdicts out as GenAI evaluation events.
+    # A trace is assembled once its root span arrived and nothing arrived for the grace
+    # period; one whose root never arrives, after otlp_max_trace_seconds.
+    otlp_grace_seconds: float = Field(default=5.0, ge=0, le=3600)
+    otlp_max_trace_seconds: float = Field(default=1800.0, ge=1, le=7 * 86_400)
+    otlp_max_spans_per_trace: int = Field(default=2_000, ge=1, le=20_000)
+    otlp_max_value_chars: int = Field(default=16_384, ge=100, le=10_000_000)
+    otlp_assembly_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    otlp_export_endpoint: str | None = Field(default=None, pattern=r"^https?://")
+    # Sent with every export, as OTEL_EXPORTER_OTLP_HEADERS spells them: k=v,k2=v2.
+    otlp_export_headers: SecretStr | None = None
+    otlp_export_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
     @field_validator(
         "monitor_interval",
         "alert_cooldown",
@@ -173,6 +186,17 @@ class Settings(BaseSettings):
                 # The URL is not echoed: webhook URLs carry their secret in the path.
                 raise ValueError("each URL must start with http:// or https://")
         return value if (text or "").strip() else None
+
+    @field_validator("otlp_export_headers")
+    @classmethod
+    def _otlp_headers(cls, value: SecretStr | None) -> SecretStr | None:
+        text = value.get_secret_value().strip() if value else ""
+        for pair in filter(None, (p.strip() for p in text.split(","))):
+            name, sep, _ = pair.partition("=")
+            if not sep or not name.strip():
+                # The value is not echoed: it usually carries a token.
+                raise ValueError("write headers as name=value pairs separated by commas")
+        return value if text else None
 
     @field_validator("autogpt_database_url")
     @classmethod

@@ -89,7 +89,10 @@ def analyze_command(
         if dry_run:
             async with database.read() as session:
                 return await analytics_service.estimate(session, settings, params)
-        return await run_job(database, settings, params)
+        from execlens.otlp.export import score_export
+
+        async with score_export(database, settings):
+            return await run_job(database, settings, params)
 
     result = run_with_database(work, settings)
     if isinstance(result, JobEstimate):
@@ -238,6 +241,7 @@ def worker_command() -> None:
         from execlens.analytics.runner import Worker
         from execlens.autogpt.background import background_sync
         from execlens.judge.judge import Judge
+        from execlens.otlp.background import background_otlp
         from execlens.rules.background import background_rules
 
         await upgrade(database)
@@ -255,6 +259,7 @@ def worker_command() -> None:
             async with (
                 background_sync(database, settings),
                 background_rules(database, settings, worker.wake),
+                background_otlp(database, settings),
             ):
                 await worker.run(stop)
         finally:

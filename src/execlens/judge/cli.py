@@ -23,6 +23,8 @@ def judge_command(
     request = JudgeRequest(model=model, use_rules=rules)
 
     async def work(database: Database) -> tuple[Verdict, PreparedCall | None]:
+        from execlens.otlp.export import score_export
+
         await upgrade(database)
         judge = Judge(settings)
         try:
@@ -31,7 +33,11 @@ def judge_command(
                 async with database.read() as session:
                     execution, graph = await judge_service.load(session, execution_id)
                 call = judge.prepare(execution, graph, request)
-            verdict = await judge_service.judge_and_store(database, judge, execution_id, request)
+            # Sends the verdict as an OTLP evaluation event when an export endpoint is set.
+            async with score_export(database, settings):
+                verdict = await judge_service.judge_and_store(
+                    database, judge, execution_id, request
+                )
             return verdict, call
         finally:
             await judge.aclose()

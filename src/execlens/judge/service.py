@@ -1,8 +1,9 @@
 """Judge stored executions and keep their verdicts: the logic behind the API and CLI."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.engine import Database
@@ -16,6 +17,10 @@ from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.models import VerdictRecord
 from execlens.judge.schemas import Verdict
 
+# Called with verdicts once the transaction that stored them has committed; it must not
+# block (it runs inside the commit) and must not raise.
+VerdictListener = Callable[[Sequence[Verdict]], None]
+
 
 def _graph(graph: Graph | None) -> GraphRecord | None:
     return graph_record(GraphOut.model_validate(graph)) if graph is not None else None
@@ -23,6 +28,14 @@ def _graph(graph: Graph | None) -> GraphRecord | None:
 
 class JudgeService:
     """Load, judge and store."""
+
+    def __init__(self) -> None:
+        self._listeners: list[VerdictListener] = []
+
+    def add_listener(self, listener: VerdictListener) -> Callable[[], None]:
+        """Call ``listener`` with verdicts after each commit that stored them; return a remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     async def load(
         self, session: AsyncSession, execution_id: str
@@ -56,6 +69,14 @@ class JudgeService:
         """Store verdicts, each as its execution's latest."""
         records = [VerdictRecord(id=str(uuid.uuid4()), **v.model_dump()) for v in verdicts]
         await repository.add_verdicts(session, records)
+        if self._listeners:
+            listeners, stored = list(self._listeners), list(verdicts)
+            event.listen(
+                session.sync_session,
+                "after_commit",
+                lambda _: [listener(stored) for listener in listeners],
+                once=True,
+            )
 
     async def judge_and_store(
         self, database: Database, judge: Judge, execution_id: str, request: JudgeRequest

@@ -14,6 +14,7 @@ import execlens.autogpt.models
 import execlens.executions.models
 import execlens.judge.models
 import execlens.labels.models
+import execlens.otlp.models
 import execlens.rules.models
 import execlens.trends.models  # noqa: F401
 from execlens.db.base import Base

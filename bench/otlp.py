@@ -1,0 +1,245 @@
+"""Measure OTLP spans per second ingested and assembled into executions, with peak memory.
+
+Usage: .venv/bin/python bench/otlp.py [--dialects sqlite postgresql] [--spans 100000]
+       [--exporters 8] [--batch 512]
+
+Starts `execlens serve` in its own process and sends it OTLP/HTTP protobuf requests of
+``--batch`` spans (the SDK's BatchSpanProcessor default) from ``--exporters`` concurrent
+exporters. Each span carries GenAI attributes (operation, model or tool, input and output
+messages of about 200 characters). The same number of spans is sent twice: as few long
+traces (200 spans each) and as many short ones (10 spans each). Every trace's root span
+is sent last, so all traces of a run are in flight (staged, not yet assembled) until the
+end. The clock stops when the last trace is assembled into an execution; the grace period
+is 0 s, since waiting is not work. Prints spans/s ingested (until the last request was
+answered) and ingested plus assembled, against the goal, and the server's peak memory
+(VmHWM) with its ratio between the two shapes: flat means close to 1.
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from sqlalchemy import func, select, text
+
+from execlens.auth.models import ApiKeyScope
+from execlens.auth.service import api_key_service
+from execlens.config import Settings
+from execlens.db.engine import Database
+from execlens.db.migrate import upgrade
+from execlens.otlp.models import OtlpTrace, TraceState
+
+POSTGRES_URL = os.environ.get(
+    "EXECLENS_BENCH_POSTGRES_URL",
+    "postgresql+asyncpg://execlens:execlens@127.0.0.1:5432/execlens_bench",
+)
+SECRET = "bench-secret-0123456789-abcdefghijklmnop"
+GOAL = 20_000  # spans per second, ingested and assembled
+SHAPES = {"few long traces": 200, "many short traces": 10}
+MESSAGE = '[{"role": "user", "parts": [{"type": "text", "content": "%s"}]}]' % ("x" * 150)
+
+
+def _kv(key: str, value: str) -> KeyValue:
+    return KeyValue(key=key, value=AnyValue(string_value=value))
+
+
+def _span(trace: bytes, n: int, root_id: bytes, start: int) -> Span:
+    span_id = random.randbytes(8) if n else root_id
+    if n == 0:
+        attrs = [_kv("gen_ai.operation.name", "invoke_agent"), _kv("gen_ai.agent.name", "bench")]
+    elif n % 2:
+        attrs = [_kv("gen_ai.operation.name", "chat"), _kv("gen_ai.request.model", "gpt-4.1-mini")]
+    else:
+        attrs = [_kv("gen_ai.operation.name", "execute_tool"), _kv("gen_ai.tool.name", "search")]
+    attrs += [_kv("gen_ai.input.messages", MESSAGE), _kv("gen_ai.output.messages", MESSAGE)]
+    return Span(
+        trace_id=trace,
+        span_id=span_id,
+        parent_span_id=b"" if n == 0 else root_id,
+        name=attrs[0].value.string_value,
+        start_time_unix_nano=start + n * 1_000_000,
+        end_time_unix_nano=start + n * 1_000_000 + 500_000,
+        attributes=attrs,
+    )
+
+
+def bodies(total: int, per_trace: int, batch: int) -> tuple[list[bytes], int]:
+    """Return protobuf request bodies holding ``total`` spans, roots last; and the traces."""
+    traces = total // per_trace
+    start = time.time_ns()
+    ids = [(random.randbytes(16), random.randbytes(8)) for _ in range(traces)]
+    children = [_span(trace, n, root, start) for n in range(1, per_trace) for trace, root in ids]
+    roots = [_span(trace, 0, root, start) for trace, root in ids]
+    spans = children + roots
+    out = []
+    for offset in range(0, len(spans), batch):
+        request = ExportTraceServiceRequest()
+        resource_spans = request.resource_spans.add()
+        resource_spans.resource.attributes.append(_kv("service.name", "bench-agent"))
+        resource_spans.scope_spans.add().spans.extend(spans[offset : offset + batch])
+        out.append(request.SerializeToString())
+    return out, traces
+
+
+async def prepare(url: str, settings: Settings) -> str:
+    """Empty and migrate the database; return an ingest API key."""
+    database = Database(url, settings=settings)
+    try:
+        if database.dialect == "postgresql":
+            async with database.write() as session:
+                await session.execute(text("DROP SCHEMA public CASCADE"))
+                await session.execute(text("CREATE SCHEMA public"))
+        await upgrade(database)
+        async with database.write() as session:
+            _, key = await api_key_service.create(
+                session, name="bench", scope=ApiKeyScope.INGEST, actor="bench"
+            )
+        return key
+    finally:
+        await database.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """Run `execlens serve` in its own process; return once it answers."""
+    env = os.environ | {
+        "EXECLENS_DATABASE_URL": url,
+        "EXECLENS_DATA_DIR": str(data_dir),
+        "EXECLENS_JWT_SECRET": SECRET,
+        "EXECLENS_SERVE_WORKER": "false",
+        "EXECLENS_LOCAL_MODEL_ENABLED": "false",
+        "EXECLENS_RATE_LIMIT_PER_MINUTE": "0",
+        "EXECLENS_OTLP_GRACE_SECONDS": "0",
+        "EXECLENS_OTLP_ASSEMBLY_POLL_SECONDS": "0.1",
+    }
+    command = [sys.executable, "-m", "execlens", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with suppress(httpx2.TransportError):
+            if httpx2.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return process
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit("execlens serve did not start")
+
+
+def peak_mib(pid: int) -> float:
+    """Return a process's peak resident memory (VmHWM) in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def send(port: int, key: str, payloads: list[bytes], exporters: int) -> None:
+    """Post every body from ``exporters`` concurrent senders; fail on any refusal."""
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in payloads:
+        queue.put_nowait(body)
+    headers = {"Content-Type": "application/x-protobuf", "X-API-Key": key}
+
+    async def exporter() -> None:
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            while not queue.empty():
+                body = queue.get_nowait()
+                response = await client.post("/v1/traces", content=body, headers=headers)
+                if response.status_code != 200:
+                    raise SystemExit(f"export refused: {response.status_code} {response.text}")
+
+    await asyncio.gather(*(exporter() for _ in range(exporters)))
+
+
+async def assembled(database: Database) -> int:
+    async with database.read() as session:
+        stmt = select(func.count()).where(OtlpTrace.state == TraceState.ASSEMBLED.value)
+        return await session.scalar(stmt.select_from(OtlpTrace)) or 0
+
+
+async def measure(
+    url: str, settings: Settings, port: int, key: str, run: dict[str, Any]
+) -> dict[str, Any]:
+    database = Database(url, settings=settings)
+    try:
+        started = time.perf_counter()
+        await send(port, key, run["bodies"], run["exporters"])
+        ingested = time.perf_counter() - started
+        while True:
+            if await assembled(database) >= run["traces"]:
+                break
+            await asyncio.sleep(0.05)
+        return {"ingest": ingested, "total": time.perf_counter() - started}
+    finally:
+        await database.dispose()
+
+
+def bench(dialect: str, root: Path, run: dict[str, Any]) -> dict[str, Any]:
+    url = POSTGRES_URL if dialect == "postgresql" else f"sqlite+aiosqlite:///{root / 'bench.db'}"
+    settings = Settings(database_url=url, data_dir=root, jwt_secret=SECRET)
+    key = asyncio.run(prepare(url, settings))
+    port = free_port()
+    server = start_server(url, root, port)
+    try:
+        result = asyncio.run(measure(url, settings, port, key, run))
+        result["peak_mib"] = peak_mib(server.pid)
+        return result
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dialects", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--spans", type=int, default=100_000)
+    parser.add_argument("--exporters", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=512)
+    args = parser.parse_args()
+    print(
+        f"{args.spans:,} spans per run, {args.batch} per request, {args.exporters} concurrent "
+        f"exporters; goal: at least {GOAL:,} spans/s ingested and assembled, memory flat\n"
+    )
+    print(
+        "| database | shape | traces in flight | ingested spans/s | ingested + assembled "
+        "spans/s | ÷ goal | peak memory | memory ÷ few long |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for dialect in args.dialects:
+        first_peak = None
+        for shape, per_trace in SHAPES.items():
+            payloads, traces = bodies(args.spans, per_trace, args.batch)
+            run = {"bodies": payloads, "traces": traces, "exporters": args.exporters}
+            with tempfile.TemporaryDirectory(prefix="execlens-bench-") as tmp:
+                result = bench(dialect, Path(tmp), run)
+            spans = traces * per_trace
+            rate = spans / result["total"]
+            first_peak = first_peak or result["peak_mib"]
+            name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[dialect]
+            print(
+                f"| {name} | {shape} ({per_trace} spans) | {traces:,} "
+                f"| {spans / result['ingest']:,.0f} | {rate:,.0f} | {rate / GOAL:.2f} "
+                f"| {result['peak_mib']:.0f} MiB | {result['peak_mib'] / first_peak:.2f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()

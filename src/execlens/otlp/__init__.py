@@ -1,0 +1,1 @@
+"""OpenTelemetry in: OTLP/HTTP traces become executions; verdicts go back out as events."""

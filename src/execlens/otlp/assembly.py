@@ -1,0 +1,291 @@
+"""Put a trace's spans together into one execution with its node executions and graph."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from pydantic_core import from_json, to_json
+
+from execlens.executions.models import ExecutionStatus
+from execlens.executions.schemas import (
+    ExecutionIn,
+    ExecutionStats,
+    GraphIn,
+    GraphLink,
+    GraphNode,
+    NodeExecutionIn,
+)
+from execlens.otlp import mapping
+from execlens.otlp.schemas import unb64
+
+GRAPH_VERSION = 1
+UNKNOWN_USER = "unknown"
+NOTE_BLOCK = "execlens note"
+_ID_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of one trace is kept: spans, and characters per input or output value."""
+
+    max_spans: int
+    max_value_chars: int
+
+
+@dataclass
+class ParsedSpan:
+    """One staged span, decoded, with its attributes and its resource's."""
+
+    span_id: str
+    parent_span_id: str | None
+    span: Span
+    attrs: dict[str, Any]
+    resource: dict[str, Any]
+    start: datetime | None
+    end: datetime | None
+
+
+def parse_staged(
+    rows: Sequence[tuple[str, str | None, str, str]], resources: dict[str, dict[str, Any]]
+) -> list[ParsedSpan]:
+    """Decode staged (span id, parent, resource, span) rows; ``resources`` caches resources."""
+    parsed = []
+    for span_id, parent, resource_text, span_text in rows:
+        if resource_text not in resources:
+            resources[resource_text] = mapping.attributes(
+                Resource.FromString(unb64(resource_text)).attributes
+            )
+        span = Span.FromString(unb64(span_text))
+        parsed.append(
+            ParsedSpan(
+                span_id,
+                parent,
+                span,
+                mapping.attributes(span.attributes),
+                resources[resource_text],
+                mapping.timestamp(span.start_time_unix_nano),
+                mapping.timestamp(span.end_time_unix_nano),
+            )
+        )
+    return parsed
+
+
+@dataclass
+class AssembledRun:
+    """What a trace becomes."""
+
+    execution: ExecutionIn
+    graph: GraphIn
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Trimmer:
+    max_chars: int
+    trimmed: int = 0
+
+    def bound(self, value: Any, *, parse: bool = True) -> Any:
+        """Return ``value`` (JSON text parsed), or its text cut to the limit when longer."""
+        if value is None:
+            return None
+        text = value if isinstance(value, str) else to_json(value, fallback=str).decode()
+        text = mapping.storable(text)
+        if len(text) <= self.max_chars:
+            if not parse:
+                return text
+            return mapping.parsed(text) if isinstance(value, str) else from_json(text)
+        self.trimmed += 1
+        cut = len(text) - self.max_chars
+        return f"{text[: self.max_chars]}… [trimmed by execlens: {cut} more characters]"
+
+
+def _sorted(spans: list[ParsedSpan]) -> list[ParsedSpan]:
+    return sorted(spans, key=lambda s: (s.span.start_time_unix_nano, s.span_id))
+
+
+def _keep(spans: list[ParsedSpan], root: ParsedSpan | None, limits: Limits) -> list[ParsedSpan]:
+    """Return the spans kept under the limit: the root, then the earliest others."""
+    if len(spans) <= limits.max_spans:
+        return spans
+    others = [s for s in spans if s is not root][: limits.max_spans - (root is not None)]
+    return _sorted(([root] if root else []) + others)
+
+
+def assemble(
+    trace_id: str, spans: list[ParsedSpan], limits: Limits, *, received_at: datetime
+) -> AssembledRun:
+    """Return the execution, node executions and graph of one trace's spans.
+
+    ``received_at`` stands in for the run's start when no span carries a time.
+    """
+    spans = _sorted(spans)
+    known = {s.span_id for s in spans}
+    roots = [s for s in spans if s.parent_span_id is None]
+    root = roots[0] if roots else None
+    notes: list[str] = []
+    if root is None:
+        notes.append(f"the root span never arrived; assembled from the {len(spans)} spans that did")
+    orphans = [s for s in spans if s.parent_span_id and s.parent_span_id not in known]
+    if orphans:
+        notes.append(
+            f"{len(orphans)} spans name a parent span that never arrived; they are kept as "
+            "steps of the run"
+        )
+    kept = _keep(spans, root, limits)
+    if len(kept) < len(spans):
+        notes.append(
+            f"the trace has {len(spans)} spans; kept the first {len(kept)} "
+            "(EXECLENS_OTLP_MAX_SPANS_PER_TRACE)"
+        )
+    trimmer = _Trimmer(limits.max_value_chars)
+    nodes = [_node(trace_id, s, trimmer) for s in kept]
+    if trimmer.trimmed:
+        notes.append(
+            f"{trimmed_values(trimmer.trimmed)} longer than {limits.max_value_chars} "
+            "characters were cut (EXECLENS_OTLP_MAX_VALUE_CHARS)"
+        )
+    top = root or kept[0]
+    graph_id = _graph_id(kept)
+    if notes:
+        nodes.append(_note(trace_id, kept, notes))
+    execution = _execution(trace_id, graph_id, root, top, kept, nodes, received_at)
+    return AssembledRun(execution, _graph(graph_id, kept, nodes), notes)
+
+
+def trimmed_values(count: int) -> str:
+    """Return "1 value" or "N values"."""
+    return f"{count} value" if count == 1 else f"{count} values"
+
+
+def _graph_id(spans: list[ParsedSpan]) -> str:
+    """Return the agent's id or name, else an OpenInference agent span's name, else the service."""
+    named = (mapping.agent_name(s.attrs) for s in spans)
+    agent_spans = (s.span.name for s in spans if s.attrs.get(mapping.OI_KIND) == "AGENT")
+    services = (s.resource.get("service.name") for s in spans)
+    for candidate in (*named, *agent_spans, *services):
+        if isinstance(candidate, str) and candidate.strip():
+            return mapping.storable(candidate.strip())[:_ID_CHARS]
+    return "unknown_service"
+
+
+def _node(trace_id: str, span: ParsedSpan, trimmer: _Trimmer) -> NodeExecutionIn:
+    error = mapping.error_of(span.span, span.attrs)
+    block = mapping.storable(mapping.block_name(span.span.name, span.attrs))[:500]
+    return NodeExecutionIn(
+        id=f"{trace_id}:{span.span_id}",
+        node_id=block[:_ID_CHARS],
+        block_name=block,
+        status=ExecutionStatus.FAILED if error.failed else ExecutionStatus.COMPLETED,
+        input=trimmer.bound(mapping.first_value(span.attrs, mapping.INPUT_KEYS)),
+        output=trimmer.bound(mapping.first_value(span.attrs, mapping.OUTPUT_KEYS)),
+        error=trimmer.bound(error.message, parse=False),
+        queued_at=span.start,
+        started_at=span.start,
+        ended_at=span.end,
+    )
+
+
+def _note(trace_id: str, kept: list[ParsedSpan], notes: list[str]) -> NodeExecutionIn:
+    # After every step, so it reads last.
+    times = [t for s in kept if (t := s.end or s.start) is not None]
+    at = max(times, default=None)
+    return NodeExecutionIn(
+        id=f"{trace_id}:note",
+        node_id=NOTE_BLOCK,
+        block_name=NOTE_BLOCK,
+        status=ExecutionStatus.COMPLETED,
+        output={"note": "; ".join(notes)},
+        queued_at=at,
+        started_at=at,
+        ended_at=at,
+    )
+
+
+def _user(spans: list[ParsedSpan]) -> str:
+    for span in spans:
+        if user := mapping.user_of(span.attrs) or mapping.user_of(span.resource):
+            return mapping.storable(user)[:_ID_CHARS]
+    return UNKNOWN_USER
+
+
+def _execution(
+    trace_id: str,
+    graph_id: str,
+    root: ParsedSpan | None,
+    top: ParsedSpan,
+    kept: list[ParsedSpan],
+    nodes: list[NodeExecutionIn],
+    received_at: datetime,
+) -> ExecutionIn:
+    steps = [n for n in nodes if n.block_name != NOTE_BLOCK]
+    failed = root is not None and mapping.error_of(root.span, root.attrs).failed
+    if root is None:
+        status = ExecutionStatus.INCOMPLETE
+    else:
+        status = ExecutionStatus.FAILED if failed else ExecutionStatus.COMPLETED
+    start = top.start or min((s.start for s in kept if s.start), default=None)
+    end = max((s.end for s in kept if s.end), default=None)
+    ends = root.end if root is not None else None
+    error = mapping.error_of(root.span, root.attrs).message if root is not None else None
+    error = mapping.storable(error)[:10_000] if error else None
+    return ExecutionIn(
+        id=trace_id,
+        graph_id=graph_id,
+        graph_version=GRAPH_VERSION,
+        user_id=_user(([root] if root else []) + kept),
+        status=status,
+        created_at=start or end or received_at,
+        started_at=start,
+        ended_at=ends,
+        stats=ExecutionStats(
+            walltime=(end - start).total_seconds() if start and end and end >= start else None,
+            node_count=len(steps),
+            node_error_count=sum(n.status == ExecutionStatus.FAILED for n in steps),
+            error=error,
+        ),
+        node_executions=nodes,
+    )
+
+
+def _graph(graph_id: str, kept: list[ParsedSpan], nodes: list[NodeExecutionIn]) -> GraphIn:
+    """Return the graph of the blocks this run used, linked parent block to child block."""
+    block_of = {s.span_id: n.node_id for s, n in zip(kept, nodes[: len(kept)], strict=True)}
+    graph_nodes = {
+        n.node_id: GraphNode(id=n.node_id, block_id=n.node_id, block_name=n.block_name or "")
+        for n in nodes
+        if n.block_name != NOTE_BLOCK
+    }
+    links = {
+        (block_of[s.parent_span_id], block_of[s.span_id])
+        for s in kept
+        if s.parent_span_id in block_of and block_of[s.parent_span_id] != block_of[s.span_id]
+    }
+    return GraphIn(
+        id=graph_id,
+        version=GRAPH_VERSION,
+        name=graph_id[:500],
+        nodes=list(graph_nodes.values()),
+        links=[
+            GraphLink(source_id=a, sink_id=b, source_name="calls", sink_name="called_by")
+            for a, b in sorted(links)
+        ],
+    )
+
+
+def merge_graphs(stored: GraphIn | None, new: GraphIn) -> GraphIn:
+    """Return ``new`` with the blocks and links of the stored graph version kept."""
+    if stored is None:
+        return new
+    nodes = {n.id: n for n in stored.nodes} | {n.id: n for n in new.nodes}
+    links = {(link.source_id, link.sink_id): link for link in [*stored.links, *new.links]}
+    return GraphIn(
+        id=new.id,
+        version=new.version,
+        name=stored.name,
+        description=stored.description,
+        nodes=list(nodes.values()),
+        links=[links[key] for key in sorted(links)],
+    )

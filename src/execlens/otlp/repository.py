@@ -1,0 +1,161 @@
+"""Queries and writes of staged spans and OTLP traces."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from execlens.db.dialect import bulk_upsert, encode_rows, insert_on_conflict
+from execlens.db.engine import Dialect
+from execlens.otlp.models import OtlpTrace, StagedSpan, TraceState
+
+SPAN_COLUMNS = ("trace_id", "span_id", "parent_span_id", "received_at", "resource", "span")
+SPANS = StagedSpan.__table__
+TRACES = OtlpTrace.__table__
+
+
+async def touch_traces(
+    session: AsyncSession, dialect: Dialect, roots: dict[str, str | None], now: datetime
+) -> None:
+    """Record that spans of these traces arrived now; ``roots`` maps a trace to its root span.
+
+    An assembled trace is left as it is.
+    """
+    table = TRACES
+    rows = [
+        {
+            "trace_id": trace_id,
+            "state": TraceState.PENDING.value,
+            "first_received_at": now,
+            "last_received_at": now,
+            "root_span_id": root,
+        }
+        for trace_id, root in sorted(roots.items())
+    ]
+    stmt = insert_on_conflict(dialect, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["trace_id"],
+        set_={
+            "last_received_at": stmt.excluded.last_received_at,
+            "root_span_id": func.coalesce(stmt.excluded.root_span_id, table.c.root_span_id),
+        },
+        where=table.c.state == TraceState.PENDING.value,
+    )
+    await session.execute(stmt, rows)
+
+
+async def assembled_among(session: AsyncSession, trace_ids: Sequence[str]) -> set[str]:
+    """Return which of these traces were assembled already."""
+    stmt = select(OtlpTrace.trace_id).where(
+        OtlpTrace.trace_id.in_(trace_ids), OtlpTrace.state == TraceState.ASSEMBLED.value
+    )
+    return set((await session.scalars(stmt)).all())
+
+
+async def stage_spans(
+    session: AsyncSession, dialect: Dialect, rows: Sequence[Sequence[Any]]
+) -> None:
+    """Store spans (values in the order of SPAN_COLUMNS); a re-sent span replaces itself."""
+    table = SPANS
+    await bulk_upsert(
+        session, dialect, table, SPAN_COLUMNS, encode_rows(dialect, table, SPAN_COLUMNS, rows)
+    )
+
+
+def ready_traces(
+    dialect: Dialect, *, settled_before: datetime, abandoned_before: datetime, limit: int
+) -> Select[str, datetime]:
+    """Return (trace id, first received) of pending traces to assemble now, oldest first.
+
+    Ready means: the root span arrived and nothing arrived since ``settled_before`` (the
+    grace period), or the first span arrived before ``abandoned_before`` (the trace never
+    ended). On PostgreSQL, traces another process is assembling are skipped.
+    """
+    ready: ColumnElement[bool] = or_(
+        (OtlpTrace.root_span_id.is_not(None)) & (OtlpTrace.last_received_at <= settled_before),
+        OtlpTrace.first_received_at <= abandoned_before,
+    )
+    stmt = (
+        select(OtlpTrace.trace_id, OtlpTrace.first_received_at)
+        .where(OtlpTrace.state == TraceState.PENDING.value, ready)
+        .order_by(OtlpTrace.last_received_at)
+        .limit(limit)
+    )
+    # SQLite drops the clause; its writer holds the database's write lock instead.
+    return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
+
+
+async def staged_spans(
+    session: AsyncSession, trace_ids: Sequence[str]
+) -> Sequence[Row[str, str, str | None, str, str]]:
+    """Return (trace id, span id, parent span id, resource, span) of these traces' spans."""
+    table = SPANS
+    stmt = select(
+        table.c.trace_id, table.c.span_id, table.c.parent_span_id, table.c.resource, table.c.span
+    ).where(table.c.trace_id.in_(trace_ids))
+    return (await session.execute(stmt)).all()
+
+
+async def mark_assembled(
+    session: AsyncSession, outcomes: Sequence[dict[str, Any]], now: datetime
+) -> None:
+    """Record what traces became (trace_id, execution_id, span_count, note); drop their spans."""
+    table = TRACES
+    # Core statements: the ORM's bulk update would match them against loaded objects.
+    stmt = (
+        update(table)
+        .where(table.c.trace_id == bindparam("t_id"))
+        .values(
+            state=TraceState.ASSEMBLED.value,
+            execution_id=bindparam("execution_id"),
+            span_count=bindparam("span_count"),
+            note=bindparam("note"),
+            assembled_at=now,
+        )
+    )
+    connection = await session.connection()
+    await connection.execute(
+        stmt,
+        [
+            {"t_id": o["trace_id"], **{k: v for k, v in o.items() if k != "trace_id"}}
+            for o in outcomes
+        ],
+    )
+    spans = SPANS
+    await connection.execute(
+        delete(spans).where(spans.c.trace_id.in_([o["trace_id"] for o in outcomes]))
+    )
+
+
+async def trace_links(
+    session: AsyncSession, execution_ids: Sequence[str]
+) -> dict[str, tuple[str, str | None]]:
+    """Return (trace id, root span id) of the executions that came in by OTLP."""
+    stmt = select(OtlpTrace.execution_id, OtlpTrace.trace_id, OtlpTrace.root_span_id).where(
+        OtlpTrace.execution_id.in_(execution_ids)
+    )
+    return {
+        row.execution_id: (row.trace_id, row.root_span_id) for row in await session.execute(stmt)
+    }
+
+
+async def get_trace(session: AsyncSession, trace_id: str) -> OtlpTrace | None:
+    """Return one trace's state, or None."""
+    return await session.get(OtlpTrace, trace_id)
+
+
+async def count_staged(session: AsyncSession) -> int:
+    """Return how many spans wait for their trace to be assembled."""
+    return await session.scalar(select(func.count()).select_from(StagedSpan)) or 0

@@ -1,0 +1,172 @@
+"""Stage OTLP spans as they arrive, and assemble finished traces into executions."""
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from execlens.config import Settings
+from execlens.db.engine import Database, Dialect
+from execlens.executions.repository import get_graph
+from execlens.executions.schemas import ExecutionIn, GraphIn, GraphOut
+from execlens.executions.service import execution_service
+from execlens.otlp import repository
+from execlens.otlp.assembly import GRAPH_VERSION, Limits, assemble, merge_graphs, parse_staged
+from execlens.otlp.schemas import b64, span_ids
+
+log = logging.getLogger(__name__)
+# Traces assembled per transaction: a short write lock, and bounded memory per pass.
+ASSEMBLY_BATCH = 50
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one export request did: spans staged, spans refused, and why."""
+
+    accepted: int
+    rejected: int
+    message: str
+
+
+def _rows(
+    request: ExportTraceServiceRequest, now: datetime
+) -> Iterator[tuple[str, str, str | None, datetime, str, str] | None]:
+    """Yield a staged-span row per span of the request; None for a span with invalid ids."""
+    for resource_spans in request.resource_spans:
+        resource = b64(resource_spans.resource.SerializeToString())
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                ids = span_ids(span.trace_id, span.span_id, span.parent_span_id)
+                if ids is None:
+                    yield None
+                    continue
+                yield (
+                    ids.trace_id,
+                    ids.span_id,
+                    ids.parent_span_id,
+                    now,
+                    resource,
+                    b64(span.SerializeToString()),
+                )
+
+
+def _message(invalid: int, late: int) -> str:
+    parts = []
+    if invalid:
+        parts.append(
+            f"{invalid} spans were refused: a trace_id must be 16 bytes and a span_id "
+            "8 bytes, not all zero"
+        )
+    if late:
+        parts.append(
+            f"{late} spans belong to traces assembled already (their root ended more than "
+            "EXECLENS_OTLP_GRACE_SECONDS earlier) and were ignored"
+        )
+    return "; ".join(parts)
+
+
+class OtlpService:
+    """OTLP ingestion and trace assembly."""
+
+    async def ingest(
+        self,
+        session: AsyncSession,
+        dialect: Dialect,
+        request: ExportTraceServiceRequest,
+        now: datetime,
+    ) -> IngestReport:
+        """Stage the request's spans in the caller's transaction; a re-sent span changes nothing."""
+        spans: dict[tuple[str, str], tuple[Any, ...]] = {}
+        invalid = 0
+        for row in _rows(request, now):
+            if row is None:
+                invalid += 1
+            else:
+                spans[(row[0], row[1])] = row
+        roots: dict[str, str | None] = {}
+        for trace_id, span_id, parent, *_ in spans.values():
+            roots.setdefault(trace_id, None)
+            if parent is None:
+                roots[trace_id] = span_id
+        late = 0
+        if roots:
+            # Touched first: on PostgreSQL this waits for an assembly of the same trace in
+            # progress, so the check below sees its outcome.
+            await repository.touch_traces(session, dialect, roots, now)
+            assembled = await repository.assembled_among(session, list(roots))
+            kept = [row for row in spans.values() if row[0] not in assembled]
+            late = len(spans) - len(kept)
+            if kept:
+                await repository.stage_spans(session, dialect, kept)
+        return IngestReport(len(spans) - late, invalid, _message(invalid, late))
+
+    async def assemble_ready(self, database: Database, settings: Settings, now: datetime) -> int:
+        """Assemble every trace that is ready into an execution; return how many."""
+        total = 0
+        while True:
+            async with database.write() as session:
+                count = await self._assemble_batch(session, database.dialect, settings, now)
+            total += count
+            if count < ASSEMBLY_BATCH:
+                return total
+
+    async def _assemble_batch(
+        self, session: AsyncSession, dialect: Dialect, settings: Settings, now: datetime
+    ) -> int:
+        stmt = repository.ready_traces(
+            dialect,
+            settled_before=now - timedelta(seconds=settings.otlp_grace_seconds),
+            abandoned_before=now - timedelta(seconds=settings.otlp_max_trace_seconds),
+            limit=ASSEMBLY_BATCH,
+        )
+        traces = [(row[0], row[1]) for row in await session.execute(stmt)]
+        if not traces:
+            return 0
+        by_trace: dict[str, list[tuple[str, str | None, str, str]]] = {}
+        for row in await repository.staged_spans(session, [trace_id for trace_id, _ in traces]):
+            by_trace.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
+        limits = Limits(settings.otlp_max_spans_per_trace, settings.otlp_max_value_chars)
+        resources: dict[str, dict[str, Any]] = {}
+        graphs: dict[str, GraphIn] = {}
+        executions: list[ExecutionIn] = []
+        outcomes: list[dict[str, Any]] = []
+        for trace_id, first_received_at in traces:
+            rows = by_trace.get(trace_id, [])
+            outcome = {"trace_id": trace_id, "execution_id": None, "span_count": len(rows)}
+            outcomes.append(outcome | {"note": "no valid spans arrived"})
+            if not rows:
+                continue
+            try:
+                run = assemble(
+                    trace_id, parse_staged(rows, resources), limits, received_at=first_received_at
+                )
+            except ValueError as exc:
+                # One unreadable trace must not hold up the others on every pass.
+                reason = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+                outcomes[-1] = outcome | {"note": f"could not be assembled: {reason}"}
+                log.warning("OTLP trace %s could not be assembled: %s", trace_id, reason)
+                continue
+            graph = graphs.get(run.graph.id) or await _stored_graph(session, run.graph.id)
+            graphs[run.graph.id] = merge_graphs(graph, run.graph)
+            executions.append(run.execution)
+            outcomes[-1] = outcome | {
+                "execution_id": run.execution.id,
+                "note": "; ".join(run.notes) or None,
+            }
+        await execution_service.ingest(
+            session, dialect, graphs=list(graphs.values()), executions=executions
+        )
+        await repository.mark_assembled(session, outcomes, now)
+        return len(traces)
+
+
+async def _stored_graph(session: AsyncSession, graph_id: str) -> GraphIn | None:
+    graph = await get_graph(session, graph_id, GRAPH_VERSION)
+    return GraphOut.model_validate(graph) if graph is not None else None
+
+
+otlp_service = OtlpService()

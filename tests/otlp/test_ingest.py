@@ -1,0 +1,141 @@
+"""POST /v1/traces: spans staged across requests, assembled once the root ended, idempotent."""
+
+import gzip
+
+from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from sqlalchemy import func, select
+
+from execlens.otlp.models import OtlpTrace, StagedSpan
+from tests.otlp.conftest import (
+    PROTOBUF,
+    assemble_after,
+    encode,
+    record_spans,
+    trace_id_of,
+    weather_agent,
+)
+
+
+async def post(client, body: bytes, key: str, **headers: str):
+    return await client.post(
+        "/v1/traces", content=body, headers={**PROTOBUF, "X-API-Key": key, **headers}
+    )
+
+
+async def test_spans_in_several_requests_out_of_order_become_one_execution(
+    client, database, settings, ingest_key, admin_headers
+):
+    spans = record_spans(weather_agent)
+    root = next(s for s in spans if s.parent is None)
+    children = [s for s in spans if s.parent is not None]
+    trace_id = trace_id_of(spans)
+
+    # The root first arrives last, after the children, each in its own request.
+    for span in children:
+        response = await post(client, encode([span]), ingest_key)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/x-protobuf"
+        answer = ExportTraceServiceResponse.FromString(response.content)
+        assert answer.partial_success.rejected_spans == 0
+    # No root yet: nothing is assembled, however long we wait short of the max age.
+    assert await assemble_after(database, settings, 60) == 0
+    assert (await post(client, encode([root]), ingest_key)).status_code == 200
+    # Within the grace period the run is not finished yet.
+    assert await assemble_after(database, settings, 1) == 0
+    assert await assemble_after(database, settings, settings.otlp_grace_seconds + 1) == 1
+
+    execution = (await client.get(f"/api/executions/{trace_id}", headers=admin_headers)).json()
+    assert execution["graph_id"] == "weather"
+    assert execution["user_id"] == "user-7"
+    assert execution["status"] == "COMPLETED"
+    blocks = [n["block_name"] for n in execution["node_executions"]]
+    assert blocks == ["invoke_agent weather", "chat gpt-4.1-mini", "execute_tool get_weather"]
+    tool = execution["node_executions"][2]
+    assert tool["input"] == {"city": "Paris"}
+    assert tool["output"] == {"sky": "sunny", "celsius": 21}
+    agent = execution["node_executions"][0]
+    assert agent["input"][0]["parts"][0]["content"] == "Weather in Paris?"
+    assert execution["stats"]["node_count"] == 3
+
+    graph = (await client.get("/api/graphs/weather/versions/1", headers=admin_headers)).json()
+    assert {n["block_name"] for n in graph["nodes"]} == set(blocks)
+    assert {(link["source_id"], link["sink_id"]) for link in graph["links"]} == {
+        ("invoke_agent weather", "chat gpt-4.1-mini"),
+        ("invoke_agent weather", "execute_tool get_weather"),
+    }
+    async with database.read() as session:
+        assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 0
+
+
+async def test_re_sent_spans_change_nothing(client, database, settings, ingest_key, admin_headers):
+    spans = record_spans(weather_agent)
+    trace_id = trace_id_of(spans)
+    body = encode(spans)
+    assert (await post(client, body, ingest_key)).status_code == 200
+    # Sent twice before assembly (an exporter's retry): the same one execution.
+    assert (await post(client, body, ingest_key)).status_code == 200
+    assert await assemble_after(database, settings, 10) == 1
+    before = (await client.get(f"/api/executions/{trace_id}", headers=admin_headers)).json()
+
+    # And again after: the response says so, and the run stays as it was.
+    response = await post(client, body, ingest_key)
+    assert response.status_code == 200
+    answer = ExportTraceServiceResponse.FromString(response.content)
+    assert answer.partial_success.rejected_spans == 0
+    assert "assembled already" in answer.partial_success.error_message
+    assert await assemble_after(database, settings, 10) == 0
+    after = (await client.get(f"/api/executions/{trace_id}", headers=admin_headers)).json()
+    assert after == before
+    async with database.read() as session:
+        assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 0
+        assert await session.scalar(select(func.count()).select_from(OtlpTrace)) == 1
+
+
+async def test_gzip_body_and_a_failed_tool(client, database, settings, ingest_key, admin_headers):
+    spans = record_spans(lambda tracer: weather_agent(tracer, fail_tool=True))
+    response = await post(
+        client, gzip.compress(encode(spans)), ingest_key, **{"Content-Encoding": "gzip"}
+    )
+    assert response.status_code == 200, response.text
+    await assemble_after(database, settings, 10)
+    execution = (
+        await client.get(f"/api/executions/{trace_id_of(spans)}", headers=admin_headers)
+    ).json()
+    tool = execution["node_executions"][2]
+    assert tool["status"] == "FAILED"
+    assert "TimeoutError: weather service timed out" in tool["error"]
+    assert "tool failed" in tool["error"]
+    assert execution["stats"]["node_error_count"] == 1
+    # The root did not fail: the agent recovered, so the run completed.
+    assert execution["status"] == "COMPLETED"
+
+
+async def test_an_admin_token_may_send_spans_and_a_bearer_header_works(
+    client, database, settings, admin_headers
+):
+    spans = record_spans(weather_agent)
+    response = await client.post(
+        "/v1/traces", content=encode(spans), headers={**PROTOBUF, **admin_headers}
+    )
+    assert response.status_code == 200
+
+
+async def test_invalid_ids_are_refused_as_partial_success(client, database, ingest_key):
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    request = ExportTraceServiceRequest.FromString(encode(record_spans(weather_agent)))
+    request.resource_spans[0].scope_spans[0].spans[0].trace_id = b"short"
+    response = await post(client, request.SerializeToString(), ingest_key)
+    assert response.status_code == 200
+    answer = ExportTraceServiceResponse.FromString(response.content)
+    assert answer.partial_success.rejected_spans == 1
+    assert "trace_id must be 16 bytes" in answer.partial_success.error_message
+    async with database.read() as session:
+        assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 2
+
+
+def status_of(response) -> Status:
+    return Status.FromString(response.content)
