@@ -31,11 +31,6 @@ from pathlib import Path
 from pydantic import SecretStr
 from sqlalchemy import select, text
 
-from execlens.analytics import repository
-from execlens.analytics.models import JobStatus
-from execlens.analytics.runner import Worker
-from execlens.analytics.schemas import JobCreate
-from execlens.analytics.service import analytics_service
 from execlens.config import Settings
 from execlens.db.base import Base
 from execlens.db.engine import Database
@@ -43,6 +38,11 @@ from execlens.db.migrate import upgrade
 from execlens.executions.models import FINISHED_STATUSES, Execution
 from execlens.executions.schemas import ExecutionIn, GraphIn
 from execlens.executions.service import execution_service
+from execlens.jobs import repository
+from execlens.jobs.models import JobStatus
+from execlens.jobs.runner import Worker
+from execlens.jobs.schemas import JobCreate
+from execlens.jobs.service import analytics_service
 from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.providers import import_sdks
 from execlens.judge.service import judge_service

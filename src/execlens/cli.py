@@ -4,7 +4,6 @@ import sys
 
 import typer
 
-from execlens.analytics.cli import analyze_command, worker_command
 from execlens.auth.cli import apikey_app, token_command
 from execlens.auth.service import resolve_jwt_secret
 from execlens.autogpt.cli import sync_app
@@ -14,6 +13,7 @@ from execlens.db.cli import app as db_app
 from execlens.demo.cli import demo_command, demo_data_command
 from execlens.errors import UserError
 from execlens.executions.cli import import_command
+from execlens.jobs.cli import analyze_command, worker_command
 from execlens.judge.cli import judge_command
 from execlens.trends.cli import monitor_command, trends_command
 

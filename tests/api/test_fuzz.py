@@ -133,8 +133,8 @@ HOSTILE = [
 @pytest.fixture
 async def finished_job(database, settings) -> str:
     """A cancelled job of a stored agent: its event stream ends at once."""
-    from execlens.analytics.service import analytics_service
-    from tests.analytics.conftest import create_job, run, store
+    from execlens.jobs.service import analytics_service
+    from tests.jobs.conftest import create_job, run, store
 
     await store(database, [run(1)])
     job_id = await create_job(database, settings)

@@ -5,7 +5,7 @@ import getpass
 from sqlalchemy import select
 
 from execlens.auth.models import ApiKey
-from tests.analytics.conftest import api, fake_llm, jobs_settings, judge_settings, run, store  # noqa: F401
+from tests.jobs.conftest import api, fake_llm, jobs_settings, judge_settings, run, store  # noqa: F401
 
 JOBS = "/api/analytics/jobs"
 

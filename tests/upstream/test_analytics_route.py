@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.analytics.conftest import Reply, answer, run, run_id_of, store, verdict_counts
 from tests.fake_llm import FakeLLM
+from tests.jobs.conftest import Reply, answer, run, run_id_of, store, verdict_counts
 
 URL = "/api/executions/admin/execution_analytics"
 

@@ -7,8 +7,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from execlens import __version__
-from execlens.analytics.endpoints import get_judge_for
-from execlens.analytics.endpoints import router as jobs_router
 from execlens.api.errors import install_error_handlers
 from execlens.api.headers import SecurityHeaders
 from execlens.api.limits import BodySizeLimit, RateLimiter
@@ -20,6 +18,8 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
+from execlens.jobs.endpoints import get_judge_for
+from execlens.jobs.endpoints import router as jobs_router
 from execlens.redaction import install_log_redaction
 from execlens.trends.endpoints import router as trends_router
 from execlens.trends.monitor import background_monitor
@@ -103,7 +103,7 @@ async def _background_worker(
     app: FastAPI, database: Database, settings: Settings
 ) -> AsyncIterator[None]:
     """Run the in-process analytics worker for the app's lifetime."""
-    from execlens.analytics.runner import Worker
+    from execlens.jobs.runner import Worker
 
     worker = Worker(database, settings, get_judge_for(app))
     app.state.worker = worker

@@ -1,11 +1,11 @@
 """Import every feature's models so ``Base.metadata`` knows all tables."""
 
-from execlens.analytics.models import AnalyticsJob, JobItem, WorkerRecord
 from execlens.audit.models import AuditEvent
 from execlens.auth.models import ApiKey, UsedSignInLink
 from execlens.autogpt.models import SyncCursor, SyncedRun
 from execlens.db.base import Base
 from execlens.executions.models import Execution, Graph, NodeExecution
+from execlens.jobs.models import AnalyticsJob, JobItem, WorkerRecord
 from execlens.judge.models import VerdictRecord
 from execlens.trends.models import AccuracyAlert
 

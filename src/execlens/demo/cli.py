@@ -93,9 +93,9 @@ def _judge_sample(
     settings: Settings, names: dict[str, str], *, per_agent: int, model: str | None
 ) -> None:
     """Judge the newest unscored runs of each agent as analytics jobs; print the verdicts."""
-    from execlens.analytics.cli import run_job
-    from execlens.analytics.schemas import JobCreate, JobOut, JobResult
-    from execlens.analytics.service import analytics_service
+    from execlens.jobs.cli import run_job
+    from execlens.jobs.schemas import JobCreate, JobOut, JobResult
+    from execlens.jobs.service import analytics_service
     from execlens.judge.judge import Judge
     from execlens.judge.providers import resolve_model
 

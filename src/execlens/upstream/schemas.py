@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from execlens.analytics.schemas import AnalyticsSelection
+from execlens.jobs.schemas import AnalyticsSelection
 from execlens.trends.schemas import TrendQuery, TrendWindow
 
 

@@ -2,12 +2,12 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.analytics.models import JobStatus
-from execlens.analytics.schemas import ExecutionAnalyticsResponse, JobCreate
-from execlens.analytics.service import analytics_service
 from execlens.config import Settings
 from execlens.db.engine import Database, Dialect
 from execlens.errors import UpstreamError
+from execlens.jobs.models import JobStatus
+from execlens.jobs.schemas import ExecutionAnalyticsResponse, JobCreate
+from execlens.jobs.service import analytics_service
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT
 from execlens.judge.providers import model_options, recommended_model, unavailable_model_options
 from execlens.trends.schemas import AccuracyLatestData, AccuracyTrendsResponse, TrendQuery
@@ -47,7 +47,7 @@ class UpstreamService:
     ) -> ExecutionAnalyticsResponse:
         """Judge an agent's finished runs as one job, wait for it, and return its report."""
         # Imported here: the runner loads the LLM SDKs, which the other routes never need.
-        from execlens.analytics.runner import Worker
+        from execlens.jobs.runner import Worker
 
         async with database.write() as session:
             job, _ = await analytics_service.create(

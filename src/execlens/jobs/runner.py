@@ -17,26 +17,26 @@ from datetime import timedelta
 
 from sqlalchemy.exc import DBAPIError
 
-from execlens.analytics import repository
-from execlens.analytics.models import (
+from execlens.config import Settings
+from execlens.db.engine import Database
+from execlens.errors import UserError
+from execlens.executions.schemas import ExecutionOut, GraphOut
+from execlens.jobs import repository
+from execlens.jobs.models import (
     ACTIVE_STATUSES,
     AnalyticsJob,
     ItemStatus,
     JobStatus,
     WorkerRecord,
 )
-from execlens.analytics.service import utcnow
-from execlens.config import Settings
-from execlens.db.engine import Database
-from execlens.errors import UserError
-from execlens.executions.schemas import ExecutionOut, GraphOut
+from execlens.jobs.service import utcnow
 from execlens.judge.ask import JudgeFailed
 from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.providers import import_sdks
 from execlens.judge.schemas import Verdict
 from execlens.judge.service import judge_service
 
-log = logging.getLogger("execlens.analytics")
+log = logging.getLogger("execlens.jobs")
 SELECTION_CHUNK = 1_000
 # A run the provider could not answer (down, overloaded) is tried this many times.
 MAX_ATTEMPTS = 3

@@ -22,15 +22,15 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, with_expression
 
-from execlens.analytics.models import (
+from execlens.executions.models import FINISHED_STATUSES, Execution
+from execlens.executions.repository import select_executions
+from execlens.jobs.models import (
     ACTIVE_STATUSES,
     AnalyticsJob,
     ItemStatus,
     JobItem,
     WorkerRecord,
 )
-from execlens.executions.models import FINISHED_STATUSES, Execution
-from execlens.executions.repository import select_executions
 from execlens.judge.models import VerdictRecord
 from execlens.judge.prompts import JUDGE_VERSION
 

@@ -18,16 +18,16 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from execlens.analytics import repository
-from execlens.analytics.models import ACTIVE_STATUSES, JobStatus
-from execlens.analytics.schemas import JobCreate, JobEstimate, JobOut
-from execlens.analytics.service import analytics_service, job_out, utcnow
 from execlens.audit.service import cli_actor
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.errors import field_path
+from execlens.jobs import repository
+from execlens.jobs.models import ACTIVE_STATUSES, JobStatus
+from execlens.jobs.schemas import JobCreate, JobEstimate, JobOut
+from execlens.jobs.service import analytics_service, job_out, utcnow
 
 if TYPE_CHECKING:
     from execlens.judge.judge import Judge
@@ -114,7 +114,7 @@ async def run_job(
     judge: "Judge | None" = None,
 ) -> JobOut:
     """Create or resume the job, run it here unless a worker is up, and show its progress."""
-    from execlens.analytics.runner import Worker
+    from execlens.jobs.runner import Worker
     from execlens.judge.judge import Judge
 
     async with database.write() as session:
@@ -235,8 +235,8 @@ def worker_command() -> None:
     settings = load_settings()
 
     async def work(database: Database) -> None:
-        from execlens.analytics.runner import Worker
         from execlens.autogpt.background import background_sync
+        from execlens.jobs.runner import Worker
         from execlens.judge.judge import Judge
 
         await upgrade(database)

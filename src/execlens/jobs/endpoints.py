@@ -15,8 +15,12 @@ from fastapi import (
 from fastapi.responses import StreamingResponse
 from sse_starlette import EventSourceResponse
 
-from execlens.analytics.models import JobStatus
-from execlens.analytics.schemas import (
+from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep, WriteSession
+from execlens.api.errors import error_responses
+from execlens.audit.service import actor_of
+from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
+from execlens.jobs.models import JobStatus
+from execlens.jobs.schemas import (
     MAX_EVENT_ID,
     MAX_ITEM_ID,
     MAX_PAGE,
@@ -29,11 +33,7 @@ from execlens.analytics.schemas import (
     ResultPage,
     Timestamp,
 )
-from execlens.analytics.service import analytics_service, job_out
-from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep, WriteSession
-from execlens.api.errors import error_responses
-from execlens.audit.service import actor_of
-from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
+from execlens.jobs.service import analytics_service, job_out
 
 router = APIRouter(prefix="/api/analytics/jobs", tags=["analytics"], responses=AUTH_ERRORS)
 

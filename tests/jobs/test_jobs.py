@@ -9,13 +9,15 @@ import time
 
 import httpx2
 
-from execlens.analytics.models import JobStatus
-from execlens.analytics.runner import Worker
-from execlens.analytics.service import analytics_service
 from execlens.api.app import create_app
 from execlens.auth.service import issue_token
+from execlens.jobs.models import JobStatus
+from execlens.jobs.runner import Worker
+from execlens.jobs.service import analytics_service
 from execlens.judge.judge import Judge
-from tests.analytics.conftest import (
+from tests.conftest import JWT_SECRET
+from tests.fake_llm import FakeLLM
+from tests.jobs.conftest import (
     Reply,
     answer,
     create_job,
@@ -27,8 +29,6 @@ from tests.analytics.conftest import (
     verdict_counts,
     wait_for,
 )
-from tests.conftest import JWT_SECRET
-from tests.fake_llm import FakeLLM
 
 JOBS = "/api/analytics/jobs"
 

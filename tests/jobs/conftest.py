@@ -11,16 +11,16 @@ import httpx2
 import pytest
 from sqlalchemy import func, select
 
-from execlens.analytics.models import AnalyticsJob, JobStatus
-from execlens.analytics.runner import Worker
-from execlens.analytics.schemas import JobCreate
-from execlens.analytics.service import analytics_service
 from execlens.api.app import create_app
 from execlens.auth.service import issue_token
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.executions.schemas import ExecutionIn, GraphIn
 from execlens.executions.service import execution_service
+from execlens.jobs.models import AnalyticsJob, JobStatus
+from execlens.jobs.runner import Worker
+from execlens.jobs.schemas import JobCreate
+from execlens.jobs.service import analytics_service
 from execlens.judge.judge import Judge
 from execlens.judge.models import VerdictRecord
 from tests.conftest import JWT_SECRET

@@ -11,8 +11,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.analytics import repository
-from execlens.analytics.models import (
+from execlens.audit.service import audit_service
+from execlens.config import Settings
+from execlens.db.engine import Database
+from execlens.errors import ConflictError, NotFoundError, UserError
+from execlens.executions.models import Execution
+from execlens.jobs import repository
+from execlens.jobs.models import (
     ACTIVE_STATUSES,
     RESUMABLE_STATUSES,
     AnalyticsJob,
@@ -20,7 +25,7 @@ from execlens.analytics.models import (
     JobItem,
     JobStatus,
 )
-from execlens.analytics.schemas import (
+from execlens.jobs.schemas import (
     ExecutionAnalyticsResponse,
     ExecutionAnalyticsResult,
     JobCreate,
@@ -28,11 +33,6 @@ from execlens.analytics.schemas import (
     JobOut,
     JobResult,
 )
-from execlens.audit.service import audit_service
-from execlens.config import Settings
-from execlens.db.engine import Database
-from execlens.errors import ConflictError, NotFoundError, UserError
-from execlens.executions.models import Execution
 from execlens.judge.catalog import estimate_cost_usd
 from execlens.judge.digest import estimate_tokens
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT, check_prompts
