@@ -18,9 +18,9 @@ from execlens.db.engine import Database
 from execlens.executions.schemas import ExecutionIn, GraphIn
 from execlens.executions.service import execution_service
 from execlens.jobs.models import AnalyticsJob, JobStatus
-from execlens.jobs.runner import Worker
 from execlens.jobs.schemas import JobCreate
-from execlens.jobs.service import analytics_service
+from execlens.jobs.service import job_service
+from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge
 from execlens.judge.models import VerdictRecord
 from tests.conftest import JWT_SECRET
@@ -76,7 +76,7 @@ async def verdict_counts(database: Database) -> dict[str, int]:
 
 async def create_job(database: Database, settings: Settings, **params) -> str:
     async with database.write() as session:
-        job, _ = await analytics_service.create(
+        job, _ = await job_service.create(
             session, settings, JobCreate(graph_id="g-blog", **params), created_by="test"
         )
     return job.id
@@ -84,7 +84,7 @@ async def create_job(database: Database, settings: Settings, **params) -> str:
 
 async def job_row(database: Database, job_id: str) -> AnalyticsJob:
     async with database.read() as session:
-        return await analytics_service.get(session, job_id)
+        return await job_service.get(session, job_id)
 
 
 async def wait_for(

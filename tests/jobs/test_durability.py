@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from execlens.db.engine import Database
 from execlens.jobs.models import ItemStatus, JobItem, JobStatus
-from execlens.jobs.runner import Worker
+from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge
 from tests.jobs.conftest import (
     Reply,

@@ -12,8 +12,8 @@ import httpx2
 from execlens.api.app import create_app
 from execlens.auth.service import issue_token
 from execlens.jobs.models import JobStatus
-from execlens.jobs.runner import Worker
-from execlens.jobs.service import analytics_service
+from execlens.jobs.service import job_service
+from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge
 from tests.conftest import JWT_SECRET
 from tests.fake_llm import FakeLLM
@@ -361,7 +361,7 @@ async def test_a_provider_outage_pauses_the_job_and_gives_up_on_nothing(
 
     fake_llm.default = answer()
     async with database.write() as session:
-        await analytics_service.resume(session, job_id, actor="test")
+        await job_service.resume(session, job_id, actor="test")
     status = await Worker(database, settings, judge).run_job(job_id)
     await judge.aclose()
 

@@ -3,7 +3,7 @@
 import pytest
 
 from execlens.jobs.models import JobStatus
-from execlens.jobs.runner import Worker
+from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge
 from tests.jobs.conftest import Reply, create_job, job_row, run, store, verdict_counts
 

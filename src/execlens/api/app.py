@@ -18,8 +18,8 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
-from execlens.jobs.endpoints import get_judge_for
 from execlens.jobs.endpoints import router as jobs_router
+from execlens.judge.deps import close_judge, judge_for
 from execlens.redaction import install_log_redaction
 from execlens.trends.endpoints import router as trends_router
 from execlens.trends.monitor import background_monitor
@@ -56,8 +56,7 @@ def create_app(
             try:
                 yield
             finally:
-                if (judge := getattr(app.state, "judge", None)) is not None:
-                    await judge.aclose()
+                await close_judge(app)
                 if owned:
                     await db.dispose()
 
@@ -103,9 +102,9 @@ async def _background_worker(
     app: FastAPI, database: Database, settings: Settings
 ) -> AsyncIterator[None]:
     """Run the in-process analytics worker for the app's lifetime."""
-    from execlens.jobs.runner import Worker
+    from execlens.jobs.worker import Worker
 
-    worker = Worker(database, settings, get_judge_for(app))
+    worker = Worker(database, settings, judge_for(app))
     app.state.worker = worker
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))

@@ -12,8 +12,8 @@ from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep
 from execlens.api.errors import answer_422_as_field_errors, error_responses
 from execlens.audit.service import actor_of
 from execlens.auth.deps import AdminPrincipal
-from execlens.jobs.endpoints import JudgeDep
 from execlens.jobs.schemas import ExecutionAnalyticsResponse
+from execlens.judge.deps import JudgeDep
 from execlens.trends.schemas import AccuracyTrendsResponse
 from execlens.upstream.schemas import (
     ExecutionAnalyticsConfig,
