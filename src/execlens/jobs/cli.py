@@ -98,11 +98,11 @@ def analyze_command(
         print_estimate(result)
         return
     print_job(result)
-    if result.status == JobStatus.FAILED:
+    if result.status == JobStatus.FAILED.value:
         raise typer.Exit(EXIT_FAILED)
-    if result.status == JobStatus.PAUSED:
+    if result.status == JobStatus.PAUSED.value:
         raise typer.Exit(EXIT_PAUSED)
-    if result.status == JobStatus.CANCELLED:
+    if result.status == JobStatus.CANCELLED.value:
         err_console.print("cancelled: run the same command again to resume")
         raise typer.Exit(EXIT_INTERRUPTED)
 

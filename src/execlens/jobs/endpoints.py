@@ -1,5 +1,6 @@
 """REST endpoints for analytics jobs: create, estimate, watch, cancel, resume, results."""
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import (
@@ -151,7 +152,7 @@ async def job_events(
         await job_service.get(session, job_id)
     events = export.events(database, job_id, after=last_event_id, poll=settings.job_poll_seconds)
 
-    async def stream():
+    async def stream() -> AsyncIterator[dict[str, str | None]]:
         async for event, event_id, data in events:
             yield {"event": event, "id": event_id, "data": data}
 
@@ -173,7 +174,7 @@ async def job_results(
         int | None, Query(ge=0, le=MAX_ITEM_ID, description="`next_cursor` of a page.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-):
+) -> ResultPage | StreamingResponse:
     """Return a job's results: a JSON page, or (format=csv) all of them as a CSV download."""
     # Short sessions, not ReadSession: a CSV download would hold its connection while the
     # client reads, however slowly.

@@ -82,7 +82,8 @@ class Pacing:
 
     def __init__(self, policies: Sequence[PacingPolicy] | None = None) -> None:
         # The cost cap first: tokens are spent only on calls the cap allows.
-        self.policies = list(policies) if policies is not None else [CostCap(), RequestsPerMinute()]
+        defaults: list[PacingPolicy] = [CostCap(), RequestsPerMinute()]
+        self.policies = list(policies) if policies is not None else defaults
 
     def grant(self, job: AnalyticsJob, want: int, *, spending: int, now: datetime) -> Grant:
         """Return how many of ``want`` calls every limit allows now."""

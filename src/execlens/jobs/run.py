@@ -90,7 +90,7 @@ class JobRun:
         self.poll = settings.job_poll_seconds
         self.job: AnalyticsJob | None = None
         self._recorder = Recorder(database, clock, worker_id=worker_id, job_id=job_id)
-        self._graphs: dict[str, GraphOut | None] = {}
+        self._graphs: dict[tuple[str, int], GraphOut | None] = {}
         self._calls = 0
         self._slots = 1  # this worker's share of the job's concurrency, set by each claim
         self._slot_freed = asyncio.Event()

@@ -4,6 +4,7 @@ AutoGPT's admin page works when these three paths are routed to execlens. Its cl
 hooks are generated from the operation ids, so those are upstream's, verbatim.
 """
 
+from enum import Enum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -23,7 +24,7 @@ from execlens.upstream.schemas import (
 from execlens.upstream.service import upstream_service
 
 # Upstream's tags, duplicate included: its router and its app both add "admin".
-TAGS: list[str] = ["v2", "admin", "admin", "execution_analytics"]
+TAGS: list[str | Enum] = ["v2", "admin", "admin", "execution_analytics"]
 
 # 422 is left to FastAPI's own HTTPValidationError, the shape upstream documents, and
 # every 422 here is answered in that shape.

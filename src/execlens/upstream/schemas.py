@@ -32,7 +32,8 @@ class UpstreamTrendQuery(TrendQuery):
     model_config = ConfigDict(extra="ignore")
 
     user_id: UserFilter = None
-    window: TrendWindow | None = Field(
+    # None: the setting decides, which TrendQuery cannot express.
+    window: TrendWindow | None = Field(  # type: ignore[assignment]
         default=None,
         description="rows: the last 3 days with data, upstream's numbers; calendar: days "
         "D-2..D. Default: EXECLENS_UPSTREAM_TRENDS_WINDOW (rows).",

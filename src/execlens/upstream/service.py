@@ -59,7 +59,7 @@ class UpstreamService:
         submitted = await driver.submit(params, created_by=created_by, acting_as=acting_as)
         # If the client goes away, the job stays queued and the server's worker finishes it.
         job = await driver.wait(submitted, actor=created_by)
-        if job.status == JobStatus.FAILED:
+        if job.status == JobStatus.FAILED.value:
             raise UpstreamError(f"analytics job {job.id} failed: {job.reason}")
         async with database.read() as session:
             return await export.report(session, job.id)
