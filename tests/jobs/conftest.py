@@ -5,7 +5,10 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx2
 import pytest
@@ -17,6 +20,7 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.executions.schemas import ExecutionIn, GraphIn
 from execlens.executions.service import execution_service
+from execlens.jobs.clock import SYSTEM_CLOCK, Clock
 from execlens.jobs.models import AnalyticsJob, JobStatus
 from execlens.jobs.schemas import JobCreate
 from execlens.jobs.service import job_service
@@ -144,15 +148,50 @@ async def judge(jobs_settings: Settings) -> AsyncIterator[Judge]:
     await judge.aclose()
 
 
-@pytest.fixture
-async def worker(database: Database, jobs_settings: Settings, judge: Judge):
-    """A service worker running in the background for the test."""
+class FastClock:
+    """Job time that runs ``speed`` times faster than real time, so waits are short."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.real_start = time.monotonic()
+        self.wall_start = datetime.now(UTC)
+
+    def job_time(self, real: float) -> float:
+        """Return the job time of a ``time.monotonic()`` reading."""
+        return (real - self.real_start) * self.speed
+
+    def monotonic(self) -> float:
+        return self.job_time(time.monotonic())
+
+    def now(self) -> datetime:
+        return self.wall_start + timedelta(seconds=self.monotonic())
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / self.speed)
+
+
+@asynccontextmanager
+async def running_worker(
+    database: Database, settings: Settings, judge: Judge, clock: Clock = SYSTEM_CLOCK
+) -> AsyncIterator[Worker]:
+    """Run a service worker in the background while the block runs."""
     stop = asyncio.Event()
-    worker = Worker(database, jobs_settings, judge)
+    worker = Worker(database, settings, judge, clock=clock)
     task = asyncio.create_task(worker.run(stop))
-    yield worker
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    try:
+        yield worker
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def worker(
+    database: Database, jobs_settings: Settings, judge: Judge
+) -> AsyncIterator[Worker]:
+    """A service worker running in the background for the test."""
+    async with running_worker(database, jobs_settings, judge) as worker:
+        yield worker
 
 
 __all__ = ["FakeLLM", "Reply", "answer"]
