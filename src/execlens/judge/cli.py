@@ -23,7 +23,8 @@ def judge_command(
     """Judge one execution, store the verdict, and print it with its tokens and cost."""
     # Imported here: the LLM SDKs take seconds to load, and other commands don't need them.
     from execlens.judge.ask import JudgeFailed
-    from execlens.judge.judge import Judge, JudgeRequest
+    from execlens.judge.deps import open_judge
+    from execlens.judge.judge import JudgeRequest
     from execlens.judge.service import judge_service
 
     settings = load_settings()
@@ -31,8 +32,7 @@ def judge_command(
 
     async def work(database: Database) -> "tuple[Verdict, PreparedCall | None]":
         await upgrade(database)
-        judge = Judge(settings)
-        try:
+        async with open_judge(settings) as judge:
             call = None
             if show_prompt:
                 async with database.read() as session:
@@ -40,8 +40,6 @@ def judge_command(
                 call = judge.prepare(execution, graph, request)
             verdict = await judge_service.judge_and_store(database, judge, execution_id, request)
             return verdict, call
-        finally:
-            await judge.aclose()
 
     with console.status("judging"):
         try:
