@@ -40,6 +40,8 @@ class JobFailure(Exception):
 
 @dataclass
 class Claim:
+    """Items leased by one claim, the job's status then, and any wait the pacing asks for."""
+
     items: list[tuple[int, str]] = field(default_factory=list)
     status: str = JobStatus.RUNNING
     wait: float | None = None
@@ -59,9 +61,11 @@ class _Loop:
 
     @property
     def active(self) -> bool:
+        """Return True while the job is queued or running."""
         return self.status in ACTIVE_STATUSES
 
     def waitables(self) -> list["asyncio.Task[Any]"]:
+        """Return the calls in flight and the claim in progress."""
         return [*self.tasks, *([self.refill] if self.refill else [])]
 
 
