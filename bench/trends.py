@@ -112,7 +112,7 @@ def generate(total: int, agent_share: int) -> Iterator[list[tuple]]:
         # A scored run also has its summary, as the judge writes both.
         summary = None if score is None else SUMMARIES[e % len(SUMMARIES)]
         timing = (created, created, created, 3, 2.5, 0.2, 5, 0, None)
-        chunk.append((*identity, *timing, summary, score))
+        chunk.append((*identity, *timing, summary, score, None))
         if len(chunk) == CHUNK:
             yield chunk
             chunk = []

@@ -15,6 +15,7 @@ from execlens.errors import UserError
 from execlens.executions.cli import import_command
 from execlens.jobs.cli import analyze_command, worker_command
 from execlens.judge.cli import judge_command
+from execlens.rules.cli import rules_app
 from execlens.trends.cli import monitor_command, trends_command
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(sync_app, name="sync")
+app.add_typer(rules_app, name="rules")
 app.command("token")(token_command)
 app.command("import")(import_command)
 app.command("demo-data")(demo_data_command)

@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     autogpt_database_url: SecretStr | None = None
     autogpt_sync_interval: timedelta = timedelta(seconds=30)
     autogpt_sync_lookback: timedelta = timedelta(hours=1)
+    # How often judging rules look for new finished runs.
+    rules_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    # Opt-in: write verdicts into AutoGPT's `stats` (needs UPDATE on AgentGraphExecution).
+    autogpt_write_back: bool = False
+    # With write-back: replace a summary or score AutoGPT holds of its own.
+    autogpt_write_back_overwrite: bool = False
 
     @field_validator(
         "monitor_interval",

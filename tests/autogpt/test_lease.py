@@ -1,6 +1,8 @@
 """Several `serve`/`worker` processes on one execlens database: one syncs at a time."""
 
 import asyncio
+import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -9,10 +11,13 @@ from sqlalchemy import func, select
 from execlens.autogpt.background import follow_leased
 from execlens.autogpt.service import AutoGPTSync, LeaseLost
 from execlens.autogpt.source import parse_source_url
+from execlens.autogpt.write_back import AutoGPTWriteBack
 from execlens.db.engine import Database
 from execlens.executions.models import Execution
+from execlens.judge.service import judge_service
 from tests.autogpt.autogpt_db import AutoGPTDatabase
 from tests.autogpt.conftest import autogpt_url
+from tests.autogpt.test_write_back import _verdict
 
 
 def _sync(database: Database, owner: str, lease: timedelta = timedelta(minutes=1)) -> AutoGPTSync:
@@ -111,3 +116,68 @@ async def test_a_holder_whose_lease_expired_writes_nothing_once_another_took_ove
     finally:
         await slow.close()
         await fast.close()
+
+
+async def _runs_stored(database: Database, count: int) -> bool:
+    return await _run_count(database) == count
+
+
+async def _poll(check: Callable[[], bool | Awaitable[bool]]) -> None:
+    """Check every 50 ms, for at most 10 s, until ``check()`` holds."""
+    for _ in range(200):
+        held = check()
+        if not isinstance(held, bool):
+            held = await held
+        if held:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def test_two_processes_write_each_verdict_back_once(
+    autogpt: AutoGPTDatabase, database: Database, other_database: Database
+):
+    graph = await autogpt.graph()
+    for n in range(6):
+        await autogpt.run(graph, f"run-{n}", stats={"cost": n})
+    source = parse_source_url(autogpt_url())
+    syncs = [_sync(database, "first"), _sync(other_database, "second")]
+    writers = [AutoGPTWriteBack(source, db, batch_size=2) for db in (database, other_database)]
+    written = {"first": 0, "second": 0}
+    for sync, writer in zip(syncs, writers, strict=True):
+        original = writer.write_once
+
+        async def counted(_owner=sync.lease_owner, _original=original):
+            report = await _original()
+            written[_owner] += report.written
+            return report
+
+        writer.write_once = counted
+    interval = timedelta(seconds=0.1)
+    tasks = [
+        asyncio.create_task(follow_leased(s, interval, w))
+        for s, w in zip(syncs, writers, strict=True)
+    ]
+    try:
+        await _poll(lambda: _runs_stored(database, 6))
+        async with database.write() as session:
+            await judge_service.store(
+                session, [_verdict(f"run-{n}", f"Run {n} did it", n / 10) for n in range(6)]
+            )
+        await _poll(lambda: sum(written.values()) == 6)
+        await asyncio.sleep(0.5)  # a few more passes of both processes
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for sync, writer in zip(syncs, writers, strict=True):
+            await sync.close()
+            await writer.close()
+
+    assert sorted(written.values()) == [0, 6]
+    rows = await autogpt.db.fetch('SELECT id, stats FROM "AgentGraphExecution" ORDER BY id')
+    for n, row in enumerate(rows):
+        assert json.loads(row["stats"]) == {
+            "cost": n,
+            "activity_status": f"Run {n} did it",
+            "correctness_score": n / 10,
+        }

@@ -48,7 +48,7 @@ def execution_row(run_id: str, run: Run) -> tuple:
     """Return a run as an execution row for ``repository.encode_executions``."""
     created = datetime.combine(run.day, time(run.hour), tzinfo=UTC)
     identity = (run_id, run.graph_id, 1, run.user_id, run.status)
-    return (*identity, created, created, created, *[None] * 7, run.score)
+    return (*identity, created, created, created, *[None] * 7, run.score, None)
 
 
 async def store_runs(database: Database, runs: Iterable[Run], *, name: str = "Blog writer") -> None:

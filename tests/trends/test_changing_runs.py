@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
+from execlens.db.dialect import bulk_upsert, encode_rows
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions import repository
@@ -48,6 +49,17 @@ async def _import(database: Database, runs: dict[str, Run]) -> None:
     async with database.write() as session:
         encoded = repository.encode_executions(database.dialect, rows)
         await repository.upsert_executions(session, database.dialect, encoded)
+
+
+async def _import_before_arrivals(database: Database, runs: dict[str, Run]) -> None:
+    """Import into a database older than migration 0010, which has no arrived_at column."""
+    columns = repository.EXECUTION_COLUMNS[:-1]
+    assert repository.EXECUTION_COLUMNS[-1] == "arrived_at"
+    rows = [execution_row(run_id, run)[:-1] for run_id, run in runs.items()]
+    table = Execution.__table__
+    async with database.write() as session:
+        encoded = encode_rows(database.dialect, table, columns, rows)
+        await bulk_upsert(session, database.dialect, table, columns, encoded)
 
 
 async def _judge(database: Database, run_id: str, score: float) -> None:
@@ -127,7 +139,7 @@ async def test_upgrading_a_filled_database_counts_the_runs_it_holds(tmp_path):
         runs = {f"run-{i}": Run(day(i % 9), (i % 5) / 4, "COMPLETED", "g-a") for i in range(40)}
         runs |= {"run-failed": Run(day(2), None, "FAILED", "g-a")}
         runs |= {"run-open": Run(day(1), 0.1, "RUNNING", "g-a")}
-        await _import(database, runs)
+        await _import_before_arrivals(database, runs)
         await upgrade(database)
         await _assert_trends_match(database, list(runs.values()), ["g-a"])
 

@@ -30,11 +30,11 @@ _CREATE = [
         "isDeleted" boolean NOT NULL DEFAULT false,
         stats jsonb)""",
 ]
-_TRENDS = f"""
+_TRENDS = """
 WITH days AS (
     SELECT DATE(e."createdAt") AS day,
         AVG((e.stats->>'correctness_score')::float * 100) AS daily_score
-    FROM "{SCHEMA}"."AgentGraphExecution" e
+    FROM "{schema}"."AgentGraphExecution" e
     WHERE e."agentGraphId" = :graph_id AND NOT e."isDeleted" AND e."createdAt" >= :since
         AND e."executionStatus" IN ('COMPLETED', 'FAILED', 'TERMINATED')
         AND (CAST(:user_id AS text) IS NULL OR e."userId" = :user_id)
@@ -96,12 +96,17 @@ async def insert_runs(conn: AsyncConnection, runs: Iterable[Run]) -> None:
 
 
 async def upstream_trends(
-    conn: AsyncConnection, graph_id: str, *, days_back: int, user_id: str | None = None
+    conn: AsyncConnection,
+    graph_id: str,
+    *,
+    days_back: int,
+    user_id: str | None = None,
+    schema: str = SCHEMA,
 ) -> list[dict]:
     """Return upstream's rows, newest day first, as the route's historical_data values."""
     since = (datetime.now(UTC) - timedelta(days=days_back)).replace(tzinfo=None)
     params = {"graph_id": graph_id, "since": since, "user_id": user_id}
-    rows = (await conn.execute(text(_TRENDS), params)).all()
+    rows = (await conn.execute(text(_TRENDS.format(schema=schema)), params)).all()
     return [
         {
             "date": datetime.combine(row.day, time()).isoformat(),

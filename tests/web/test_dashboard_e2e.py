@@ -9,11 +9,13 @@ import io
 import re
 from collections.abc import AsyncIterator
 
+import httpx2
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
 from execlens.auth.service import issue_token
 from tests.conftest import JWT_SECRET
+from tests.factories import make_execution
 from tests.web.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LiveServer
 
 INBOX = "a3e9d4f2-1b7c-4e85-b6d0-2c9f8a1e5d47"  # the demo agent whose quality drops
@@ -214,3 +216,34 @@ async def test_trends_chart_alert_and_overview(page: Page, live_server: LiveServ
     await expect(page).to_have_url(f"{base}/login")
     await page.goto(f"{base}/trends")
     await expect(page).to_have_url(re.compile("/login\\?next="))
+
+
+async def test_a_rule_judges_a_new_run_and_can_be_paused_and_deleted(
+    page: Page, live_server: LiveServer
+):
+    base = live_server.base_url
+    await sign_in(page, base, "/rules")
+    await expect(page.locator("#rules-empty")).to_be_visible()
+    await page.get_by_label("Agent (blank: every agent)").fill(INBOX)
+    await page.get_by_label("Daily budget (USD)").fill("2")
+    await page.get_by_role("button", name="Add rule").click()
+    rows = page.locator("#rules-table tbody tr")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("100%")
+    await expect(rows.first.locator(".badge")).to_have_text("on")
+
+    run = make_execution("rule-e2e-run", graph_id=INBOX, created_at="2026-12-01T00:00:00Z")
+    headers = {"Authorization": f"Bearer {issue_token(JWT_SECRET)}"}
+    async with httpx2.AsyncClient(base_url=base, headers=headers) as client:
+        stored = await client.post("/api/executions", json={"executions": [run]})
+    assert stored.status_code == 200, stored.text
+    # The page refreshes itself: the rule picks the run, the server's worker judges it.
+    await expect(rows.first).to_contain_text("1 (0 failed)", timeout=30_000)
+    await expect(rows.first).to_contain_text("$0.0002 of $2.00")
+    await shot(page, "rules")
+
+    await rows.first.get_by_role("button", name="Pause").click()
+    await expect(rows.first.locator(".badge")).to_have_text("paused")
+    await rows.first.get_by_role("button", name="Delete").click()
+    await expect(rows).to_have_count(0)
+    assert await fits_width(page)

@@ -19,8 +19,11 @@ from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
 from execlens.jobs.endpoints import router as jobs_router
+from execlens.jobs.endpoints import wake_worker
 from execlens.judge.deps import close_judge, judge_for
 from execlens.redaction import install_log_redaction
+from execlens.rules.background import background_rules
+from execlens.rules.endpoints import router as rules_router
 from execlens.trends.endpoints import router as trends_router
 from execlens.trends.monitor import background_monitor
 from execlens.upstream.endpoints import router as upstream_router
@@ -53,6 +56,9 @@ def create_app(
                 await stack.enter_async_context(_background_worker(app, db, settings))
             await stack.enter_async_context(background_monitor(db, settings))
             await stack.enter_async_context(background_sync(db, settings))
+            await stack.enter_async_context(
+                background_rules(db, settings, wake=lambda: wake_worker(app))
+            )
             try:
                 yield
             finally:
@@ -92,6 +98,7 @@ def create_app(
     app.include_router(jobs_router)
     app.include_router(trends_router)
     app.include_router(audit_router)
+    app.include_router(rules_router)
     app.include_router(executions_router)
     install_dashboard(app)
     return app

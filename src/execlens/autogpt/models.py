@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Boolean, Float, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from execlens.db.base import Base, UTCDateTime
@@ -30,6 +30,10 @@ class SyncedRun(Base):
 
     A pass re-reads its lookback window; runs whose change time matches are not written
     again. It also tells which runs came from AutoGPT (their ids are AutoGPT's).
+
+    Write-back keeps here the summary and score of the verdict it last handled for the
+    run: written into AutoGPT's ``stats``, or not, when ``kept_theirs`` says AutoGPT held
+    a summary or score of its own. A run is due again when its verdict differs.
     """
 
     __tablename__ = "autogpt_runs"
@@ -38,3 +42,6 @@ class SyncedRun(Base):
         String(200), ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
     )
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    written_summary: Mapped[str | None] = mapped_column(Text)
+    written_score: Mapped[float | None] = mapped_column(Float)
+    kept_theirs: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -1,14 +1,17 @@
-"""Queries on execlens's side of the sync: the cursor and the lease."""
+"""Queries on execlens's side of the sync: the cursor, the lease and write-back state."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.autogpt.models import SyncCursor, SyncedRun
 from execlens.db.dialect import insert_on_conflict
 from execlens.db.engine import Dialect
+from execlens.executions.models import Execution
+from execlens.judge.models import VerdictRecord
 
 
 async def get_cursor(session: AsyncSession, source: str) -> datetime | None:
@@ -86,3 +89,68 @@ async def save_changes(
         index_elements=["execution_id"], set_={"changed_at": stmt.excluded.changed_at}
     )
     await session.execute(stmt, [{"execution_id": i, "changed_at": c} for i, c in changes])
+
+
+async def due_write_backs(
+    session: AsyncSession, *, after: str, limit: int, overwrite: bool
+) -> Sequence[Row]:
+    """Return synced runs whose latest verdict AutoGPT has not been given, by id after ``after``.
+
+    A run is due when its summary or score differs from the one write-back last handled,
+    and, with ``overwrite``, also when write-back kept AutoGPT's own values last time.
+    Only runs execlens judged count: a summary and score read from AutoGPT are its own.
+    """
+    differs = or_(
+        Execution.activity_status.is_distinct_from(SyncedRun.written_summary),
+        Execution.correctness_score.is_distinct_from(SyncedRun.written_score),
+    )
+    judged = exists().where(VerdictRecord.execution_id == SyncedRun.execution_id)
+    stmt = (
+        select(
+            SyncedRun.execution_id,
+            Execution.activity_status.label("summary"),
+            Execution.correctness_score.label("score"),
+            SyncedRun.written_summary,
+            SyncedRun.written_score,
+            SyncedRun.kept_theirs,
+        )
+        .join(Execution, Execution.id == SyncedRun.execution_id)
+        .where(
+            SyncedRun.execution_id > after,
+            Execution.activity_status.is_not(None),
+            Execution.correctness_score.is_not(None),
+            or_(differs, SyncedRun.kept_theirs) if overwrite else differs,
+            judged,
+        )
+        .order_by(SyncedRun.execution_id)
+        .limit(limit)
+    )
+    return (await session.execute(stmt)).all()
+
+
+@dataclass(frozen=True)
+class HandledWriteBack:
+    """A verdict write-back dealt with: written (or found in place), or AutoGPT's kept."""
+
+    execution_id: str
+    summary: str
+    score: float
+    kept_theirs: bool
+
+
+async def save_write_backs(session: AsyncSession, handled: Sequence[HandledWriteBack]) -> None:
+    """Remember which verdict each run's write-back handled, so it is not done again."""
+    if not handled:
+        return
+    await session.execute(
+        update(SyncedRun),
+        [
+            {
+                "execution_id": h.execution_id,
+                "written_summary": h.summary,
+                "written_score": h.score,
+                "kept_theirs": h.kept_theirs,
+            }
+            for h in handled
+        ],
+    )

@@ -1,7 +1,7 @@
 """Sync finished AutoGPT runs into execlens: incremental, idempotent, in keyset batches."""
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -181,7 +181,7 @@ class AutoGPTSync:
         self,
         interval: timedelta,
         *,
-        on_pass: Callable[[SyncReport], None] | None = None,
+        on_pass: Callable[[SyncReport], Awaitable[None]] | None = None,
         on_error: Callable[[SourceError], None] | None = None,
     ) -> None:
         """Sync again and again, ``interval`` apart, until cancelled.
@@ -198,7 +198,7 @@ class AutoGPTSync:
                 on_error(exc)
             else:
                 if on_pass:
-                    on_pass(report)
+                    await on_pass(report)
             await asyncio.sleep(interval.total_seconds())
 
     async def _read_batch(

@@ -61,14 +61,15 @@ def _last(value: str | tuple[str, ...] | None) -> str | None:
     return value[-1] if isinstance(value, tuple) else value
 
 
-def source_engine(source: SourceDatabase) -> AsyncEngine:
-    """Return an engine that reads AutoGPT's tables by their bare quoted names."""
+def source_engine(source: SourceDatabase, *, read_only: bool = True) -> AsyncEngine:
+    """Return an engine on AutoGPT's tables by their bare quoted names, read-only by default."""
     settings = {
         # As AutoGPT's db.py does: its tables first, extensions (pgvector) after.
         "search_path": f'"{source.schema}", public',
-        # Part of the contract: reading needs SELECT grants only, and a bug cannot write.
-        "default_transaction_read_only": "on",
-        "application_name": "execlens-sync",
+        # Part of the contract: syncing needs SELECT grants only, and a bug cannot write.
+        # Only write-back, opted into, gets an engine that may write.
+        "default_transaction_read_only": "on" if read_only else "off",
+        "application_name": "execlens-sync" if read_only else "execlens-write-back",
     }
     return create_async_engine(
         source.url,

@@ -3,6 +3,7 @@
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from itertools import chain
@@ -242,35 +243,43 @@ def join_rows(dialect: Dialect, pieces: Iterable[EncodedRows]) -> EncodedRows:
             assert_never(dialect)
 
 
+@dataclass(frozen=True)
+class _Keep:
+    """Columns an upsert does not simply overwrite (see ``bulk_upsert``)."""
+
+    existing: tuple[str, ...] = ()
+    first: tuple[str, ...] = ()
+
+
 @cache
-def _conflict_clause(table: Table, columns: tuple[str, ...], keep_existing: tuple[str, ...]) -> str:
+def _conflict_clause(table: Table, columns: tuple[str, ...], keep: _Keep) -> str:
     keys = [c.name for c in table.primary_key.columns]
-    updates = ", ".join(
-        f"{n} = coalesce(excluded.{n}, {table.name}.{n})"
-        if n in keep_existing
-        else f"{n} = excluded.{n}"
-        for n in columns
-        if n not in keys
-    )
+    updates = ", ".join(_update(table.name, n, keep) for n in columns if n not in keys)
     return f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
 
 
+def _update(table: str, name: str, keep: _Keep) -> str:
+    if name in keep.existing:
+        return f"{name} = coalesce(excluded.{name}, {table}.{name})"
+    if name in keep.first:
+        return f"{name} = coalesce({table}.{name}, excluded.{name})"
+    return f"{name} = excluded.{name}"
+
+
 @cache
-def _sqlite_upsert_sql(
-    table: Table, columns: tuple[str, ...], keep_existing: tuple[str, ...], rows: int
-) -> str:
+def _sqlite_upsert_sql(table: Table, columns: tuple[str, ...], keep: _Keep, rows: int) -> str:
     row = f"({', '.join('?' * len(columns))})"
     values = ", ".join([row] * rows)
-    conflict = _conflict_clause(table, columns, keep_existing)
+    conflict = _conflict_clause(table, columns, keep)
     return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} {conflict}"
 
 
 @cache
 def _postgresql_upsert_sql(
-    table: Table, columns: tuple[str, ...], keep_existing: tuple[str, ...], staging: str
+    table: Table, columns: tuple[str, ...], keep: _Keep, staging: str
 ) -> str:
     names = ", ".join(columns)
-    conflict = _conflict_clause(table, columns, keep_existing)
+    conflict = _conflict_clause(table, columns, keep)
     return f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} {conflict}"
 
 
@@ -279,7 +288,7 @@ async def _postgresql_upsert(
     table: Table,
     columns: tuple[str, ...],
     copy_text: str,
-    keep_existing: tuple[str, ...],
+    keep: _Keep,
 ) -> None:
     # COPY into a temporary table, then upsert from it: PostgreSQL parses COPY's text
     # format far faster than a JSON parameter, and COPY itself cannot upsert.
@@ -293,7 +302,7 @@ async def _postgresql_upsert(
     await connection.exec_driver_sql(f"DELETE FROM {staging}")
     driver = (await connection.get_raw_connection()).driver_connection
     await driver.copy_to_table(staging, source=_once(copy_text.encode()), columns=columns)
-    await connection.exec_driver_sql(_postgresql_upsert_sql(table, columns, keep_existing, staging))
+    await connection.exec_driver_sql(_postgresql_upsert_sql(table, columns, keep, staging))
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
@@ -305,7 +314,7 @@ async def _sqlite_upsert(
     table: Table,
     columns: tuple[str, ...],
     values: list[Any],
-    keep_existing: tuple[str, ...],
+    keep: _Keep,
 ) -> None:
     width = len(columns)
     rows_per_statement = min(_SQLITE_ROWS_PER_STATEMENT, _SQLITE_MAX_PARAMETERS // width)
@@ -313,7 +322,7 @@ async def _sqlite_upsert(
     connection = await session.connection()
     for start in range(0, len(values), step):
         part = tuple(values[start : start + step])
-        sql = _sqlite_upsert_sql(table, columns, keep_existing, len(part) // width)
+        sql = _sqlite_upsert_sql(table, columns, keep, len(part) // width)
         await connection.exec_driver_sql(sql, part)
 
 
@@ -325,22 +334,25 @@ async def bulk_upsert(
     rows: EncodedRows,
     *,
     keep_existing: tuple[str, ...] = (),
+    keep_first: tuple[str, ...] = (),
 ) -> None:
     """Upsert rows encoded by ``encode_rows`` by primary key, in few statements.
 
     The values skip SQLAlchemy's per-value binding, which costs several times more than
     the database's own work: SQLite binds them in C, PostgreSQL reads them with COPY.
-    Columns in ``keep_existing`` keep their stored value when the new one is null.
+    Columns in ``keep_existing`` keep their stored value when the new one is null; those
+    in ``keep_first`` keep a stored value once there is one.
     """
     if not rows:
         return
+    keep = _Keep(keep_existing, keep_first)
     match dialect:
         case "sqlite":
             assert isinstance(rows, list)
-            await _sqlite_upsert(session, table, columns, rows, keep_existing)
+            await _sqlite_upsert(session, table, columns, rows, keep)
         case "postgresql":
             assert isinstance(rows, str)
-            await _postgresql_upsert(session, table, columns, rows, keep_existing)
+            await _postgresql_upsert(session, table, columns, rows, keep)
         case _:
             assert_never(dialect)
 

@@ -7,6 +7,7 @@ from execlens.db.base import Base
 from execlens.executions.models import Execution, Graph, NodeExecution
 from execlens.jobs.models import AnalyticsJob, JobItem, WorkerRecord
 from execlens.judge.models import VerdictRecord
+from execlens.rules.models import JudgingRule, RuleMatch
 from execlens.trends.models import AccuracyAlert
 
 __all__ = [
@@ -18,7 +19,9 @@ __all__ = [
     "Execution",
     "Graph",
     "JobItem",
+    "JudgingRule",
     "NodeExecution",
+    "RuleMatch",
     "SyncCursor",
     "SyncedRun",
     "UsedSignInLink",

@@ -65,6 +65,8 @@ class Execution(Base):
         # alone defines it.
         Index("ix_executions_created", "created_at", "id"),
         Index("ix_executions_user_created", "user_id", "created_at"),
+        # Judging rules read new finished runs in the order they arrived.
+        Index("ix_executions_arrived", "arrived_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -84,6 +86,9 @@ class Execution(Base):
     error: Mapped[str | None] = mapped_column(Text)
     activity_status: Mapped[str | None] = mapped_column(Text)
     correctness_score: Mapped[float | None] = mapped_column(Float)
+    # When execlens first stored the run finished, by any way in (REST, import, sync, ...).
+    # Null for a run stored unfinished until it is stored again finished.
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Not stored: when the run last changed, filled in only by queries that ask for it
     # (analytics results, whose upstream shape has an `updated_at`).
     last_changed_at: Mapped[datetime | None] = query_expression()

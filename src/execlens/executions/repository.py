@@ -30,6 +30,7 @@ EXECUTION_COLUMNS = (
     "error",
     "activity_status",
     "correctness_score",
+    "arrived_at",
 )
 NODE_EXECUTION_COLUMNS = (
     "id",
@@ -69,6 +70,8 @@ async def upsert_executions(session: AsyncSession, dialect: Dialect, rows: Encod
         EXECUTION_COLUMNS,
         rows,
         keep_existing=_JUDGE_COLUMNS,
+        # A run re-sent (a re-sync, a re-import) arrived when it was first stored finished.
+        keep_first=("arrived_at",),
     )
 
 

@@ -5,7 +5,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,12 @@ from execlens.db.dialect import EncodedRows
 from execlens.db.engine import Dialect
 from execlens.errors import NotFoundError, UserError
 from execlens.executions import repository
-from execlens.executions.models import Execution, ExecutionStatus, NodeExecution
+from execlens.executions.models import (
+    FINISHED_STATUSES,
+    Execution,
+    ExecutionStatus,
+    NodeExecution,
+)
 from execlens.executions.schemas import (
     ExecutionIn,
     ExecutionOut,
@@ -42,6 +47,8 @@ def graph_row(graph: GraphIn) -> dict[str, Any]:
 def execution_values(execution: ExecutionIn) -> tuple[Any, ...]:
     """Return an execution's row values in the order of repository.EXECUTION_COLUMNS."""
     stats = execution.stats
+    # Stored only if the run has no arrival time yet (see upsert_executions).
+    arrived = datetime.now(UTC) if execution.status in FINISHED_STATUSES else None
     return (
         execution.id,
         execution.graph_id,
@@ -59,6 +66,7 @@ def execution_values(execution: ExecutionIn) -> tuple[Any, ...]:
         stats.error,
         stats.activity_status,
         stats.correctness_score,
+        arrived,
     )
 
 

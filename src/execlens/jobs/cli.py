@@ -201,6 +201,7 @@ def worker_command() -> None:
     async def work(database: Database) -> None:
         from execlens.autogpt.background import background_sync
         from execlens.jobs.worker import Worker
+        from execlens.rules.background import background_rules
 
         await upgrade(database)
         stop = asyncio.Event()
@@ -213,7 +214,10 @@ def worker_command() -> None:
             err_console.print(f"worker {worker.id} running jobs from {settings.database_label}")
             if settings.autogpt_database_url is not None:
                 err_console.print("also syncing from AutoGPT's database, one process at a time")
-            async with background_sync(database, settings):
+            async with (
+                background_sync(database, settings),
+                background_rules(database, settings, worker.wake),
+            ):
                 await worker.run(stop)
         err_console.print("worker stopped; its unfinished items are back in their jobs")
 

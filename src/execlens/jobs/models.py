@@ -44,7 +44,10 @@ class ItemStatus(StrEnum):
 
 class AnalyticsJob(Base):
     __tablename__ = "analytics_jobs"
-    __table_args__ = (Index("ix_analytics_jobs_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_analytics_jobs_status_created", "status", "created_at"),
+        Index("ix_analytics_jobs_rule", "rule_id", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
@@ -57,7 +60,9 @@ class AnalyticsJob(Base):
     # with the same key instead of starting over.
     params_key: Mapped[str] = mapped_column(String(64), index=True)
 
-    # What to judge.
+    # What to judge. A judging rule's job holds the runs the rule picked, as items from
+    # the start (its selection is done when it is created).
+    rule_id: Mapped[str | None] = mapped_column(String(36))
     graph_id: Mapped[str] = mapped_column(String(200))
     graph_version: Mapped[int | None] = mapped_column(Integer)
     user_id: Mapped[str | None] = mapped_column(String(200))

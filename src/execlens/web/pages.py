@@ -44,6 +44,12 @@ async def job_page(
     return render(request, "job.html", page="jobs", job_id=job_id)
 
 
+@router.get("/rules")
+async def rules_page(request: Request) -> Response:
+    """List judging rules with their spend, backlog and lag; add, pause or delete one."""
+    return render(request, "rules.html", page="rules")
+
+
 @router.get("/trends")
 async def trends_page(request: Request) -> Response:
     """Show an agent's accuracy trend, its alert and every agent's overview."""

@@ -1,0 +1,1 @@
+"""Judging rules: which new finished runs to judge, as they arrive."""
