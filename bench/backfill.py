@@ -31,11 +31,6 @@ from pathlib import Path
 from pydantic import SecretStr
 from sqlalchemy import select, text
 
-from execlens.analytics import repository
-from execlens.analytics.models import JobStatus
-from execlens.analytics.runner import Worker
-from execlens.analytics.schemas import JobCreate
-from execlens.analytics.service import analytics_service
 from execlens.config import Settings
 from execlens.db.base import Base
 from execlens.db.engine import Database
@@ -43,6 +38,11 @@ from execlens.db.migrate import upgrade
 from execlens.executions.models import FINISHED_STATUSES, Execution
 from execlens.executions.schemas import ExecutionIn, GraphIn
 from execlens.executions.service import execution_service
+from execlens.jobs import repository
+from execlens.jobs.models import JobStatus
+from execlens.jobs.schemas import JobCreate
+from execlens.jobs.service import job_service
+from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.providers import import_sdks
 from execlens.judge.service import judge_service
@@ -214,7 +214,7 @@ async def run_execlens(database: Database, settings: Settings, graph_id: str, co
     """Judge every execution of ``graph_id`` as one job; return (judged, seconds)."""
     params = JobCreate(graph_id=graph_id, model_name=MODEL, concurrency=concurrency)
     async with database.write() as session:
-        job, _ = await analytics_service.create(session, settings, params, created_by="bench")
+        job, _ = await job_service.create(session, settings, params, created_by="bench")
     judge = Judge(settings)
     import_sdks()  # a running worker has them loaded already
     started = time.perf_counter()
@@ -224,7 +224,7 @@ async def run_execlens(database: Database, settings: Settings, graph_id: str, co
         elapsed = time.perf_counter() - started
         await judge.aclose()
     async with database.read() as session:
-        done = await analytics_service.get(session, job.id)
+        done = await job_service.get(session, job.id)
     assert status == JobStatus.COMPLETED, done.reason
     return done.succeeded, elapsed
 
@@ -258,11 +258,11 @@ async def run_worker_processes(
             await asyncio.sleep(0.1)
         params = JobCreate(graph_id=graph_id, model_name=MODEL, concurrency=concurrency)
         async with database.write() as session:
-            job, _ = await analytics_service.create(session, settings, params, created_by="bench")
+            job, _ = await job_service.create(session, settings, params, created_by="bench")
         started = time.perf_counter()
         while True:
             async with database.read() as session:
-                state = await analytics_service.get(session, job.id)
+                state = await job_service.get(session, job.id)
             if state.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
                 break
             await asyncio.sleep(0.02)
@@ -351,24 +351,24 @@ async def memory_child(args: argparse.Namespace, url: str, data_dir: Path) -> No
         database = Database(url, settings=settings)
         params = JobCreate(graph_id="g-memory", model_name=MODEL, concurrency=args.concurrency)
         async with database.write() as session:
-            job, _ = await analytics_service.create(session, settings, params, created_by="b")
+            job, _ = await job_service.create(session, settings, params, created_by="b")
         judge = Judge(settings)
         runner = asyncio.create_task(Worker(database, settings, judge, kind="cli").run_job(job.id))
         selected_at = None
         while True:
             await asyncio.sleep(0.2)
             async with database.read() as session:
-                state = await analytics_service.get(session, job.id)
+                state = await job_service.get(session, job.id)
             if state.selection_done and selected_at is None:
                 selected_at = time.perf_counter()
             if selected_at and time.perf_counter() - selected_at >= args.memory_seconds:
                 break
         async with database.write() as session:
-            await analytics_service.cancel(session, job.id, actor="bench")
+            await job_service.cancel(session, job.id, actor="bench")
         await runner
         await judge.aclose()
         async with database.read() as session:
-            state = await analytics_service.get(session, job.id)
+            state = await job_service.get(session, job.id)
         await database.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"selected": state.selected, "judged": state.succeeded, "peak_mib": peak}))

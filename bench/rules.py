@@ -23,12 +23,12 @@ from pathlib import Path
 from backfill import MODEL, POSTGRES_URL, FakeOpenAI, bench_settings, execution, graph, reset
 from sqlalchemy import select
 
-from execlens.analytics.models import AnalyticsJob, ItemStatus, JobItem
-from execlens.analytics.runner import Worker
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.executions.models import Execution
 from execlens.executions.service import execution_service
+from execlens.jobs.models import AnalyticsJob, ItemStatus, JobItem
+from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge
 from execlens.rules.background import background_rules
 from execlens.rules.schemas import RuleCreate

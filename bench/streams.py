@@ -28,15 +28,15 @@ from pathlib import Path
 import httpx2
 from sqlalchemy import text, update
 
-from execlens.analytics.models import AnalyticsJob, JobItem, JobStatus
-from execlens.analytics.schemas import JobCreate
-from execlens.analytics.service import analytics_service
 from execlens.auth.service import issue_token
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.schemas import ExecutionIn, GraphIn
 from execlens.executions.service import execution_service
+from execlens.jobs.models import AnalyticsJob, JobItem, JobStatus
+from execlens.jobs.schemas import JobCreate
+from execlens.jobs.service import job_service
 
 POSTGRES_URL = os.environ.get(
     "EXECLENS_BENCH_POSTGRES_URL",
@@ -81,7 +81,7 @@ async def prepare(url: str, settings: Settings) -> str:
                 executions=[execution(n) for n in range(RUNS)],
             )
         async with database.write() as session:
-            job, _ = await analytics_service.create(
+            job, _ = await job_service.create(
                 session, settings, JobCreate(graph_id="g-bench"), created_by="bench"
             )
         async with database.write() as session:

@@ -7,9 +7,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from execlens import __version__
-from execlens.analytics.endpoints import get_judge_for, wake_worker
-from execlens.analytics.endpoints import router as jobs_router
-from execlens.analytics.runner import Worker
 from execlens.api.errors import install_error_handlers
 from execlens.api.headers import SecurityHeaders
 from execlens.api.limits import BodySizeLimit, RateLimiter
@@ -22,6 +19,9 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
+from execlens.jobs.endpoints import router as jobs_router
+from execlens.jobs.endpoints import wake_worker
+from execlens.judge.deps import close_judge, judge_for
 from execlens.labels.endpoints import router as labels_router
 from execlens.otlp.background import background_otlp
 from execlens.otlp.endpoints import router as otlp_router
@@ -67,8 +67,7 @@ def create_app(
             try:
                 yield
             finally:
-                if (judge := getattr(app.state, "judge", None)) is not None:
-                    await judge.aclose()
+                await close_judge(app)
                 if owned:
                     await db.dispose()
 
@@ -118,7 +117,9 @@ async def _background_worker(
     app: FastAPI, database: Database, settings: Settings
 ) -> AsyncIterator[None]:
     """Run the in-process analytics worker for the app's lifetime."""
-    worker = Worker(database, settings, get_judge_for(app))
+    from execlens.jobs.worker import Worker
+
+    worker = Worker(database, settings, judge_for(app))
     app.state.worker = worker
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))

@@ -4,18 +4,18 @@ import sys
 
 import typer
 
-from execlens.analytics.cli import analyze_command, worker_command
 from execlens.auth.cli import apikey_app, token_command
 from execlens.auth.links import LINK_MINUTES, is_local_mode, issue_link_token
 from execlens.autogpt.cli import sync_app
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
+from execlens.commands import judge_command, worker_command
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import current_revision, head_revision, upgrade
 from execlens.demo.cli import demo_command, demo_data_command
 from execlens.errors import UserError
 from execlens.executions.cli import import_command
-from execlens.judge.cli import judge_command
+from execlens.jobs.cli import analyze_command
 from execlens.jwt_secret import resolve_jwt_secret
 from execlens.labels.cli import agreement_command, labels_app
 from execlens.rules.cli import rules_app

@@ -133,13 +133,13 @@ HOSTILE = [
 @pytest.fixture
 async def finished_job(database, settings) -> str:
     """A cancelled job of a stored agent: its event stream ends at once."""
-    from execlens.analytics.service import analytics_service
-    from tests.analytics.conftest import create_job, run, store
+    from execlens.jobs.service import job_service
+    from tests.jobs.conftest import create_job, run, store
 
     await store(database, [run(1)])
     job_id = await create_job(database, settings)
     async with database.write() as session:
-        await analytics_service.cancel(session, job_id, actor="test")
+        await job_service.cancel(session, job_id, actor="test")
     return job_id
 
 

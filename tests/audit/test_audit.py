@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from execlens.auth.models import ApiKey, ApiKeyScope
 from execlens.auth.service import api_key_service, issue_token
-from tests.analytics.conftest import api, fake_llm, jobs_settings, judge_settings, run, store  # noqa: F401
 from tests.conftest import JWT_SECRET
+from tests.jobs.conftest import api, fake_llm, jobs_settings, judge_settings, run, store  # noqa: F401
 
 JOBS = "/api/analytics/jobs"
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -68,18 +69,12 @@ async def test_only_the_lease_holder_syncs_and_another_takes_over_when_it_stops(
         sync.claim = counted_claim
     tasks = [asyncio.create_task(follow_leased(s, timedelta(seconds=0.1))) for s in (first, second)]
     try:
-        for _ in range(200):
-            if await _run_count(database) == 10:
-                break
-            await asyncio.sleep(0.05)
+        await _poll(lambda: _runs_stored(database, 10))
         await autogpt.run(graph, "run-10")
         # Five more passes of each process, not a fixed time: the one without the lease
         # gets as many chances to sync wrongly however slow the machine is.
         wanted = {owner: count + 5 for owner, count in claims.items()}
-        for _ in range(400):
-            if all(claims[owner] >= count for owner, count in wanted.items()):
-                break
-            await asyncio.sleep(0.05)
+        await _poll(lambda: all(claims[owner] >= count for owner, count in wanted.items()))
         assert await _run_count(database) == 11
         assert sorted(reads.values())[0] == 0  # one of the two never synced
 
@@ -89,10 +84,7 @@ async def test_only_the_lease_holder_syncs_and_another_takes_over_when_it_stops(
         (tasks[0] if holder is first else tasks[1]).cancel()
         await holder.release()
         await autogpt.run(graph, "run-11")
-        for _ in range(100):
-            if await _run_count(database) == 12:
-                break
-            await asyncio.sleep(0.05)
+        await _poll(lambda: _runs_stored(database, 12))
         assert await _run_count(database) == 12
         assert reads[other.lease_owner] > 0
         assert not idle_tasks.done()
@@ -129,6 +121,21 @@ async def test_a_holder_whose_lease_expired_writes_nothing_once_another_took_ove
         await fast.close()
 
 
+async def _runs_stored(database: Database, count: int) -> bool:
+    return await _run_count(database) == count
+
+
+async def _poll(check: Callable[[], bool | Awaitable[bool]]) -> None:
+    """Check every 50 ms, for at most 10 s, until ``check()`` holds."""
+    for _ in range(200):
+        held = check()
+        if not isinstance(held, bool):
+            held = await held
+        if held:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def test_two_processes_write_each_verdict_back_once(
     autogpt: AutoGPTDatabase, database: Database, other_database: Database
 ):
@@ -154,18 +161,12 @@ async def test_two_processes_write_each_verdict_back_once(
         for s, w in zip(syncs, writers, strict=True)
     ]
     try:
-        for _ in range(200):
-            if await _run_count(database) == 6:
-                break
-            await asyncio.sleep(0.05)
+        await _poll(lambda: _runs_stored(database, 6))
         async with database.write() as session:
             await judge_service.store(
                 session, [_verdict(f"run-{n}", f"Run {n} did it", n / 10) for n in range(6)]
             )
-        for _ in range(200):
-            if sum(written.values()) == 6:
-                break
-            await asyncio.sleep(0.05)
+        await _poll(lambda: sum(written.values()) == 6)
         await asyncio.sleep(0.5)  # a few more passes of both processes
     finally:
         for task in tasks:

@@ -2,9 +2,9 @@
 
 from sqlalchemy import select
 
-from execlens.analytics.models import AnalyticsJob, JobItem
 from execlens.autogpt.service import AutoGPTSync
 from execlens.db.engine import Database
+from execlens.jobs.models import AnalyticsJob, JobItem
 from execlens.rules.schemas import RuleCreate
 from execlens.rules.service import rule_service
 from tests.autogpt.autogpt_db import AutoGPTDatabase

@@ -3,8 +3,8 @@
 import re
 import shlex
 
-from tests.analytics.test_cli import llm_env
 from tests.fake_llm import FakeLLM, Reply, answer
+from tests.jobs.test_cli import llm_env
 from tests.judge.conftest import fake_llm  # noqa: F401  (fixture)
 
 

@@ -2,8 +2,8 @@
 
 import json
 
-from tests.analytics.test_cli import llm_env
 from tests.fake_llm import FakeLLM, answer
+from tests.jobs.test_cli import llm_env
 from tests.judge.conftest import fake_llm  # noqa: F401  (fixture)
 
 

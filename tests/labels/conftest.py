@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from execlens.db.engine import Database
 from execlens.judge.schemas import Verdict
 from execlens.judge.service import judge_service
-from tests.analytics.conftest import run, store
+from tests.jobs.conftest import run, store
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

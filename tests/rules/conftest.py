@@ -1,6 +1,6 @@
 """Fixtures for judging rules: those of backfill jobs (a fake LLM, a worker, an admin API)."""
 
-from tests.analytics.conftest import (  # noqa: F401  (fixtures)
+from tests.jobs.conftest import (  # noqa: F401  (fixtures)
     api,
     fake_llm,
     jobs_settings,

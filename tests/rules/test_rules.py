@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 import httpx2
 from sqlalchemy import func, select, update
 
-from execlens.analytics.models import AnalyticsJob, JobItem, JobStatus
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.executions.models import Execution
+from execlens.jobs.models import AnalyticsJob, JobItem, JobStatus
 from execlens.rules.models import RuleMatch
 from execlens.rules.service import is_sampled, rule_service
-from tests.analytics.conftest import run, store, verdict_counts
+from tests.jobs.conftest import run, store, verdict_counts
 
 BLOG = "g-blog"
 

@@ -9,7 +9,8 @@ from execlens.db.engine import Database
 from execlens.executions import repository
 from execlens.executions.schemas import GraphIn
 from execlens.executions.service import execution_service
-from tests.analytics.conftest import (  # noqa: F401  (fixtures of judging runs)
+from tests.factories import make_graph
+from tests.jobs.conftest import (  # noqa: F401  (fixtures of judging runs)
     api,
     fake_llm,
     jobs_settings,
@@ -17,7 +18,6 @@ from tests.analytics.conftest import (  # noqa: F401  (fixtures of judging runs)
     judge_settings,
     worker,
 )
-from tests.factories import make_graph
 
 # "Now" in every crafted test: noon UTC, so the last day in a series is "today".
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

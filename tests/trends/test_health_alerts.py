@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import httpx2
 import pytest
 
-from execlens.analytics.models import JobStatus
 from execlens.config import Settings
 from execlens.db.engine import Database
+from execlens.jobs.models import JobStatus
 from execlens.rules.service import rule_service
-from tests.analytics.conftest import answer, run, run_id_of, store, wait_for
 from tests.fake_llm import FakeLLM, Reply
+from tests.jobs.conftest import answer, run, run_id_of, store, wait_for
 from tests.trends.test_monitor import alert_settings, monitor
 from tests.trends.webhook_receiver import WebhookReceiver
 

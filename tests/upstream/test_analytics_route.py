@@ -1,11 +1,23 @@
 """POST /api/executions/admin/execution_analytics: counts, statuses, skip_existing, leniency."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
-from tests.analytics.conftest import Reply, answer, run, run_id_of, store, verdict_counts
+from execlens.jobs.models import JobItem, WorkerRecord
+from execlens.judge.deps import open_judge
 from tests.fake_llm import FakeLLM
+from tests.jobs.conftest import (
+    Reply,
+    answer,
+    run,
+    run_id_of,
+    running_worker,
+    store,
+    verdict_counts,
+)
 
 URL = "/api/executions/admin/execution_analytics"
 
@@ -196,3 +208,34 @@ async def test_requires_an_admin(client):
     response = await client.post(URL, json={"graph_id": "g-blog"})
 
     assert response.status_code == 401
+
+
+async def test_a_running_worker_judges_the_job_and_the_request_waits_for_it(
+    database, api, jobs_settings, fake_llm: FakeLLM
+):
+    await store(database, [run(n) for n in range(1, 9)])
+    fake_llm.default = Reply(answer().content, delay=0.05)
+
+    async with (
+        open_judge(jobs_settings) as judge,
+        running_worker(database, jobs_settings, judge) as worker,
+    ):
+        await until_registered(database, worker.id)
+        response = await api.post(URL, json={"graph_id": "g-blog", "batch_size": 4})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["successful_analytics"] == 8
+    async with database.read() as session:
+        judged_by = set((await session.execute(select(JobItem.judged_by))).scalars())
+    # The request ran no worker of its own beside the one that was up.
+    assert judged_by == {worker.id}
+
+
+async def until_registered(database, worker_id: str) -> None:
+    """Wait until the worker's first heartbeat is stored."""
+    for _ in range(200):
+        async with database.read() as session:
+            if await session.get(WorkerRecord, worker_id) is not None:
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the worker never registered")

@@ -18,8 +18,8 @@ from schemathesis.generation import GenerationMode
 from execlens.app import create_app
 from execlens.auth.service import issue_token
 from execlens.config import Settings
-from tests.analytics.conftest import answer, run, store
 from tests.conftest import JWT_SECRET
+from tests.jobs.conftest import answer, run, store
 from tests.trends.conftest import Run, store_runs
 
 SPEC_PATH = Path(__file__).with_name("autogpt-analytics-openapi.json")

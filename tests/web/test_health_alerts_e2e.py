@@ -15,8 +15,8 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.trends.monitor import Monitor
-from tests.analytics.conftest import run, store
 from tests.conftest import JWT_SECRET
+from tests.jobs.conftest import run, store
 from tests.local_server import ThreadedServer, free_port
 from tests.web.conftest import LiveServer
 from tests.web.test_dashboard_e2e import browser, page, shot, sign_in  # noqa: F401  (fixtures)

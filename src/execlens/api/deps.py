@@ -30,7 +30,8 @@ async def get_read_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]
 
 
 async def get_write_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
-    # The only place a request's transaction commits or rolls back.
+    # The only place a request's transaction commits or rolls back. A job that a request
+    # drives (jobs.driver) outlives the request and commits its own steps, as workers do.
     async with database.write() as session:
         yield session
 

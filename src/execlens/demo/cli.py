@@ -112,10 +112,11 @@ def _judge_sample(
     settings: Settings, names: dict[str, str], *, per_agent: int, model: str | None
 ) -> None:
     """Judge the newest unscored runs of each agent as analytics jobs; print the verdicts."""
-    from execlens.analytics.cli import run_job
-    from execlens.analytics.schemas import JobCreate, JobOut, JobResult
-    from execlens.analytics.service import analytics_service
-    from execlens.judge.judge import Judge
+    from execlens.audit.service import cli_actor
+    from execlens.jobs.driver import JobDriver, sigint_interrupts
+    from execlens.jobs.schemas import JobCreate, JobOut, JobResult
+    from execlens.jobs.service import job_service
+    from execlens.judge.deps import open_judge
     from execlens.judge.providers import resolve_model
 
     entry = resolve_model(settings, model)
@@ -126,25 +127,25 @@ def _judge_sample(
     unfinished: list[tuple[str, JobOut]] = []
 
     async def work(database: Database) -> list[tuple[str, JobResult]]:
-        judge = Judge(settings)
         rows: list[tuple[str, JobResult]] = []
-        try:
+        async with open_judge(settings) as judge:
+            driver = JobDriver(database, settings, judge, kind="cli")
             for number, (graph_id, name) in enumerate(names.items(), start=1):
                 status.update(f"judging {name} ({number}/{len(names)}) with {entry.id}")
                 params = JobCreate(
                     graph_id=graph_id, model_name=entry.id, limit=per_agent, concurrency=concurrency
                 )
-                job = await run_job(database, settings, params, quiet=True, judge=judge)
+                submitted = await driver.submit(params, created_by=cli_actor(), resume_same=True)
+                async with sigint_interrupts() as interrupted:
+                    job = await driver.wait(submitted, actor=cli_actor(), interrupted=interrupted)
                 if job.status != "completed":
                     unfinished.append((name, job))
                 async with database.read() as session:
                     for outcome in ("success", "failed"):
-                        results = await analytics_service.results(
+                        results = await job_service.results(
                             session, job.id, after=None, limit=per_agent, status=outcome
                         )
                         rows += [(name, result) for result in results]
-        finally:
-            await judge.aclose()
         return rows
 
     started = time.perf_counter()

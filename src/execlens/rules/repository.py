@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import Row, Select, and_, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.analytics.models import ACTIVE_STATUSES, AnalyticsJob, ItemStatus, JobItem, JobStatus
 from execlens.executions.models import Execution
+from execlens.jobs.models import ACTIVE_STATUSES, AnalyticsJob, ItemStatus, JobItem, JobStatus
 from execlens.rules.models import JudgingRule, RuleMatch
 
 # A rule's job that still has work: running, waiting, or paused by the daily budget.

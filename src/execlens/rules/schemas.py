@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from execlens.analytics.schemas import Prompt
+from execlens.jobs.schemas import Prompt
 
 FinishedStatus = Literal["COMPLETED", "FAILED", "TERMINATED"]
 ALL_FINISHED: list[FinishedStatus] = ["COMPLETED", "FAILED", "TERMINATED"]

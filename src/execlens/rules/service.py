@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.analytics.models import AnalyticsJob, ItemStatus, JobItem, JobStatus
-from execlens.analytics.schemas import JobCreate
-from execlens.analytics.service import analytics_service
 from execlens.audit.service import audit_service
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.errors import NotFoundError, UserError
+from execlens.jobs import lifecycle
+from execlens.jobs.mappers import new_job
+from execlens.jobs.models import AnalyticsJob, ItemStatus, JobItem, JobStatus
+from execlens.jobs.schemas import JobCreate
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT, check_prompts
 from execlens.judge.providers import resolve_model
 from execlens.rules import repository
@@ -147,9 +148,7 @@ class RuleService:
             await self._stop_jobs(session, rule, PAUSED_REASON)
         else:
             for job in await repository.jobs_stopped_for(session, rule.id, PAUSED_REASON):
-                job.status = JobStatus.QUEUED
-                job.reason = job.finished_at = None
-                job.updated_at = rule.updated_at
+                lifecycle.requeue(job, rule.updated_at)
         self._audit(session, rule, "updated", actor, acting_as, changes.model_dump(mode="json"))
         return rule
 
@@ -164,9 +163,7 @@ class RuleService:
 
     async def _stop_jobs(self, session: AsyncSession, rule: JudgingRule, reason: str) -> None:
         for job in await repository.open_jobs(session, rule.id):
-            job.status = JobStatus.CANCELLED
-            job.reason = reason
-            job.updated_at = job.finished_at = utcnow()
+            lifecycle.move(job, JobStatus.CANCELLED, now=utcnow(), reason=reason)
 
     def _audit(
         self,
@@ -306,9 +303,7 @@ class RuleService:
         per_verdict = job.cost_usd / job.llm_calls if job.llm_calls else 0.0
         if cost_paused and left > per_verdict:
             job.max_cost_usd = job.cost_usd + left
-            job.status = JobStatus.QUEUED
-            job.reason = job.finished_at = None
-            job.updated_at = now
+            lifecycle.requeue(job, now)
         return job
 
     def _new_job(
@@ -326,19 +321,18 @@ class RuleService:
             user_prompt=rule.user_prompt,
             skip_existing=True,
         )
-        job = analytics_service._new_job(settings, params, created_by=f"rule:{rule.id}")
+        job = new_job(settings, params, f"rule:{rule.id}")
         job.rule_id = rule.id
         job.selection_done = True
         if left is not None:
             # The job's cost cap is today's budget left; the next UTC day raises it.
             job.max_cost_usd = max(0.0, left)
             if left <= 0:
-                job.status = JobStatus.PAUSED
-                job.reason = (
+                reason = (
                     f"{COST_CAP_REASON}: the rule's daily budget of ${rule.daily_budget_usd:.2f} "
                     "is spent; it resumes at 00:00 UTC"
                 )
-                job.finished_at = now
+                lifecycle.pause(job, now, reason)
         session.add(job)
         return job
 

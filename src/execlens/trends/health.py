@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.analytics.models import AnalyticsJob, ItemStatus
 from execlens.config import Settings
+from execlens.jobs.models import AnalyticsJob, ItemStatus
 from execlens.rules import repository as rules_repository
 from execlens.rules.models import JudgingRule
 from execlens.trends import repository

@@ -24,11 +24,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.analytics.models import ACTIVE_STATUSES, AnalyticsJob, ItemStatus, JobItem
 from execlens.db.dialect import utc_day_number
 from execlens.db.engine import Dialect
 from execlens.executions.models import FINISHED_CONDITION, FINISHED_STATUSES, Execution
 from execlens.executions.repository import latest_graph_name
+from execlens.jobs.models import ACTIVE_STATUSES, AnalyticsJob, ItemStatus, JobItem
 from execlens.trends.models import (
     AccuracyAlert,
     AlertState,

@@ -9,12 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from execlens.analytics.endpoints import JudgeDep
-from execlens.analytics.schemas import ExecutionAnalyticsResponse
 from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep
 from execlens.api.errors import answer_422_as_field_errors, error_responses
 from execlens.auth.deps import AdminPrincipal
 from execlens.auth.service import actor_of
+from execlens.jobs.schemas import ExecutionAnalyticsResponse
+from execlens.judge.deps import JudgeDep
 from execlens.trends.schemas import AccuracyTrendsResponse
 from execlens.upstream.schemas import (
     ExecutionAnalyticsConfig,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from execlens.analytics.schemas import AnalyticsSelection
+from execlens.jobs.schemas import AnalyticsSelection
 from execlens.trends.models import TrendWindow
 from execlens.trends.schemas import MinExecutions, TrendParameters
 
@@ -33,6 +33,7 @@ class UpstreamTrendQuery(TrendParameters):
     model_config = ConfigDict(extra="ignore")
 
     user_id: UserFilter = None
+    # None: the setting decides, which TrendQuery cannot express.
     window: TrendWindow | None = Field(
         default=None,
         description="rows: the last 3 days with data, upstream's numbers; calendar: days "

@@ -1,13 +1,15 @@
 """Answer AutoGPT's routes with execlens's own services, in upstream's shapes."""
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.analytics.models import JobStatus
-from execlens.analytics.schemas import ExecutionAnalyticsResponse, JobCreate
-from execlens.analytics.service import analytics_service
 from execlens.config import Settings
 from execlens.db.engine import Database, Dialect
 from execlens.errors import UpstreamError
+from execlens.jobs import export
+from execlens.jobs.models import JobStatus
+from execlens.jobs.schemas import ExecutionAnalyticsResponse, JobCreate
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT
 from execlens.judge.providers import model_options, recommended_model, unavailable_model_options
 from execlens.trends.schemas import AccuracyLatestData, AccuracyTrendsResponse, TrendQuery
@@ -19,6 +21,9 @@ from execlens.upstream.schemas import (
     UnavailableModel,
     UpstreamTrendQuery,
 )
+
+if TYPE_CHECKING:
+    from execlens.judge.judge import Judge
 
 
 class UpstreamService:
@@ -39,36 +44,25 @@ class UpstreamService:
         self,
         database: Database,
         settings: Settings,
-        judge: object,
+        judge: "Judge",
         request: ExecutionAnalyticsRequest,
         *,
         created_by: str,
         acting_as: str | None,
     ) -> ExecutionAnalyticsResponse:
         """Judge an agent's finished runs as one job, wait for it, and return its report."""
-        # Imported here: the runner loads the LLM SDKs, which the other routes never need.
-        from execlens.analytics.runner import Worker
-        from execlens.judge.judge import Judge
+        # Imported here: the driver loads the LLM SDKs, which the other routes never need.
+        from execlens.jobs.driver import JobDriver
 
-        # The analytics JudgeDep is typed object; every app's judge is a Judge.
-        assert isinstance(judge, Judge)
-
-        async with database.write() as session:
-            job, _ = await analytics_service.create(
-                session,
-                settings,
-                JobCreate(**request.model_dump()),
-                created_by=created_by,
-                acting_as=acting_as,
-            )
-        # The request drives its own job; if the client goes away, the job stays queued
-        # and the server's worker finishes it.
-        status = await Worker(database, settings, judge, kind="request").run_job(job.id)
+        driver = JobDriver(database, settings, judge, kind="request")
+        params = JobCreate(**request.model_dump())
+        submitted = await driver.submit(params, created_by=created_by, acting_as=acting_as)
+        # If the client goes away, the job stays queued and the server's worker finishes it.
+        job = await driver.wait(submitted, actor=created_by)
+        if job.status == JobStatus.FAILED.value:
+            raise UpstreamError(f"analytics job {job.id} failed: {job.reason}")
         async with database.read() as session:
-            if status == JobStatus.FAILED:
-                failed = await analytics_service.get(session, job.id)
-                raise UpstreamError(f"analytics job {job.id} failed: {failed.reason}")
-            return await analytics_service.report(session, job.id)
+            return await export.report(session, job.id)
 
     async def trends(
         self,

@@ -7,11 +7,11 @@ not make the database layer import the features above it.
 
 from alembic import context
 
-import execlens.analytics.models
 import execlens.audit.models
 import execlens.auth.models
 import execlens.autogpt.models
 import execlens.executions.models
+import execlens.jobs.models
 import execlens.judge.models
 import execlens.labels.models
 import execlens.otlp.models

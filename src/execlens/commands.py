@@ -1,15 +1,25 @@
-"""`execlens judge`: judge one stored execution and show how."""
+"""Commands that compose several features: `execlens judge` and `execlens worker`."""
+
+import asyncio
+import signal
+from contextlib import suppress
 
 import typer
 from rich.panel import Panel
 
-from execlens.cli_support import console, fail, load_settings, run_with_database
+from execlens.autogpt.background import background_sync
+from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
+from execlens.jobs.worker import Worker
 from execlens.judge.ask import JudgeFailed
-from execlens.judge.judge import Judge, JudgeRequest, PreparedCall
+from execlens.judge.deps import open_judge
+from execlens.judge.judge import JudgeRequest, PreparedCall
 from execlens.judge.schemas import Verdict
 from execlens.judge.service import judge_service
+from execlens.otlp.background import background_otlp
+from execlens.otlp.export import score_export
+from execlens.rules.background import background_rules
 
 
 def judge_command(
@@ -23,11 +33,8 @@ def judge_command(
     request = JudgeRequest(model=model, use_rules=rules)
 
     async def work(database: Database) -> tuple[Verdict, PreparedCall | None]:
-        from execlens.otlp.export import score_export
-
         await upgrade(database)
-        judge = Judge(settings)
-        try:
+        async with open_judge(settings) as judge:
             call = None
             if show_prompt:
                 async with database.read() as session:
@@ -39,8 +46,6 @@ def judge_command(
                     database, judge, execution_id, request
                 )
             return verdict, call
-        finally:
-            await judge.aclose()
 
     with console.status("judging"):
         try:
@@ -71,3 +76,30 @@ def _print_verdict(verdict: Verdict) -> None:
         clamp = f" (model said {verdict.score_clamped_from}, clamped)"
     console.print(f"score: [bold]{verdict.correctness_score:.2f}[/]{clamp}")
     console.print(f"summary: {verdict.activity_status}", highlight=False)
+
+
+def worker_command() -> None:
+    """Run analytics jobs from the shared database until stopped (Ctrl-C or SIGTERM)."""
+    settings = load_settings()
+
+    async def work(database: Database) -> None:
+        await upgrade(database)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+        async with open_judge(settings) as judge:
+            worker = Worker(database, settings, judge)
+            err_console.print(f"worker {worker.id} running jobs from {settings.database_label}")
+            if settings.autogpt_database_url is not None:
+                err_console.print("also syncing from AutoGPT's database, one process at a time")
+            async with (
+                background_sync(database, settings),
+                background_rules(database, settings, worker.wake),
+                background_otlp(database, settings),
+            ):
+                await worker.run(stop)
+        err_console.print("worker stopped; its unfinished items are back in their jobs")
+
+    run_with_database(work, settings)

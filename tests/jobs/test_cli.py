@@ -5,8 +5,9 @@ import signal
 
 from sqlalchemy import select
 
-from execlens.analytics.models import JobItem, JobStatus
-from tests.analytics.conftest import (
+from execlens.jobs.models import JobItem, JobStatus
+from tests.fake_llm import FakeLLM
+from tests.jobs.conftest import (
     Reply,
     answer,
     database_env,
@@ -16,7 +17,6 @@ from tests.analytics.conftest import (
     until,
     verdict_counts,
 )
-from tests.fake_llm import FakeLLM
 from tests.judge.conftest import OPENAI_KEY
 
 

@@ -5,22 +5,26 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx2
 import pytest
 from sqlalchemy import func, select
 
-from execlens.analytics.models import AnalyticsJob, JobStatus
-from execlens.analytics.runner import Worker
-from execlens.analytics.schemas import JobCreate
-from execlens.analytics.service import analytics_service
 from execlens.app import create_app
 from execlens.auth.service import issue_token
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.executions.schemas import ExecutionIn, GraphIn
 from execlens.executions.service import execution_service
+from execlens.jobs.clock import SYSTEM_CLOCK, Clock
+from execlens.jobs.models import AnalyticsJob, JobStatus
+from execlens.jobs.schemas import JobCreate
+from execlens.jobs.service import job_service
+from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge
 from execlens.judge.models import VerdictRecord
 from tests.conftest import JWT_SECRET
@@ -76,7 +80,7 @@ async def verdict_counts(database: Database) -> dict[str, int]:
 
 async def create_job(database: Database, settings: Settings, **params) -> str:
     async with database.write() as session:
-        job, _ = await analytics_service.create(
+        job, _ = await job_service.create(
             session, settings, JobCreate(graph_id="g-blog", **params), created_by="test"
         )
     return job.id
@@ -84,7 +88,7 @@ async def create_job(database: Database, settings: Settings, **params) -> str:
 
 async def job_row(database: Database, job_id: str) -> AnalyticsJob:
     async with database.read() as session:
-        return await analytics_service.get(session, job_id)
+        return await job_service.get(session, job_id)
 
 
 async def wait_for(
@@ -144,15 +148,50 @@ async def judge(jobs_settings: Settings) -> AsyncIterator[Judge]:
     await judge.aclose()
 
 
-@pytest.fixture
-async def worker(database: Database, jobs_settings: Settings, judge: Judge):
-    """A service worker running in the background for the test."""
+class FastClock:
+    """Job time that runs ``speed`` times faster than real time, so waits are short."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.real_start = time.monotonic()
+        self.wall_start = datetime.now(UTC)
+
+    def job_time(self, real: float) -> float:
+        """Return the job time of a ``time.monotonic()`` reading."""
+        return (real - self.real_start) * self.speed
+
+    def monotonic(self) -> float:
+        return self.job_time(time.monotonic())
+
+    def now(self) -> datetime:
+        return self.wall_start + timedelta(seconds=self.monotonic())
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / self.speed)
+
+
+@asynccontextmanager
+async def running_worker(
+    database: Database, settings: Settings, judge: Judge, clock: Clock = SYSTEM_CLOCK
+) -> AsyncIterator[Worker]:
+    """Run a service worker in the background while the block runs."""
     stop = asyncio.Event()
-    worker = Worker(database, jobs_settings, judge)
+    worker = Worker(database, settings, judge, clock=clock)
     task = asyncio.create_task(worker.run(stop))
-    yield worker
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    try:
+        yield worker
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def worker(
+    database: Database, jobs_settings: Settings, judge: Judge
+) -> AsyncIterator[Worker]:
+    """A service worker running in the background for the test."""
+    async with running_worker(database, jobs_settings, judge) as worker:
+        yield worker
 
 
 __all__ = ["FakeLLM", "Reply", "answer"]

@@ -32,7 +32,6 @@ class JobStatus(StrEnum):
 
 
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
-RESUMABLE_STATUSES = (JobStatus.PAUSED, JobStatus.CANCELLED, JobStatus.FAILED)
 
 
 class ItemStatus(StrEnum):

@@ -1,6 +1,6 @@
 """Job results say how much of each run the judge's digest kept."""
 
-from tests.analytics.conftest import finished, run, store, wait_for
+from tests.jobs.conftest import finished, run, store, wait_for
 
 JOBS = "/api/analytics/jobs"
 

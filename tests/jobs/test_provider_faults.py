@@ -2,10 +2,10 @@
 
 import pytest
 
-from execlens.analytics.models import JobStatus
-from execlens.analytics.runner import Worker
+from execlens.jobs.models import JobStatus
+from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge
-from tests.analytics.conftest import Reply, create_job, job_row, run, store, verdict_counts
+from tests.jobs.conftest import Reply, create_job, job_row, run, store, verdict_counts
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from execlens.analytics.models import JobStatus
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
-from tests.analytics.conftest import (
+from execlens.jobs.models import JobStatus
+from tests.jobs.conftest import (
     Reply,
     answer,
     create_job,
@@ -25,7 +25,7 @@ from tests.analytics.conftest import (
     verdict_counts,
     wait_for,
 )
-from tests.analytics.test_cli import llm_env
+from tests.jobs.test_cli import llm_env
 from tests.local_server import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")

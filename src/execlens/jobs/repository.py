@@ -2,11 +2,14 @@
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    CursorResult,
     Integer,
     Row,
+    Select,
     and_,
     delete,
     exists,
@@ -22,15 +25,15 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, with_expression
 
-from execlens.analytics.models import (
+from execlens.executions.models import FINISHED_STATUSES, Execution
+from execlens.executions.repository import select_executions
+from execlens.jobs.models import (
     ACTIVE_STATUSES,
     AnalyticsJob,
     ItemStatus,
     JobItem,
     WorkerRecord,
 )
-from execlens.executions.models import FINISHED_STATUSES, Execution
-from execlens.executions.repository import select_executions
 from execlens.judge.models import VerdictRecord
 from execlens.judge.prompts import JUDGE_VERSION
 
@@ -65,7 +68,9 @@ def already_judged(job: AnalyticsJob) -> ColumnElement[bool]:
     return and_(scored, current)
 
 
-def _candidates(job: AnalyticsJob, after_key: tuple[datetime, str] | None = None):
+def _candidates(
+    job: AnalyticsJob, after_key: tuple[datetime, str] | None = None
+) -> Select[Execution]:
     stmt = select_executions(
         graph_id=job.graph_id,
         user_id=job.user_id,
@@ -93,9 +98,11 @@ async def count_candidates(session: AsyncSession, job: AnalyticsJob) -> tuple[in
 
 async def select_chunk(
     session: AsyncSession, job: AnalyticsJob, size: int
-) -> Sequence[Row[tuple[str, datetime, bool]]]:
+) -> Sequence[Row[str, datetime, bool]]:
     """Return the next ``size`` matching executions after the job's cursor, newest first."""
-    after = (job.cursor_created_at, job.cursor_id) if job.cursor_id is not None else None
+    after = None
+    if job.cursor_created_at is not None and job.cursor_id is not None:
+        after = (job.cursor_created_at, job.cursor_id)
     stmt = (
         _candidates(job, after)
         .with_only_columns(Execution.id, Execution.created_at, already_judged(job))
@@ -110,7 +117,7 @@ async def is_already_judged(session: AsyncSession, job: AnalyticsJob, execution_
     return bool((await session.execute(stmt)).scalar())
 
 
-async def insert_items(session: AsyncSession, rows: list[dict]) -> None:
+async def insert_items(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Add work items."""
     if rows:
         await session.execute(insert(JobItem), rows)
@@ -239,7 +246,7 @@ async def still_leased(
     return {row[0]: row[1] for row in await session.execute(stmt)}
 
 
-async def finish_items(session: AsyncSession, rows: list[dict]) -> None:
+async def finish_items(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Record items' outcomes; each row has the item's ``id`` and the same keys."""
     if rows:
         leases = {"lease_owner": None, "lease_expires_at": None}
@@ -265,10 +272,10 @@ async def release_items(session: AsyncSession, *, worker_id: str, job_id: str | 
     result = await session.execute(
         stmt.values(status=ItemStatus.PENDING, lease_owner=None, lease_expires_at=None)
     )
-    return result.rowcount
+    return int(cast("CursorResult[Any]", result).rowcount)
 
 
-def _results():
+def _results() -> Select[JobItem, Execution]:
     # A run last changed when its latest verdict was stored, else when it ended.
     latest_verdict = (
         select(func.max(VerdictRecord.created_at))
@@ -285,7 +292,7 @@ def _results():
 
 async def finished_after(
     session: AsyncSession, job_id: str, after: int, limit: int
-) -> Sequence[Row[tuple[JobItem, Execution]]]:
+) -> Sequence[Row[JobItem, Execution]]:
     """Return items that finished after position ``after``, in the order they finished."""
     stmt = (
         _results()
@@ -303,7 +310,7 @@ async def results_page(
     after_id: int | None,
     limit: int,
     status: str | None = None,
-) -> Sequence[Row[tuple[JobItem, Execution]]]:
+) -> Sequence[Row[JobItem, Execution]]:
     """Return a job's items with their executions in selection order, from ``after_id``."""
     stmt = _results().where(JobItem.job_id == job_id).order_by(JobItem.id).limit(limit)
     if after_id is not None:

@@ -8,13 +8,13 @@ import httpx2
 import pytest
 from sqlalchemy import update
 
-from execlens.analytics.models import AnalyticsJob, JobItem, JobStatus
 from execlens.app import create_app
 from execlens.auth.service import issue_token
 from execlens.config import Settings
 from execlens.db.engine import Database
-from tests.analytics.conftest import create_job, run, store, until
+from execlens.jobs.models import AnalyticsJob, JobItem, JobStatus
 from tests.conftest import JWT_SECRET
+from tests.jobs.conftest import create_job, run, store, until
 from tests.local_server import ThreadedServer
 
 STREAMS = 50

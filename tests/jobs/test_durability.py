@@ -6,11 +6,11 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from execlens.analytics.models import ItemStatus, JobItem, JobStatus
-from execlens.analytics.runner import Worker
 from execlens.db.engine import Database
+from execlens.jobs.models import ItemStatus, JobItem, JobStatus
+from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge
-from tests.analytics.conftest import (
+from tests.jobs.conftest import (
     Reply,
     answer,
     create_job,
@@ -24,7 +24,7 @@ from tests.analytics.conftest import (
     verdict_counts,
     wait_for,
 )
-from tests.analytics.test_cli import llm_env
+from tests.jobs.test_cli import llm_env
 
 
 async def items_of(database: Database, job_id: str) -> list[JobItem]:

@@ -5,17 +5,19 @@ import csv
 import io
 import itertools
 import json
-import time
 
 import httpx2
 
-from execlens.analytics.models import JobStatus
-from execlens.analytics.runner import Worker
-from execlens.analytics.service import analytics_service
 from execlens.app import create_app
 from execlens.auth.service import issue_token
+from execlens.jobs.models import JobStatus
+from execlens.jobs.service import job_service
+from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge
-from tests.analytics.conftest import (
+from tests.conftest import JWT_SECRET
+from tests.fake_llm import FakeLLM
+from tests.jobs.conftest import (
+    FastClock,
     Reply,
     answer,
     create_job,
@@ -23,12 +25,12 @@ from tests.analytics.conftest import (
     job_row,
     run,
     run_id_of,
+    running_worker,
     store,
+    until,
     verdict_counts,
     wait_for,
 )
-from tests.conftest import JWT_SECRET
-from tests.fake_llm import FakeLLM
 
 JOBS = "/api/analytics/jobs"
 
@@ -138,7 +140,8 @@ async def test_cancel_stops_new_calls_and_keeps_finished_results(
 
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled"
-    await asyncio.sleep(1.5)
+    # Once the worker has left the job, every call it would ever make has started.
+    await until(lambda: not worker.running(job_id))
     late = [r for r in fake_llm.received if r.at > cancelled_at + 1.0]
     assert late == [], "a call started more than a second after cancel"
     job = (await api.get(f"{JOBS}/{job_id}")).json()
@@ -202,18 +205,23 @@ async def test_a_flaky_provider_never_stops_the_job(database, api, worker, fake_
     assert job.succeeded >= 25  # the SDK's retries and the judge's re-asks recover most
 
 
-async def test_requests_per_minute_paces_the_calls(database, api, worker, fake_llm: FakeLLM):
+async def test_requests_per_minute_paces_the_calls(
+    database, api, jobs_settings, judge, fake_llm: FakeLLM
+):
     await store(database, [run(n) for n in range(1, 9)])
     body = {"graph_id": "g-blog", "concurrency": 8, "requests_per_minute": 240}
+    # The worker paces on job time that runs ten times faster: no second of real waiting.
+    clock = FastClock(speed=10)
 
-    asked = time.monotonic()
-    job_id = (await api.post(JOBS, json=body)).json()["job_id"]
-    await wait_for(database, job_id, finished)
+    async with running_worker(database, jobs_settings, judge, clock):
+        asked = clock.monotonic()
+        job_id = (await api.post(JOBS, json=body)).json()["job_id"]
+        await wait_for(database, job_id, finished)
 
     # 240/min is 4 per second: the bucket starts full with 4 when the job is created, so
     # the 8th call may start one second later at the earliest. Measured from before the
     # job existed, a slow machine only makes the span longer, never shorter.
-    starts = sorted(r.at for r in fake_llm.received)
+    starts = sorted(clock.job_time(r.at) for r in fake_llm.received)
     assert len(starts) == 8
     assert starts[-1] - asked >= 1.0
 
@@ -361,7 +369,7 @@ async def test_a_provider_outage_pauses_the_job_and_gives_up_on_nothing(
 
     fake_llm.default = answer()
     async with database.write() as session:
-        await analytics_service.resume(session, job_id, actor="test")
+        await job_service.resume(session, job_id, actor="test")
     status = await Worker(database, settings, judge).run_job(job_id)
     await judge.aclose()
 

@@ -1,11 +1,11 @@
 """REST endpoints for analytics jobs: create, estimate, watch, cancel, resume, results."""
 
-from typing import Annotated, Literal
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import (
     APIRouter,
     BackgroundTasks,
-    Depends,
     FastAPI,
     Header,
     Query,
@@ -15,8 +15,15 @@ from fastapi import (
 from fastapi.responses import StreamingResponse
 from sse_starlette import EventSourceResponse
 
-from execlens.analytics.models import JobStatus
-from execlens.analytics.schemas import (
+from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep, WriteSession
+from execlens.api.errors import error_responses
+from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
+from execlens.auth.service import actor_of
+from execlens.jobs import export
+from execlens.jobs.estimate import estimate
+from execlens.jobs.mappers import job_out
+from execlens.jobs.models import JobStatus
+from execlens.jobs.schemas import (
     MAX_EVENT_ID,
     MAX_ITEM_ID,
     MAX_PAGE,
@@ -29,35 +36,19 @@ from execlens.analytics.schemas import (
     ResultPage,
     Timestamp,
 )
-from execlens.analytics.service import analytics_service, job_out
-from execlens.api.deps import DatabaseDep, ReadSession, SettingsDep, WriteSession
-from execlens.api.errors import error_responses
-from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
-from execlens.auth.service import actor_of
+from execlens.jobs.service import job_service
+
+if TYPE_CHECKING:
+    from execlens.jobs.worker import Worker
 
 router = APIRouter(prefix="/api/analytics/jobs", tags=["analytics"], responses=AUTH_ERRORS)
 
 
-def get_judge_for(app: FastAPI):
-    """Return the app's judge, created on first use (it loads the LLM SDKs)."""
-    from execlens.judge.judge import Judge
-
-    if getattr(app.state, "judge", None) is None:
-        app.state.judge = Judge(app.state.settings)
-    return app.state.judge
-
-
-def get_judge(request: Request):
-    return get_judge_for(request.app)
-
-
 def wake_worker(app: FastAPI) -> None:
     """Let the in-process worker pick a new job up at once."""
-    if (worker := getattr(app.state, "worker", None)) is not None:
+    worker: Worker | None = getattr(app.state, "worker", None)
+    if worker is not None:
         worker.wake()
-
-
-JudgeDep = Annotated[object, Depends(get_judge)]
 
 
 @router.post("", status_code=202, response_model=JobAccepted, responses=error_responses(400, 413))
@@ -71,7 +62,7 @@ async def create_job(
     background: BackgroundTasks,
 ) -> JobAccepted:
     """Queue an analytics job; a worker starts it at once."""
-    job, resumed = await analytics_service.create(
+    job, resumed = await job_service.create(
         session, settings, body, created_by=actor_of(principal), acting_as=principal.acting_as
     )
     # Runs after the response, so after the commit.
@@ -85,7 +76,7 @@ async def estimate_job(
     body: JobCreate, session: ReadSession, settings: SettingsDep, _: AdminPrincipal
 ) -> JobEstimate:
     """Return how many executions a job would judge, with its estimated tokens and cost."""
-    return await analytics_service.estimate(session, settings, body)
+    return await estimate(session, settings, body)
 
 
 @router.get("", response_model=JobPage)
@@ -97,7 +88,7 @@ async def list_jobs(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JobPage:
     """List jobs, newest first."""
-    jobs = await analytics_service.list_jobs(session, status=status, before=before, limit=limit)
+    jobs = await job_service.list_jobs(session, status=status, before=before, limit=limit)
     cursor = jobs[-1].created_at.isoformat() if len(jobs) == limit else None
     return JobPage(items=[job_out(j) for j in jobs], next_cursor=cursor)
 
@@ -105,13 +96,13 @@ async def list_jobs(
 @router.get("/{job_id}", response_model=JobOut, responses=error_responses(404))
 async def get_job(job_id: str, session: ReadSession, _: AdminPrincipal) -> JobOut:
     """Return a job's state, counts, progress, ETA, tokens and cost."""
-    return job_out(await analytics_service.get(session, job_id))
+    return job_out(await job_service.get(session, job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut, responses=error_responses(404, 409))
 async def cancel_job(job_id: str, session: WriteSession, principal: AdminPrincipal) -> JobOut:
     """Cancel a job: no new calls start, calls in flight are dropped, results are kept."""
-    job = await analytics_service.cancel(
+    job = await job_service.cancel(
         session, job_id, actor=actor_of(principal), acting_as=principal.acting_as
     )
     return job_out(job)
@@ -132,7 +123,7 @@ async def resume_job(
     body: JobResume | None = None,
 ) -> JobOut:
     """Resume a paused, cancelled or failed job, optionally with a higher cost cap."""
-    job = await analytics_service.resume(
+    job = await job_service.resume(
         session,
         job_id,
         actor=actor_of(principal),
@@ -158,12 +149,10 @@ async def job_events(
     """Stream progress and each finished item as Server-Sent Events until the job stops."""
     # No ReadSession dependency: it would hold a pooled connection until the stream ends.
     async with database.read() as session:
-        await analytics_service.get(session, job_id)
-    events = analytics_service.events(
-        database, job_id, after=last_event_id, poll=settings.job_poll_seconds
-    )
+        await job_service.get(session, job_id)
+    events = export.events(database, job_id, after=last_event_id, poll=settings.job_poll_seconds)
 
-    async def stream():
+    async def stream() -> AsyncIterator[dict[str, str | None]]:
         async for event, event_id, data in events:
             yield {"event": event, "id": event_id, "data": data}
 
@@ -185,21 +174,19 @@ async def job_results(
         int | None, Query(ge=0, le=MAX_ITEM_ID, description="`next_cursor` of a page.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-):
+) -> ResultPage | StreamingResponse:
     """Return a job's results: a JSON page, or (format=csv) all of them as a CSV download."""
     # Short sessions, not ReadSession: a CSV download would hold its connection while the
     # client reads, however slowly.
     if format == "csv":
         async with database.read() as session:
-            await analytics_service.get(session, job_id)
+            await job_service.get(session, job_id)
         return StreamingResponse(
-            analytics_service.csv_rows(database, job_id, status=status),
+            export.csv_rows(database, job_id, status=status),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="execlens-job-{job_id}.csv"'},
         )
     async with database.read() as session:
-        items = await analytics_service.results(
-            session, job_id, after=after, limit=limit, status=status
-        )
+        items = await job_service.results(session, job_id, after=after, limit=limit, status=status)
     cursor = items[-1].item_id if len(items) == limit else None
     return ResultPage(items=items, next_cursor=cursor)

@@ -1,10 +1,8 @@
 """`execlens analyze` and `execlens worker`: run analytics jobs from the command line."""
 
-import asyncio
-import signal
-from contextlib import suppress
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
@@ -18,16 +16,17 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from execlens.analytics import repository
-from execlens.analytics.models import ACTIVE_STATUSES, JobStatus
-from execlens.analytics.schemas import JobCreate, JobEstimate, JobOut
-from execlens.analytics.service import analytics_service, job_out, utcnow
 from execlens.audit.service import cli_actor
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.errors import field_path
+from execlens.jobs.estimate import estimate
+from execlens.jobs.models import JobStatus
+from execlens.jobs.schemas import JobCreate, JobEstimate, JobOut
+from execlens.judge.deps import open_judge
+from execlens.otlp.export import score_export
 
 if TYPE_CHECKING:
     from execlens.judge.judge import Judge
@@ -35,7 +34,8 @@ if TYPE_CHECKING:
 EXIT_FAILED, EXIT_PAUSED, EXIT_INTERRUPTED = 1, 3, 130
 
 
-def _job_params(**options) -> JobCreate:
+def _job_params(**options: Any) -> JobCreate:
+    """Return the job the options ask for, or fail naming the flag to fix."""
     try:
         return JobCreate(**{k: v for k, v in options.items() if v is not None})
     except ValidationError as exc:
@@ -88,82 +88,46 @@ def analyze_command(
         await upgrade(database)
         if dry_run:
             async with database.read() as session:
-                return await analytics_service.estimate(session, settings, params)
-        from execlens.otlp.export import score_export
-
-        async with score_export(database, settings):
-            return await run_job(database, settings, params)
+                return await estimate(session, settings, params)
+        async with score_export(database, settings), open_judge(settings) as judge:
+            return await run_job(database, settings, params, judge)
 
     result = run_with_database(work, settings)
     if isinstance(result, JobEstimate):
         print_estimate(result)
         return
     print_job(result)
-    if result.status == JobStatus.FAILED:
+    if result.status == JobStatus.FAILED.value:
         raise typer.Exit(EXIT_FAILED)
-    if result.status == JobStatus.PAUSED:
+    if result.status == JobStatus.PAUSED.value:
         raise typer.Exit(EXIT_PAUSED)
-    if result.status == JobStatus.CANCELLED:
+    if result.status == JobStatus.CANCELLED.value:
         err_console.print("cancelled: run the same command again to resume")
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
 async def run_job(
-    database: Database,
-    settings: Settings,
-    params: JobCreate,
-    *,
-    quiet: bool = False,
-    judge: "Judge | None" = None,
+    database: Database, settings: Settings, params: JobCreate, judge: "Judge"
 ) -> JobOut:
     """Create or resume the job, run it here unless a worker is up, and show its progress."""
-    from execlens.analytics.runner import Worker
-    from execlens.judge.judge import Judge
+    from execlens.jobs.driver import JobDriver, sigint_interrupts
 
-    async with database.write() as session:
-        job, resumed = await analytics_service.create(
-            session, settings, params, created_by=cli_actor(), resume_same=True
-        )
-        since = utcnow() - timedelta(seconds=settings.job_lease_seconds)
-        workers = await repository.live_service_workers(session, since)
-    if not quiet:
-        verb = "resuming" if resumed else "started"
-        where = f"{workers} running worker(s)" if workers else "this process"
-        err_console.print(f"{verb} job {job.id} with {job.model}, run by {where}")
-    owned = judge is None
-    judge = judge or Judge(settings)
-    runner = None
-    if not workers:
-        runner = asyncio.create_task(Worker(database, settings, judge, kind="cli").run_job(job.id))
-    interrupted = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    with suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGINT, interrupted.set)
-    try:
-        await _watch(database, job.id, runner, interrupted, quiet=quiet)
-        if interrupted.is_set():
-            async with database.write() as session:
-                await analytics_service.cancel(session, job.id, actor=cli_actor())
-        if runner is not None:
-            await runner
-    finally:
-        with suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.remove_signal_handler(signal.SIGINT)
-        if owned:
-            await judge.aclose()
-    async with database.read() as session:
-        return job_out(await analytics_service.get(session, job.id))
+    driver = JobDriver(database, settings, judge, kind="cli")
+    submitted = await driver.submit(params, created_by=cli_actor(), resume_same=True)
+    verb = "resuming" if submitted.resumed else "started"
+    workers = submitted.workers
+    where = f"{workers} running worker(s)" if workers else "this process"
+    err_console.print(f"{verb} job {submitted.job.id} with {submitted.job.model}, run by {where}")
+    with _progress_bar() as show:
+        async with sigint_interrupts() as interrupted:
+            return await driver.wait(
+                submitted, actor=cli_actor(), interrupted=interrupted, on_progress=show
+            )
 
 
-async def _watch(
-    database: Database,
-    job_id: str,
-    runner: asyncio.Task | None,
-    interrupted: asyncio.Event,
-    *,
-    quiet: bool,
-) -> None:
-    """Show a progress bar until the job stops, the runner ends or Ctrl-C."""
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[JobOut], None]]:
+    """Show a job's progress with rate, ETA and cost while the block runs."""
     progress = Progress(
         TextColumn("judging"),
         BarColumn(),
@@ -174,21 +138,17 @@ async def _watch(
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
-        disable=quiet,
     )
     with progress:
         task = progress.add_task("job", total=None, rate="", cost="")
-        while not interrupted.is_set():
-            async with database.read() as session:
-                job = job_out(await analytics_service.get(session, job_id))
+
+        def show(job: JobOut) -> None:
             rate = f"{job.rate_per_second:.1f}/s" if job.rate_per_second else ""
             progress.update(
                 task, total=job.total, completed=job.done, rate=rate, cost=f"${job.cost_usd:.4f}"
             )
-            if job.status not in ACTIVE_STATUSES or (runner is not None and runner.done()):
-                return
-            with suppress(TimeoutError):
-                await asyncio.wait_for(interrupted.wait(), 0.25)
+
+        yield show
 
 
 def _summary(title: str, rows: list[tuple[str, str]]) -> None:
@@ -231,39 +191,3 @@ def print_job(job: JobOut) -> None:
     if job.reason:
         rows.append(("reason", job.reason))
     _summary(f"job {job.id}", rows)
-
-
-def worker_command() -> None:
-    """Run analytics jobs from the shared database until stopped (Ctrl-C or SIGTERM)."""
-    settings = load_settings()
-
-    async def work(database: Database) -> None:
-        from execlens.analytics.runner import Worker
-        from execlens.autogpt.background import background_sync
-        from execlens.judge.judge import Judge
-        from execlens.otlp.background import background_otlp
-        from execlens.rules.background import background_rules
-
-        await upgrade(database)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, stop.set)
-        judge = Judge(settings)
-        worker = Worker(database, settings, judge)
-        err_console.print(f"worker {worker.id} running jobs from {settings.database_label}")
-        if settings.autogpt_database_url is not None:
-            err_console.print("also syncing from AutoGPT's database, one process at a time")
-        try:
-            async with (
-                background_sync(database, settings),
-                background_rules(database, settings, worker.wake),
-                background_otlp(database, settings),
-            ):
-                await worker.run(stop)
-        finally:
-            await judge.aclose()
-        err_console.print("worker stopped; its unfinished items are back in their jobs")
-
-    run_with_database(work, settings)

@@ -1,0 +1,382 @@
+"""Run one job in one worker: claim items under a lease, judge them concurrently, record each.
+
+Every step that matters is one short transaction on the job's row: selecting the next
+chunk of executions, claiming items, and recording an item's verdict together with the
+job's counters. A worker killed at any moment leaves only leased items behind; their
+leases expire and another run judges them again. Nothing else is repeated or lost.
+"""
+
+import asyncio
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from execlens.config import Settings
+from execlens.db.engine import Database
+from execlens.errors import UserError
+from execlens.executions.domain import GraphRecord, RunRecord
+from execlens.jobs import lifecycle, repository
+from execlens.jobs.clock import SYSTEM_CLOCK, Clock
+from execlens.jobs.models import ACTIVE_STATUSES, AnalyticsJob, ItemStatus, JobStatus
+from execlens.jobs.pacing import Grant, Pacing
+from execlens.jobs.recorder import MAX_ATTEMPTS, Outcome, Recorder
+from execlens.judge.ask import JudgeFailed
+from execlens.judge.judge import Judge, JudgeRequest
+from execlens.judge.service import judge_service
+
+SELECTION_CHUNK = 1_000
+
+Run = tuple[RunRecord, GraphRecord | None]
+Ready = tuple[int, Run | None]
+
+
+class JobFailure(Exception):
+    """Something every item would hit: the job stops with this reason."""
+
+
+@dataclass
+class Claim:
+    """Items leased by one claim, the job's status then, and any wait the pacing asks for."""
+
+    items: list[tuple[int, str]] = field(default_factory=list)
+    status: str = JobStatus.RUNNING
+    wait: float | None = None
+    ready: list[Ready] = field(default_factory=list)
+
+
+@dataclass
+class _Loop:
+    """What the scheduling loop tracks between two turns."""
+
+    status: str
+    seen: float
+    resume_at: float
+    tasks: dict["asyncio.Task[None]", int] = field(default_factory=dict)
+    ready: list[Ready] = field(default_factory=list)
+    refill: "asyncio.Task[Claim] | None" = None
+
+    @property
+    def active(self) -> bool:
+        """Return True while the job is queued or running."""
+        return self.status in ACTIVE_STATUSES
+
+    def waitables(self) -> list["asyncio.Task[Any]"]:
+        """Return the calls in flight and the claim in progress."""
+        return [*self.tasks, *([self.refill] if self.refill else [])]
+
+
+class JobRun:
+    """One worker's share of one job: up to `concurrency` judgments in flight."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        judge: Judge,
+        *,
+        worker_id: str,
+        job_id: str,
+        clock: Clock = SYSTEM_CLOCK,
+        pacing: Pacing | None = None,
+    ) -> None:
+        self.db = database
+        self.settings = settings
+        self.judge = judge
+        self.worker_id = worker_id
+        self.job_id = job_id
+        self.clock = clock
+        self.pacing = pacing or Pacing()
+        self.lease = timedelta(seconds=settings.job_lease_seconds)
+        self.poll = settings.job_poll_seconds
+        self.job: AnalyticsJob | None = None
+        self._recorder = Recorder(database, clock, worker_id=worker_id, job_id=job_id)
+        self._graphs: dict[tuple[str, int], GraphRecord | None] = {}
+        self._calls = 0
+        self._slots = 1  # this worker's share of the job's concurrency, set by each claim
+        self._slot_freed = asyncio.Event()
+        self._unavailable = 0
+
+    async def run(self) -> str:
+        """Work on the job until it completes, pauses, fails or is cancelled; return its status."""
+        started = self.clock.monotonic()
+        loop = _Loop(status=JobStatus.RUNNING, seen=started, resume_at=started)
+        # Items this worker still holds from an earlier run of this job in this process
+        # (one cut short by a database outage) would otherwise stay leased while the
+        # heartbeat keeps renewing them.
+        async with self.db.write() as session:
+            await repository.release_items(session, worker_id=self.worker_id, job_id=self.job_id)
+        try:
+            while True:
+                slots = self._slots
+                self._take_claim(loop)
+                if self._done(loop):
+                    break
+                if loop.active:
+                    self._start(loop, slots)
+                self._ask_for_more(loop, slots)
+                await self._wait(loop.waitables(), self.poll)
+                await self._reap(loop)
+                if self._recorder.outage is not None and loop.active:
+                    loop.status = await self._pause_for_outage(self._recorder.outage)
+        finally:
+            await self._abandon(loop)
+        return loop.status
+
+    def _take_claim(self, loop: _Loop) -> None:
+        """Take the items and the job's status from a finished claim."""
+        if loop.refill is None or not loop.refill.done():
+            return
+        claim, loop.refill = loop.refill.result(), None
+        loop.status, loop.seen = claim.status, self.clock.monotonic()
+        loop.ready += claim.ready
+        loop.resume_at = loop.seen + (claim.wait or 0)
+
+    @staticmethod
+    def _done(loop: _Loop) -> bool:
+        """Return True when the loop ends: the job stopped and nothing is in flight."""
+        if loop.status in (JobStatus.CANCELLED, JobStatus.FAILED):
+            return True
+        return not loop.active and not loop.tasks
+
+    def _start(self, loop: _Loop, slots: int) -> None:
+        """Start calls for ready items while there are free slots."""
+        while loop.ready and self._calls < slots:
+            item_id, run = loop.ready.pop(0)
+            self._calls += 1
+            loop.tasks[asyncio.create_task(self._process(item_id, run))] = item_id
+
+    def _ask_for_more(self, loop: _Loop, slots: int) -> None:
+        """Claim and read more items beside the calls in flight, when due.
+
+        A slot that frees takes a ready item at once instead of waiting for a
+        transaction. Even with nothing to claim, the job is looked at every poll to
+        notice a cancel.
+        """
+        now = self.clock.monotonic()
+        want = slots + self._read_ahead(slots) - self._calls - len(loop.ready)
+        due = want > 0 or now - loop.seen >= self.poll
+        if loop.refill is None and loop.active and now >= loop.resume_at and due:
+            loop.refill = asyncio.create_task(self._refill(max(want, 0)))
+
+    async def _reap(self, loop: _Loop) -> None:
+        """Forget finished calls; a call that hit a job-wide failure fails the job."""
+        for task in [t for t in loop.tasks if t.done()]:
+            loop.tasks.pop(task)
+            error = task.exception()
+            if isinstance(error, JobFailure):
+                await self._fail(str(error))
+                loop.status = JobStatus.FAILED
+            elif error is not None:
+                raise error
+
+    def _outage_after(self) -> int:
+        """Consecutive unavailable answers that mean the provider is down.
+
+        At least one per slot, so an outage pauses the job before any run in flight has
+        used up its attempts; never fewer than MAX_ATTEMPTS, for the same reason at
+        concurrency 1, where one run fails again and again.
+        """
+        return max(MAX_ATTEMPTS, self.job.concurrency if self.job else 1)
+
+    def _read_ahead(self, slots: int) -> int:
+        """Items to claim beyond the free slots, so a freed slot starts at once.
+
+        None under a cost cap: an item claimed ahead would start later without the cap
+        being checked again against what the calls before it actually cost.
+        """
+        if self.job is not None and self.job.max_cost_usd is not None:
+            return 0
+        return min(16, slots // 2)
+
+    async def _refill(self, want: int) -> Claim:
+        """Claim up to ``want`` items and read their executions."""
+        claim = await self._claim(want)
+        loaded = await self._load([execution_id for _, execution_id in claim.items])
+        claim.ready = [(item_id, loaded.get(eid)) for item_id, eid in claim.items]
+        return claim
+
+    async def _wait(self, waitables: Sequence["asyncio.Task[Any]"], seconds: float) -> None:
+        """Wait until a call returns, something finishes, or ``seconds`` pass."""
+        self._slot_freed.clear()
+        freed = asyncio.create_task(self._slot_freed.wait())
+        try:
+            await asyncio.wait([*waitables, freed], timeout=seconds, return_when="FIRST_COMPLETED")
+        finally:
+            freed.cancel()
+
+    async def _abandon(self, loop: _Loop) -> None:
+        """Stop the calls in flight and give their items back, so a resume judges them."""
+        if loop.refill is not None:
+            loop.refill.cancel()
+            await asyncio.gather(loop.refill, return_exceptions=True)
+        for task in loop.tasks:
+            task.cancel()
+        await asyncio.gather(*loop.tasks, return_exceptions=True)
+        await self._recorder.drain()
+        # Everything this run still holds of the job: calls cut short and items read ahead.
+        async with self.db.write() as session:
+            await repository.release_items(session, worker_id=self.worker_id, job_id=self.job_id)
+
+    async def _claim(self, want: int) -> Claim:
+        """Lease items the job's concurrency and pacing allow now; settle an idle job."""
+        async with self.db.write() as session:
+            job = await repository.get_job(session, self.job_id, lock=True)
+            if job is None:
+                return Claim(status=JobStatus.CANCELLED)
+            self.job = job
+            if job.status not in ACTIVE_STATUSES:
+                return Claim(status=job.status)
+            now = self.clock.now()
+            if job.status == JobStatus.QUEUED:
+                lifecycle.start(job, now)
+            if not job.selection_done:
+                await self._select(session, job)
+            # Calls in flight across workers: other workers' leased items, and this run's
+            # own calls (its items waiting to be recorded make no call).
+            running = self._calls + await repository.running_count(
+                session, job.id, now, exclude_owner=self.worker_id
+            )
+            # Each live worker takes its share of the slots, so a worker that joins a
+            # running job gets work instead of waiting behind the first one's read-ahead.
+            live = await repository.live_workers(session, now - self.lease)
+            self._slots = math.ceil(job.concurrency / max(1, live))
+            spending = running + self._recorder.unrecorded
+            grant = self.pacing.grant(
+                job, min(want, job.concurrency - running), spending=spending, now=now
+            )
+            items: list[tuple[int, str]] = []
+            if grant.count > 0:
+                items = await repository.claim_items(
+                    session,
+                    job_id=job.id,
+                    worker_id=self.worker_id,
+                    count=grant.count,
+                    now=now,
+                    lease=self.lease,
+                )
+            if not items and running == 0:
+                await self._settle_idle(session, job, grant, now)
+            job.updated_at = now
+            return Claim(items=items, status=job.status, wait=grant.wait)
+
+    async def _settle_idle(
+        self, session: AsyncSession, job: AnalyticsJob, grant: Grant, now: datetime
+    ) -> None:
+        """With nothing in flight and nothing claimed: pause at the cost cap, or complete."""
+        if grant.cost_cap_reached:
+            reason = (
+                f"cost cap reached: spent ${job.cost_usd:.4f} of max_cost_usd "
+                f"${job.max_cost_usd or 0:.4f}; raise max_cost_usd and resume to judge the rest"
+            )
+            lifecycle.pause(job, now, reason)
+        elif job.selection_done and not await repository.has_open_items(session, job.id):
+            lifecycle.complete(job, now)
+
+    async def _select(self, session: AsyncSession, job: AnalyticsJob) -> None:
+        """Turn the next chunk of matching executions into work items."""
+        rows = await repository.select_chunk(session, job, SELECTION_CHUNK)
+        items: list[dict[str, Any]] = []
+        skipped, reached_limit = 0, False
+        for execution_id, created_at, judged in rows:
+            if judged:
+                status = ItemStatus.SKIPPED
+                skipped += 1
+            elif job.max_executions is not None and job.to_judge >= job.max_executions:
+                reached_limit = True
+                break
+            else:
+                status = ItemStatus.PENDING
+                job.to_judge += 1
+            items.append(
+                {"job_id": job.id, "execution_id": execution_id, "status": status, "attempts": 0}
+            )
+            job.cursor_created_at, job.cursor_id = created_at, execution_id
+        await repository.insert_items(session, items)
+        job.selected += len(items)
+        job.skipped += skipped
+        if reached_limit or len(rows) < SELECTION_CHUNK:
+            job.selection_done = True
+            job.total = job.selected
+        else:
+            job.total = max(job.total, job.selected)
+
+    async def _load(self, ids: list[str]) -> dict[str, Run]:
+        """Read the claimed executions and their graphs in one go."""
+        if not ids:
+            return {}
+        async with self.db.read() as session:
+            return await judge_service.load_many(session, ids, self._graphs)
+
+    async def _process(self, item_id: int, run: Run | None) -> None:
+        """Judge one item, note a provider outage, and wait until its outcome is stored."""
+        try:
+            outcome = await self._judge(run)
+        finally:
+            self._calls -= 1
+            self._slot_freed.set()
+        # A provider that keeps failing is down: pause rather than burn every item.
+        if outcome.is_retry_later:
+            self._unavailable += 1
+            if self._unavailable >= self._outage_after():
+                self._recorder.outage = outcome.error
+        else:
+            self._unavailable = 0
+        await self._recorder.record(item_id, outcome)
+
+    async def _already_judged(self, job: AnalyticsJob, execution: RunRecord) -> bool:
+        """Return True when someone else judged the run since this job selected it."""
+        if job.rescore_if_judge_changed:
+            async with self.db.read() as session:
+                return await repository.is_already_judged(session, job, execution.id)
+        return job.skip_existing and (
+            execution.activity_status is not None and execution.correctness_score is not None
+        )
+
+    async def _judge(self, run: Run | None) -> Outcome:
+        """Judge one run; never pay twice for a run judged meanwhile."""
+        job = self.job
+        assert job is not None
+        if run is None:
+            return Outcome(ItemStatus.FAILED, error="the execution is no longer stored")
+        execution, graph = run
+        if await self._already_judged(job, execution):
+            return Outcome(ItemStatus.SKIPPED)
+        request = JudgeRequest(job.model, job.system_prompt, job.user_prompt)
+        try:
+            verdict = await self.judge.judge(execution, graph, request)
+        except JudgeFailed as exc:
+            if exc.fatal:
+                raise JobFailure(f"{exc}; fix the provider settings and resume the job") from exc
+            if exc.unavailable:
+                # Not this run's fault: it goes back in the queue (up to MAX_ATTEMPTS).
+                return Outcome.retry_later(str(exc))
+            return Outcome(ItemStatus.FAILED, error=str(exc))
+        except UserError as exc:
+            raise JobFailure(str(exc)) from exc
+        return Outcome(ItemStatus.SUCCESS, verdict=verdict)
+
+    async def _pause_for_outage(self, error: str) -> str:
+        """Pause the job: the provider answered "unavailable" too many times in a row."""
+        async with self.db.write() as session:
+            job = await repository.get_job(session, self.job_id, lock=True)
+            if job is None:
+                return JobStatus.CANCELLED
+            if not lifecycle.can_move(job, JobStatus.PAUSED):
+                return job.status
+            reason = (
+                f"the provider looks unavailable: {self._unavailable} calls in a row failed "
+                f"({error}); those runs are kept for later, resume the job when it is back"
+            )
+            lifecycle.pause(job, self.clock.now(), reason)
+            return job.status
+
+    async def _fail(self, reason: str) -> None:
+        """Fail the job for ``reason``, unless it stopped already."""
+        async with self.db.write() as session:
+            job = await repository.get_job(session, self.job_id, lock=True)
+            if job is not None and lifecycle.can_move(job, JobStatus.FAILED):
+                lifecycle.fail(job, self.clock.now(), reason)
