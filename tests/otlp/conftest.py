@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx2
 import pytest
-from execlens.api.app import create_app
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -16,6 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
 
+from execlens.app import create_app
 from execlens.auth.models import ApiKeyScope
 from execlens.auth.service import api_key_service
 from execlens.config import Settings

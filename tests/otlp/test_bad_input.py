@@ -5,10 +5,10 @@ import json
 import sqlite3
 
 import httpx2
-from execlens.api.app import create_app
 from google.rpc.status_pb2 import Status
 from sqlalchemy import func, select
 
+from execlens.app import create_app
 from execlens.auth.service import issue_token
 from execlens.config import Settings
 from execlens.db.engine import Database

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
-from execlens.api.app import create_app
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -18,6 +17,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import SecretStr
 
+from execlens.app import create_app
 from execlens.config import Settings
 from execlens.db.engine import Database
 from tests.fake_llm import FakeLLM, Reply, answer

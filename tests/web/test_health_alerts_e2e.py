@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx2
 import pytest
-from execlens.api.app import create_app
 from playwright.async_api import Page, expect
 from pydantic import SecretStr
 
+from execlens.app import create_app
 from execlens.auth.service import issue_token
 from execlens.config import Settings
 from execlens.db.engine import Database
