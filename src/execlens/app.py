@@ -21,6 +21,7 @@ from execlens.db.migrate import upgrade
 from execlens.executions.endpoints import router as executions_router
 from execlens.jobs.endpoints import router as jobs_router
 from execlens.jobs.endpoints import wake_worker
+from execlens.jobs.worker import Worker
 from execlens.judge.deps import close_judge, judge_for
 from execlens.labels.endpoints import router as labels_router
 from execlens.otlp.background import background_otlp
@@ -117,8 +118,6 @@ async def _background_worker(
     app: FastAPI, database: Database, settings: Settings
 ) -> AsyncIterator[None]:
     """Run the in-process analytics worker for the app's lifetime."""
-    from execlens.jobs.worker import Worker
-
     worker = Worker(database, settings, judge_for(app))
     app.state.worker = worker
     stop = asyncio.Event()

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from execlens.audit.service import cli_actor
 from execlens.cli_support import console, err_console, fail, load_settings, run_with_database
 from execlens.config import Settings
 from execlens.db.base import AnyRow
@@ -17,6 +18,11 @@ from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.importer import ImportReport, import_lines
 from execlens.executions.repository import graph_overview
+from execlens.jobs.driver import JobDriver, sigint_interrupts
+from execlens.jobs.schemas import JobCreate, JobOut, JobResult
+from execlens.jobs.service import job_service
+from execlens.judge.deps import open_judge
+from execlens.judge.providers import resolve_model
 from execlens.labels.demo import print_demo_agreement, print_embedded_model_note, store_demo_labels
 from execlens.trends.cli import print_agent_trends
 
@@ -112,12 +118,6 @@ def _judge_sample(
     settings: Settings, names: dict[str, str], *, per_agent: int, model: str | None
 ) -> None:
     """Judge the newest unscored runs of each agent as analytics jobs; print the verdicts."""
-    from execlens.audit.service import cli_actor
-    from execlens.jobs.driver import JobDriver, sigint_interrupts
-    from execlens.jobs.schemas import JobCreate, JobOut, JobResult
-    from execlens.jobs.service import job_service
-    from execlens.judge.deps import open_judge
-    from execlens.judge.providers import resolve_model
 
     entry = resolve_model(settings, model)
     # The embedded model's throughput is its CPU: a second call in flight only slows the

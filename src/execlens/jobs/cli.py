@@ -22,6 +22,7 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.errors import field_path
+from execlens.jobs.driver import JobDriver, sigint_interrupts
 from execlens.jobs.estimate import estimate
 from execlens.jobs.models import JobStatus
 from execlens.jobs.schemas import JobCreate, JobEstimate, JobOut
@@ -110,8 +111,6 @@ async def run_job(
     database: Database, settings: Settings, params: JobCreate, judge: "Judge"
 ) -> JobOut:
     """Create or resume the job, run it here unless a worker is up, and show its progress."""
-    from execlens.jobs.driver import JobDriver, sigint_interrupts
-
     driver = JobDriver(database, settings, judge, kind="cli")
     submitted = await driver.submit(params, created_by=cli_actor(), resume_same=True)
     verb = "resuming" if submitted.resumed else "started"

@@ -9,8 +9,10 @@ from execlens.jobs.models import AnalyticsJob
 from execlens.jobs.schemas import JobCreate, JobEstimate
 from execlens.judge.catalog import estimate_cost_usd
 from execlens.judge.digest import estimate_tokens
+from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.providers import resolve_model
 from execlens.judge.rules import apply_rules
+from execlens.judge.service import judge_service
 
 ESTIMATE_SAMPLE = 20
 # A verdict is one to three sentences and a score: about 60-120 tokens of JSON.
@@ -28,10 +30,6 @@ async def _sample_input_tokens(
     session: AsyncSession, settings: Settings, job: AnalyticsJob, sample: list[str]
 ) -> tuple[int, int]:
     """Return how many sampled runs rules settle, and the prompt tokens of the others."""
-    # Imported here: the judge pulls in the LLM SDKs, which take seconds to load.
-    from execlens.judge.judge import Judge, JudgeRequest
-    from execlens.judge.service import judge_service
-
     judge = Judge(settings)
     request = JudgeRequest(job.model, job.system_prompt, job.user_prompt)
     by_rules = tokens_in = 0

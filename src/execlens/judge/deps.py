@@ -2,22 +2,17 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 
 from execlens.config import Settings
-
-if TYPE_CHECKING:
-    from execlens.judge.judge import Judge
+from execlens.judge.judge import Judge
 
 
 @asynccontextmanager
-async def open_judge(settings: Settings) -> AsyncIterator["Judge"]:
+async def open_judge(settings: Settings) -> AsyncIterator[Judge]:
     """Yield a judge for ``settings``; close its clients and local model server after."""
-    # Imported here: the judge pulls in the LLM SDKs, which take seconds to load.
-    from execlens.judge.judge import Judge
-
     judge = Judge(settings)
     try:
         yield judge
@@ -25,10 +20,8 @@ async def open_judge(settings: Settings) -> AsyncIterator["Judge"]:
         await judge.aclose()
 
 
-def judge_for(app: FastAPI) -> "Judge":
-    """Return the app's judge, created on first use (it loads the LLM SDKs)."""
-    from execlens.judge.judge import Judge
-
+def judge_for(app: FastAPI) -> Judge:
+    """Return the app's judge, created on first use."""
     judge: Judge | None = getattr(app.state, "judge", None)
     if judge is None:
         judge = app.state.judge = Judge(app.state.settings)
@@ -43,9 +36,9 @@ async def close_judge(app: FastAPI) -> None:
         await judge.aclose()
 
 
-def get_judge(request: Request) -> "Judge":
+def get_judge(request: Request) -> Judge:
     """Return the judge of the app serving ``request``."""
     return judge_for(request.app)
 
 
-JudgeDep = Annotated["Judge", Depends(get_judge)]
+JudgeDep = Annotated[Judge, Depends(get_judge)]

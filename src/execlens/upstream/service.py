@@ -8,6 +8,7 @@ from execlens.config import Settings
 from execlens.db.engine import Database, Dialect
 from execlens.errors import UpstreamError
 from execlens.jobs import export
+from execlens.jobs.driver import JobDriver
 from execlens.jobs.models import JobStatus
 from execlens.jobs.schemas import ExecutionAnalyticsResponse, JobCreate
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT
@@ -51,9 +52,6 @@ class UpstreamService:
         acting_as: str | None,
     ) -> ExecutionAnalyticsResponse:
         """Judge an agent's finished runs as one job, wait for it, and return its report."""
-        # Imported here: the driver loads the LLM SDKs, which the other routes never need.
-        from execlens.jobs.driver import JobDriver
-
         driver = JobDriver(database, settings, judge, kind="request")
         params = JobCreate(**request.model_dump())
         submitted = await driver.submit(params, created_by=created_by, acting_as=acting_as)
