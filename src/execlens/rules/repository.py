@@ -74,16 +74,17 @@ async def add_matches(session: AsyncSession, rows: list[dict[str, object]]) -> N
         await session.execute(insert(RuleMatch), rows)
 
 
-async def open_job(session: AsyncSession, rule_id: str) -> AnalyticsJob | None:
-    """Return the rule's newest job that still has work, its row locked (PostgreSQL)."""
+async def open_job(
+    session: AsyncSession, rule_id: str, *, lock: bool = False
+) -> AnalyticsJob | None:
+    """Return the rule's newest job that still has work; with ``lock``, its row locked."""
     stmt = (
         select(AnalyticsJob)
         .where(AnalyticsJob.rule_id == rule_id, AnalyticsJob.status.in_(OPEN_STATUSES))
         .order_by(AnalyticsJob.created_at.desc())
         .limit(1)
-        .with_for_update()
     )
-    return await session.scalar(stmt)
+    return await session.scalar(stmt.with_for_update() if lock else stmt)
 
 
 async def open_jobs(session: AsyncSession, rule_id: str) -> Sequence[AnalyticsJob]:

@@ -293,7 +293,7 @@ class RuleService:
         self, session: AsyncSession, rule: JudgingRule, now: datetime, left: float | None
     ) -> AnalyticsJob | None:
         """Return the rule's open job; one paused at an earlier day's budget resumes today's."""
-        job = await repository.open_job(session, rule.id)
+        job = await repository.open_job(session, rule.id, lock=True)
         if job is None or left is None:
             return job
         cost_paused = job.status == JobStatus.PAUSED and (job.reason or "").startswith(
