@@ -48,6 +48,13 @@ def _day_start(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _cost_paused(job: AnalyticsJob | None) -> bool:
+    """Tell whether a job is paused at its cost cap (a rule's daily budget)."""
+    if job is None or job.status != JobStatus.PAUSED:
+        return False
+    return (job.reason or "").startswith(COST_CAP_REASON)
+
+
 def _percentile(values: Sequence[float], share: float) -> float | None:
     """Return the nearest-rank percentile of ``values``, or None without values."""
     if not values:
@@ -149,6 +156,8 @@ class RuleService:
         else:
             for job in await repository.jobs_stopped_for(session, rule.id, PAUSED_REASON):
                 lifecycle.requeue(job, rule.updated_at)
+            if "daily_budget_usd" in fields:
+                await self._apply_budget(session, rule, rule.updated_at)
         self._audit(session, rule, "updated", actor, acting_as, changes.model_dump(mode="json"))
         return rule
 
@@ -200,7 +209,7 @@ class RuleService:
         budget = rule.daily_budget_usd
         return RuleHealth(
             spent_today_usd=round(spent, 6),
-            budget_exhausted=budget is not None and spent >= budget,
+            budget_exhausted=budget is not None and (spent >= budget or _cost_paused(job)),
             backlog=await repository.backlog(session, rule.id),
             judged_last_hour=len(lags),
             failed_last_hour=sum(1 for row in finished if row[0] == ItemStatus.FAILED),
@@ -289,6 +298,27 @@ class RuleService:
             session, rule.id, _day_start(now)
         )
 
+    async def budget_spent(self, session: AsyncSession, rule: JudgingRule, now: datetime) -> bool:
+        """Tell whether the rule's budget pays for no more verdicts today."""
+        left = await self._budget_left(session, rule, now)
+        if left is None:
+            return False
+        return left <= 0 or _cost_paused(await repository.open_job(session, rule.id))
+
+    async def _apply_budget(self, session: AsyncSession, rule: JudgingRule, now: datetime) -> None:
+        """Give the open job the changed budget's cap; resume it if the cap had paused it."""
+        left = await self._budget_left(session, rule, now)
+        job = await repository.open_job(session, rule.id, lock=True)
+        if job is None:
+            return
+        if left is None:
+            job.max_cost_usd = None
+            if _cost_paused(job):
+                lifecycle.requeue(job, now)
+            return
+        job.max_cost_usd = job.cost_usd + max(0.0, left)
+        await self._budgeted_job(session, rule, now, left)
+
     async def _budgeted_job(
         self, session: AsyncSession, rule: JudgingRule, now: datetime, left: float | None
     ) -> AnalyticsJob | None:
@@ -296,12 +326,9 @@ class RuleService:
         job = await repository.open_job(session, rule.id, lock=True)
         if job is None or left is None:
             return job
-        cost_paused = job.status == JobStatus.PAUSED and (job.reason or "").startswith(
-            COST_CAP_REASON
-        )
         # Resume only when today's budget pays for at least one more verdict.
         per_verdict = job.cost_usd / job.llm_calls if job.llm_calls else 0.0
-        if cost_paused and left > per_verdict:
+        if _cost_paused(job) and left > per_verdict:
             job.max_cost_usd = job.cost_usd + left
             lifecycle.requeue(job, now)
         return job

@@ -10,6 +10,7 @@ from execlens.config import Settings
 from execlens.jobs.models import AnalyticsJob, ItemStatus
 from execlens.rules import repository as rules_repository
 from execlens.rules.models import JudgingRule
+from execlens.rules.service import rule_service
 from execlens.trends import repository
 from execlens.trends.models import AlertState, HealthAlert, HealthAlertKind
 from execlens.trends.notify import HealthMessage
@@ -114,10 +115,8 @@ class HealthService:
         """Find picked runs waiting too long under an active rule (not paused, within budget)."""
         if rule.paused:
             return None
-        if rule.daily_budget_usd is not None:
-            day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-            if await rules_repository.spent_since(session, rule.id, day) >= rule.daily_budget_usd:
-                return None
+        if await rule_service.budget_spent(session, rule, now):
+            return None
         limit = timedelta(minutes=settings.monitor_backlog_minutes)
         waiting, oldest = await rules_repository.overdue(session, rule.id, now - limit)
         if not waiting or oldest is None:
