@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, Select, and_, exists, func, insert, select
+from sqlalchemy import Row, Select, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.executions.models import Execution
@@ -133,14 +133,6 @@ async def finished_since(
         )
     )
     return (await session.execute(stmt)).all()
-
-
-async def rules_with_work(session: AsyncSession) -> set[str]:
-    """Return the ids of rules that have a job with work left."""
-    stmt = select(AnalyticsJob.rule_id).where(
-        and_(AnalyticsJob.rule_id.is_not(None), AnalyticsJob.status.in_(OPEN_STATUSES))
-    )
-    return {rule_id for rule_id in (await session.scalars(stmt)).all() if rule_id}
 
 
 async def overdue(

@@ -55,6 +55,16 @@ def _cost_paused(job: AnalyticsJob | None) -> bool:
     return (job.reason or "").startswith(COST_CAP_REASON)
 
 
+def _resume_within_budget(job: AnalyticsJob | None, now: datetime, left: float | None) -> None:
+    """Resume a job paused at its budget once ``left`` pays for one more verdict."""
+    if job is None or left is None or not _cost_paused(job):
+        return
+    per_verdict = job.cost_usd / job.llm_calls if job.llm_calls else 0.0
+    if left > per_verdict:
+        job.max_cost_usd = job.cost_usd + left
+        lifecycle.requeue(job, now)
+
+
 def _percentile(values: Sequence[float], share: float) -> float | None:
     """Return the nearest-rank percentile of ``values``, or None without values."""
     if not values:
@@ -258,11 +268,16 @@ class RuleService:
                 if rule is None or rule.paused:
                     return picked
                 now = utcnow()
-                left = await self._budget_left(session, rule, now)
-                job = await self._budgeted_job(session, rule, now, left)
+                job = await repository.open_job(session, rule.id, lock=True)
                 # Runs that arrived before the rule existed are not new to it.
                 since = max(rule.created_at, (rule.cursor_arrived_at or rule.created_at) - LOOKBACK)
                 rows = await repository.unseen_arrivals(session, rule, since, BATCH)
+                # Today's spend is read only when it decides something: a job paused at the
+                # budget may resume, or a new job gets the budget left as its cap.
+                left = None
+                if _cost_paused(job) or (rows and job is None):
+                    left = await self._budget_left(session, rule, now)
+                    _resume_within_budget(job, now, left)
                 if not rows:
                     return picked
                 chosen = {run_id for run_id, _ in rows if is_sampled(run_id, rule.sample_rate)}
@@ -317,21 +332,7 @@ class RuleService:
                 lifecycle.requeue(job, now)
             return
         job.max_cost_usd = job.cost_usd + max(0.0, left)
-        await self._budgeted_job(session, rule, now, left)
-
-    async def _budgeted_job(
-        self, session: AsyncSession, rule: JudgingRule, now: datetime, left: float | None
-    ) -> AnalyticsJob | None:
-        """Return the rule's open job; one paused at an earlier day's budget resumes today's."""
-        job = await repository.open_job(session, rule.id, lock=True)
-        if job is None or left is None:
-            return job
-        # Resume only when today's budget pays for at least one more verdict.
-        per_verdict = job.cost_usd / job.llm_calls if job.llm_calls else 0.0
-        if _cost_paused(job) and left > per_verdict:
-            job.max_cost_usd = job.cost_usd + left
-            lifecycle.requeue(job, now)
-        return job
+        _resume_within_budget(job, now, left)
 
     def _new_job(
         self,

@@ -18,7 +18,7 @@ from execlens.trends.schemas import (
     HealthAlertOut,
     HealthAlertPage,
 )
-from execlens.trends.service import AlertAction, dashboard_link
+from execlens.trends.service import AlertAction, dashboard_link, mark_notified, reminder_due
 
 TITLES: dict[str, str] = {
     "rule_backlog": "Judging backlog",
@@ -234,7 +234,7 @@ class HealthService:
             )
             _refresh(alert, finding, now)
             if can_notify:
-                _mark_notified(alert, now)
+                mark_notified(alert, now)
             session.add(alert)
             await session.flush()
             return HealthDecision("opened", alert, notify=can_notify)
@@ -244,9 +244,7 @@ class HealthService:
             alert.resolved_at = now
             return HealthDecision("resolved", alert)
         _refresh(alert, finding, now)
-        sent = alert.notified_at
-        if can_notify and (sent is None or (cooldown and now - sent >= cooldown)):
-            _mark_notified(alert, now)
+        if reminder_due(alert, now, cooldown, can_notify):
             return HealthDecision("renotify", alert, notify=True)
         return HealthDecision("still_open", alert)
 
@@ -315,11 +313,6 @@ def health_message(settings: Settings, alert: HealthAlert, *, reminder: bool) ->
 def _last_progress(job: AnalyticsJob, last_judged: datetime | None) -> datetime:
     """Return when the job last moved: its newest verdict, its latest start, or its creation."""
     return max(t for t in (job.created_at, job.run_started_at, last_judged) if t is not None)
-
-
-def _mark_notified(alert: HealthAlert, now: datetime) -> None:
-    alert.notified_at = now
-    alert.notifications += 1
 
 
 def _refresh(alert: HealthAlert, finding: HealthFinding, now: datetime) -> None:

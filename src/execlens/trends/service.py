@@ -3,7 +3,7 @@
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
@@ -230,7 +230,7 @@ class TrendService:
             )
             _refresh(alert, current, now)
             if can_notify:
-                _mark_notified(alert, now)
+                mark_notified(alert, now)
             session.add(alert)
             await session.flush()
             return AlertDecision("opened", alert, notify=can_notify)
@@ -240,9 +240,7 @@ class TrendService:
             alert.last_checked_at = now
             return AlertDecision("resolved", alert)
         _refresh(alert, current, now)
-        sent_at = alert.notified_at
-        if can_notify and (sent_at is None or (cooldown and now - sent_at >= cooldown)):
-            _mark_notified(alert, now)
+        if reminder_due(alert, now, cooldown, can_notify):
             return AlertDecision("renotify", alert, notify=True)
         return AlertDecision("still_open", alert)
 
@@ -324,9 +322,26 @@ def _empty_point(now: datetime) -> AccuracyLatestData:
     )
 
 
-def _mark_notified(alert: AccuracyAlert, now: datetime) -> None:
+class Notifiable(Protocol):
+    """An open alert of any kind: when it was last notified, and how often."""
+
+    notified_at: datetime | None
+    notifications: int
+
+
+def mark_notified(alert: Notifiable, now: datetime) -> None:
+    """Record that ``alert`` is being notified now (in the same transaction as the decision)."""
     alert.notified_at = now
     alert.notifications += 1
+
+
+def reminder_due(alert: Notifiable, now: datetime, cooldown: timedelta, can_notify: bool) -> bool:
+    """Tell whether an alert still open is due a reminder; if so, mark it notified now."""
+    sent = alert.notified_at
+    due = can_notify and (sent is None or (bool(cooldown) and now - sent >= cooldown))
+    if due:
+        mark_notified(alert, now)
+    return due
 
 
 def _refresh(alert: AccuracyAlert, current: AccuracyAlertData, now: datetime) -> None:
