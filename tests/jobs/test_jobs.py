@@ -212,8 +212,11 @@ async def test_requests_per_minute_paces_the_calls(
     body = {"graph_id": "g-blog", "concurrency": 8, "requests_per_minute": 240}
     # The worker paces on job time that runs ten times faster: no second of real waiting.
     clock = FastClock(speed=10)
+    # Leases run on that clock too: a long one, so a slow machine never sees one expire
+    # (an expired lease hands its item to the next claim, and the run is called twice).
+    settings = jobs_settings.model_copy(update={"job_lease_seconds": 600})
 
-    async with running_worker(database, jobs_settings, judge, clock):
+    async with running_worker(database, settings, judge, clock):
         asked = clock.monotonic()
         job_id = (await api.post(JOBS, json=body)).json()["job_id"]
         await wait_for(database, job_id, finished)
