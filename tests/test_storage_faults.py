@@ -132,3 +132,41 @@ async def test_a_database_locked_by_another_writer_answers_503_then_the_cli_one_
     err = capsys.readouterr().err
     assert "locked by another writer" in err and "Traceback" not in err
     assert stored == 0
+
+
+@pytest.mark.parametrize("credentials", ["jwt", "api_key"])
+async def test_an_unreachable_database_answers_503_not_500(tmp_path, credentials):
+    url = "postgresql+asyncpg://execlens:execlens@127.0.0.1:1/nowhere"
+    settings = Settings(data_dir=tmp_path, database_url=url, jwt_secret=JWT_SECRET)
+    database = Database(settings.resolved_database_url, settings=settings)
+    app = create_app(settings, database=database, migrate=False, worker=False)
+    headers = (
+        {"Authorization": f"Bearer {issue_token(JWT_SECRET)}"}
+        if credentials == "jwt"
+        else {"X-API-Key": "el_" + "x" * 40}
+    )
+    transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
+        response = await c.get("/api/executions")
+    await database.dispose()
+
+    assert response.status_code == 503
+    assert "unreachable" in response.json()["detail"]
+    assert response.headers["retry-after"]
+
+
+def test_the_cli_reports_an_unexpected_database_error_in_one_line(tmp_path, capsys):
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+
+    async def work(database: Database) -> None:
+        async with database.write() as session:
+            await session.execute(text("SELECT * FROM no_such_table"))
+
+    with pytest.raises(typer.Exit) as exit_:
+        run_with_database(work, settings)
+
+    assert exit_.value.exit_code == 1
+    err = capsys.readouterr().err
+    assert "no_such_table" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

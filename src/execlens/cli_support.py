@@ -72,11 +72,18 @@ def run_with_database(work: Callable[[Database], Awaitable[T]], settings: Settin
     except UserError as exc:
         raise fail(str(exc)) from None
     except DBAPIError as exc:
-        if (problem := storage_problem(exc)) is None:
-            raise
-        raise fail(problem) from None
+        raise fail(storage_problem(exc) or _database_refusal(exc)) from None
     except OSError as exc:
         if (problem := storage_problem(exc)) is not None:
             raise fail(problem) from None
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         raise fail(f"{exc.strerror or exc}{where}") from None
+
+
+def _database_refusal(exc: DBAPIError) -> str:
+    """Say in one line what the database refused, without the statement or its parameters."""
+    reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "no reason given"
+    return (
+        f"the database refused the command ({type(exc.orig).__name__}: {redact(reason)}); "
+        "if the schema is out of date, run `execlens db upgrade`"
+    )

@@ -100,7 +100,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     problem = storage_problem(exc)
     if problem is None:
         return await _unexpected_error(request, exc)
@@ -120,4 +120,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.exception_handler(RequestValidationError)(_validation_error)
     app.exception_handler(UserError)(_user_error)
     app.exception_handler(DBAPIError)(_database_error)
+    # A refused connection surfaces as a bare OSError (asyncpg raises it before SQLAlchemy
+    # can wrap it); without this an unreachable database would answer 500.
+    app.exception_handler(OSError)(_database_error)
     app.exception_handler(Exception)(_unexpected_error)
