@@ -4,12 +4,13 @@ import logging
 import os
 import subprocess
 from collections.abc import Iterator
+from urllib.parse import quote, quote_plus
 
 import httpx2
 import pytest
 
 from execlens.config import Settings
-from execlens.redaction import install_log_redaction
+from execlens.redaction import install_log_redaction, redact, register_secrets
 from tests.local_server import serve_process
 
 TOKEN_SHAPED = "exl_aaaaaaaaaa"
@@ -62,3 +63,23 @@ def test_arguments_are_masked_in_place_keeping_their_number_and_types(tmp_path):
     )
     assert split.args == ("[redacted]",)
     assert split.getMessage() == "Authorization: Bearer [redacted]"
+
+
+def test_a_registered_secret_is_masked_also_when_percent_encoded():
+    secret = "p@ss/word+key=1"
+    register_secrets([secret])
+
+    line = redact(
+        f"GET https://proxy.example/v1?key={quote(secret, safe='')}&q={quote_plus(secret)}"
+    )
+
+    assert "p%40ss" not in line
+    assert "word" not in line
+    assert "proxy.example" in line
+
+
+def test_a_password_in_a_connection_url_is_masked_keeping_user_and_host():
+    line = redact("could not connect to postgresql://autogpt:hunter2-hunter2@db.internal:5432/x")
+
+    assert "hunter2" not in line
+    assert "postgresql://autogpt:[redacted]@db.internal:5432/x" in line

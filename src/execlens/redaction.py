@@ -4,6 +4,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
+from urllib.parse import quote, quote_plus
 
 from pydantic import SecretStr
 
@@ -15,6 +16,8 @@ _PATTERNS = [
     (re.compile(r"(?i)(bearer\s+)[^\s'\",;]+"), r"\1[redacted]"),
     # The shapes of OpenAI, Anthropic and most OpenAI-compatible providers' keys.
     (re.compile(r"sk-[A-Za-z0-9_-]{16,}"), "sk-[redacted]"),
+    # The password of a connection URL (a database or proxy DSN in a driver's error).
+    (re.compile(r"(://[^:/@\s]+:)[^@\s/]+@"), r"\1[redacted]@"),
 ]
 # Shorter configured values (a local server's dummy key "x") would redact ordinary text.
 MIN_SECRET_LENGTH = 8
@@ -30,7 +33,8 @@ def register_secrets(values: Iterable[str | SecretStr | None]) -> None:
     for value in values:
         plain = value.get_secret_value() if isinstance(value, SecretStr) else value
         if plain and len(plain) >= MIN_SECRET_LENGTH:
-            _secrets.add(plain)
+            # A secret in a URL or form body appears percent-encoded.
+            _secrets.update({plain, quote(plain, safe=""), quote_plus(plain)})
 
 
 def redact(text: str) -> str:
