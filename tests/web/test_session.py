@@ -254,3 +254,13 @@ async def test_a_form_with_too_many_fields_is_a_400_not_a_500(client):
     assert response.status_code == 400
     assert "more than 10 fields" in response.json()["detail"]
     assert "execlens_session" not in set_cookies(response)  # still signed in
+
+
+async def test_a_sign_in_form_larger_than_any_credential_is_a_413_read_no_further(client):
+    huge = "credential=" + "a" * 1_000_000
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    response = await client.post("/login", content=huge, headers=form)
+
+    assert response.status_code == 413
+    assert "64 KiB" in response.text
+    assert "execlens_session" not in set_cookies(response)

@@ -32,8 +32,30 @@ FORM_TOO_LARGE = (
 )
 
 
+MAX_FORM_BYTES = 64 * 1024
+FORM_BYTES_TOO_LARGE = (
+    "The form is larger than 64 KiB; no credential is that long. Paste only the token or key."
+)
+
+
 class FormTooLarge(Exception):
     """A posted form has more fields than any of ours."""
+
+
+class FormBodyTooLarge(Exception):
+    """A posted form is larger than any of ours can be."""
+
+
+async def _small_body(request: Request) -> bytes:
+    """Read the body of an unauthenticated form, stopping at ``MAX_FORM_BYTES``."""
+    # The app-wide ceiling (EXECLENS_MAX_BODY_BYTES) is sized for ingest batches; a form
+    # anyone can post must not make the server buffer that much.
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise FormBodyTooLarge
+    return body
 
 
 def _login_page(request: Request, next_path: str, error: str | None, status_code: int) -> Response:
@@ -100,9 +122,11 @@ async def login_page(
 async def login(request: Request) -> Response:
     """Verify the pasted token or API key and keep it in an HttpOnly cookie."""
     try:
-        form = _form(await request.body())
+        form = _form(await _small_body(request))
     except FormTooLarge:
         return _login_page(request, "/", FORM_TOO_LARGE, 400)
+    except FormBodyTooLarge:
+        return _login_page(request, "/", FORM_BYTES_TOO_LARGE, 413)
     next_path = safe_next(form.get("next"))
     if not _form_csrf_valid(request, form):
         return _login_page(request, next_path, CSRF_FORM_FAILED, 403)
@@ -116,9 +140,13 @@ async def logout(request: Request) -> Response:
     if SESSION_COOKIE not in request.cookies:
         return response
     try:
-        form = _form(await request.body())
+        form = _form(await _small_body(request))
     except FormTooLarge:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=FORM_TOO_LARGE) from None
+    except FormBodyTooLarge:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, detail=FORM_BYTES_TOO_LARGE
+        ) from None
     if not _form_csrf_valid(request, form):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=CSRF_FORM_FAILED)
     end_session(request, response)
