@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import httpx2
 import pytest
 
+from execlens.api.limits import RateLimiter
 from execlens.app import create_app
 from execlens.config import Settings
 from tests.conftest import JWT_SECRET
@@ -55,6 +56,12 @@ async def test_valid_credentials_reach_the_endpoint_as_before(client, admin_head
     assert [item["id"] for item in listed.json()["items"]] == ["e-1"]
 
 
+def _freeze_rate_limit_clock(app, settings) -> None:
+    # A stopped clock: on a loaded machine a second between two requests would refill
+    # the bucket a little and turn the announced Retry-After of 20 into 19.
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, clock=lambda: 1000.0)
+
+
 def _client_at(app, address: str) -> httpx2.AsyncClient:
     transport = httpx2.ASGITransport(app=app, client=(address, 40_000))
     return httpx2.AsyncClient(transport=transport, base_url="http://execlens.test")
@@ -65,6 +72,7 @@ async def test_anonymous_requests_are_rate_limited_per_client_address(
 ):
     limited = settings.model_copy(update={"rate_limit_per_minute": 3})
     app = create_app(limited, database=database, migrate=False)
+    _freeze_rate_limit_clock(app, limited)
     async with _client_at(app, "10.0.0.1") as one, _client_at(app, "10.0.0.2") as two:
         for headers in list(NO_VALID_CREDENTIALS.values())[:3]:
             response = await one.post("/api/executions", content=b"{bad", headers=headers | JSON)
@@ -82,6 +90,7 @@ async def test_anonymous_requests_are_rate_limited_per_client_address(
 async def test_the_sign_in_page_counts_against_the_client_address(settings, database):
     limited = settings.model_copy(update={"rate_limit_per_minute": 3})
     app = create_app(limited, database=database, migrate=False)
+    _freeze_rate_limit_clock(app, limited)
     async with _client_at(app, "10.0.0.3") as client:
         for _ in range(3):
             assert (await client.get("/login")).status_code == 200

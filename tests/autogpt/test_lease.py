@@ -126,8 +126,8 @@ async def _runs_stored(database: Database, count: int) -> bool:
 
 
 async def _poll(check: Callable[[], bool | Awaitable[bool]]) -> None:
-    """Check every 50 ms, for at most 10 s, until ``check()`` holds."""
-    for _ in range(200):
+    """Check every 50 ms, for at most 30 s (a loaded CI machine), until ``check()`` holds."""
+    for _ in range(600):
         held = check()
         if not isinstance(held, bool):
             held = await held
