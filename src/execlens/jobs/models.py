@@ -117,6 +117,7 @@ class JobItem(Base):
         UniqueConstraint("job_id", "execution_id"),
         Index("ix_analytics_job_items_claim", "job_id", "status", "id"),
         Index("ix_analytics_job_items_done", "job_id", "done_order"),
+        Index("ix_analytics_job_items_judged", "judged_at"),
     )
 
     id: Mapped[int] = mapped_column(ItemId, primary_key=True, autoincrement=True)
