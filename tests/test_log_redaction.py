@@ -83,3 +83,5 @@ def test_a_password_in_a_connection_url_is_masked_keeping_user_and_host():
 
     assert "hunter2" not in line
     assert "postgresql://autogpt:[redacted]@db.internal:5432/x" in line
+    masked = "AutoGPT's database at postgresql://agpt:***@127.0.0.1:9/db"
+    assert redact(masked) == masked

@@ -17,7 +17,8 @@ _PATTERNS = [
     # The shapes of OpenAI, Anthropic and most OpenAI-compatible providers' keys.
     (re.compile(r"sk-[A-Za-z0-9_-]{16,}"), "sk-[redacted]"),
     # The password of a connection URL (a database or proxy DSN in a driver's error).
-    (re.compile(r"(://[^:/@\s]+:)[^@\s/]+@"), r"\1[redacted]@"),
+    # A URL already masked as "user:***@" is left as it reads.
+    (re.compile(r"(://[^:/@\s]+:)(?!\*\*\*@)[^@\s/]+@"), r"\1[redacted]@"),
 ]
 # Shorter configured values (a local server's dummy key "x") would redact ordinary text.
 MIN_SECRET_LENGTH = 8
