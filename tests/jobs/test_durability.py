@@ -3,11 +3,15 @@
 import asyncio
 import signal
 from collections import Counter
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from execlens.db.engine import Database
+from execlens.jobs import repository
+from execlens.jobs.clock import SystemClock
 from execlens.jobs.models import ItemStatus, JobItem, JobStatus
+from execlens.jobs.recorder import Outcome, Recorder
 from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge
 from tests.jobs.conftest import (
@@ -25,6 +29,8 @@ from tests.jobs.conftest import (
     wait_for,
 )
 from tests.jobs.test_cli import llm_env
+
+LEASE = timedelta(seconds=2)
 
 
 async def items_of(database: Database, job_id: str) -> list[JobItem]:
@@ -97,3 +103,33 @@ async def test_two_workers_never_judge_the_same_execution(database, jobs_setting
     assert {i.attempts for i in items} == {1}
     assert {i.judged_by for i in items} == {w.id for w in workers}
     assert await verdict_counts(database) == {f"run-{n:03d}": 1 for n in range(1, 61)}
+
+
+async def test_a_run_taken_again_by_its_own_worker_is_counted_once(database, jobs_settings):
+    # A worker whose heartbeat lagged past its lease (a loaded machine) may claim the same
+    # run again while the first call is still in flight; both answers can then finish in
+    # the same commit.
+    await store(database, [run(1)])
+    job_id = await create_job(database, jobs_settings)
+    clock = SystemClock()
+    async with database.write() as session:
+        row = {"job_id": job_id, "execution_id": "run-001", "status": "pending", "attempts": 0}
+        await repository.insert_items(session, [row])
+    async with database.write() as session:
+        [(item_id, _)] = await repository.claim_items(
+            session, job_id=job_id, worker_id="w", count=1, now=clock.now(), lease=LEASE
+        )
+        later = clock.now() + 2 * LEASE
+        again = await repository.claim_items(
+            session, job_id=job_id, worker_id="w", count=1, now=later, lease=LEASE
+        )
+    assert [i for i, _ in again] == [item_id]
+    recorder = Recorder(database, clock, worker_id="w", job_id=job_id)
+
+    await asyncio.gather(
+        recorder.record(item_id, Outcome(ItemStatus.SKIPPED)),
+        recorder.record(item_id, Outcome(ItemStatus.SKIPPED)),
+    )
+
+    job = await job_row(database, job_id)
+    assert (job.done_count, job.skipped) == (1, 1)

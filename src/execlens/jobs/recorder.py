@@ -110,14 +110,18 @@ class Recorder:
             # Only items this worker still holds: one whose lease expired belongs to
             # whoever claimed it since, and this result is dropped.
             held = await repository.still_leased(session, self.worker_id, ids)
+            lost = [item_id for item_id in ids if item_id not in held]
             rows: list[dict[str, Any]] = []
             retries: list[dict[str, Any]] = []
             verdicts: list[Verdict] = []
             with session.no_autoflush:
                 for item_id, outcome, _ in batch:
-                    if item_id not in held:
+                    # pop: a run this worker took again after its own lease lapsed can
+                    # finish twice in one commit; only the first answer counts.
+                    attempts = held.pop(item_id, None)
+                    if attempts is None:
                         continue
-                    final = self._final(outcome, held[item_id])
+                    final = self._final(outcome, attempts)
                     if final is None:
                         retries.append({"id": item_id, "status": outcome.status})
                         continue
@@ -129,7 +133,7 @@ class Recorder:
             await repository.finish_items(session, retries)
             if verdicts:
                 await judge_service.store(session, verdicts)
-        return [item_id for item_id in ids if item_id not in held]
+        return lost
 
     def _final(self, outcome: Outcome, attempts: int) -> Outcome | None:
         """Return the outcome to store, or None when the item is to be retried."""
