@@ -12,6 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from execlens.db.base import AnyRow
 
 FINISHED = ("COMPLETED", "FAILED", "TERMINATED")
+# Names longer than execlens stores are cut.
+NAME_LIMIT = 500
+# to_char's pattern for execlens's stored UTC text; AutoGPT's times are naive UTC.
+_UTC_TEXT = "YYYY-MM-DD HH24:MI:SS.US"
 
 # When a run last changed. Prisma sets updatedAt on every write of its own; a raw-SQL
 # writer may not, so the end and creation times count too (GREATEST skips NULLs).
@@ -36,18 +40,37 @@ _COUNT = text(f'SELECT count(*) FROM "AgentGraphExecution" r {_RUN_FILTER}')
 # order, aggregated by PostgreSQL: one row per node execution reaches Python. A run over
 # the limit keeps its first `head` and last `tail` node executions; the rest never leave
 # the database.
-_NODE_EXECUTIONS = text("""
-SELECT k.*,
-  (SELECT jsonb_object_agg(o.name, o.vals) FROM (
-     SELECT io.name, jsonb_agg(io.data ORDER BY io.time, io.id) AS vals
-     FROM "AgentNodeExecutionInputOutput" io
-     WHERE io."referencedByOutputExecId" = k.id
-     GROUP BY io.name) o) AS outputs,
-  CASE WHEN k.execution_data IS NULL OR k.execution_data = CAST('{}' AS jsonb) THEN
-    (SELECT jsonb_object_agg(io.name, io.data ORDER BY io.time, io.id)
-     FROM "AgentNodeExecutionInputOutput" io
-     WHERE io."referencedByInputExecId" = k.id)
-  END AS inputs
+# The first columns are execlens's node execution row (NODE_EXECUTION_COLUMNS), inputs
+# and outputs as JSON text and times as UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"), stored
+# as they are: decoding them in Python only to encode them again was most of a sync's time.
+# Values AutoGPT's moderation cleared replace the node's own, as AutoGPT reads them back;
+# a JSON value Python holds false (null, {}, [], "", 0, false) counts as none.
+_FALSY = "('null', '{}', '[]', '\"\"', '0', 'false')"
+_NODE_EXECUTIONS = text(f"""
+SELECT k.id, k.run_id, k.node_id, nullif(left(k.block_name, {NAME_LIMIT}), '') AS block_name,
+  k.status,
+  coalesce(
+    CASE WHEN k.stats -> 'cleared_inputs' NOT IN {_FALSY} THEN k.stats -> 'cleared_inputs' END,
+    CASE WHEN k.execution_data IS NULL OR k.execution_data = CAST('{{}}' AS jsonb) THEN
+      (SELECT jsonb_object_agg(io.name, io.data ORDER BY io.time, io.id)
+       FROM "AgentNodeExecutionInputOutput" io
+       WHERE io."referencedByInputExecId" = k.id)
+    WHEN k.execution_data NOT IN {_FALSY} THEN k.execution_data END
+  )::text AS input,
+  coalesce(
+    CASE WHEN k.stats -> 'cleared_outputs' NOT IN {_FALSY} THEN k.stats -> 'cleared_outputs' END,
+    (SELECT jsonb_object_agg(o.name, o.vals) FROM (
+       SELECT io.name, jsonb_agg(io.data ORDER BY io.time, io.id) AS vals
+       FROM "AgentNodeExecutionInputOutput" io
+       WHERE io."referencedByOutputExecId" = k.id
+       GROUP BY io.name) o)
+  )::text AS output,
+  k.stats -> 'error' AS error,
+  to_char(k.queued_at, '{_UTC_TEXT}') AS queued_at,
+  to_char(k.started_at, '{_UTC_TEXT}') AS started_at,
+  to_char(k.ended_at, '{_UTC_TEXT}') AS ended_at,
+  k.total,
+  CASE WHEN k.total - :tail > :head THEN k.next_queued_at END AS next_queued_at
 FROM (
   SELECT ne.id, ne."agentGraphExecutionId" AS run_id, ne."agentNodeId" AS node_id,
          ne."executionStatus"::text AS status, ne."executionData" AS execution_data,

@@ -14,8 +14,8 @@ from execlens.autogpt.schema_check import check_source_schema
 from execlens.autogpt.source import SourceError, source_connection, source_engine
 from execlens.db.base import AnyRow, as_utc
 from execlens.db.engine import Database
-from execlens.executions.schemas import ExecutionIn, GraphIn
-from execlens.executions.service import execution_service
+from execlens.executions.schemas import GraphIn
+from execlens.executions.service import IngestRows, encode_values, execution_service
 from execlens.source_url import SourceDatabase
 
 SOURCE = "autogpt"
@@ -44,7 +44,8 @@ class SyncReport:
 
 @dataclass
 class _Batch:
-    executions: list[ExecutionIn]
+    rows: IngestRows
+    written: list[str]
     graphs: list[GraphIn]
     gone: list[str]
     trimmed: list[str]
@@ -209,15 +210,21 @@ class AutoGPTSync:
         rows = await reader.node_executions(connection, [r.id for r in kept], head=head, tail=tail)
         by_run = {run_id: list(nodes) for run_id, nodes in groupby(rows, key=lambda n: n.run_id)}
         trimmed = [run_id for run_id, nodes in by_run.items() if nodes[0].total > len(nodes)]
-        executions, invalid = [], []
+        executions, nodes, written, invalid = [], [], [], []
+        arrived_at = datetime.now(UTC)
         for run in kept:
             try:
-                nodes = mapping.node_executions(run.id, by_run.get(run.id, []))
-                executions.append(mapping.execution(run, nodes))
+                run_nodes = mapping.node_executions(run.id, by_run.get(run.id, []))
+                executions.append(mapping.execution_values(run, arrived_at))
             except ValueError as exc:  # pydantic's ValidationError is one
                 invalid.append((run.id, mapping.first_problem(exc)))
+                continue
+            nodes += run_nodes
+            written.append(run.id)
         graphs = await self._new_graphs(connection, kept, invalid)
-        batch = _Batch(executions, graphs, gone=gone, trimmed=trimmed, invalid=invalid)
+        dialect = self.database.dialect
+        encoded = encode_values(dialect, graphs, executions, nodes, nodes_as_text=True)
+        batch = _Batch(encoded, written, graphs, gone=gone, trimmed=trimmed, invalid=invalid)
         batch.unchanged = len(fresh) - len(kept)
         batch.changes = [(run.id, run.changed_at) for run in kept]
         return batch
@@ -253,10 +260,8 @@ class AutoGPTSync:
             if self.lease_owner is not None and not await self._renew(session, self.lease_owner):
                 raise LeaseLost(f"another process holds the {SOURCE} sync lease")
             dialect = self.database.dialect
-            result = await execution_service.ingest(
-                session, dialect, graphs=batch.graphs, executions=batch.executions
-            )
-            written = {e.id for e in batch.executions}
+            result = await execution_service.write(session, dialect, batch.rows)
+            written = set(batch.written)
             changes = [(i, c) for i, c in batch.changes if i in written]
             await repository.save_changes(session, dialect, changes)
             removed = await execution_service.remove(session, batch.gone)
