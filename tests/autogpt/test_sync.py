@@ -360,6 +360,21 @@ async def test_a_run_execlens_cannot_store_is_left_out_and_named_and_the_rest_sy
     assert (run_b.stats.error, run_b.stats.cost) == ("{'code': 7}", None)
 
 
+async def test_a_run_with_a_step_execlens_cannot_store_is_left_out_and_named(
+    autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
+):
+    graph = await autogpt.graph()
+    await autogpt.run(graph, "run-a", steps=_steps(graph))
+    await autogpt.run(graph, "run-odd", steps=_steps(graph)[:1])
+    await autogpt.step("run-odd", "x" * 250, Step(_llm(graph)), now())
+
+    report = await syncer.sync_once()
+
+    assert await _ids(database) == {"run-a"}
+    assert report.invalid == [("run-odd", "id: String should have at most 200 characters")]
+    assert (report.runs, report.node_executions) == (1, 3)
+
+
 async def test_follow_reports_a_failing_pass_and_goes_on_when_autogpt_is_back(
     autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
 ):
