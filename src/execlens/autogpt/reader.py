@@ -47,6 +47,35 @@ _COUNT = text(f'SELECT count(*) FROM "AgentGraphExecution" r {_RUN_FILTER}')
 # a JSON value Python holds false (null, {}, [], "", 0, false) counts as none.
 _FALSY = "('null', '{}', '[]', '\"\"', '0', 'false')"
 _NODE_EXECUTIONS = text(f"""
+WITH k AS (
+  SELECT * FROM (
+    SELECT ne.id, ne."agentGraphExecutionId" AS run_id, ne."agentNodeId" AS node_id,
+           ne."executionStatus"::text AS status, ne."executionData" AS execution_data,
+           coalesce(ne."queuedTime", ne."addedTime") AS queued_at,
+           ne."startedTime" AS started_at, ne."endedTime" AS ended_at, ne.stats,
+           b.name AS block_name,
+           row_number() OVER w AS position,
+           count(*) OVER (PARTITION BY ne."agentGraphExecutionId") AS total,
+           lead(coalesce(ne."queuedTime", ne."addedTime")) OVER w AS next_queued_at
+    FROM "AgentNodeExecution" ne
+    LEFT JOIN "AgentNode" n ON n.id = ne."agentNodeId"
+    LEFT JOIN "AgentBlock" b ON b.id = n."agentBlockId"
+    WHERE ne."agentGraphExecutionId" = ANY(:run_ids)
+    WINDOW w AS (PARTITION BY ne."agentGraphExecutionId" ORDER BY ne."addedTime", ne.id)
+  ) k
+  WHERE k.position <= :head OR k.position > k.total - :tail
+),
+-- Outputs of the whole batch aggregated at once: one grouping, not one per node.
+outputs AS (
+  SELECT o.node_execution_id, jsonb_object_agg(o.name, o.vals) AS output
+  FROM (
+    SELECT io."referencedByOutputExecId" AS node_execution_id, io.name,
+           jsonb_agg(io.data ORDER BY io.time, io.id) AS vals
+    FROM k JOIN "AgentNodeExecutionInputOutput" io ON io."referencedByOutputExecId" = k.id
+    GROUP BY 1, 2
+  ) o
+  GROUP BY 1
+)
 SELECT k.id, k.run_id, k.node_id, nullif(left(k.block_name, {NAME_LIMIT}), '') AS block_name,
   k.status,
   coalesce(
@@ -59,11 +88,7 @@ SELECT k.id, k.run_id, k.node_id, nullif(left(k.block_name, {NAME_LIMIT}), '') A
   )::text AS input,
   coalesce(
     CASE WHEN k.stats -> 'cleared_outputs' NOT IN {_FALSY} THEN k.stats -> 'cleared_outputs' END,
-    (SELECT jsonb_object_agg(o.name, o.vals) FROM (
-       SELECT io.name, jsonb_agg(io.data ORDER BY io.time, io.id) AS vals
-       FROM "AgentNodeExecutionInputOutput" io
-       WHERE io."referencedByOutputExecId" = k.id
-       GROUP BY io.name) o)
+    outputs.output
   )::text AS output,
   k.stats -> 'error' AS error,
   to_char(k.queued_at, '{_UTC_TEXT}') AS queued_at,
@@ -71,22 +96,7 @@ SELECT k.id, k.run_id, k.node_id, nullif(left(k.block_name, {NAME_LIMIT}), '') A
   to_char(k.ended_at, '{_UTC_TEXT}') AS ended_at,
   k.total,
   CASE WHEN k.total - :tail > :head THEN k.next_queued_at END AS next_queued_at
-FROM (
-  SELECT ne.id, ne."agentGraphExecutionId" AS run_id, ne."agentNodeId" AS node_id,
-         ne."executionStatus"::text AS status, ne."executionData" AS execution_data,
-         coalesce(ne."queuedTime", ne."addedTime") AS queued_at,
-         ne."startedTime" AS started_at, ne."endedTime" AS ended_at, ne.stats,
-         b.name AS block_name,
-         row_number() OVER w AS position,
-         count(*) OVER (PARTITION BY ne."agentGraphExecutionId") AS total,
-         lead(coalesce(ne."queuedTime", ne."addedTime")) OVER w AS next_queued_at
-  FROM "AgentNodeExecution" ne
-  LEFT JOIN "AgentNode" n ON n.id = ne."agentNodeId"
-  LEFT JOIN "AgentBlock" b ON b.id = n."agentBlockId"
-  WHERE ne."agentGraphExecutionId" = ANY(:run_ids)
-  WINDOW w AS (PARTITION BY ne."agentGraphExecutionId" ORDER BY ne."addedTime", ne.id)
-) k
-WHERE k.position <= :head OR k.position > k.total - :tail
+FROM k LEFT JOIN outputs ON outputs.node_execution_id = k.id
 ORDER BY k.run_id, k.position
 """)
 _GRAPH_KEYS = "SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:versions AS integer[]))"
