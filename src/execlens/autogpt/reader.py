@@ -3,7 +3,7 @@
 Names are AutoGPT's Prisma names, quoted; the engine's search_path points at its schema.
 """
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 
 from sqlalchemy import text
@@ -24,6 +24,9 @@ _RUN_FILTER = f"""
 WHERE r."executionStatus"::text IN ('COMPLETED', 'FAILED', 'TERMINATED')
   AND {CHANGED_AT} >= CAST(:since AS timestamp(3))
 """
+# No index orders runs by their change time (AutoGPT's schema has none): the runs of a
+# pass are read by one query, sorted once, through a server-side cursor. A query per batch
+# would scan and sort every run again, and a pass would grow with the square of its runs.
 _RUNS = text(f"""
 SELECT r.id, r."agentGraphId" AS graph_id, r."agentGraphVersion" AS graph_version,
        r."userId" AS user_id, r."executionStatus"::text AS status,
@@ -31,9 +34,7 @@ SELECT r.id, r."agentGraphId" AS graph_id, r."agentGraphVersion" AS graph_versio
        r."isDeleted" AS is_deleted, r.stats, {CHANGED_AT} AS changed_at
 FROM "AgentGraphExecution" r
 {_RUN_FILTER}
-  AND ({CHANGED_AT}, r.id) > (CAST(:after_changed AS timestamp(3)), CAST(:after_id AS text))
 ORDER BY changed_at, r.id
-LIMIT :limit
 """)
 _COUNT = text(f'SELECT count(*) FROM "AgentGraphExecution" r {_RUN_FILTER}')
 # Each node execution with its outputs grouped by pin and its input rows, both in time
@@ -130,21 +131,13 @@ async def count_finished_runs(connection: AsyncConnection, *, since: datetime | 
 
 
 async def finished_runs(
-    connection: AsyncConnection,
-    *,
-    since: datetime | None,
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> Sequence[AnyRow]:
-    """Return finished runs changed at or after ``since``, past ``after``, oldest change first."""
-    after_changed, after_id = after or (_EPOCH, "")
-    params = {
-        "since": since or _EPOCH,
-        "after_changed": after_changed,
-        "after_id": after_id,
-        "limit": limit,
-    }
-    return (await connection.execute(_RUNS, params)).all()
+    connection: AsyncConnection, *, since: datetime | None, batch: int
+) -> AsyncGenerator[Sequence[AnyRow]]:
+    """Yield finished runs changed at or after ``since``, oldest first, ``batch`` at a time."""
+    stmt = _RUNS.execution_options(yield_per=batch)
+    result = await connection.stream(stmt, {"since": since or _EPOCH})
+    async for runs in result.partitions(batch):
+        yield runs
 
 
 async def node_executions(

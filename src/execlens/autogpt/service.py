@@ -1,8 +1,8 @@
 """Sync finished AutoGPT runs into execlens: incremental, idempotent, in keyset batches."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import suppress
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -141,39 +141,40 @@ class AutoGPTSync:
                 on_batch(report)
         # Batch n+1 is read while batch n is written: PostgreSQL's work on one side
         # overlaps Python's on the other. Writes stay one at a time and in order.
-        after: tuple[datetime, str] | None = None
         writing: asyncio.Task[None] | None = None
         try:
-            while True:
-                read = await self._read_next(since, after)
-                if writing is not None:
-                    await writing
-                    if on_batch:
-                        on_batch(report)
-                if read is None:
-                    return report
-                runs, batch = read
-                after = (runs[-1].changed_at, runs[-1].id)
-                writing = asyncio.create_task(self._write(batch, runs, report))
+            async with aclosing(self._finished_runs(since)) as batches:
+                async for runs in batches:
+                    batch = await self._read(runs)
+                    if writing is not None:
+                        await writing
+                        if on_batch:
+                            on_batch(report)
+                    writing = asyncio.create_task(self._write(batch, runs, report))
+            if writing is not None:
+                await writing
+                if on_batch:
+                    on_batch(report)
+            return report
         finally:
             # A failed read still lets the batch in flight commit (or roll back) whole.
             if writing is not None:
                 with suppress(Exception):
                     await writing
 
-    async def _read_next(
-        self, since: datetime | None, after: tuple[datetime, str] | None
-    ) -> tuple[Sequence[AnyRow], _Batch] | None:
-        """Return the next runs after ``after`` with what to write for them; None at the end."""
+    async def _finished_runs(self, since: datetime | None) -> AsyncGenerator[Sequence[AnyRow]]:
+        # Only reading AutoGPT's runs happens in this connection's context: an error
+        # writing to execlens must not be reported as AutoGPT's.
         async with source_connection(self.engine, self.source) as connection:
-            runs = await reader.finished_runs(
-                connection, since=since, after=after, limit=self.batch_size
-            )
-            if not runs:
-                return None
-            async with self.database.read() as session:
-                stored = await repository.stored_changes(session, [r.id for r in runs])
-            return runs, await self._read_batch(connection, runs, stored)
+            async for runs in reader.finished_runs(connection, since=since, batch=self.batch_size):
+                yield runs
+
+    async def _read(self, runs: Sequence[AnyRow]) -> _Batch:
+        """Return what to write for these runs."""
+        async with self.database.read() as session:
+            stored = await repository.stored_changes(session, [r.id for r in runs])
+        async with source_connection(self.engine, self.source) as connection:
+            return await self._read_batch(connection, runs, stored)
 
     async def follow(
         self,
