@@ -1,6 +1,7 @@
 """Measure `execlens sync autogpt` throughput and peak memory into SQLite and PostgreSQL.
 
 Usage: .venv/bin/python bench/sync.py [--sizes 10000 100000] [--dialects sqlite postgresql]
+       [--before /path/to/earlier/checkout/src]
 
 AutoGPT's tables are created in schema `bench_platform` of the bench PostgreSQL database
 (EXECLENS_BENCH_POSTGRES_URL) and filled with finished runs of 5 node executions each, one
@@ -8,7 +9,8 @@ input row and one output row per node execution, as AutoGPT's executor writes th
 measurement runs in a fresh subprocess (so peak memory is its own): one `--once` pass into
 an empty execlens database. Side by side, the baseline is `execlens import` of a JSONL file
 with as many runs of the same shape (bench/ingest.py), the path a sync ends in.
-Goal: at least 5,000 runs/s, memory flat from 10k to 100k runs.
+With --before, the sync of an earlier checkout runs on the same data too, for a before and
+after in one run. Goal: at least 5,000 runs/s, memory flat from 10k to 100k runs.
 """
 
 import argparse
@@ -118,12 +120,15 @@ def child(kind: str, url: str, path: str) -> None:
     print(json.dumps({"seconds": elapsed, "peak_mib": peak_mib, "runs": runs}))
 
 
-def measure(kind: str, url: str, path: Path) -> dict:
+def measure(kind: str, url: str, path: Path, src: Path | None = None) -> dict:
+    # ``src``: another checkout's `src` directory, imported instead of this one.
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
     output = subprocess.run(
         [sys.executable, __file__, "--child", kind, url, str(path)],
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -140,6 +145,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--dialects", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="the `src` directory of an earlier checkout: its sync is measured side by side",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -148,6 +158,8 @@ def main() -> None:
     from ingest import write_dataset
 
     rows = []
+    # The machine may be shared: the load tells how far the figures are depressed.
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             asyncio.run(fill_source(size))
@@ -157,7 +169,9 @@ def main() -> None:
                 synced = measure("sync", _url(dialect, tmp), path)
                 assert synced["runs"] == size, synced
                 imported = measure("import", _url(dialect, tmp), path)
-                rows.append((dialect, size, synced, imported))
+                before = args.before and measure("sync", _url(dialect, tmp), path, args.before)
+                rows.append((dialect, size, synced, imported, before))
+    print(f"load average before and after: {load}, {os.getloadavg()}")
     _print(rows)
 
 
@@ -165,18 +179,25 @@ def _print(rows: list) -> None:
     print(f"\nsync of runs with {NODES} node executions each (goal ≥ {GOAL_PER_SECOND:,} runs/s)")
     header = f"{'database':<11}{'runs':>9}{'seconds':>9}{'runs/s':>9}{'÷ goal':>8}"
     header += f"{'import/s':>10}{'÷ import':>10}{'peak MiB':>10}"
+    header += f"{'before/s':>10}{'÷ before':>10}{'MiB':>6}" if rows[0][4] else ""
     print(header)
     peaks: dict[str, list[float]] = {}
-    for dialect, size, synced, imported in rows:
+    for dialect, size, synced, imported, before in rows:
         rate = size / synced["seconds"]
         baseline = size / imported["seconds"]
         peaks.setdefault(dialect, []).append(synced["peak_mib"])
-        print(
+        line = (
             f"{dialect:<11}{size:>9,}{synced['seconds']:>9.1f}{rate:>9,.0f}"
             f"{rate / GOAL_PER_SECOND:>8.2f}{baseline:>10,.0f}{rate / baseline:>10.2f}"
             f"{synced['peak_mib']:>10.0f}"
         )
+        if before:
+            earlier = size / before["seconds"]
+            line += f"{earlier:>10,.0f}{rate / earlier:>10.2f}{before['peak_mib']:>6.0f}"
+        print(line)
     print("import/s: `execlens import` of as many runs of the same shape, the baseline")
+    if rows[0][4]:
+        print("before/s: the sync of the checkout given by --before, on the same data")
     for dialect, values in peaks.items():
         if len(values) > 1:
             print(f"{dialect}: peak memory largest ÷ smallest size = {values[-1] / values[0]:.2f}")

@@ -57,6 +57,7 @@ class Step:
     status: str = "COMPLETED"
     error: str | None = None
     execution_data: bool = True
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -164,7 +165,7 @@ class AutoGPTDatabase:
     async def step(self, run_id: str, node_exec_id: str, step: Step, at: datetime) -> None:
         """Add one node execution with its input rows and output rows."""
         ended = at + timedelta(milliseconds=500) if step.status in ("COMPLETED", "FAILED") else None
-        stats = {"walltime": 0.5, "cputime": 0.1}
+        stats = {"walltime": 0.5, "cputime": 0.1, **step.stats}
         if step.error:
             stats["error"] = step.error
         await self.db.execute(

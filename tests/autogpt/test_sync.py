@@ -149,6 +149,41 @@ async def test_inputs_come_from_input_rows_when_the_node_kept_no_execution_data(
     assert run.node_executions[0].input == {"prompt": "hello"}
 
 
+async def test_a_node_with_moderated_values_is_stored_with_them_not_the_originals(
+    autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
+):
+    graph = await autogpt.graph()
+    cleared = {"cleared_inputs": {"prompt": ["[removed]"]}, "cleared_outputs": {"x": [1.5]}}
+    moderated = Step(
+        _llm(graph), inputs={"prompt": "secret"}, outputs=[("response", "hi")], stats=cleared
+    )
+    # Empty moderation lists mean nothing was cleared: the node's own values stay.
+    empty = {"cleared_inputs": {}, "cleared_outputs": []}
+    plain = Step(_llm(graph), inputs={"prompt": "hello"}, outputs=[("response", "hi")], stats=empty)
+    await autogpt.run(graph, "run-1", steps=[moderated, plain])
+
+    await syncer.sync_once()
+
+    async with database.read() as session:
+        first, second = (await execution_service.get(session, "run-1")).node_executions
+    assert (first.input, first.output) == ({"prompt": ["[removed]"]}, {"x": [1.5]})
+    assert (second.input, second.output) == ({"prompt": "hello"}, {"response": ["hi"]})
+
+
+async def test_a_node_error_that_is_not_text_is_kept_as_text(
+    autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
+):
+    graph = await autogpt.graph()
+    step = Step(_llm(graph), status="FAILED", stats={"error": {"code": 7}})
+    await autogpt.run(graph, "run-1", status="FAILED", steps=[step])
+
+    await syncer.sync_once()
+
+    async with database.read() as session:
+        node = (await execution_service.get(session, "run-1")).node_executions[0]
+    assert (node.status, node.error) == ("FAILED", "{'code': 7}")
+
+
 async def test_deleted_and_dry_runs_are_not_synced(
     autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
 ):
@@ -323,6 +358,21 @@ async def test_a_run_execlens_cannot_store_is_left_out_and_named_and_the_rest_sy
         run_b = await execution_service.get(session, "run-b")
     # An error that is not text is kept as text; a fractional cent count is left out.
     assert (run_b.stats.error, run_b.stats.cost) == ("{'code': 7}", None)
+
+
+async def test_a_run_with_a_step_execlens_cannot_store_is_left_out_and_named(
+    autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
+):
+    graph = await autogpt.graph()
+    await autogpt.run(graph, "run-a", steps=_steps(graph))
+    await autogpt.run(graph, "run-odd", steps=_steps(graph)[:1])
+    await autogpt.step("run-odd", "x" * 250, Step(_llm(graph)), now())
+
+    report = await syncer.sync_once()
+
+    assert await _ids(database) == {"run-a"}
+    assert report.invalid == [("run-odd", "id: String should have at most 200 characters")]
+    assert (report.runs, report.node_executions) == (1, 3)
 
 
 async def test_follow_reports_a_failing_pass_and_goes_on_when_autogpt_is_back(

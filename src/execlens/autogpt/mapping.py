@@ -1,13 +1,18 @@
-"""Turn AutoGPT's rows into execlens's wire models, as AutoGPT itself reads them back."""
+"""Turn AutoGPT's rows into execlens's rows, as AutoGPT itself reads them back."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import to_json
 
+from execlens.autogpt import reader
 from execlens.db.base import AnyRow
+from execlens.db.dialect import utc_text
 from execlens.errors import field_path
 from execlens.executions.models import ExecutionStatus
+from execlens.executions.repository import NODE_EXECUTION_COLUMNS
 from execlens.executions.schemas import (
     MAX_NODE_EXECUTIONS,
     ExecutionIn,
@@ -18,8 +23,15 @@ from execlens.executions.schemas import (
 
 # The graph `stats` keys execlens stores, under AutoGPT's database names.
 STATS_KEYS = tuple(ExecutionStats.model_fields)
-_NAME_LIMIT = 500
+_NAME_LIMIT = reader.NAME_LIMIT
+_ID_LIMIT = 200
+# node_values: the reader's first columns, and where the error is among them.
+_NODE_COLUMNS = len(NODE_EXECUTION_COLUMNS)
+_ERROR = NODE_EXECUTION_COLUMNS.index("error")
+_INT32_MAX = 2**31 - 1
+_STATUSES = frozenset(status.value for status in ExecutionStatus)
 TRIMMED_NODE_ID = "execlens-trimmed"
+_TRIMMED_BLOCK = "execlens: run trimmed"
 
 
 def first_problem(exc: ValueError) -> str:
@@ -52,40 +64,32 @@ def run_stats(stats: Any) -> ExecutionStats:
     return ExecutionStats()
 
 
-def _node_inputs(node: AnyRow) -> Any:
-    stats = node.stats if isinstance(node.stats, dict) else {}
-    if stats.get("cleared_inputs"):
-        return stats["cleared_inputs"]
-    return node.execution_data or node.inputs
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= _ID_LIMIT
 
 
-def _node_outputs(node: AnyRow) -> Any:
-    stats = node.stats if isinstance(node.stats, dict) else {}
-    if stats.get("cleared_outputs"):
-        return stats["cleared_outputs"]
-    return node.outputs
-
-
-def _node_error(node: AnyRow) -> str | None:
-    error = node.stats.get("error") if isinstance(node.stats, dict) else None
-    return None if error is None else str(error)
-
-
-def node_execution(node: AnyRow) -> NodeExecutionIn:
-    """Return one node execution, read as AutoGPT reads it (moderated values first)."""
-    return NodeExecutionIn(
-        id=node.id,
-        node_id=node.node_id,
-        block_name=(node.block_name or "")[:_NAME_LIMIT] or None,
-        status=ExecutionStatus(node.status),
-        input=_node_inputs(node),
-        output=_node_outputs(node),
-        error=_node_error(node),
-        # A node execution never queued (still INCOMPLETE) keeps its place by addedTime.
-        queued_at=node.queued_at,
-        started_at=node.started_at,
-        ended_at=node.ended_at,
+def _check_node(node: AnyRow) -> None:
+    """Raise ValidationError naming the first field of ``node`` execlens cannot store."""
+    NodeExecutionIn(
+        id=node.id, node_id=node.node_id, block_name=node.block_name, status=node.status
     )
+
+
+def node_values(node: AnyRow) -> tuple[Any, ...]:
+    """Return one node execution as stored, values in NODE_EXECUTION_COLUMNS order.
+
+    The reader selects them in that order, as AutoGPT reads them back (moderated values
+    first), inputs and outputs as JSON text and times as UTC text, stored as they are.
+    """
+    values = node[:_NODE_COLUMNS]
+    # The checks NodeExecutionIn makes, spelled out: pydantic for each of many rows cost
+    # more than the rest of the mapping. It names the field of a row that fails them.
+    if not (_is_id(values[0]) and _is_id(values[2]) and values[4] in _STATUSES):
+        _check_node(node)
+    error = values[_ERROR]
+    if error is not None and type(error) is not str:
+        values = (*values[:_ERROR], str(error), *values[_ERROR + 1 :])
+    return values
 
 
 def trim_limits() -> tuple[int, int]:
@@ -94,9 +98,9 @@ def trim_limits() -> tuple[int, int]:
     return keep // 2, keep - keep // 2
 
 
-def node_executions(run_id: str, rows: Sequence[AnyRow]) -> list[NodeExecutionIn]:
+def node_executions(run_id: str, rows: Sequence[AnyRow]) -> list[tuple[Any, ...]]:
     """Return a run's node executions; a trimmed run gets a note where steps were left out."""
-    nodes = [node_execution(row) for row in rows]
+    nodes = [node_values(row) for row in rows]
     if not rows or rows[0].total <= MAX_NODE_EXECUTIONS:
         return nodes
     head, _ = trim_limits()
@@ -104,26 +108,31 @@ def node_executions(run_id: str, rows: Sequence[AnyRow]) -> list[NodeExecutionIn
     return [*nodes[:head], note, *nodes[head:]]
 
 
-def trimmed_note(run_id: str, total: int, at: Any) -> NodeExecutionIn:
+def trimmed_note(run_id: str, total: int, at: datetime | None) -> tuple[Any, ...]:
     """Return the node execution that says how much of a run was left out."""
     dropped = total - (MAX_NODE_EXECUTIONS - 1)
     note = (
         f"execlens kept the first and last node executions of this run: it has {total:,}, "
         f"execlens stores at most {MAX_NODE_EXECUTIONS:,}; {dropped:,} in between were left out"
     )
-    return NodeExecutionIn(
-        id=f"{run_id}:{TRIMMED_NODE_ID}",
-        node_id=TRIMMED_NODE_ID,
-        block_name="execlens: run trimmed",
-        status=ExecutionStatus.COMPLETED,
-        output={"note": [note]},
-        queued_at=at,
+    return (
+        f"{run_id}:{TRIMMED_NODE_ID}",
+        run_id,
+        TRIMMED_NODE_ID,
+        _TRIMMED_BLOCK,
+        ExecutionStatus.COMPLETED.value,
+        None,
+        to_json({"note": [note]}).decode(),
+        None,
+        None if at is None else utc_text(at),
+        None,
+        None,
     )
 
 
-def execution(run: AnyRow, nodes: list[NodeExecutionIn]) -> ExecutionIn:
-    """Return a finished run with its node executions."""
-    return ExecutionIn(
+def _check_execution(run: AnyRow) -> None:
+    """Raise ValidationError naming the first field of ``run`` execlens cannot store."""
+    ExecutionIn(
         id=run.id,
         graph_id=run.graph_id,
         graph_version=run.graph_version,
@@ -132,8 +141,42 @@ def execution(run: AnyRow, nodes: list[NodeExecutionIn]) -> ExecutionIn:
         created_at=run.created_at,
         started_at=run.started_at,
         ended_at=run.ended_at,
-        stats=run_stats(run.stats if isinstance(run.stats, dict) else None),
-        node_executions=nodes,
+    )
+
+
+def execution_values(run: AnyRow, arrived_at: datetime) -> tuple[Any, ...]:
+    """Return a finished run as stored, values in EXECUTION_COLUMNS order."""
+    version = run.graph_version
+    valid = (
+        _is_id(run.id)
+        and _is_id(run.graph_id)
+        and _is_id(run.user_id)
+        and run.status in _STATUSES
+        and type(version) is int
+        and 0 <= version <= _INT32_MAX
+        and isinstance(run.created_at, datetime)
+    )
+    if not valid:
+        _check_execution(run)
+    stats = run_stats(run.stats if isinstance(run.stats, dict) else None)
+    return (
+        run.id,
+        run.graph_id,
+        version,
+        run.user_id,
+        run.status,
+        run.created_at,
+        run.started_at,
+        run.ended_at,
+        stats.cost,
+        stats.walltime,
+        stats.cputime,
+        stats.node_count,
+        stats.node_error_count,
+        stats.error,
+        stats.activity_status,
+        stats.correctness_score,
+        arrived_at,
     )
 
 

@@ -3,7 +3,7 @@
 Names are AutoGPT's Prisma names, quoted; the engine's search_path points at its schema.
 """
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 
 from sqlalchemy import text
@@ -12,6 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from execlens.db.base import AnyRow
 
 FINISHED = ("COMPLETED", "FAILED", "TERMINATED")
+# Names longer than execlens stores are cut.
+NAME_LIMIT = 500
+# to_char's pattern for execlens's stored UTC text; AutoGPT's times are naive UTC.
+_UTC_TEXT = "YYYY-MM-DD HH24:MI:SS.US"
 
 # When a run last changed. Prisma sets updatedAt on every write of its own; a raw-SQL
 # writer may not, so the end and creation times count too (GREATEST skips NULLs).
@@ -20,6 +24,9 @@ _RUN_FILTER = f"""
 WHERE r."executionStatus"::text IN ('COMPLETED', 'FAILED', 'TERMINATED')
   AND {CHANGED_AT} >= CAST(:since AS timestamp(3))
 """
+# No index orders runs by their change time (AutoGPT's schema has none): the runs of a
+# pass are read by one query, sorted once, through a server-side cursor. A query per batch
+# would scan and sort every run again, and a pass would grow with the square of its runs.
 _RUNS = text(f"""
 SELECT r.id, r."agentGraphId" AS graph_id, r."agentGraphVersion" AS graph_version,
        r."userId" AS user_id, r."executionStatus"::text AS status,
@@ -27,43 +34,70 @@ SELECT r.id, r."agentGraphId" AS graph_id, r."agentGraphVersion" AS graph_versio
        r."isDeleted" AS is_deleted, r.stats, {CHANGED_AT} AS changed_at
 FROM "AgentGraphExecution" r
 {_RUN_FILTER}
-  AND ({CHANGED_AT}, r.id) > (CAST(:after_changed AS timestamp(3)), CAST(:after_id AS text))
 ORDER BY changed_at, r.id
-LIMIT :limit
 """)
 _COUNT = text(f'SELECT count(*) FROM "AgentGraphExecution" r {_RUN_FILTER}')
 # Each node execution with its outputs grouped by pin and its input rows, both in time
 # order, aggregated by PostgreSQL: one row per node execution reaches Python. A run over
 # the limit keeps its first `head` and last `tail` node executions; the rest never leave
 # the database.
-_NODE_EXECUTIONS = text("""
-SELECT k.*,
-  (SELECT jsonb_object_agg(o.name, o.vals) FROM (
-     SELECT io.name, jsonb_agg(io.data ORDER BY io.time, io.id) AS vals
-     FROM "AgentNodeExecutionInputOutput" io
-     WHERE io."referencedByOutputExecId" = k.id
-     GROUP BY io.name) o) AS outputs,
-  CASE WHEN k.execution_data IS NULL OR k.execution_data = CAST('{}' AS jsonb) THEN
-    (SELECT jsonb_object_agg(io.name, io.data ORDER BY io.time, io.id)
-     FROM "AgentNodeExecutionInputOutput" io
-     WHERE io."referencedByInputExecId" = k.id)
-  END AS inputs
-FROM (
-  SELECT ne.id, ne."agentGraphExecutionId" AS run_id, ne."agentNodeId" AS node_id,
-         ne."executionStatus"::text AS status, ne."executionData" AS execution_data,
-         coalesce(ne."queuedTime", ne."addedTime") AS queued_at,
-         ne."startedTime" AS started_at, ne."endedTime" AS ended_at, ne.stats,
-         b.name AS block_name,
-         row_number() OVER w AS position,
-         count(*) OVER (PARTITION BY ne."agentGraphExecutionId") AS total,
-         lead(coalesce(ne."queuedTime", ne."addedTime")) OVER w AS next_queued_at
-  FROM "AgentNodeExecution" ne
-  LEFT JOIN "AgentNode" n ON n.id = ne."agentNodeId"
-  LEFT JOIN "AgentBlock" b ON b.id = n."agentBlockId"
-  WHERE ne."agentGraphExecutionId" = ANY(:run_ids)
-  WINDOW w AS (PARTITION BY ne."agentGraphExecutionId" ORDER BY ne."addedTime", ne.id)
-) k
-WHERE k.position <= :head OR k.position > k.total - :tail
+# The first columns are execlens's node execution row (NODE_EXECUTION_COLUMNS), inputs
+# and outputs as JSON text and times as UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"), stored
+# as they are: decoding them in Python only to encode them again was most of a sync's time.
+# Values AutoGPT's moderation cleared replace the node's own, as AutoGPT reads them back;
+# a JSON value Python holds false (null, {}, [], "", 0, false) counts as none.
+_FALSY = "('null', '{}', '[]', '\"\"', '0', 'false')"
+_NODE_EXECUTIONS = text(f"""
+WITH k AS (
+  SELECT * FROM (
+    SELECT ne.id, ne."agentGraphExecutionId" AS run_id, ne."agentNodeId" AS node_id,
+           ne."executionStatus"::text AS status, ne."executionData" AS execution_data,
+           coalesce(ne."queuedTime", ne."addedTime") AS queued_at,
+           ne."startedTime" AS started_at, ne."endedTime" AS ended_at, ne.stats,
+           b.name AS block_name,
+           row_number() OVER w AS position,
+           count(*) OVER (PARTITION BY ne."agentGraphExecutionId") AS total,
+           lead(coalesce(ne."queuedTime", ne."addedTime")) OVER w AS next_queued_at
+    FROM "AgentNodeExecution" ne
+    LEFT JOIN "AgentNode" n ON n.id = ne."agentNodeId"
+    LEFT JOIN "AgentBlock" b ON b.id = n."agentBlockId"
+    WHERE ne."agentGraphExecutionId" = ANY(:run_ids)
+    WINDOW w AS (PARTITION BY ne."agentGraphExecutionId" ORDER BY ne."addedTime", ne.id)
+  ) k
+  WHERE k.position <= :head OR k.position > k.total - :tail
+),
+-- Outputs of the whole batch aggregated at once: one grouping, not one per node.
+outputs AS (
+  SELECT o.node_execution_id, jsonb_object_agg(o.name, o.vals) AS output
+  FROM (
+    SELECT io."referencedByOutputExecId" AS node_execution_id, io.name,
+           jsonb_agg(io.data ORDER BY io.time, io.id) AS vals
+    FROM k JOIN "AgentNodeExecutionInputOutput" io ON io."referencedByOutputExecId" = k.id
+    GROUP BY 1, 2
+  ) o
+  GROUP BY 1
+)
+SELECT k.id, k.run_id, k.node_id, nullif(left(k.block_name, {NAME_LIMIT}), '') AS block_name,
+  k.status,
+  coalesce(
+    CASE WHEN k.stats -> 'cleared_inputs' NOT IN {_FALSY} THEN k.stats -> 'cleared_inputs' END,
+    CASE WHEN k.execution_data IS NULL OR k.execution_data = CAST('{{}}' AS jsonb) THEN
+      (SELECT jsonb_object_agg(io.name, io.data ORDER BY io.time, io.id)
+       FROM "AgentNodeExecutionInputOutput" io
+       WHERE io."referencedByInputExecId" = k.id)
+    WHEN k.execution_data NOT IN {_FALSY} THEN k.execution_data END
+  )::text AS input,
+  coalesce(
+    CASE WHEN k.stats -> 'cleared_outputs' NOT IN {_FALSY} THEN k.stats -> 'cleared_outputs' END,
+    outputs.output
+  )::text AS output,
+  k.stats -> 'error' AS error,
+  to_char(k.queued_at, '{_UTC_TEXT}') AS queued_at,
+  to_char(k.started_at, '{_UTC_TEXT}') AS started_at,
+  to_char(k.ended_at, '{_UTC_TEXT}') AS ended_at,
+  k.total,
+  CASE WHEN k.total - :tail > :head THEN k.next_queued_at END AS next_queued_at
+FROM k LEFT JOIN outputs ON outputs.node_execution_id = k.id
 ORDER BY k.run_id, k.position
 """)
 _GRAPH_KEYS = "SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:versions AS integer[]))"
@@ -97,21 +131,13 @@ async def count_finished_runs(connection: AsyncConnection, *, since: datetime | 
 
 
 async def finished_runs(
-    connection: AsyncConnection,
-    *,
-    since: datetime | None,
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> Sequence[AnyRow]:
-    """Return finished runs changed at or after ``since``, past ``after``, oldest change first."""
-    after_changed, after_id = after or (_EPOCH, "")
-    params = {
-        "since": since or _EPOCH,
-        "after_changed": after_changed,
-        "after_id": after_id,
-        "limit": limit,
-    }
-    return (await connection.execute(_RUNS, params)).all()
+    connection: AsyncConnection, *, since: datetime | None, batch: int
+) -> AsyncGenerator[Sequence[AnyRow]]:
+    """Yield finished runs changed at or after ``since``, oldest first, ``batch`` at a time."""
+    stmt = _RUNS.execution_options(yield_per=batch)
+    result = await connection.stream(stmt, {"since": since or _EPOCH})
+    async for runs in result.partitions(batch):
+        yield runs
 
 
 async def node_executions(

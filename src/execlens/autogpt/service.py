@@ -1,8 +1,8 @@
 """Sync finished AutoGPT runs into execlens: incremental, idempotent, in keyset batches."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import suppress
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -14,8 +14,8 @@ from execlens.autogpt.schema_check import check_source_schema
 from execlens.autogpt.source import SourceError, source_connection, source_engine
 from execlens.db.base import AnyRow, as_utc
 from execlens.db.engine import Database
-from execlens.executions.schemas import ExecutionIn, GraphIn
-from execlens.executions.service import execution_service
+from execlens.executions.schemas import GraphIn
+from execlens.executions.service import IngestRows, encode_values, execution_service
 from execlens.source_url import SourceDatabase
 
 SOURCE = "autogpt"
@@ -44,7 +44,8 @@ class SyncReport:
 
 @dataclass
 class _Batch:
-    executions: list[ExecutionIn]
+    rows: IngestRows
+    written: list[str]
     graphs: list[GraphIn]
     gone: list[str]
     trimmed: list[str]
@@ -140,39 +141,40 @@ class AutoGPTSync:
                 on_batch(report)
         # Batch n+1 is read while batch n is written: PostgreSQL's work on one side
         # overlaps Python's on the other. Writes stay one at a time and in order.
-        after: tuple[datetime, str] | None = None
         writing: asyncio.Task[None] | None = None
         try:
-            while True:
-                read = await self._read_next(since, after)
-                if writing is not None:
-                    await writing
-                    if on_batch:
-                        on_batch(report)
-                if read is None:
-                    return report
-                runs, batch = read
-                after = (runs[-1].changed_at, runs[-1].id)
-                writing = asyncio.create_task(self._write(batch, runs, report))
+            async with aclosing(self._finished_runs(since)) as batches:
+                async for runs in batches:
+                    batch = await self._read(runs)
+                    if writing is not None:
+                        await writing
+                        if on_batch:
+                            on_batch(report)
+                    writing = asyncio.create_task(self._write(batch, runs, report))
+            if writing is not None:
+                await writing
+                if on_batch:
+                    on_batch(report)
+            return report
         finally:
             # A failed read still lets the batch in flight commit (or roll back) whole.
             if writing is not None:
                 with suppress(Exception):
                     await writing
 
-    async def _read_next(
-        self, since: datetime | None, after: tuple[datetime, str] | None
-    ) -> tuple[Sequence[AnyRow], _Batch] | None:
-        """Return the next runs after ``after`` with what to write for them; None at the end."""
+    async def _finished_runs(self, since: datetime | None) -> AsyncGenerator[Sequence[AnyRow]]:
+        # Only reading AutoGPT's runs happens in this connection's context: an error
+        # writing to execlens must not be reported as AutoGPT's.
         async with source_connection(self.engine, self.source) as connection:
-            runs = await reader.finished_runs(
-                connection, since=since, after=after, limit=self.batch_size
-            )
-            if not runs:
-                return None
-            async with self.database.read() as session:
-                stored = await repository.stored_changes(session, [r.id for r in runs])
-            return runs, await self._read_batch(connection, runs, stored)
+            async for runs in reader.finished_runs(connection, since=since, batch=self.batch_size):
+                yield runs
+
+    async def _read(self, runs: Sequence[AnyRow]) -> _Batch:
+        """Return what to write for these runs."""
+        async with self.database.read() as session:
+            stored = await repository.stored_changes(session, [r.id for r in runs])
+        async with source_connection(self.engine, self.source) as connection:
+            return await self._read_batch(connection, runs, stored)
 
     async def follow(
         self,
@@ -209,15 +211,21 @@ class AutoGPTSync:
         rows = await reader.node_executions(connection, [r.id for r in kept], head=head, tail=tail)
         by_run = {run_id: list(nodes) for run_id, nodes in groupby(rows, key=lambda n: n.run_id)}
         trimmed = [run_id for run_id, nodes in by_run.items() if nodes[0].total > len(nodes)]
-        executions, invalid = [], []
+        executions, nodes, written, invalid = [], [], [], []
+        arrived_at = datetime.now(UTC)
         for run in kept:
             try:
-                nodes = mapping.node_executions(run.id, by_run.get(run.id, []))
-                executions.append(mapping.execution(run, nodes))
+                run_nodes = mapping.node_executions(run.id, by_run.get(run.id, []))
+                executions.append(mapping.execution_values(run, arrived_at))
             except ValueError as exc:  # pydantic's ValidationError is one
                 invalid.append((run.id, mapping.first_problem(exc)))
+                continue
+            nodes += run_nodes
+            written.append(run.id)
         graphs = await self._new_graphs(connection, kept, invalid)
-        batch = _Batch(executions, graphs, gone=gone, trimmed=trimmed, invalid=invalid)
+        dialect = self.database.dialect
+        encoded = encode_values(dialect, graphs, executions, nodes, nodes_as_text=True)
+        batch = _Batch(encoded, written, graphs, gone=gone, trimmed=trimmed, invalid=invalid)
         batch.unchanged = len(fresh) - len(kept)
         batch.changes = [(run.id, run.changed_at) for run in kept]
         return batch
@@ -253,10 +261,8 @@ class AutoGPTSync:
             if self.lease_owner is not None and not await self._renew(session, self.lease_owner):
                 raise LeaseLost(f"another process holds the {SOURCE} sync lease")
             dialect = self.database.dialect
-            result = await execution_service.ingest(
-                session, dialect, graphs=batch.graphs, executions=batch.executions
-            )
-            written = {e.id for e in batch.executions}
+            result = await execution_service.write(session, dialect, batch.rows)
+            written = set(batch.written)
             changes = [(i, c) for i, c in batch.changes if i in written]
             await repository.save_changes(session, dialect, changes)
             removed = await execution_service.remove(session, batch.gone)

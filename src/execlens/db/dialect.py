@@ -128,7 +128,7 @@ def _is_datetime(table: Table, name: str) -> bool:
     return isinstance(table.c[name].type, UTCDateTime | DateTime)
 
 
-def _utc_text(value: datetime) -> str:
+def utc_text(value: datetime) -> str:
     """Return ``value`` in UTC as "YYYY-MM-DD HH:MM:SS.ffffff"; naive means UTC."""
     if value.utcoffset():
         value = as_utc(value)
@@ -144,23 +144,27 @@ def _json_text(value: Any) -> str:
 
 @cache
 def _sqlite_converters(
-    table: Table, columns: tuple[str, ...]
+    table: Table, columns: tuple[str, ...], as_text: frozenset[str]
 ) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
     # Datetimes in SQLAlchemy's text format for SQLite DATETIME: bulk rows must match it
     # byte for byte to sort and compare like ORM-written rows.
     converters: list[tuple[int, Callable[[Any], Any]]] = []
     for index, name in enumerate(columns):
+        if name in as_text:
+            continue
         if _is_datetime(table, name):
-            converters.append((index, _utc_text))
+            converters.append((index, utc_text))
         elif _is_json(table, name):
             converters.append((index, _json_text))
     return tuple(converters)
 
 
 def _encode_sqlite(
-    table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]
+    table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]], as_text: frozenset[str]
 ) -> list[Any]:
-    converters = _sqlite_converters(table, columns)
+    converters = _sqlite_converters(table, columns, as_text)
+    if not converters:
+        return list(chain.from_iterable(rows))
     values: list[Any] = []
     for row in rows:
         row = list(row)
@@ -193,7 +197,17 @@ def _copy_json(value: Any) -> str:
     return _json_text(value).replace("\\", "\\\\")
 
 
-def _copy_converter(table: Table, name: str) -> Callable[[Any], str]:
+def _copy_utc_text(value: str) -> str:
+    return value + "+00"
+
+
+def _copy_json_text(value: str) -> str:
+    return value.replace("\\", "\\\\")
+
+
+def _copy_converter(table: Table, name: str, as_text: frozenset[str]) -> Callable[[Any], str]:
+    if name in as_text:
+        return _copy_utc_text if _is_datetime(table, name) else _copy_json_text
     if _is_datetime(table, name):
         return _copy_datetime
     if _is_json(table, name):
@@ -204,14 +218,16 @@ def _copy_converter(table: Table, name: str) -> Callable[[Any], str]:
 
 
 @cache
-def _copy_converters(table: Table, columns: tuple[str, ...]) -> tuple[Callable[[Any], str], ...]:
-    return tuple(_copy_converter(table, name) for name in columns)
+def _copy_converters(
+    table: Table, columns: tuple[str, ...], as_text: frozenset[str]
+) -> tuple[Callable[[Any], str], ...]:
+    return tuple(_copy_converter(table, name, as_text) for name in columns)
 
 
 def _encode_postgresql(
-    table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]
+    table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]], as_text: frozenset[str]
 ) -> str:
-    converters = _copy_converters(table, columns)
+    converters = _copy_converters(table, columns, as_text)
     lines = [
         "\t".join(
             [
@@ -226,14 +242,23 @@ def _encode_postgresql(
 
 
 def encode_rows(
-    dialect: Dialect, table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]
+    dialect: Dialect,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: Iterable[Sequence[Any]],
+    *,
+    as_text: frozenset[str] = frozenset(),
 ) -> EncodedRows:
-    """Encode ``rows`` (values in the order of ``columns``) for ``bulk_upsert``."""
+    """Encode ``rows`` (values in the order of ``columns``) for ``bulk_upsert``.
+
+    Values of the time and JSON columns in ``as_text`` come as stored text already: UTC
+    times as ``utc_text`` writes them, valid JSON text without NUL characters.
+    """
     match dialect:
         case "sqlite":
-            return _encode_sqlite(table, columns, rows)
+            return _encode_sqlite(table, columns, rows, as_text)
         case "postgresql":
-            return _encode_postgresql(table, columns, rows)
+            return _encode_postgresql(table, columns, rows, as_text)
         case _:
             assert_never(dialect)
 

@@ -57,6 +57,8 @@ NODE_EXECUTION_COLUMNS = (
     "ended_at",
 )
 
+_NODE_TEXT_COLUMNS = frozenset(("input_data", "output_data", "queued_at", "started_at", "ended_at"))
+
 
 async def upsert_graphs(
     session: AsyncSession, dialect: Dialect, rows: Sequence[dict[str, Any]]
@@ -108,9 +110,15 @@ def encode_executions(dialect: Dialect, rows: Iterable[Sequence[Any]]) -> Encode
     return encode_rows(dialect, Execution.__table__, EXECUTION_COLUMNS, rows)
 
 
-def encode_node_executions(dialect: Dialect, rows: Iterable[Sequence[Any]]) -> EncodedRows:
-    """Encode node execution rows, values in the order of NODE_EXECUTION_COLUMNS."""
-    return encode_rows(dialect, NodeExecution.__table__, NODE_EXECUTION_COLUMNS, rows)
+def encode_node_executions(
+    dialect: Dialect, rows: Iterable[Sequence[Any]], *, as_text: bool = False
+) -> EncodedRows:
+    """Encode node execution rows, values in the order of NODE_EXECUTION_COLUMNS.
+
+    With ``as_text``, inputs and outputs come as JSON text and times as UTC text.
+    """
+    text = _NODE_TEXT_COLUMNS if as_text else frozenset()
+    return encode_rows(dialect, NodeExecution.__table__, NODE_EXECUTION_COLUMNS, rows, as_text=text)
 
 
 def select_executions(

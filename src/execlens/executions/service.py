@@ -107,12 +107,31 @@ def encode_ingest(
 ) -> IngestRows:
     """Return the rows that ingesting ``graphs`` and ``executions`` writes."""
     node_rows = [row for e in executions for row in node_execution_values(e)]
+    return encode_values(dialect, graphs, [execution_values(e) for e in executions], node_rows)
+
+
+def encode_values(
+    dialect: Dialect,
+    graphs: Sequence[GraphIn],
+    executions: Sequence[Sequence[Any]],
+    node_executions: Sequence[Sequence[Any]],
+    *,
+    nodes_as_text: bool = False,
+) -> IngestRows:
+    """Return the rows that ingesting ``graphs`` and rows of values writes.
+
+    The values come in the order of repository.EXECUTION_COLUMNS and NODE_EXECUTION_COLUMNS,
+    already valid (as ``execution_values`` returns them for a validated ExecutionIn). With
+    ``nodes_as_text``, node inputs and outputs are JSON text and their times UTC text.
+    """
     return IngestRows(
         graphs=[graph_row(g) for g in graphs],
-        executions=repository.encode_executions(dialect, map(execution_values, executions)),
-        node_executions=repository.encode_node_executions(dialect, node_rows),
+        executions=repository.encode_executions(dialect, executions),
+        node_executions=repository.encode_node_executions(
+            dialect, node_executions, as_text=nodes_as_text
+        ),
         execution_count=len(executions),
-        node_execution_count=len(node_rows),
+        node_execution_count=len(node_executions),
     )
 
 
