@@ -7,6 +7,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from sqlalchemy import func, select
 
 from execlens.otlp.models import OtlpTrace, StagedSpan
+from tests.factories import make_execution
 from tests.otlp.conftest import (
     PROTOBUF,
     assemble_after,
@@ -139,3 +140,24 @@ async def test_invalid_ids_are_refused_as_partial_success(client, database, inge
 
 def status_of(response) -> Status:
     return Status.FromString(response.content)
+
+
+async def test_a_trace_never_overwrites_an_execution_that_did_not_come_by_otlp(
+    client, database, settings, ingest_key, admin_headers
+):
+    spans = record_spans(weather_agent)
+    trace_id = trace_id_of(spans)
+    batch = {"executions": [make_execution(trace_id)]}
+    assert (await client.post("/api/executions", json=batch, headers=admin_headers)).is_success
+    before = (await client.get(f"/api/executions/{trace_id}", headers=admin_headers)).json()
+
+    assert (await post(client, encode(spans), ingest_key)).status_code == 200
+    assert await assemble_after(database, settings, 10) == 1
+
+    after = (await client.get(f"/api/executions/{trace_id}", headers=admin_headers)).json()
+    assert after == before
+    async with database.read() as session:
+        trace = await session.get(OtlpTrace, trace_id)
+        assert trace is not None and trace.execution_id is None
+        assert "exists already" in (trace.note or "")
+        assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 0

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import bulk_upsert, encode_rows, insert_on_conflict
 from execlens.db.engine import Dialect
+from execlens.executions.models import Execution
 from execlens.otlp.models import OtlpTrace, StagedSpan, TraceState
 
 SPAN_COLUMNS = ("trace_id", "span_id", "parent_span_id", "received_at", "resource", "span")
@@ -137,6 +138,13 @@ async def mark_assembled(
     await connection.execute(
         delete(spans).where(spans.c.trace_id.in_([o["trace_id"] for o in outcomes]))
     )
+
+
+async def foreign_executions(session: AsyncSession, execution_ids: Sequence[str]) -> set[str]:
+    """Return which of these execution ids are taken by executions that did not come by OTLP."""
+    linked = select(OtlpTrace.execution_id).where(OtlpTrace.execution_id.in_(execution_ids))
+    stmt = select(Execution.id).where(Execution.id.in_(execution_ids), Execution.id.not_in(linked))
+    return set((await session.scalars(stmt)).all())
 
 
 async def trace_links(

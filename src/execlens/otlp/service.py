@@ -12,10 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from execlens.config import Settings
 from execlens.db.engine import Database, Dialect
 from execlens.executions.repository import get_graph
-from execlens.executions.schemas import ExecutionIn, GraphIn, GraphOut
+from execlens.executions.schemas import GraphIn, GraphOut
 from execlens.executions.service import execution_service
 from execlens.otlp import repository
-from execlens.otlp.assembly import GRAPH_VERSION, Limits, assemble, merge_graphs, parse_staged
+from execlens.otlp.assembly import (
+    GRAPH_VERSION,
+    AssembledRun,
+    Limits,
+    assemble,
+    merge_graphs,
+    parse_staged,
+)
 from execlens.otlp.schemas import b64, span_ids
 
 log = logging.getLogger(__name__)
@@ -131,8 +138,7 @@ class OtlpService:
             by_trace.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
         limits = Limits(settings.otlp_max_spans_per_trace, settings.otlp_max_value_chars)
         resources: dict[str, dict[str, Any]] = {}
-        graphs: dict[str, GraphIn] = {}
-        executions: list[ExecutionIn] = []
+        runs: list[AssembledRun] = []
         outcomes: list[dict[str, Any]] = []
         for trace_id, first_received_at in traces:
             rows = by_trace.get(trace_id, [])
@@ -150,18 +156,40 @@ class OtlpService:
                 outcomes[-1] = outcome | {"note": f"could not be assembled: {reason}"}
                 log.warning("OTLP trace %s could not be assembled: %s", trace_id, reason)
                 continue
-            graph = graphs.get(run.graph.id) or await _stored_graph(session, run.graph.id)
-            graphs[run.graph.id] = merge_graphs(graph, run.graph)
-            executions.append(run.execution)
+            runs.append(run)
             outcomes[-1] = outcome | {
                 "execution_id": run.execution.id,
                 "note": "; ".join(run.notes) or None,
             }
+        runs = await _without_foreign(session, runs, outcomes)
+        graphs: dict[str, GraphIn] = {}
+        for run in runs:
+            graph = graphs.get(run.graph.id) or await _stored_graph(session, run.graph.id)
+            graphs[run.graph.id] = merge_graphs(graph, run.graph)
+        executions = [run.execution for run in runs]
         await execution_service.ingest(
             session, dialect, graphs=list(graphs.values()), executions=executions
         )
         await repository.mark_assembled(session, outcomes, now)
         return len(traces)
+
+
+async def _without_foreign(
+    session: AsyncSession, runs: list[AssembledRun], outcomes: list[dict[str, Any]]
+) -> list[AssembledRun]:
+    """Return the runs whose id no execution from elsewhere (REST, a sync) holds already."""
+    taken = await repository.foreign_executions(session, [run.execution.id for run in runs])
+    if not taken:
+        return runs
+    for outcome in outcomes:
+        if outcome["execution_id"] in taken:
+            outcome["execution_id"] = None
+            outcome["note"] = (
+                f"an execution with id {outcome['trace_id']} exists already and did not come "
+                "by OTLP; the trace was not stored, so as not to overwrite it"
+            )
+            log.warning("OTLP trace %s not stored: its execution id is taken", outcome["trace_id"])
+    return [run for run in runs if run.execution.id not in taken]
 
 
 async def _stored_graph(session: AsyncSession, graph_id: str) -> GraphIn | None:
