@@ -11,9 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.config import Settings
 from execlens.db.engine import Database, Dialect
-from execlens.executions.repository import get_graph
+from execlens.executions.repository import (
+    encode_executions,
+    encode_node_executions,
+    get_graph,
+)
 from execlens.executions.schemas import GraphIn, GraphOut
-from execlens.executions.service import execution_service
+from execlens.executions.service import (
+    IngestRows,
+    execution_service,
+    execution_values,
+    graph_row,
+)
 from execlens.otlp import repository
 from execlens.otlp.assembly import (
     GRAPH_VERSION,
@@ -166,12 +175,20 @@ class OtlpService:
         for run in runs:
             graph = graphs.get(run.graph.id) or await _stored_graph(session, run.graph.id)
             graphs[run.graph.id] = merge_graphs(graph, run.graph)
-        executions = [run.execution for run in runs]
-        await execution_service.ingest(
-            session, dialect, graphs=list(graphs.values()), executions=executions
-        )
+        await execution_service.write(session, dialect, _rows_of(dialect, graphs, runs))
         await repository.mark_assembled(session, outcomes, now)
         return len(traces)
+
+
+def _rows_of(dialect: Dialect, graphs: dict[str, GraphIn], runs: list[AssembledRun]) -> IngestRows:
+    nodes = [node for run in runs for node in run.nodes]
+    return IngestRows(
+        graphs=[graph_row(graph) for graph in graphs.values()],
+        executions=encode_executions(dialect, [execution_values(run.execution) for run in runs]),
+        node_executions=encode_node_executions(dialect, nodes),
+        execution_count=len(runs),
+        node_execution_count=len(nodes),
+    )
 
 
 async def _without_foreign(
