@@ -6,6 +6,7 @@ from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from sqlalchemy import func, select
 
+from execlens.otlp import service
 from execlens.otlp.models import OtlpTrace, StagedSpan
 from tests.factories import make_execution
 from tests.otlp.conftest import (
@@ -160,4 +161,20 @@ async def test_a_trace_never_overwrites_an_execution_that_did_not_come_by_otlp(
         trace = await session.get(OtlpTrace, trace_id)
         assert trace is not None and trace.execution_id is None
         assert "exists already" in (trace.note or "")
+        assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 0
+
+
+async def test_one_pass_assembles_every_ready_trace_over_several_transactions(
+    client, database, settings, ingest_key, monkeypatch
+):
+    # Each transaction takes at most 4 spans (or one trace): 5 traces of 3 spans need 5.
+    monkeypatch.setattr(service, "ASSEMBLY_SPANS", 4)
+    traces = [record_spans(weather_agent) for _ in range(5)]
+    body = encode([span for spans in traces for span in spans])
+    assert (await post(client, body, ingest_key)).status_code == 200
+
+    assert await assemble_after(database, settings, 10) == 5
+    async with database.read() as session:
+        states = (await session.scalars(select(OtlpTrace.state))).all()
+        assert states == ["assembled"] * 5
         assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 0

@@ -98,6 +98,17 @@ def ready_traces(
     return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
 
 
+async def span_counts(session: AsyncSession, trace_ids: Sequence[str]) -> dict[str, int]:
+    """Return how many spans are staged per trace, for the traces that have any."""
+    table = SPANS
+    stmt = (
+        select(table.c.trace_id, func.count())
+        .where(table.c.trace_id.in_(trace_ids))
+        .group_by(table.c.trace_id)
+    )
+    return {trace_id: count for trace_id, count in await session.execute(stmt)}
+
+
 async def staged_spans(
     session: AsyncSession, trace_ids: Sequence[str]
 ) -> Sequence[Row[str, str, str | None, str, str]]:

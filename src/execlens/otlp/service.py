@@ -35,8 +35,11 @@ from execlens.otlp.assembly import (
 from execlens.otlp.schemas import b64, span_ids
 
 log = logging.getLogger(__name__)
-# Traces assembled per transaction: a short write lock, and bounded memory per pass.
-ASSEMBLY_BATCH = 50
+# Per transaction: traces considered, and the spans assembled at most (unless one trace
+# has more), so that memory and the write lock stay bounded however many traces are
+# ready, while each transaction's round trips are shared by many short traces.
+ASSEMBLY_TRACES = 1_000
+ASSEMBLY_SPANS = 5_000
 
 
 @dataclass(frozen=True)
@@ -123,25 +126,38 @@ class OtlpService:
     async def assemble_ready(self, database: Database, settings: Settings, now: datetime) -> int:
         """Assemble every trace that is ready into an execution; return how many."""
         total = 0
-        while True:
+        more = True
+        while more:
             async with database.write() as session:
-                count = await self._assemble_batch(session, database.dialect, settings, now)
+                count, more = await self._assemble_batch(session, database.dialect, settings, now)
             total += count
-            if count < ASSEMBLY_BATCH:
-                return total
+        return total
 
     async def _assemble_batch(
         self, session: AsyncSession, dialect: Dialect, settings: Settings, now: datetime
-    ) -> int:
+    ) -> tuple[int, bool]:
+        """Assemble one transaction's worth of ready traces; return how many, and if more wait."""
         stmt = repository.ready_traces(
             dialect,
             settled_before=now - timedelta(seconds=settings.otlp_grace_seconds),
             abandoned_before=now - timedelta(seconds=settings.otlp_max_trace_seconds),
-            limit=ASSEMBLY_BATCH,
+            limit=ASSEMBLY_TRACES,
         )
-        traces = [(row[0], row[1]) for row in await session.execute(stmt)]
-        if not traces:
-            return 0
+        ready = [(row[0], row[1]) for row in await session.execute(stmt)]
+        if not ready:
+            return 0, False
+        traces = _within_budget(ready, await repository.span_counts(session, [t for t, _ in ready]))
+        await self._assemble_traces(session, dialect, settings, now, traces)
+        return len(traces), len(ready) == ASSEMBLY_TRACES or len(traces) < len(ready)
+
+    async def _assemble_traces(
+        self,
+        session: AsyncSession,
+        dialect: Dialect,
+        settings: Settings,
+        now: datetime,
+        traces: list[tuple[str, datetime]],
+    ) -> None:
         by_trace: dict[str, list[tuple[str, str | None, str, str]]] = {}
         for row in await repository.staged_spans(session, [trace_id for trace_id, _ in traces]):
             by_trace.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
@@ -177,7 +193,20 @@ class OtlpService:
             graphs[run.graph.id] = merge_graphs(graph, run.graph)
         await execution_service.write(session, dialect, _rows_of(dialect, graphs, runs))
         await repository.mark_assembled(session, outcomes, now)
-        return len(traces)
+
+
+def _within_budget(
+    ready: list[tuple[str, datetime]], counts: dict[str, int]
+) -> list[tuple[str, datetime]]:
+    """Return the first ready traces whose spans fit ASSEMBLY_SPANS; at least one."""
+    chosen: list[tuple[str, datetime]] = []
+    spans = 0
+    for trace in ready:
+        spans += counts.get(trace[0], 0)
+        if chosen and spans > ASSEMBLY_SPANS:
+            break
+        chosen.append(trace)
+    return chosen
 
 
 def _rows_of(dialect: Dialect, graphs: dict[str, GraphIn], runs: list[AssembledRun]) -> IngestRows:
