@@ -8,11 +8,13 @@ from sqlalchemy import func, select
 
 from execlens.otlp import service
 from execlens.otlp.models import OtlpTrace, StagedSpan
+from execlens.otlp.service import otlp_service
 from tests.factories import make_execution
 from tests.otlp.conftest import (
     PROTOBUF,
     assemble_after,
     encode,
+    later,
     record_spans,
     trace_id_of,
     weather_agent,
@@ -178,3 +180,24 @@ async def test_one_pass_assembles_every_ready_trace_over_several_transactions(
         states = (await session.scalars(select(OtlpTrace.state))).all()
         assert states == ["assembled"] * 5
         assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 0
+
+
+async def test_traces_that_link_no_execution_are_forgotten_after_the_max_trace_age(
+    client, database, settings, ingest_key, admin_headers
+):
+    kept, refused = record_spans(weather_agent), record_spans(weather_agent)
+    # The second trace's id is taken by a REST execution, so it links no execution.
+    batch = {"executions": [make_execution(trace_id_of(refused))]}
+    assert (await client.post("/api/executions", json=batch, headers=admin_headers)).is_success
+    assert (await post(client, encode(kept + refused), ingest_key)).status_code == 200
+    assert await assemble_after(database, settings, 10) == 2
+
+    assert await otlp_service.prune(database, settings, later(60)) == 0
+    age = settings.otlp_max_trace_seconds + 60
+    assert await otlp_service.prune(database, settings, later(age)) == 1
+    async with database.read() as session:
+        assert (await session.scalars(select(OtlpTrace.trace_id))).all() == [trace_id_of(kept)]
+    # The linked trace still makes re-sent spans change nothing.
+    response = await post(client, encode(kept), ingest_key)
+    answer = ExportTraceServiceResponse.FromString(response.content)
+    assert "assembled already" in answer.partial_success.error_message

@@ -2,10 +2,11 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    CursorResult,
     Row,
     Select,
     bindparam,
@@ -156,6 +157,18 @@ async def foreign_executions(session: AsyncSession, execution_ids: Sequence[str]
     linked = select(OtlpTrace.execution_id).where(OtlpTrace.execution_id.in_(execution_ids))
     stmt = select(Execution.id).where(Execution.id.in_(execution_ids), Execution.id.not_in(linked))
     return set((await session.scalars(stmt)).all())
+
+
+async def prune_traces(session: AsyncSession, assembled_before: datetime) -> int:
+    """Delete traces assembled before then that link no stored execution; return how many."""
+    linked = select(Execution.id).where(Execution.id == OtlpTrace.execution_id)
+    stmt = delete(OtlpTrace).where(
+        OtlpTrace.state == TraceState.ASSEMBLED.value,
+        OtlpTrace.assembled_at < assembled_before,
+        ~linked.exists(),
+    )
+    result = await session.execute(stmt)
+    return cast(CursorResult[Any], result).rowcount
 
 
 async def trace_links(

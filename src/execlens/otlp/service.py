@@ -133,6 +133,17 @@ class OtlpService:
             total += count
         return total
 
+    async def prune(self, database: Database, settings: Settings, now: datetime) -> int:
+        """Forget assembled traces that link no execution, once late spans are unlikely.
+
+        A trace linking a stored execution is kept: it makes re-sent spans change nothing,
+        and score export finds the run's trace through it. The others (refused, empty, or
+        whose execution was deleted) would otherwise stay forever.
+        """
+        before = now - timedelta(seconds=settings.otlp_max_trace_seconds)
+        async with database.write() as session:
+            return await repository.prune_traces(session, before)
+
     async def _assemble_batch(
         self, session: AsyncSession, dialect: Dialect, settings: Settings, now: datetime
     ) -> tuple[int, bool]:
