@@ -1,6 +1,6 @@
 """Queries and writes of staged spans and OTLP traces."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -30,10 +30,10 @@ TRACES = OtlpTrace.__table__
 
 async def touch_traces(
     session: AsyncSession, dialect: Dialect, roots: dict[str, str | None], now: datetime
-) -> None:
-    """Record that spans of these traces arrived now; ``roots`` maps a trace to its root span.
+) -> set[str]:
+    """Record that spans of these traces arrived now; return those still pending.
 
-    An assembled trace is left as it is.
+    ``roots`` maps a trace to its root span. An assembled trace is left as it is.
     """
     table = TRACES
     rows = [
@@ -55,15 +55,15 @@ async def touch_traces(
         },
         where=table.c.state == TraceState.PENDING.value,
     )
-    await session.execute(stmt, rows)
+    # Rows the WHERE above leaves alone (assembled traces) are not returned.
+    result = await session.execute(stmt.returning(table.c.trace_id), rows)
+    return set(result.scalars().all())
 
 
-async def assembled_among(session: AsyncSession, trace_ids: Sequence[str]) -> set[str]:
-    """Return which of these traces were assembled already."""
-    stmt = select(OtlpTrace.trace_id).where(
-        OtlpTrace.trace_id.in_(trace_ids), OtlpTrace.state == TraceState.ASSEMBLED.value
-    )
-    return set((await session.scalars(stmt)).all())
+async def unstage(session: AsyncSession, trace_ids: Collection[str]) -> None:
+    """Delete the staged spans of these traces."""
+    spans = SPANS
+    await session.execute(delete(spans).where(spans.c.trace_id.in_(list(trace_ids))))
 
 
 async def stage_spans(

@@ -113,14 +113,17 @@ class OtlpService:
                 roots[trace_id] = span_id
         late = 0
         if roots:
-            # Touched first: on PostgreSQL this waits for an assembly of the same trace in
-            # progress, so the check below sees its outcome.
-            await repository.touch_traces(session, dialect, roots, now)
-            assembled = await repository.assembled_among(session, list(roots))
-            kept = [row for row in spans.values() if row[0] not in assembled]
-            late = len(spans) - len(kept)
-            if kept:
-                await repository.stage_spans(session, dialect, kept)
+            # Staged first, the traces touched last: concurrent exports of the same traces
+            # wait for each other's row locks only from the touch to the commit. The touch
+            # waits for an assembly of the same trace in progress (PostgreSQL), so it sees
+            # its outcome; the spans just staged of a trace assembled meanwhile go again.
+            rows = sorted(spans.values())
+            await repository.stage_spans(session, dialect, rows)
+            pending = await repository.touch_traces(session, dialect, roots, now)
+            assembled = roots.keys() - pending
+            if assembled:
+                await repository.unstage(session, assembled)
+                late = sum(row[0] in assembled for row in rows)
         return IngestReport(len(spans) - late, invalid, _message(invalid, late))
 
     async def assemble_ready(self, database: Database, settings: Settings, now: datetime) -> int:
