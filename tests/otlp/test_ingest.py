@@ -1,12 +1,16 @@
 """POST /v1/traces: spans staged across requests, assembled once the root ended, idempotent."""
 
+import asyncio
 import gzip
 
+import pytest
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
-from execlens.otlp import service
+from execlens.db.dialect import storage_problem
+from execlens.otlp import repository, service
 from execlens.otlp.models import OtlpTrace, StagedSpan
 from execlens.otlp.service import otlp_service
 from tests.factories import make_execution
@@ -201,3 +205,29 @@ async def test_traces_that_link_no_execution_are_forgotten_after_the_max_trace_a
     response = await post(client, encode(kept), ingest_key)
     answer = ExportTraceServiceResponse.FromString(response.content)
     assert "assembled already" in answer.partial_success.error_message
+
+
+async def test_a_deadlock_broken_by_postgresql_reads_as_a_retryable_storage_problem(
+    database, dialect
+):
+    # Ingest stages spans before touching its traces; a span re-sent while its trace is
+    # being assembled can deadlock the two, and PostgreSQL then ends one transaction.
+    if dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no deadlocks")
+    async with database.write() as session:
+        await repository.touch_traces(session, dialect, {"a" * 32: None, "b" * 32: None}, later(0))
+    update = "UPDATE otlp_traces SET note = 'x' WHERE trace_id = '{}'"
+    async with database.writer.connect() as one, database.writer.connect() as two:
+        await one.begin()
+        await two.begin()
+        await one.exec_driver_sql(update.format("a" * 32))
+        await two.exec_driver_sql(update.format("b" * 32))
+        waiting = asyncio.create_task(one.exec_driver_sql(update.format("b" * 32)))
+        await asyncio.sleep(0.2)
+        outcomes = await asyncio.gather(
+            waiting, two.exec_driver_sql(update.format("a" * 32)), return_exceptions=True
+        )
+    errors = [o for o in outcomes if isinstance(o, DBAPIError)]
+    assert len(errors) == 1
+    problem = storage_problem(errors[0])
+    assert problem is not None and "deadlock" in problem and "retry" in problem.lower()
