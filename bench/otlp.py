@@ -1,7 +1,7 @@
 """Measure OTLP spans per second ingested and assembled into executions, with peak memory.
 
 Usage: .venv/bin/python bench/otlp.py [--dialects sqlite postgresql] [--spans 100000]
-       [--exporters 8] [--batch 512]
+       [--exporters 8] [--batch 512] [--baseline-src DIR]
 
 Starts `execlens serve` in its own process and sends it OTLP/HTTP protobuf requests of
 ``--batch`` spans (the SDK's BatchSpanProcessor default) from ``--exporters`` concurrent
@@ -13,6 +13,10 @@ end. The clock stops when the last trace is assembled into an execution; the gra
 is 0 s, since waiting is not work. Prints spans/s ingested (until the last request was
 answered) and ingested plus assembled, against the goal, and the server's peak memory
 (VmHWM) with its ratio between the two shapes: flat means close to 1.
+
+With ``--baseline-src`` (the ``src`` directory of another checkout, such as a worktree of
+the previous commit), each run is measured twice, side by side: first by a server running
+that code, then by this one; the table adds the baseline's rate and the ratio.
 """
 
 import argparse
@@ -117,18 +121,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """Run `execlens serve` in its own process; return once it answers."""
-    env = os.environ | {
-        "EXECLENS_DATABASE_URL": url,
-        "EXECLENS_DATA_DIR": str(data_dir),
-        "EXECLENS_JWT_SECRET": SECRET,
-        "EXECLENS_SERVE_WORKER": "false",
-        "EXECLENS_LOCAL_MODEL_ENABLED": "false",
-        "EXECLENS_RATE_LIMIT_PER_MINUTE": "0",
-        "EXECLENS_OTLP_GRACE_SECONDS": "0",
-        "EXECLENS_OTLP_ASSEMBLY_POLL_SECONDS": "0.1",
-    }
+def start_server(
+    url: str, data_dir: Path, port: int, source: str | None
+) -> subprocess.Popen[bytes]:
+    """Run `execlens serve` (from ``source`` when given) in its own process; return once up."""
+    env = (
+        os.environ
+        | ({"PYTHONPATH": source} if source else {})
+        | {
+            "EXECLENS_DATABASE_URL": url,
+            "EXECLENS_DATA_DIR": str(data_dir),
+            "EXECLENS_JWT_SECRET": SECRET,
+            "EXECLENS_SERVE_WORKER": "false",
+            "EXECLENS_LOCAL_MODEL_ENABLED": "false",
+            "EXECLENS_RATE_LIMIT_PER_MINUTE": "0",
+            "EXECLENS_OTLP_GRACE_SECONDS": "0",
+            "EXECLENS_OTLP_ASSEMBLY_POLL_SECONDS": "0.1",
+        }
+    )
     command = [sys.executable, "-m", "execlens", "serve", "--port", str(port)]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -192,12 +202,12 @@ async def measure(
         await database.dispose()
 
 
-def bench(dialect: str, root: Path, run: dict[str, Any]) -> dict[str, Any]:
+def bench(dialect: str, root: Path, run: dict[str, Any], source: str | None) -> dict[str, Any]:
     url = POSTGRES_URL if dialect == "postgresql" else f"sqlite+aiosqlite:///{root / 'bench.db'}"
     settings = Settings(database_url=url, data_dir=root, jwt_secret=SECRET)
     key = asyncio.run(prepare(url, settings))
     port = free_port()
-    server = start_server(url, root, port)
+    server = start_server(url, root, port, source)
     try:
         result = asyncio.run(measure(url, settings, port, key, run))
         result["peak_mib"] = peak_mib(server.pid)
@@ -213,30 +223,41 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=100_000)
     parser.add_argument("--exporters", type=int, default=8)
     parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--baseline-src", help="measure this src directory too, side by side")
     args = parser.parse_args()
     print(
         f"{args.spans:,} spans per run, {args.batch} per request, {args.exporters} concurrent "
         f"exporters; goal: at least {GOAL:,} spans/s ingested and assembled, memory flat\n"
     )
+    versions = ([args.baseline_src] if args.baseline_src else []) + [None]
+    compare = "| baseline spans/s (peak) | ÷ baseline " if args.baseline_src else ""
     print(
         "| database | shape | traces in flight | ingested spans/s | ingested + assembled "
-        "spans/s | ÷ goal | peak memory | memory ÷ few long |"
+        f"spans/s | ÷ goal {compare}| peak memory | memory ÷ few long |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|" + ("---:|---:|" if compare else "") + "---:|---:|")
     for dialect in args.dialects:
         first_peak = None
         for shape, per_trace in SHAPES.items():
             payloads, traces = bodies(args.spans, per_trace, args.batch)
             run = {"bodies": payloads, "traces": traces, "exporters": args.exporters}
-            with tempfile.TemporaryDirectory(prefix="execlens-bench-") as tmp:
-                result = bench(dialect, Path(tmp), run)
             spans = traces * per_trace
-            rate = spans / result["total"]
+            results = []
+            for source in versions:
+                with tempfile.TemporaryDirectory(prefix="execlens-bench-") as tmp:
+                    results.append(bench(dialect, Path(tmp), run, source))
+            result = results[-1]
+            rate, first = spans / result["total"], spans / results[0]["total"]
+            baseline = (
+                f"| {first:,.0f} ({results[0]['peak_mib']:.0f} MiB) | {rate / first:.2f} "
+                if compare
+                else ""
+            )
             first_peak = first_peak or result["peak_mib"]
             name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[dialect]
             print(
                 f"| {name} | {shape} ({per_trace} spans) | {traces:,} "
-                f"| {spans / result['ingest']:,.0f} | {rate:,.0f} | {rate / GOAL:.2f} "
+                f"| {spans / result['ingest']:,.0f} | {rate:,.0f} | {rate / GOAL:.2f} {baseline}"
                 f"| {result['peak_mib']:.0f} MiB | {result['peak_mib'] / first_peak:.2f} |"
             )
 

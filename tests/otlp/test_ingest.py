@@ -1,16 +1,24 @@
 """POST /v1/traces: spans staged across requests, assembled once the root ended, idempotent."""
 
+import asyncio
 import gzip
 
+import pytest
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
+from execlens.db.dialect import storage_problem
+from execlens.otlp import repository, service
 from execlens.otlp.models import OtlpTrace, StagedSpan
+from execlens.otlp.service import otlp_service
+from tests.factories import make_execution
 from tests.otlp.conftest import (
     PROTOBUF,
     assemble_after,
     encode,
+    later,
     record_spans,
     trace_id_of,
     weather_agent,
@@ -139,3 +147,87 @@ async def test_invalid_ids_are_refused_as_partial_success(client, database, inge
 
 def status_of(response) -> Status:
     return Status.FromString(response.content)
+
+
+async def test_a_trace_never_overwrites_an_execution_that_did_not_come_by_otlp(
+    client, database, settings, ingest_key, admin_headers
+):
+    spans = record_spans(weather_agent)
+    trace_id = trace_id_of(spans)
+    batch = {"executions": [make_execution(trace_id)]}
+    assert (await client.post("/api/executions", json=batch, headers=admin_headers)).is_success
+    before = (await client.get(f"/api/executions/{trace_id}", headers=admin_headers)).json()
+
+    assert (await post(client, encode(spans), ingest_key)).status_code == 200
+    assert await assemble_after(database, settings, 10) == 1
+
+    after = (await client.get(f"/api/executions/{trace_id}", headers=admin_headers)).json()
+    assert after == before
+    async with database.read() as session:
+        trace = await session.get(OtlpTrace, trace_id)
+        assert trace is not None and trace.execution_id is None
+        assert "exists already" in (trace.note or "")
+        assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 0
+
+
+async def test_one_pass_assembles_every_ready_trace_over_several_transactions(
+    client, database, settings, ingest_key, monkeypatch
+):
+    # Each transaction takes at most 4 spans (or one trace): 5 traces of 3 spans need 5.
+    monkeypatch.setattr(service, "ASSEMBLY_SPANS", 4)
+    traces = [record_spans(weather_agent) for _ in range(5)]
+    body = encode([span for spans in traces for span in spans])
+    assert (await post(client, body, ingest_key)).status_code == 200
+
+    assert await assemble_after(database, settings, 10) == 5
+    async with database.read() as session:
+        states = (await session.scalars(select(OtlpTrace.state))).all()
+        assert states == ["assembled"] * 5
+        assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 0
+
+
+async def test_traces_that_link_no_execution_are_forgotten_after_the_max_trace_age(
+    client, database, settings, ingest_key, admin_headers
+):
+    kept, refused = record_spans(weather_agent), record_spans(weather_agent)
+    # The second trace's id is taken by a REST execution, so it links no execution.
+    batch = {"executions": [make_execution(trace_id_of(refused))]}
+    assert (await client.post("/api/executions", json=batch, headers=admin_headers)).is_success
+    assert (await post(client, encode(kept + refused), ingest_key)).status_code == 200
+    assert await assemble_after(database, settings, 10) == 2
+
+    assert await otlp_service.prune(database, settings, later(60)) == 0
+    age = settings.otlp_max_trace_seconds + 60
+    assert await otlp_service.prune(database, settings, later(age)) == 1
+    async with database.read() as session:
+        assert (await session.scalars(select(OtlpTrace.trace_id))).all() == [trace_id_of(kept)]
+    # The linked trace still makes re-sent spans change nothing.
+    response = await post(client, encode(kept), ingest_key)
+    answer = ExportTraceServiceResponse.FromString(response.content)
+    assert "assembled already" in answer.partial_success.error_message
+
+
+async def test_a_deadlock_broken_by_postgresql_reads_as_a_retryable_storage_problem(
+    database, dialect
+):
+    # Ingest stages spans before touching its traces; a span re-sent while its trace is
+    # being assembled can deadlock the two, and PostgreSQL then ends one transaction.
+    if dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no deadlocks")
+    async with database.write() as session:
+        await repository.touch_traces(session, dialect, {"a" * 32: None, "b" * 32: None}, later(0))
+    update = "UPDATE otlp_traces SET note = 'x' WHERE trace_id = '{}'"
+    async with database.writer.connect() as one, database.writer.connect() as two:
+        await one.begin()
+        await two.begin()
+        await one.exec_driver_sql(update.format("a" * 32))
+        await two.exec_driver_sql(update.format("b" * 32))
+        waiting = asyncio.create_task(one.exec_driver_sql(update.format("b" * 32)))
+        await asyncio.sleep(0.2)
+        outcomes = await asyncio.gather(
+            waiting, two.exec_driver_sql(update.format("a" * 32)), return_exceptions=True
+        )
+    errors = [o for o in outcomes if isinstance(o, DBAPIError)]
+    assert len(errors) == 1
+    problem = storage_problem(errors[0])
+    assert problem is not None and "deadlock" in problem and "retry" in problem.lower()

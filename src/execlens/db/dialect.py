@@ -404,6 +404,11 @@ def storage_problem(exc: BaseException) -> str | None:
             "EXECLENS_SQLITE_BUSY_TIMEOUT_MS; nothing from this request was written. Retry, "
             "or raise that timeout"
         )
+    if "deadlock detected" in text:
+        return (
+            "PostgreSQL ended this transaction to break a deadlock with another writer; "
+            "nothing from this request was written. Retry"
+        )
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return "the database connection was lost; retry shortly"
     if isinstance(exc, OSError | DBAPIError) and "connect" in text:

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -16,7 +16,6 @@ from execlens.executions.schemas import (
     GraphIn,
     GraphLink,
     GraphNode,
-    NodeExecutionIn,
 )
 from execlens.otlp import mapping
 from execlens.otlp.schemas import unb64
@@ -25,6 +24,8 @@ GRAPH_VERSION = 1
 UNKNOWN_USER = "unknown"
 NOTE_BLOCK = "execlens note"
 _ID_CHARS = 200
+_COMPLETED = ExecutionStatus.COMPLETED.value
+_FAILED = ExecutionStatus.FAILED.value
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,32 @@ def parse_staged(
     return parsed
 
 
+class NodeRow(NamedTuple):
+    """A node execution as stored: the columns of executions.repository.NODE_EXECUTION_COLUMNS.
+
+    Rows rather than NodeExecutionIn: every value is made here to fit (ids cut, times
+    parsed), and building and validating a model cost more than assembling the span.
+    """
+
+    id: str
+    execution_id: str
+    node_id: str
+    block_name: str
+    status: str
+    input_data: Any
+    output_data: Any
+    error: str | None
+    queued_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
 @dataclass
 class AssembledRun:
-    """What a trace becomes."""
+    """What a trace becomes: the execution (without its nodes), its node rows, its graph."""
 
     execution: ExecutionIn
+    nodes: list[NodeRow]
     graph: GraphIn
     notes: list[str] = field(default_factory=list)
 
@@ -152,7 +174,7 @@ def assemble(
     if notes:
         nodes.append(_note(trace_id, kept, notes))
     execution = _execution(trace_id, graph_id, root, top, kept, nodes, received_at)
-    return AssembledRun(execution, _graph(graph_id, kept, nodes), notes)
+    return AssembledRun(execution, nodes, _graph(graph_id, kept, nodes), notes)
 
 
 def trimmed_values(count: int) -> str:
@@ -171,36 +193,41 @@ def _graph_id(spans: list[ParsedSpan]) -> str:
     return "unknown_service"
 
 
-def _node(trace_id: str, span: ParsedSpan, trimmer: _Trimmer) -> NodeExecutionIn:
+def _node(trace_id: str, span: ParsedSpan, trimmer: _Trimmer) -> NodeRow:
     error = mapping.error_of(span.span, span.attrs)
     block = mapping.storable(mapping.block_name(span.span.name, span.attrs))[:500]
-    return NodeExecutionIn(
-        id=f"{trace_id}:{span.span_id}",
-        node_id=block[:_ID_CHARS],
-        block_name=block,
-        status=ExecutionStatus.FAILED if error.failed else ExecutionStatus.COMPLETED,
-        input=trimmer.bound(mapping.first_value(span.attrs, mapping.INPUT_KEYS)),
-        output=trimmer.bound(mapping.first_value(span.attrs, mapping.OUTPUT_KEYS)),
-        error=trimmer.bound(error.message, parse=False),
-        queued_at=span.start,
-        started_at=span.start,
-        ended_at=span.end,
+    return NodeRow(
+        f"{trace_id}:{span.span_id}",
+        trace_id,
+        block[:_ID_CHARS],
+        block,
+        _FAILED if error.failed else _COMPLETED,
+        trimmer.bound(mapping.first_value(span.attrs, mapping.INPUT_KEYS)),
+        trimmer.bound(mapping.first_value(span.attrs, mapping.OUTPUT_KEYS)),
+        trimmer.bound(error.message, parse=False),
+        span.start,
+        span.start,
+        span.end,
     )
 
 
-def _note(trace_id: str, kept: list[ParsedSpan], notes: list[str]) -> NodeExecutionIn:
+def _note(trace_id: str, kept: list[ParsedSpan], notes: list[str]) -> NodeRow:
     # After every step, so it reads last.
     times = [t for s in kept if (t := s.end or s.start) is not None]
     at = max(times, default=None)
-    return NodeExecutionIn(
-        id=f"{trace_id}:note",
-        node_id=NOTE_BLOCK,
-        block_name=NOTE_BLOCK,
-        status=ExecutionStatus.COMPLETED,
-        output={"note": "; ".join(notes)},
-        queued_at=at,
-        started_at=at,
-        ended_at=at,
+    note = {"note": "; ".join(notes)}
+    return NodeRow(
+        f"{trace_id}:note",
+        trace_id,
+        NOTE_BLOCK,
+        NOTE_BLOCK,
+        _COMPLETED,
+        None,
+        note,
+        None,
+        at,
+        at,
+        at,
     )
 
 
@@ -217,7 +244,7 @@ def _execution(
     root: ParsedSpan | None,
     top: ParsedSpan,
     kept: list[ParsedSpan],
-    nodes: list[NodeExecutionIn],
+    nodes: list[NodeRow],
     received_at: datetime,
 ) -> ExecutionIn:
     steps = [n for n in nodes if n.block_name != NOTE_BLOCK]
@@ -243,14 +270,13 @@ def _execution(
         stats=ExecutionStats(
             walltime=(end - start).total_seconds() if start and end and end >= start else None,
             node_count=len(steps),
-            node_error_count=sum(n.status == ExecutionStatus.FAILED for n in steps),
+            node_error_count=sum(n.status == _FAILED for n in steps),
             error=error,
         ),
-        node_executions=nodes,
     )
 
 
-def _graph(graph_id: str, kept: list[ParsedSpan], nodes: list[NodeExecutionIn]) -> GraphIn:
+def _graph(graph_id: str, kept: list[ParsedSpan], nodes: list[NodeRow]) -> GraphIn:
     """Return the graph of the blocks this run used, linked parent block to child block."""
     block_of = {s.span_id: n.node_id for s, n in zip(kept, nodes[: len(kept)], strict=True)}
     graph_nodes = {

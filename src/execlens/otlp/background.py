@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from datetime import UTC, datetime
@@ -17,13 +18,21 @@ from execlens.otlp.service import otlp_service
 log = logging.getLogger(__name__)
 
 
+# How often traces that link no execution are looked for and deleted.
+PRUNE_SECONDS = 300.0
+
+
 async def assemble_forever(database: Database, settings: Settings) -> None:
     """Assemble ready traces every poll interval; never raise, log one line per failure."""
+    pruned_at = 0.0
     while True:
         try:
             count = await otlp_service.assemble_ready(database, settings, datetime.now(UTC))
             if count:
                 log.info("OTLP: assembled %d traces into executions", count)
+            if time.monotonic() - pruned_at >= PRUNE_SECONDS:
+                pruned_at = time.monotonic()
+                await otlp_service.prune(database, settings, datetime.now(UTC))
         except (SQLAlchemyError, OSError) as exc:
             # The next pass retries: nothing of a failed pass was committed.
             reason = storage_problem(exc) or type(exc).__name__

@@ -1,11 +1,12 @@
 """Queries and writes of staged spans and OTLP traces."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    CursorResult,
     Row,
     Select,
     bindparam,
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import bulk_upsert, encode_rows, insert_on_conflict
 from execlens.db.engine import Dialect
+from execlens.executions.models import Execution
 from execlens.otlp.models import OtlpTrace, StagedSpan, TraceState
 
 SPAN_COLUMNS = ("trace_id", "span_id", "parent_span_id", "received_at", "resource", "span")
@@ -28,10 +30,10 @@ TRACES = OtlpTrace.__table__
 
 async def touch_traces(
     session: AsyncSession, dialect: Dialect, roots: dict[str, str | None], now: datetime
-) -> None:
-    """Record that spans of these traces arrived now; ``roots`` maps a trace to its root span.
+) -> set[str]:
+    """Record that spans of these traces arrived now; return those still pending.
 
-    An assembled trace is left as it is.
+    ``roots`` maps a trace to its root span. An assembled trace is left as it is.
     """
     table = TRACES
     rows = [
@@ -53,15 +55,15 @@ async def touch_traces(
         },
         where=table.c.state == TraceState.PENDING.value,
     )
-    await session.execute(stmt, rows)
+    # Rows the WHERE above leaves alone (assembled traces) are not returned.
+    result = await session.execute(stmt.returning(table.c.trace_id), rows)
+    return set(result.scalars().all())
 
 
-async def assembled_among(session: AsyncSession, trace_ids: Sequence[str]) -> set[str]:
-    """Return which of these traces were assembled already."""
-    stmt = select(OtlpTrace.trace_id).where(
-        OtlpTrace.trace_id.in_(trace_ids), OtlpTrace.state == TraceState.ASSEMBLED.value
-    )
-    return set((await session.scalars(stmt)).all())
+async def unstage(session: AsyncSession, trace_ids: Collection[str]) -> None:
+    """Delete the staged spans of these traces."""
+    spans = SPANS
+    await session.execute(delete(spans).where(spans.c.trace_id.in_(list(trace_ids))))
 
 
 async def stage_spans(
@@ -95,6 +97,17 @@ def ready_traces(
     )
     # SQLite drops the clause; its writer holds the database's write lock instead.
     return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
+
+
+async def span_counts(session: AsyncSession, trace_ids: Sequence[str]) -> dict[str, int]:
+    """Return how many spans are staged per trace, for the traces that have any."""
+    table = SPANS
+    stmt = (
+        select(table.c.trace_id, func.count())
+        .where(table.c.trace_id.in_(trace_ids))
+        .group_by(table.c.trace_id)
+    )
+    return {trace_id: count for trace_id, count in await session.execute(stmt)}
 
 
 async def staged_spans(
@@ -137,6 +150,25 @@ async def mark_assembled(
     await connection.execute(
         delete(spans).where(spans.c.trace_id.in_([o["trace_id"] for o in outcomes]))
     )
+
+
+async def foreign_executions(session: AsyncSession, execution_ids: Sequence[str]) -> set[str]:
+    """Return which of these execution ids are taken by executions that did not come by OTLP."""
+    linked = select(OtlpTrace.execution_id).where(OtlpTrace.execution_id.in_(execution_ids))
+    stmt = select(Execution.id).where(Execution.id.in_(execution_ids), Execution.id.not_in(linked))
+    return set((await session.scalars(stmt)).all())
+
+
+async def prune_traces(session: AsyncSession, assembled_before: datetime) -> int:
+    """Delete traces assembled before then that link no stored execution; return how many."""
+    linked = select(Execution.id).where(Execution.id == OtlpTrace.execution_id)
+    stmt = delete(OtlpTrace).where(
+        OtlpTrace.state == TraceState.ASSEMBLED.value,
+        OtlpTrace.assembled_at < assembled_before,
+        ~linked.exists(),
+    )
+    result = await session.execute(stmt)
+    return cast(CursorResult[Any], result).rowcount
 
 
 async def trace_links(

@@ -11,16 +11,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.config import Settings
 from execlens.db.engine import Database, Dialect
-from execlens.executions.repository import get_graph
-from execlens.executions.schemas import ExecutionIn, GraphIn, GraphOut
-from execlens.executions.service import execution_service
+from execlens.executions.repository import (
+    encode_executions,
+    encode_node_executions,
+    get_graph,
+)
+from execlens.executions.schemas import GraphIn, GraphOut
+from execlens.executions.service import (
+    IngestRows,
+    execution_service,
+    execution_values,
+    graph_row,
+)
 from execlens.otlp import repository
-from execlens.otlp.assembly import GRAPH_VERSION, Limits, assemble, merge_graphs, parse_staged
+from execlens.otlp.assembly import (
+    GRAPH_VERSION,
+    AssembledRun,
+    Limits,
+    assemble,
+    merge_graphs,
+    parse_staged,
+)
 from execlens.otlp.schemas import b64, span_ids
 
 log = logging.getLogger(__name__)
-# Traces assembled per transaction: a short write lock, and bounded memory per pass.
-ASSEMBLY_BATCH = 50
+# Per transaction: traces considered, and the spans assembled at most (unless one trace
+# has more), so that memory and the write lock stay bounded however many traces are
+# ready, while each transaction's round trips are shared by many short traces.
+ASSEMBLY_TRACES = 1_000
+ASSEMBLY_SPANS = 5_000
 
 
 @dataclass(frozen=True)
@@ -94,45 +113,71 @@ class OtlpService:
                 roots[trace_id] = span_id
         late = 0
         if roots:
-            # Touched first: on PostgreSQL this waits for an assembly of the same trace in
-            # progress, so the check below sees its outcome.
-            await repository.touch_traces(session, dialect, roots, now)
-            assembled = await repository.assembled_among(session, list(roots))
-            kept = [row for row in spans.values() if row[0] not in assembled]
-            late = len(spans) - len(kept)
-            if kept:
-                await repository.stage_spans(session, dialect, kept)
+            # Staged first, the traces touched last: concurrent exports of the same traces
+            # wait for each other's row locks only from the touch to the commit. The touch
+            # waits for an assembly of the same trace in progress (PostgreSQL), so it sees
+            # its outcome; the spans just staged of a trace assembled meanwhile go again.
+            rows = sorted(spans.values())
+            await repository.stage_spans(session, dialect, rows)
+            pending = await repository.touch_traces(session, dialect, roots, now)
+            assembled = roots.keys() - pending
+            if assembled:
+                await repository.unstage(session, assembled)
+                late = sum(row[0] in assembled for row in rows)
         return IngestReport(len(spans) - late, invalid, _message(invalid, late))
 
     async def assemble_ready(self, database: Database, settings: Settings, now: datetime) -> int:
         """Assemble every trace that is ready into an execution; return how many."""
         total = 0
-        while True:
+        more = True
+        while more:
             async with database.write() as session:
-                count = await self._assemble_batch(session, database.dialect, settings, now)
+                count, more = await self._assemble_batch(session, database.dialect, settings, now)
             total += count
-            if count < ASSEMBLY_BATCH:
-                return total
+        return total
+
+    async def prune(self, database: Database, settings: Settings, now: datetime) -> int:
+        """Forget assembled traces that link no execution, once late spans are unlikely.
+
+        A trace linking a stored execution is kept: it makes re-sent spans change nothing,
+        and score export finds the run's trace through it. The others (refused, empty, or
+        whose execution was deleted) would otherwise stay forever.
+        """
+        before = now - timedelta(seconds=settings.otlp_max_trace_seconds)
+        async with database.write() as session:
+            return await repository.prune_traces(session, before)
 
     async def _assemble_batch(
         self, session: AsyncSession, dialect: Dialect, settings: Settings, now: datetime
-    ) -> int:
+    ) -> tuple[int, bool]:
+        """Assemble one transaction's worth of ready traces; return how many, and if more wait."""
         stmt = repository.ready_traces(
             dialect,
             settled_before=now - timedelta(seconds=settings.otlp_grace_seconds),
             abandoned_before=now - timedelta(seconds=settings.otlp_max_trace_seconds),
-            limit=ASSEMBLY_BATCH,
+            limit=ASSEMBLY_TRACES,
         )
-        traces = [(row[0], row[1]) for row in await session.execute(stmt)]
-        if not traces:
-            return 0
+        ready = [(row[0], row[1]) for row in await session.execute(stmt)]
+        if not ready:
+            return 0, False
+        traces = _within_budget(ready, await repository.span_counts(session, [t for t, _ in ready]))
+        await self._assemble_traces(session, dialect, settings, now, traces)
+        return len(traces), len(ready) == ASSEMBLY_TRACES or len(traces) < len(ready)
+
+    async def _assemble_traces(
+        self,
+        session: AsyncSession,
+        dialect: Dialect,
+        settings: Settings,
+        now: datetime,
+        traces: list[tuple[str, datetime]],
+    ) -> None:
         by_trace: dict[str, list[tuple[str, str | None, str, str]]] = {}
         for row in await repository.staged_spans(session, [trace_id for trace_id, _ in traces]):
             by_trace.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
         limits = Limits(settings.otlp_max_spans_per_trace, settings.otlp_max_value_chars)
         resources: dict[str, dict[str, Any]] = {}
-        graphs: dict[str, GraphIn] = {}
-        executions: list[ExecutionIn] = []
+        runs: list[AssembledRun] = []
         outcomes: list[dict[str, Any]] = []
         for trace_id, first_received_at in traces:
             rows = by_trace.get(trace_id, [])
@@ -150,18 +195,61 @@ class OtlpService:
                 outcomes[-1] = outcome | {"note": f"could not be assembled: {reason}"}
                 log.warning("OTLP trace %s could not be assembled: %s", trace_id, reason)
                 continue
-            graph = graphs.get(run.graph.id) or await _stored_graph(session, run.graph.id)
-            graphs[run.graph.id] = merge_graphs(graph, run.graph)
-            executions.append(run.execution)
+            runs.append(run)
             outcomes[-1] = outcome | {
                 "execution_id": run.execution.id,
                 "note": "; ".join(run.notes) or None,
             }
-        await execution_service.ingest(
-            session, dialect, graphs=list(graphs.values()), executions=executions
-        )
+        runs = await _without_foreign(session, runs, outcomes)
+        graphs: dict[str, GraphIn] = {}
+        for run in runs:
+            graph = graphs.get(run.graph.id) or await _stored_graph(session, run.graph.id)
+            graphs[run.graph.id] = merge_graphs(graph, run.graph)
+        await execution_service.write(session, dialect, _rows_of(dialect, graphs, runs))
         await repository.mark_assembled(session, outcomes, now)
-        return len(traces)
+
+
+def _within_budget(
+    ready: list[tuple[str, datetime]], counts: dict[str, int]
+) -> list[tuple[str, datetime]]:
+    """Return the first ready traces whose spans fit ASSEMBLY_SPANS; at least one."""
+    chosen: list[tuple[str, datetime]] = []
+    spans = 0
+    for trace in ready:
+        spans += counts.get(trace[0], 0)
+        if chosen and spans > ASSEMBLY_SPANS:
+            break
+        chosen.append(trace)
+    return chosen
+
+
+def _rows_of(dialect: Dialect, graphs: dict[str, GraphIn], runs: list[AssembledRun]) -> IngestRows:
+    nodes = [node for run in runs for node in run.nodes]
+    return IngestRows(
+        graphs=[graph_row(graph) for graph in graphs.values()],
+        executions=encode_executions(dialect, [execution_values(run.execution) for run in runs]),
+        node_executions=encode_node_executions(dialect, nodes),
+        execution_count=len(runs),
+        node_execution_count=len(nodes),
+    )
+
+
+async def _without_foreign(
+    session: AsyncSession, runs: list[AssembledRun], outcomes: list[dict[str, Any]]
+) -> list[AssembledRun]:
+    """Return the runs whose id no execution from elsewhere (REST, a sync) holds already."""
+    taken = await repository.foreign_executions(session, [run.execution.id for run in runs])
+    if not taken:
+        return runs
+    for outcome in outcomes:
+        if outcome["execution_id"] in taken:
+            outcome["execution_id"] = None
+            outcome["note"] = (
+                f"an execution with id {outcome['trace_id']} exists already and did not come "
+                "by OTLP; the trace was not stored, so as not to overwrite it"
+            )
+            log.warning("OTLP trace %s not stored: its execution id is taken", outcome["trace_id"])
+    return [run for run in runs if run.execution.id not in taken]
 
 
 async def _stored_graph(session: AsyncSession, graph_id: str) -> GraphIn | None:
