@@ -70,6 +70,13 @@ async def test_unknown_run_is_404_for_verdicts_and_digest(client, admin_headers)
         assert "nope" in response.json()["detail"]
 
 
+async def test_a_nul_in_the_run_id_is_422_naming_it(client, admin_headers):
+    for path in ("verdicts", "digest"):
+        response = await client.get(f"/api/executions/a%00b/{path}", headers=admin_headers)
+        assert response.status_code == 422
+        assert "execution_id" in response.json()["detail"]
+
+
 async def test_digest_for_an_unknown_model_is_422_naming_it(database, client, admin_headers):
     await store(database, [run(1)])
     response = await client.get(

@@ -74,6 +74,8 @@ async def test_filters_combine_with_keyset_pages_newest_first(client, admin_head
         ({"labelled": "maybe"}, "labelled"),
         ({"judged_by": ""}, "judged_by"),
         ({"judged_by": "x" * 500}, "judged_by"),
+        ({"judged_by": "openai/\x00"}, "judged_by"),
+        ({"graph_id": "g\x00"}, "graph_id"),
     ],
 )
 async def test_bad_filter_values_get_422_naming_the_field(
