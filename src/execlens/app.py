@@ -23,6 +23,7 @@ from execlens.jobs.endpoints import router as jobs_router
 from execlens.jobs.endpoints import wake_worker
 from execlens.jobs.worker import Worker
 from execlens.judge.deps import close_judge, judge_for
+from execlens.judge.endpoints import router as judge_router
 from execlens.labels.endpoints import router as labels_router
 from execlens.otlp.background import background_otlp
 from execlens.otlp.endpoints import router as otlp_router
@@ -108,6 +109,7 @@ def create_app(
     app.include_router(rules_router)
     app.include_router(executions_router)
     app.include_router(labels_router)
+    app.include_router(judge_router)
     app.include_router(otlp_router)
     install_dashboard(app)
     return app

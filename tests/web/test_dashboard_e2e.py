@@ -131,6 +131,9 @@ async def test_run_a_job_read_its_results_and_export_csv(page: Page, live_server
         .click()
     )
     assert await page.evaluate("navigator.clipboard.readText()") == full_id
+    # The id links to the run's page.
+    link = page.locator("#results-table tbody tr").first.locator("a:has(code)")
+    assert await link.get_attribute("href") == f"/executions/{full_id}"
 
     # Filters and sorting.
     await page.get_by_label("Status").select_option("success")
@@ -179,6 +182,9 @@ async def test_trends_chart_alert_and_overview(page: Page, live_server: LiveServ
     await expect(rows.first).to_contain_text("Inbox Triage Assistant")
     await expect(rows.first.locator(".badge")).to_have_text("open")
     await shot(page, "alerts")
+    assert (await rows.first.get_by_role("link", name="runs", exact=True).get_attribute("href"))[
+        : len(f"/executions?graph_id={INBOX}&created_after=")
+    ] == f"/executions?graph_id={INBOX}&created_after="
 
     await rows.first.get_by_role("link", name="Inbox Triage Assistant").click()
     await expect(page).to_have_url(f"{base}/trends?graph_id={INBOX}")
@@ -211,6 +217,17 @@ async def test_trends_chart_alert_and_overview(page: Page, live_server: LiveServ
     await expect(page.locator("body")).to_have_attribute("data-trend-loaded", INBOX)
     assert await fits_width(page)
     await shot(page, "trends-phone")
+
+    # A day's run count opens that agent's runs of that day.
+    await page.get_by_text("Daily numbers").click()
+    newest = page.locator("#trend-table tbody tr").first
+    day = (await newest.locator("td").first.inner_text()).strip()
+    await newest.locator("td").nth(5).get_by_role("link").click()
+    await expect(page).to_have_url(re.compile(f"/executions\\?graph_id={INBOX}.*{day}"))
+    runs = page.locator("#runs-table tbody tr")
+    await expect(runs.first).to_contain_text("Inbox Triage")
+    created = await page.locator("#runs-table tbody tr td:last-child").all_inner_texts()
+    assert created and {c[:10] for c in created} == {day}
 
     await page.get_by_role("button", name="Sign out").click()
     await expect(page).to_have_url(f"{base}/login")

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.config import Settings
 from execlens.db.engine import Database
+from execlens.errors import UserError
 
 
 def get_database(request: Request) -> Database:
@@ -40,3 +41,20 @@ ReadSession = Annotated[AsyncSession, Depends(get_read_session)]
 # scope="function": commit before the response is sent, so a failed commit is reported
 # to the client and a client reading right after its write sees it.
 WriteSession = Annotated[AsyncSession, Depends(get_write_session, scope="function")]
+
+
+async def refuse_nul_in_url(request: Request) -> None:
+    """Answer 422 when a path or query parameter holds a NUL character.
+
+    PostgreSQL refuses NUL in any text, even in a lookup, so it would otherwise be a 500.
+    """
+    params = [*request.path_params.items(), *request.query_params.multi_items()]
+    for name, value in params:
+        if isinstance(value, str) and "\x00" in value:
+            raise UserError(
+                f"{name} contains a NUL character (\\u0000), which nothing stored holds; remove it",
+                field=name,
+            )
+
+
+NoNulInUrl = Depends(refuse_nul_in_url)

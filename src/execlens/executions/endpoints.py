@@ -2,18 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from execlens.api.deps import DatabaseDep, ReadSession, WriteSession
 from execlens.api.errors import error_responses
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal, IngestPrincipal
 from execlens.errors import UserError
-from execlens.executions.models import ExecutionStatus
 from execlens.executions.schemas import (
     NUL_MESSAGE,
     ExecutionBatch,
     ExecutionOut,
-    ExecutionPage,
     GraphIn,
     GraphList,
     GraphOut,
@@ -22,8 +20,7 @@ from execlens.executions.schemas import (
     has_nul,
     json_problem,
 )
-from execlens.executions.service import MAX_CURSOR_CHARS, MAX_PAGE, execution_service
-from execlens.timestamps import UTCTimestamp
+from execlens.executions.service import execution_service
 
 
 async def refuse_unstorable(request: Request, _: IngestPrincipal) -> None:
@@ -89,31 +86,6 @@ async def ingest_executions(
 ) -> IngestResult:
     """Upsert up to 1,000 executions by id; the whole batch is written or none of it."""
     return await execution_service.ingest(session, database.dialect, executions=batch.executions)
-
-
-@router.get("/executions", response_model=ExecutionPage)
-async def list_executions(
-    session: ReadSession,
-    _: AdminPrincipal,
-    graph_id: str | None = None,
-    status: ExecutionStatus | None = None,
-    user_id: str | None = None,
-    created_after: UTCTimestamp | None = None,
-    created_before: UTCTimestamp | None = None,
-    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-) -> ExecutionPage:
-    """List executions newest first, with keyset pagination through ``next_cursor``."""
-    return await execution_service.list(
-        session,
-        graph_id=graph_id,
-        status=status,
-        user_id=user_id,
-        created_after=created_after,
-        created_before=created_before,
-        cursor=cursor,
-        limit=limit,
-    )
 
 
 @router.get(

@@ -128,10 +128,16 @@ def select_executions(
     user_id: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    score_min: float | None = None,
+    score_max: float | None = None,
     after_key: tuple[datetime, str] | None = None,
+    where: Sequence[ColumnExpressionArgument[bool]] = (),
 ) -> Select[Execution]:
-    """Return executions newest first, filtered, starting after ``after_key`` (keyset)."""
-    stmt = select(Execution)
+    """Return executions newest first, filtered, starting after ``after_key`` (keyset).
+
+    ``where`` adds conditions of features above this one (labels, verdicts).
+    """
+    stmt = select(Execution).where(*where)
     if graph_id is not None:
         stmt = stmt.where(Execution.graph_id == graph_id)
     if status is not None:
@@ -142,6 +148,10 @@ def select_executions(
         stmt = stmt.where(Execution.created_at >= created_after)
     if created_before is not None:
         stmt = stmt.where(Execution.created_at < created_before)
+    if score_min is not None:
+        stmt = stmt.where(Execution.correctness_score >= score_min)
+    if score_max is not None:
+        stmt = stmt.where(Execution.correctness_score <= score_max)
     if after_key is not None:
         created_at, execution_id = after_key
         stmt = stmt.where(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import ColumnExpressionArgument
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import EncodedRows
@@ -234,16 +235,27 @@ class ExecutionService:
         user_id: str | None = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
+        score_min: float | None = None,
+        score_max: float | None = None,
+        where: Sequence[ColumnExpressionArgument[bool]] = (),
         cursor: str | None = None,
         limit: int = 100,
     ) -> ExecutionPage:
-        """Return one page of executions, newest first."""
+        """Return one page of executions, newest first; ``where`` adds other features' filters."""
+        if score_min is not None and score_max is not None and score_min > score_max:
+            raise UserError(
+                f"score_min {score_min} is above score_max {score_max}; swap them",
+                field="score_min",
+            )
         stmt = repository.select_executions(
             graph_id=graph_id,
             status=status,
             user_id=user_id,
             created_after=created_after,
             created_before=created_before,
+            score_min=score_min,
+            score_max=score_max,
+            where=where,
             after_key=decode_cursor(cursor) if cursor else None,
         ).limit(limit + 1)
         rows = (await session.scalars(stmt)).all()

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.executions.models import Execution
@@ -33,3 +33,15 @@ async def list_verdicts(session: AsyncSession, execution_id: str) -> Sequence[Ve
         .order_by(VerdictRecord.created_at.desc())
     )
     return (await session.scalars(stmt)).all()
+
+
+def judged_by(judge: str) -> ColumnElement[bool]:
+    """Return a condition on executions: judged by ``judge`` ("rules", "provider[/model]")."""
+    if judge == "rules":
+        match = VerdictRecord.judge == "rules"
+    else:
+        provider, _, model = judge.partition("/")
+        match = VerdictRecord.provider == provider
+        if model:
+            match = and_(match, VerdictRecord.model == model)
+    return exists().where(VerdictRecord.execution_id == Execution.id, match)

@@ -81,3 +81,14 @@ class Verdict(BaseModel):
         description="Share of the run's text (node inputs, outputs, errors) the digest kept.",
     )
     created_at: datetime
+
+
+class DigestOut(BaseModel):
+    """A run's digest as the judge reads it, and what was cut to fit the budget."""
+
+    model: str | None = Field(description="The model whose context sets the budget, if any.")
+    budget: int = Field(description="Tokens the digest may use.")
+    tokens: int = Field(description="Tokens the digest uses (estimated).")
+    cuts: list[str] = Field(description="What was shortened, in order; empty when kept whole.")
+    evidence_kept: float = Field(ge=0, le=1, description="Share of the run's text kept.")
+    text: str

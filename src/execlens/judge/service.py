@@ -7,15 +7,18 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.engine import Database
+from execlens.errors import NotFoundError
 from execlens.executions.domain import GraphRecord, RunRecord, graph_record, run_record
 from execlens.executions.models import Graph
-from execlens.executions.repository import get_graph_for_execution
+from execlens.executions.repository import get_execution, get_graph_for_execution
 from execlens.executions.schemas import GraphOut
 from execlens.executions.service import execution_service
 from execlens.judge import repository
+from execlens.judge.digest import ExecutionDigest, build_digest
 from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.models import VerdictRecord
-from execlens.judge.schemas import Verdict
+from execlens.judge.providers import recommended_model
+from execlens.judge.schemas import DigestOut, Verdict
 
 # Called with verdicts once the transaction that stored them has committed; it must not
 # block (it runs inside the commit) and must not raise.
@@ -91,9 +94,34 @@ class JudgeService:
         return verdict
 
     async def history(self, session: AsyncSession, execution_id: str) -> Sequence[Verdict]:
-        """Return an execution's verdicts, newest first."""
+        """Return an execution's verdicts, newest first; raise NotFoundError for an unknown one."""
+        if await get_execution(session, execution_id) is None:
+            raise NotFoundError(f"execution {execution_id!r} does not exist")
         records = await repository.list_verdicts(session, execution_id)
         return [Verdict.model_validate(r, from_attributes=True) for r in records]
+
+    async def digest(
+        self, session: AsyncSession, judge: Judge, execution_id: str, model: str | None
+    ) -> DigestOut:
+        """Return the digest ``model`` (else the default model) would read of one execution."""
+        run, graph = await self.load(session, execution_id)
+        if model is None and recommended_model(judge.settings) is None:
+            # No model to judge with yet: show the digest at the configured budget.
+            budget = judge.settings.digest_budget_tokens
+            return _digest_out(None, build_digest(run, graph, budget_tokens=budget))
+        call = judge.prepare(run, graph, JudgeRequest(model=model))
+        return _digest_out(call.model_name, call.digest)
+
+
+def _digest_out(model: str | None, digest: ExecutionDigest) -> DigestOut:
+    return DigestOut(
+        model=model,
+        budget=digest.budget,
+        tokens=digest.tokens,
+        cuts=list(digest.cuts),
+        evidence_kept=digest.evidence_kept,
+        text=digest.text,
+    )
 
 
 judge_service = JudgeService()

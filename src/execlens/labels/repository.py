@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import ColumnElement, CursorResult, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import insert_on_conflict
@@ -98,3 +98,9 @@ def label_row(
         "note": note,
         "created_at": at,
     }
+
+
+def labelled(is_labelled: bool) -> ColumnElement[bool]:
+    """Return a condition on executions: labelled by someone, or by nobody."""
+    condition = exists().where(Label.execution_id == Execution.id)
+    return condition if is_labelled else ~condition

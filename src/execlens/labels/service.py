@@ -3,12 +3,16 @@
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.audit.service import audit_service
 from execlens.db.engine import Dialect
 from execlens.errors import NotFoundError, UserError
+from execlens.executions.schemas import ExecutionPage
+from execlens.executions.service import execution_service
+from execlens.judge import repository as judge_repository
 from execlens.judge.models import VerdictRecord
 from execlens.labels import repository
 from execlens.labels.agreement import agreement
@@ -116,6 +120,22 @@ class LabelService:
             details={"labels": len(rows)},
         )
         return len(rows)
+
+    async def list_runs(
+        self,
+        session: AsyncSession,
+        *,
+        labelled: bool | None = None,
+        judged_by: str | None = None,
+        **filters: Any,
+    ) -> ExecutionPage:
+        """Return one page of runs, newest first, also filtered by label and by judge."""
+        where = []
+        if labelled is not None:
+            where.append(repository.labelled(labelled))
+        if judged_by is not None:
+            where.append(judge_repository.judged_by(judged_by))
+        return await execution_service.list(session, where=where, **filters)
 
     async def agreement(self, session: AsyncSession, *, threshold: float) -> AgreementReport:
         """Return the agreement of every judge configuration with the labels."""

@@ -8,6 +8,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from execlens.executions.models import ExecutionStatus
 from execlens.web import login
 from execlens.web.docs import install_docs
 from execlens.web.render import render
@@ -42,6 +43,20 @@ async def job_page(
 ) -> Response:
     """Show one job's live progress and its results."""
     return render(request, "job.html", page="jobs", job_id=job_id)
+
+
+@router.get("/executions")
+async def executions_page(request: Request) -> Response:
+    """List runs with filters, a page at a time."""
+    return render(request, "executions.html", page="executions", statuses=list(ExecutionStatus))
+
+
+@router.get("/executions/{execution_id}")
+async def execution_page(
+    request: Request, execution_id: Annotated[str, PathParam(min_length=1, max_length=200)]
+) -> Response:
+    """Show one run: facts, timeline, the digest the judge read, verdicts and labels."""
+    return render(request, "execution.html", page="executions", execution_id=execution_id)
 
 
 @router.get("/rules")

@@ -2,7 +2,7 @@
 // Alerts page: the monitor's stored accuracy alerts with a link to the agent's trend, and its
 // evaluator-health alerts with a link to the rule, agent or job they are about.
 (() => {
-  const { api, el, badge, percent, number, when, toast } = window.execlens;
+  const { api, el, badge, percent, number, when, toast, runsHref } = window.execlens;
   const body = document.querySelector("#alerts-table tbody");
   const state = document.getElementById("alerts-state");
   const empty = document.getElementById("alerts-empty");
@@ -29,8 +29,14 @@
 
   function row(a) {
     const trend = `/trends?graph_id=${encodeURIComponent(a.graph_id)}${a.user_id ? `&user_id=${encodeURIComponent(a.user_id)}` : ""}`;
+    // The runs of the 3-day window the alert compares, on the runs page.
+    const from = new Date(a.detected_at);
+    from.setUTCDate(from.getUTCDate() - 3);
+    const runs = runsHref({ graph_id: a.graph_id, user_id: a.user_id,
+      created_after: from.toISOString().slice(0, 10) });
     return el("tr", {},
-      el("td", {}, el("a", { href: trend, text: a.graph_name || a.graph_id })),
+      el("td", {}, el("a", { href: trend, text: a.graph_name || a.graph_id }), " · ",
+        el("a", { href: runs, title: `Runs since ${from.toISOString().slice(0, 10)}`, text: "runs" })),
       el("td", { text: a.user_id || "all users" }),
       el("td", {}, badge(a.state)),
       el("td", { text: percent(a.drop_percent) }),

@@ -79,9 +79,20 @@ window.execlens = (() => {
     });
   }
 
-  // An id as its first 8 characters (the full one in the title) and a copy button.
-  function idCell(id, label) {
-    return el("span", { class: "id" }, el("code", { title: id, text: id.slice(0, 8) }), " ", copyButton(id, label));
+  // An id as its first 8 characters (the full one in the title), a link when given one,
+  // and a copy button.
+  function idCell(id, label, href) {
+    const code = el("code", { title: id, text: id.slice(0, 8) });
+    return el("span", { class: "id" }, href ? el("a", { href }, code) : code, " ", copyButton(id, label));
+  }
+
+  const runHref = (id) => `/executions/${encodeURIComponent(id)}`;
+
+  // The runs page filtered by ``query`` (empty values are left out).
+  function runsHref(query) {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value) params.set(key, value);
+    return `/executions?${params}`;
   }
 
   const number = (n, digits = 0) => n === null || n === undefined ? "–"
@@ -128,7 +139,7 @@ window.execlens = (() => {
   }
 
   return {
-    ApiError, api, el, toast, copy, copyButton, idCell, number, usd, percent, duration, when, day,
+    ApiError, api, el, toast, copy, copyButton, idCell, runHref, runsHref, number, usd, percent, duration, when, day,
     badge, scoreBadge, showError, graphs,
   };
 })();

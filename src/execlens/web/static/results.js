@@ -115,7 +115,7 @@ window.ResultsTable = class {
     }) : null;
     const main = el("tr", {},
       el("td", { text: r.item_id }),
-      el("td", {}, idCell(r.exec_id, "execution")),
+      el("td", {}, idCell(r.exec_id, "execution", window.execlens.runHref(r.exec_id))),
       el("td", {}, badge(r.status)),
       el("td", {}, scoreBadge(r.score)),
       el("td", {}, text.length > 90 ? `${text.slice(0, 90)}…` : text, " ", toggle),

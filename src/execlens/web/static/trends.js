@@ -1,7 +1,7 @@
 "use strict";
 // Trends page: one agent's daily score and averages as a chart, its alert, and every agent.
 (() => {
-  const { api, el, number, percent, when, day, showError, toast, graphs } = window.execlens;
+  const { api, el, number, percent, when, day, showError, toast, graphs, runsHref } = window.execlens;
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
   let chart = null;
@@ -32,6 +32,16 @@
     }
   }
 
+  // The agent's runs created on that day (UTC), on the runs page.
+  function dayRuns(d) {
+    const start = day(d.date);
+    const next = new Date(`${start}T00:00:00Z`);
+    next.setUTCDate(next.getUTCDate() + 1);
+    const href = runsHref({ graph_id: $("trend-graph").value, user_id: $("trend-user").value.trim(),
+      created_after: start, created_before: next.toISOString().slice(0, 10) });
+    return el("a", { href, title: `Runs created on ${start}`, text: number(d.executions) });
+  }
+
   function showCounts(days) {
     const executions = days.reduce((sum, d) => sum + d.executions, 0);
     const scored = days.reduce((sum, d) => sum + d.scored, 0);
@@ -43,7 +53,7 @@
     $("trend-table").tBodies[0].replaceChildren(...[...days].reverse().map((d) => el("tr", {},
       el("td", { text: day(d.date) }), el("td", { text: fmt(d.daily_score) }),
       el("td", { text: fmt(d.three_day_avg) }), el("td", { text: fmt(d.seven_day_avg) }),
-      el("td", { text: fmt(d.fourteen_day_avg) }), el("td", { text: d.executions }),
+      el("td", { text: fmt(d.fourteen_day_avg) }), el("td", {}, dayRuns(d)),
       el("td", { text: d.scored }))));
   }
 
@@ -117,7 +127,7 @@
         el("td", { text: number(a.three_day_avg, 1) }),
         el("td", {}, el("span", { class: `arrow ${a.direction || ""}`, "aria-hidden": "true", text: arrow }),
           ` ${word}`),
-        el("td", { text: number(a.executions) }),
+        el("td", {}, el("a", { href: runsHref({ graph_id: a.graph_id }), text: number(a.executions) })),
         el("td", {}, alert
           ? el("a", { href: "/alerts", class: "badge open", text: `drop ${percent(alert.drop_percent)}` })
           : el("span", { class: "hint", text: "none" })));
