@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from execlens import __version__
+from execlens.api.deps import NoNulInUrl
 from execlens.api.errors import install_error_handlers
 from execlens.api.headers import SecurityHeaders
 from execlens.api.limits import BodySizeLimit, RateLimiter
@@ -82,6 +83,8 @@ def create_app(
         # it injects inline styles, which that CSP forbids.
         docs_url=None,
         redoc_url=None,
+        # PostgreSQL refuses NUL in any text, even a lookup: refuse it once, on every route.
+        dependencies=[NoNulInUrl],
     )
     app.state.settings = settings
     app.state.database = database

@@ -4,16 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from execlens.api.deps import NoNulInUrl, ReadSession
+from execlens.api.deps import ReadSession
 from execlens.api.errors import error_responses
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
 from execlens.judge.deps import JudgeDep
 from execlens.judge.schemas import DigestOut, Verdict
 from execlens.judge.service import judge_service
 
-router = APIRouter(
-    prefix="/api/executions", tags=["judge"], responses=AUTH_ERRORS, dependencies=[NoNulInUrl]
-)
+router = APIRouter(prefix="/api/executions", tags=["judge"], responses=AUTH_ERRORS)
 
 
 @router.get(

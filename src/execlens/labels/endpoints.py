@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from execlens.api.deps import DatabaseDep, NoNulInUrl, ReadSession, WriteSession
+from execlens.api.deps import DatabaseDep, ReadSession, WriteSession
 from execlens.api.errors import error_responses
 from execlens.auth.deps import AUTH_ERRORS, AdminPrincipal
 from execlens.auth.service import actor_of
@@ -20,9 +20,7 @@ router = APIRouter(prefix="/api", tags=["labels"], responses=AUTH_ERRORS)
 
 # Here, not in executions/, because two of its filters read labels and verdicts, which
 # live above the executions package.
-@router.get(
-    "/executions", response_model=ExecutionPage, tags=["executions"], dependencies=[NoNulInUrl]
-)
+@router.get("/executions", response_model=ExecutionPage, tags=["executions"])
 async def list_executions(
     session: ReadSession,
     _: AdminPrincipal,
