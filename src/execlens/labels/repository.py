@@ -98,3 +98,14 @@ def label_row(
         "note": note,
         "created_at": at,
     }
+
+
+async def scored_labels_since(session: AsyncSession, since: datetime) -> list[tuple[float, float]]:
+    """Return (current score, mean label) of scored runs labelled at or after ``since``."""
+    stmt = (
+        select(Execution.correctness_score, func.avg(Label.score))
+        .join(Label, Label.execution_id == Execution.id)
+        .where(Label.created_at >= since, Execution.correctness_score.is_not(None))
+        .group_by(Execution.id, Execution.correctness_score)
+    )
+    return [(float(score), float(label)) for score, label in await session.execute(stmt)]
