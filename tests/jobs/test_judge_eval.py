@@ -75,6 +75,11 @@ async def test_two_models_are_compared_on_the_file_labels_without_touching_the_s
     assert {e["id"]: e["stats"]["correctness_score"] for e in page["items"]} == {
         f"run-{n:03d}": None for n in GOOD + BAD
     }
+    jobs = (await client.get("/api/analytics/jobs", headers=admin_headers)).json()["items"]
+    assert sorted((j["model"], j["evaluation"], j["status"]) for j in jobs) == [
+        ("gpt-4.1-mini", True, "completed"),
+        ("gpt-4.1-nano", True, "completed"),
+    ]
     # ... and the file's labels were not stored.
     stored = await cli("agreement", extra_env=env)
     assert "0 labelled runs" in stored.stdout
