@@ -22,6 +22,10 @@ POSTGRES_URL = os.environ.get(
     "postgresql+asyncpg://execlens:execlens@127.0.0.1:5432/execlens_test",
 )
 JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop"
+# A model server someone runs on this machine's usual ports must not change what a test
+# sees: tests that want one start their own and point these at it.
+os.environ.setdefault("EXECLENS_OLLAMA_URL", "")
+os.environ.setdefault("EXECLENS_LOCAL_OPENAI_URL", "")
 
 
 async def empty_postgres(url: str = POSTGRES_URL) -> None:

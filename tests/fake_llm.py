@@ -56,7 +56,13 @@ class FakeLLM:
         # Decides the reply from the request body when no scripted reply is left.
         self.policy: Callable[[dict], Reply] | None = None
         self.received: list[Received] = []
-        app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
+        # What GET /v1/models lists, as Ollama and other local servers do.
+        self.models: list[str] = []
+        routes = [
+            Route("/v1/chat/completions", self._chat, methods=["POST"]),
+            Route("/v1/models", self._models, methods=["GET"]),
+        ]
+        app = Starlette(routes=routes)
         self._server = ThreadedServer(app)
         self.port = self._server.port
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
@@ -71,6 +77,15 @@ class FakeLLM:
     def then(self, *replies: Reply) -> "FakeLLM":
         self.script.extend(replies)
         return self
+
+    @property
+    def root_url(self) -> str:
+        """Return the server's address without /v1, as Ollama's URL is given."""
+        return self.base_url.removesuffix("/v1")
+
+    async def _models(self, request: Request) -> JSONResponse:
+        data = [{"id": m, "object": "model", "owned_by": "library"} for m in self.models]
+        return JSONResponse({"object": "list", "data": data})
 
     async def _chat(self, request: Request) -> JSONResponse | PlainTextResponse:
         body = await request.json()

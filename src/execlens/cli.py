@@ -16,6 +16,7 @@ from execlens.demo.cli import demo_command, demo_data_command
 from execlens.errors import UserError
 from execlens.executions.cli import import_command
 from execlens.jobs.cli import analyze_command
+from execlens.jobs.eval_cli import judge_eval_command
 from execlens.jwt_secret import resolve_jwt_secret
 from execlens.labels.cli import agreement_command, labels_app
 from execlens.rules.cli import rules_app
@@ -45,6 +46,7 @@ app.command("worker")(worker_command)
 app.command("trends")(trends_command)
 app.command("monitor")(monitor_command)
 app.command("agreement")(agreement_command)
+app.command("judge-eval")(judge_eval_command)
 
 
 @db_app.command("upgrade")

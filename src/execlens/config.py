@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     compatible_models: str = ""
     compatible_context_window: int = Field(default=8192, ge=512)
     compatible_output_mode: Literal["native", "tool", "prompted"] = "native"
+    # Local servers offered without any other setting when they answer: Ollama, and
+    # another OpenAI-compatible server (vLLM's port). Empty turns a probe off.
+    ollama_url: str = "http://127.0.0.1:11434"
+    local_openai_url: str = "http://127.0.0.1:8000"
+    local_probe_seconds: float = Field(default=0.3, gt=0, le=10)
 
     judge_model: str | None = None
     judge_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
@@ -126,6 +131,11 @@ class Settings(BaseSettings):
     monitor_rule_failures_share: float = Field(default=0.5, gt=0, le=1)
     # An agent's failed judgments in the last 24 h: more than this raises an alert.
     monitor_judge_failures: int = Field(default=10, ge=0)
+    # Agreement of the current scores with labels given in the last 30 days: accuracy at
+    # 0.5 below this raises an alert, once at least the minimum of runs is labelled (a
+    # handful of labels says little).
+    monitor_agreement_min: float = Field(default=0.7, ge=0, le=1)
+    monitor_agreement_min_labels: int = Field(default=20, ge=1)
     alert_webhook_urls: SecretStr | None = None
     alert_slack_webhook_url: SecretStr | None = None
     alert_discord_webhook_url: SecretStr | None = None

@@ -16,6 +16,7 @@ from execlens.config import Settings
 from execlens.db.base import AnyRow
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
+from execlens.errors import UserError
 from execlens.executions.importer import ImportReport, import_lines
 from execlens.executions.repository import graph_overview
 from execlens.jobs.driver import JobDriver, sigint_interrupts
@@ -77,6 +78,12 @@ def demo_command(
     from execlens.demo.generator import generate_records  # about 50 ms: see above
 
     settings = load_settings()
+    if judge_per_agent:
+        # Before loading anything: a model no provider serves ends in one line.
+        try:
+            resolve_model(settings, model)
+        except UserError as exc:
+            raise fail(str(exc)) from None
 
     intended: dict[str, float] = {}
 

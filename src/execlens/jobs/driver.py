@@ -7,7 +7,7 @@ its creation in its own transaction, before anything runs it, as every job step 
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -76,6 +76,18 @@ class JobDriver:
             since = self.clock.now() - timedelta(seconds=self.settings.job_lease_seconds)
             workers = await repository.live_service_workers(session, since)
             return Submitted(job_out(job), resumed, workers)
+
+    async def submit_evaluation(
+        self, params: JobCreate, execution_ids: Sequence[str], *, created_by: str
+    ) -> Submitted:
+        """Queue a candidate judge's evaluation job over the given runs and commit."""
+        async with self.db.write() as session:
+            job = await job_service.create_evaluation(
+                session, self.settings, params, execution_ids, created_by=created_by
+            )
+            since = self.clock.now() - timedelta(seconds=self.settings.job_lease_seconds)
+            workers = await repository.live_service_workers(session, since)
+            return Submitted(job_out(job), False, workers)
 
     async def wait(
         self,

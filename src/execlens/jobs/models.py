@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -71,6 +72,10 @@ class AnalyticsJob(Base):
     max_executions: Mapped[int | None] = mapped_column(Integer)
     skip_existing: Mapped[bool] = mapped_column(Boolean)
     rescore_if_judge_changed: Mapped[bool] = mapped_column(Boolean)
+    # An evaluation (`execlens judge-eval`) judges labelled runs with a candidate judge:
+    # its verdicts join the runs' history but never become their current summary and
+    # score, so trying a model cannot move the accuracy trends or alerts.
+    evaluation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # How to judge.
     model: Mapped[str] = mapped_column(String(200))

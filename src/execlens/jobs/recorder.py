@@ -132,7 +132,7 @@ class Recorder:
             await repository.finish_items(session, rows)
             await repository.finish_items(session, retries)
             if verdicts:
-                await judge_service.store(session, verdicts)
+                await judge_service.store(session, verdicts, current=not job.evaluation)
         return lost
 
     def _final(self, outcome: Outcome, attempts: int) -> Outcome | None:

@@ -149,6 +149,10 @@ class JobOut(BaseModel):
     limit: int | None
     skip_existing: bool
     rescore_if_judge_changed: bool
+    evaluation: bool = Field(
+        description="An `execlens judge-eval` candidate's job: its verdicts do not become "
+        "the runs' current summary and score."
+    )
     model: str
     provider: str
     concurrency: int

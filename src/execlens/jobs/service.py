@@ -1,5 +1,6 @@
 """Create, find, cancel and resume jobs, and page through their results."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from execlens.jobs import lifecycle, repository
 from execlens.jobs.clock import utcnow
 from execlens.jobs.estimate import estimate_job
 from execlens.jobs.mappers import job_result, new_job
-from execlens.jobs.models import ACTIVE_STATUSES, AnalyticsJob, JobStatus
+from execlens.jobs.models import ACTIVE_STATUSES, AnalyticsJob, ItemStatus, JobStatus
 from execlens.jobs.schemas import JobCreate, JobResult
 
 
@@ -58,6 +59,32 @@ class JobService:
         )
         await session.flush()
         return job, False
+
+    async def create_evaluation(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        params: JobCreate,
+        execution_ids: Sequence[str],
+        *,
+        created_by: str,
+    ) -> AnalyticsJob:
+        """Queue a candidate judge's job over the given runs; its verdicts stay history only."""
+        job = new_job(settings, params, created_by)
+        job.evaluation = True
+        job.selection_done = True
+        ids = sorted(set(execution_ids))
+        job.total = job.selected = job.to_judge = len(ids)
+        session.add(job)
+        await session.flush()
+        rows = [
+            {"job_id": job.id, "execution_id": i, "status": ItemStatus.PENDING, "attempts": 0}
+            for i in ids
+        ]
+        await repository.insert_items(session, rows)
+        details = params.model_dump(mode="json", exclude={"system_prompt", "user_prompt"})
+        self._audit(session, job, "created", created_by, None, details | {"evaluation": len(ids)})
+        return job
 
     async def _unfinished_twin(
         self, session: AsyncSession, job: AnalyticsJob

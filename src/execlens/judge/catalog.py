@@ -27,6 +27,7 @@ PROVIDER_NAMES: dict[str, str] = {
     "groq": "Groq",
     "ollama": "Ollama",
     "openai_compatible": "OpenAI Compatible",
+    "local_server": "Local Server",
     "local": "Local",
 }
 

@@ -52,7 +52,7 @@ from execlens.judge.ask import (
 )
 from execlens.judge.catalog import ModelEntry
 from execlens.judge.local import LocalModelServer, ServerParams, find_gguf
-from execlens.judge.providers import OutputMode
+from execlens.judge.providers import OutputMode, server_endpoint
 from execlens.judge.schemas import JudgeAnswer
 
 __all__ = ["Model", "ask", "build_model", "request_parameters", "start_local_server"]
@@ -195,7 +195,7 @@ async def build_model(
     elif entry.provider == "local":
         key, base_url = None, await local.base_url(start_local_server)
     else:
-        key, base_url = settings.compatible_api_key, settings.compatible_base_url
+        key, base_url = server_endpoint(settings, entry.provider)
     openai_client = AsyncOpenAI(
         api_key=key.get_secret_value() if key else "not-needed", base_url=base_url, **common
     )

@@ -4,6 +4,8 @@ import importlib
 import importlib.util
 from typing import Literal
 
+from pydantic import SecretStr
+
 from execlens.config import Settings
 from execlens.errors import UserError
 from execlens.judge.ask import INSTALL_HINT as LOCAL_INSTALL_HINT
@@ -14,6 +16,7 @@ from execlens.judge.catalog import (
     find_model,
     runtime_entries,
 )
+from execlens.judge.detect import LocalServer, local_servers
 from execlens.judge.local import LOCAL_MODEL_ID
 from execlens.judge.local import runtime_installed as local_runtime_installed
 
@@ -41,29 +44,51 @@ def configured_providers(settings: Settings) -> set[str]:
         providers.add(settings.compatible_provider)
     if settings.local_model_enabled and _local_model_installed(settings):
         providers.add("local")
+    providers.update(server.provider for server in detected_servers(settings))
     return providers
 
 
+def detected_servers(settings: Settings) -> list[LocalServer]:
+    """Return the local servers found answering; a configured compatible server wins."""
+    configured = settings.compatible_provider if settings.compatible_base_url else None
+    return [server for server in local_servers(settings) if server.provider != configured]
+
+
+def _served(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Return the models each server serves: the configured one's and the detected ones'."""
+    served = {server.provider: server.model_ids for server in detected_servers(settings)}
+    if settings.compatible_base_url:
+        served[settings.compatible_provider] = tuple(settings.compatible_model_ids)
+    return served
+
+
 def extra_entries(settings: Settings) -> list[ModelEntry]:
-    """Return catalog entries for the compatible server's models the catalog lacks."""
-    # A model the catalog knows for this provider keeps its context window and price.
-    unknown = [
-        model_id
-        for model_id in settings.compatible_model_ids
-        if find_model(model_id, settings.compatible_provider) is None
-    ]
-    return runtime_entries(
-        settings.compatible_provider, unknown, context_window=settings.compatible_context_window
-    )
+    """Return catalog entries for the servers' models the catalog lacks."""
+    entries = []
+    for provider, model_ids in _served(settings).items():
+        # A model the catalog knows for this provider keeps its context window and price.
+        unknown = [model_id for model_id in model_ids if find_model(model_id, provider) is None]
+        window = settings.compatible_context_window
+        entries += runtime_entries(provider, unknown, context_window=window)
+    return entries
 
 
 def _offered(settings: Settings, providers: set[str], entry: ModelEntry) -> bool:
     if entry.provider not in providers:
         return False
-    if entry.provider == settings.compatible_provider:
-        # The compatible server serves exactly the models the admin listed.
-        return entry.id in settings.compatible_model_ids
+    served = _served(settings)
+    if entry.provider in served:
+        # A server serves exactly the models the admin listed, or the ones it lists itself.
+        return entry.id in served[entry.provider]
     return True
+
+
+def server_endpoint(settings: Settings, provider: str) -> tuple[SecretStr | None, str | None]:
+    """Return the API key and base URL of the OpenAI-compatible server behind ``provider``."""
+    for server in detected_servers(settings):
+        if server.provider == provider:
+            return None, server.base_url
+    return settings.compatible_api_key, settings.compatible_base_url
 
 
 def model_options(settings: Settings, recommended: str) -> list[dict[str, str]]:
@@ -85,8 +110,13 @@ def _setup_hint(settings: Settings, provider: str, configured: set[str]) -> str:
         if not settings.local_model_enabled:
             return "EXECLENS_LOCAL_MODEL_ENABLED is false"
         return f"the local model is not installed: {LOCAL_INSTALL_HINT}"
+    detected = {server.provider for server in detected_servers(settings)}
+    if provider == "ollama" and provider in detected:
+        return "Ollama does not serve it: run `ollama pull` for it"
     if provider in configured:
         return "add it to EXECLENS_COMPATIBLE_MODELS to use it"
+    if provider == "ollama" and settings.ollama_url:
+        return f"start Ollama at {settings.ollama_url} and pull it (found without a setting)"
     return (
         f"set EXECLENS_COMPATIBLE_BASE_URL, EXECLENS_COMPATIBLE_PROVIDER={provider} "
         "and EXECLENS_COMPATIBLE_MODELS to use it"
@@ -116,7 +146,11 @@ def recommended_model(settings: Settings) -> str | None:
             return _PREFERRED[provider]
     if settings.compatible_provider in providers:
         return settings.compatible_model_ids[0]
-    return LOCAL_MODEL_ID if "local" in providers else None
+    if "local" in providers:
+        # The embedded model stays the zero-setup default; a detected server is a choice.
+        return LOCAL_MODEL_ID
+    servers = detected_servers(settings)
+    return servers[0].model_ids[0] if servers else None
 
 
 def resolve_model(settings: Settings, model_id: str | None) -> ModelEntry:

@@ -9,9 +9,13 @@ from execlens.executions.models import Execution
 from execlens.judge.models import VerdictRecord
 
 
-async def add_verdicts(session: AsyncSession, records: Sequence[VerdictRecord]) -> None:
-    """Store several verdicts, each its execution's latest summary and score."""
+async def add_verdicts(
+    session: AsyncSession, records: Sequence[VerdictRecord], *, current: bool = True
+) -> None:
+    """Store several verdicts; with ``current``, each as its execution's summary and score."""
     session.add_all(records)
+    if not current:
+        return
     await session.execute(
         update(Execution),
         [

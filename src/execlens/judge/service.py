@@ -68,11 +68,14 @@ class JudgeService:
             loaded[execution_id] = (run_record(execution), graphs[key])
         return loaded
 
-    async def store(self, session: AsyncSession, verdicts: Sequence[Verdict]) -> None:
-        """Store verdicts, each as its execution's latest."""
+    async def store(
+        self, session: AsyncSession, verdicts: Sequence[Verdict], *, current: bool = True
+    ) -> None:
+        """Store verdicts, each as its execution's latest unless not ``current`` (a candidate's)."""
         records = [VerdictRecord(id=str(uuid.uuid4()), **v.model_dump()) for v in verdicts]
-        await repository.add_verdicts(session, records)
-        if self._listeners:
+        await repository.add_verdicts(session, records, current=current)
+        # Listeners publish a run's score (OTLP export): a candidate's is not the run's.
+        if self._listeners and current:
             listeners, stored = list(self._listeners), list(verdicts)
             event.listen(
                 session.sync_session,

@@ -104,3 +104,14 @@ def labelled(is_labelled: bool) -> ColumnElement[bool]:
     """Return a condition on executions: labelled by someone, or by nobody."""
     condition = exists().where(Label.execution_id == Execution.id)
     return condition if is_labelled else ~condition
+
+
+async def scored_labels_since(session: AsyncSession, since: datetime) -> list[tuple[float, float]]:
+    """Return (current score, mean label) of scored runs labelled at or after ``since``."""
+    stmt = (
+        select(Execution.correctness_score, func.avg(Label.score))
+        .join(Label, Label.execution_id == Execution.id)
+        .where(Label.created_at >= since, Execution.correctness_score.is_not(None))
+        .group_by(Execution.id, Execution.correctness_score)
+    )
+    return [(float(score), float(label)) for score, label in await session.execute(stmt)]

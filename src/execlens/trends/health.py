@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.config import Settings
 from execlens.jobs.models import AnalyticsJob, ItemStatus
+from execlens.labels import repository as labels_repository
+from execlens.labels.agreement import agreement
 from execlens.rules import repository as rules_repository
 from execlens.rules.models import JudgingRule
 from execlens.rules.service import rule_service
@@ -25,9 +27,14 @@ TITLES: dict[str, str] = {
     "rule_failures": "Judging rule failing",
     "judge_failures": "Judge failures",
     "job_stalled": "Job stalled",
+    "label_agreement": "Judge disagrees with labels",
 }
 RULE_FAILURE_WINDOW = timedelta(hours=1)
 JUDGE_FAILURE_WINDOW = timedelta(hours=24)
+LABEL_WINDOW = timedelta(days=30)
+# Pass is a score (and a label) at or above this, as in `execlens agreement`'s default.
+LABEL_PASS = 0.5
+LABELS_SCOPE = "labels"
 HealthKey = tuple[str, str]
 
 
@@ -75,6 +82,12 @@ def describe(kind: str, numbers: dict[str, float]) -> str:
             f"{n['failed']:g} judgments of this agent's runs failed in the last 24 h "
             f"(alert above {n['threshold']:g})."
         )
+    if kind == "label_agreement":
+        return (
+            f"The judge's scores agree with {n['accuracy']:.0%} of the {n['labelled']:g} runs "
+            f"labelled in the last 30 days (pass at {LABEL_PASS:g}; alert below "
+            f"{n['threshold']:.0%} with at least {n['min_labels']:g} labelled runs)."
+        )
     return (
         f"The job has judged nothing for {n['idle_minutes']:.0f} min (alert after "
         f"{n['threshold_minutes']:g} min); {n['waiting']:g} runs wait."
@@ -87,6 +100,8 @@ def health_link(settings: Settings, kind: str, scope: str) -> str:
         return f"{settings.dashboard_url}/rules"
     if kind == "job_stalled":
         return f"{settings.dashboard_url}/jobs/{scope}"
+    if kind == "label_agreement":
+        return f"{settings.dashboard_url}/executions"
     return dashboard_link(settings, scope)
 
 
@@ -107,6 +122,7 @@ class HealthService:
             found.append(await self._rule_failures(session, settings, rule, now))
         found.extend(await self._judge_failures(session, settings, now))
         found.extend(await self._stalled_jobs(session, settings, now))
+        found.append(await self._label_agreement(session, settings, now))
         return {f.key: f for f in found if f is not None}
 
     async def _rule_backlog(
@@ -171,6 +187,27 @@ class HealthService:
             for graph_id, name, failed in rows
             if failed > threshold
         ]
+
+    async def _label_agreement(
+        self, session: AsyncSession, settings: Settings, now: datetime
+    ) -> HealthFinding | None:
+        """Find the current scores agreeing too little with the last 30 days' labels."""
+        pairs = await labels_repository.scored_labels_since(session, now - LABEL_WINDOW)
+        minimum, threshold = settings.monitor_agreement_min_labels, settings.monitor_agreement_min
+        if len(pairs) < minimum:
+            return None
+        measured = agreement([s for s, _ in pairs], [label for _, label in pairs], LABEL_PASS)
+        accuracy = measured.accuracy or 0.0
+        if accuracy >= threshold:
+            return None
+        numbers = {
+            "accuracy": round(accuracy, 4),
+            "labelled": float(measured.n),
+            "threshold": threshold,
+            "min_labels": float(minimum),
+        }
+        subject = "scores against labels"
+        return HealthFinding("label_agreement", LABELS_SCOPE, subject, accuracy, threshold, numbers)
 
     async def _stalled_jobs(
         self, session: AsyncSession, settings: Settings, now: datetime

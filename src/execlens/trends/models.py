@@ -15,7 +15,9 @@ ALL_USERS = ""
 # How the 3/7/14-day averages count days: calendar days, or the last n days that had runs.
 TrendWindow = Literal["calendar", "rows"]
 AlertState = Literal["open", "resolved"]
-HealthAlertKind = Literal["rule_backlog", "rule_failures", "judge_failures", "job_stalled"]
+HealthAlertKind = Literal[
+    "rule_backlog", "rule_failures", "judge_failures", "job_stalled", "label_agreement"
+]
 _OPEN = text("state = 'open'")
 
 
@@ -75,7 +77,7 @@ class HealthAlert(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    # rule_backlog, rule_failures, judge_failures or job_stalled.
+    # rule_backlog, rule_failures, judge_failures, job_stalled or label_agreement.
     kind: Mapped[str] = mapped_column(String(32))
     # The rule id, graph id or job id the condition is about.
     scope: Mapped[str] = mapped_column(String(200))

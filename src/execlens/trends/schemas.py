@@ -153,9 +153,12 @@ class HealthAlertOut(BaseModel):
     kind: HealthAlertKind = Field(
         description="rule_backlog: picked runs wait too long for a verdict under an active "
         "rule; rule_failures: a rule's verdicts keep failing; judge_failures: an agent's "
-        "judgments failed too often in 24 h; job_stalled: a backfill job judges nothing."
+        "judgments failed too often in 24 h; job_stalled: a backfill job judges nothing; "
+        "label_agreement: the scores agree too little with the last 30 days' labels."
     )
-    scope: str = Field(description="The rule id (rule_*), graph id or job id.")
+    scope: str = Field(
+        description="The rule id (rule_*), graph id, job id, or `labels` (label_agreement)."
+    )
     subject: str = Field(description="The rule's, agent's or job's name when last checked.")
     state: AlertState
     message: str = Field(description="What was found, in one sentence.")
