@@ -53,7 +53,9 @@ def analyze_command(
     created_after: str | None = typer.Option(None, "--created-after", help="ISO date or time."),
     created_before: str | None = typer.Option(None, "--created-before", help="ISO date/time."),
     model: str | None = typer.Option(None, "--model", help="Judge model; default: recommended."),
-    concurrency: int = typer.Option(10, "--concurrency", help="LLM calls in flight (1-64)."),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", help="Calls in flight (1-64); default 10, local model: its slots."
+    ),
     rpm: int | None = typer.Option(None, "--rpm", help="At most this many calls per minute."),
     max_cost: float | None = typer.Option(None, "--max-cost", help="Pause before spending more."),
     limit: int | None = typer.Option(None, "--limit", help="Judge at most this many runs."),

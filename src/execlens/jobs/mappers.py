@@ -11,6 +11,7 @@ from execlens.executions.models import Execution
 from execlens.jobs.clock import utcnow
 from execlens.jobs.models import AnalyticsJob, ItemStatus, JobItem, JobStatus
 from execlens.jobs.schemas import JobCreate, JobOut, JobResult
+from execlens.judge.catalog import ModelEntry
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT, check_prompts
 from execlens.judge.prompts import prompt_hash as hash_prompts
 from execlens.judge.providers import resolve_model
@@ -112,6 +113,15 @@ def job_result(item: JobItem, execution: Execution) -> JobResult:
     )
 
 
+def _concurrency(settings: Settings, params: JobCreate, entry: ModelEntry) -> int:
+    """Return the calls in flight: as asked, else the local model's slots, else batch_size."""
+    if params.concurrency is not None:
+        return params.concurrency
+    if entry.provider == "local" and "batch_size" not in params.model_fields_set:
+        return settings.local_model_parallel
+    return params.batch_size
+
+
 def new_job(
     settings: Settings, params: JobCreate, created_by: str, now: datetime | None = None
 ) -> AnalyticsJob:
@@ -146,7 +156,7 @@ def new_job(
         system_prompt=params.system_prompt,
         user_prompt=params.user_prompt,
         prompt_hash=hash_prompts(system, template),
-        concurrency=params.concurrency or params.batch_size,
+        concurrency=_concurrency(settings, params, entry),
         requests_per_minute=params.requests_per_minute,
         max_cost_usd=params.max_cost_usd,
         selection_done=False,

@@ -171,7 +171,11 @@ def _claimable(job_id: str, now: datetime) -> ColumnElement[bool]:
     return and_(
         JobItem.job_id == job_id,
         or_(
-            JobItem.status == ItemStatus.PENDING,
+            # A pending item put back after a failed call waits until its retry time.
+            and_(
+                JobItem.status == ItemStatus.PENDING,
+                or_(JobItem.lease_expires_at.is_(None), JobItem.lease_expires_at < now),
+            ),
             and_(JobItem.status == ItemStatus.RUNNING, JobItem.lease_expires_at < now),
         ),
     )
@@ -247,10 +251,14 @@ async def still_leased(
 
 
 async def finish_items(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Record items' outcomes; each row has the item's ``id`` and the same keys."""
+    """Record items' outcomes; each row has the item's ``id`` and the same keys.
+
+    A pending item's ``lease_expires_at``, when a row sets it, is when it may be claimed
+    again.
+    """
     if rows:
         leases = {"lease_owner": None, "lease_expires_at": None}
-        await session.execute(update(JobItem), [row | leases for row in rows])
+        await session.execute(update(JobItem), [leases | row for row in rows])
 
 
 async def renew_leases(session: AsyncSession, worker_id: str, until: datetime) -> None:

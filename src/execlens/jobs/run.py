@@ -98,7 +98,8 @@ class JobRun:
         self._calls = 0
         self._slots = 1  # this worker's share of the job's concurrency, set by each claim
         self._slot_freed = asyncio.Event()
-        self._unavailable = 0
+        # Runs whose calls failed as "unavailable" since the provider last answered.
+        self._failing: set[int] = set()
 
     async def run(self) -> str:
         """Work on the job until it completes, pauses, fails or is cancelled; return its status."""
@@ -174,11 +175,11 @@ class JobRun:
                 raise error
 
     def _outage_after(self) -> int:
-        """Consecutive unavailable answers that mean the provider is down.
+        """Distinct runs failing in a row, none answered, that mean the provider is down.
 
         At least one per slot, so an outage pauses the job before any run in flight has
         used up its attempts; never fewer than MAX_ATTEMPTS, for the same reason at
-        concurrency 1, where one run fails again and again.
+        concurrency 1.
         """
         return max(MAX_ATTEMPTS, self.job.concurrency if self.job else 1)
 
@@ -318,14 +319,24 @@ class JobRun:
         finally:
             self._calls -= 1
             self._slot_freed.set()
-        # A provider that keeps failing is down: pause rather than burn every item.
-        if outcome.is_retry_later:
-            self._unavailable += 1
-            if self._unavailable >= self._outage_after():
-                self._recorder.outage = outcome.error
-        else:
-            self._unavailable = 0
+        self._note_outage(item_id, outcome)
         await self._recorder.record(item_id, outcome)
+
+    def _note_outage(self, item_id: int, outcome: Outcome) -> None:
+        """Note a provider that is down: different runs keep failing and none succeeds.
+
+        One run failing again and again (a 500 its prompt causes every time) is that
+        run's failure, not an outage: only distinct runs count. A rate-limited call
+        says nothing either way; the pacing makes it wait.
+        """
+        if outcome.rate_limited:
+            return
+        if not outcome.is_retry_later:
+            self._failing.clear()
+            return
+        self._failing.add(item_id)
+        if len(self._failing) >= self._outage_after():
+            self._recorder.outage = outcome.error
 
     async def _already_judged(self, job: AnalyticsJob, execution: RunRecord) -> bool:
         """Return True when someone else judged the run since this job selected it."""
@@ -352,8 +363,8 @@ class JobRun:
             if exc.fatal:
                 raise JobFailure(f"{exc}; fix the provider settings and resume the job") from exc
             if exc.unavailable:
-                # Not this run's fault: it goes back in the queue (up to MAX_ATTEMPTS).
-                return Outcome.retry_later(str(exc))
+                # Maybe not this run's fault: it goes back in the queue (up to MAX_ATTEMPTS).
+                return Outcome.retry_later(str(exc), rate_limited=exc.rate_limited)
             return Outcome(ItemStatus.FAILED, error=str(exc))
         except UserError as exc:
             raise JobFailure(str(exc)) from exc
@@ -368,7 +379,8 @@ class JobRun:
             if not lifecycle.can_move(job, JobStatus.PAUSED):
                 return job.status
             reason = (
-                f"the provider looks unavailable: {self._unavailable} calls in a row failed "
+                f"the provider looks unavailable: calls for {len(self._failing)} runs in a row "
+                "failed "
                 f"({error}); those runs are kept for later, resume the job when it is back"
             )
             lifecycle.pause(job, self.clock.now(), reason)

@@ -43,6 +43,7 @@ from execlens.errors import UserError
 from execlens.judge.ask import (
     FATAL_HTTP_STATUSES,
     INSTALL_HINT,
+    RATE_LIMITED_HTTP_STATUSES,
     REASKS,
     UNAVAILABLE_HTTP_STATUSES,
     Answer,
@@ -125,6 +126,7 @@ async def _request(
             f"{provider} answered HTTP {exc.status_code}",
             fatal=exc.status_code in FATAL_HTTP_STATUSES,
             unavailable=exc.status_code in UNAVAILABLE_HTTP_STATUSES,
+            rate_limited=exc.status_code in RATE_LIMITED_HTTP_STATUSES,
         ) from exc
     except ModelAPIError as exc:
         # Connection refused, reset or timed out.
