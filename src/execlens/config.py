@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, PositiveInt, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     judge_model: str | None = None
     judge_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     judge_max_retries: int = Field(default=2, ge=0, le=10)
+    # Per provider name ("openai", "anthropic", ...): requests and tokens per minute that
+    # override what the provider announces, as JSON: {"openai": 500}.
+    provider_requests_per_minute: dict[str, PositiveInt] = {}
+    provider_tokens_per_minute: dict[str, PositiveInt] = {}
     judge_max_output_tokens: int = Field(default=400, ge=50, le=4000)
     digest_budget_tokens: int = Field(
         default=DEFAULT_DIGEST_BUDGET_TOKENS, ge=MIN_DIGEST_BUDGET_TOKENS, le=200_000

@@ -25,6 +25,8 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, with_expression
 
+from execlens.db.dialect import insert_on_conflict
+from execlens.db.engine import Dialect
 from execlens.executions.models import FINISHED_STATUSES, Execution
 from execlens.executions.repository import select_executions
 from execlens.jobs.models import (
@@ -32,6 +34,7 @@ from execlens.jobs.models import (
     AnalyticsJob,
     ItemStatus,
     JobItem,
+    ProviderBucket,
     WorkerRecord,
 )
 from execlens.judge.models import VerdictRecord
@@ -130,6 +133,19 @@ async def get_job(session: AsyncSession, job_id: str, *, lock: bool = False) -> 
         # SQLite has no row locks; its single writer already serialises these transactions.
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def provider_bucket(session: AsyncSession, key: str, now: datetime) -> ProviderBucket:
+    """Return a provider key's rate budget, held until the transaction ends; create it full."""
+    stmt = select(ProviderBucket).where(ProviderBucket.key == key).with_for_update()
+    if (bucket := (await session.execute(stmt)).scalar_one_or_none()) is not None:
+        return bucket
+    dialect = cast(Dialect, session.get_bind().dialect.name)
+    # Long since updated: the first grant finds the bucket refilled to its burst.
+    row = {"key": key, "requests": 0.0, "tokens": 0.0, "updated_at": now - timedelta(hours=1)}
+    insert = insert_on_conflict(dialect, ProviderBucket.__table__).values(row)
+    await session.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
+    return (await session.execute(stmt)).scalar_one()
 
 
 async def list_jobs(

@@ -89,7 +89,7 @@ class JobRun:
         self.worker_id = worker_id
         self.job_id = job_id
         self.clock = clock
-        self.pacing = pacing or Pacing()
+        self.pacing = pacing or Pacing.with_provider(settings, judge.limits)
         self.lease = timedelta(seconds=settings.job_lease_seconds)
         self.poll = settings.job_poll_seconds
         self.job: AnalyticsJob | None = None
@@ -246,6 +246,7 @@ class JobRun:
             live = await repository.live_workers(session, now - self.lease)
             self._slots = math.ceil(job.concurrency / max(1, live))
             spending = running + self._recorder.unrecorded
+            await self.pacing.prepare(session, job, now)
             grant = self.pacing.grant(
                 job, min(want, job.concurrency - running), spending=spending, now=now
             )

@@ -15,7 +15,9 @@ from typing import Any
 
 import httpx2
 from anthropic import AsyncAnthropic
+from anthropic import DefaultAsyncHttpxClient as AnthropicHttpClient
 from openai import AsyncOpenAI
+from openai import DefaultAsyncHttpxClient as OpenAIHttpClient
 from pydantic import ValidationError
 from pydantic_ai.direct import model_request
 from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError, UnexpectedModelBehavior
@@ -52,6 +54,7 @@ from execlens.judge.ask import (
     validation_problems,
 )
 from execlens.judge.catalog import ModelEntry
+from execlens.judge.limits import ProviderLimits, provider_key
 from execlens.judge.local import LocalModelServer, ServerParams, find_gguf
 from execlens.judge.providers import OutputMode
 from execlens.judge.schemas import JudgeAnswer
@@ -169,11 +172,33 @@ async def ask(
     raise JudgeFailed(f"no valid verdict after {1 + REASKS} attempts: {problems[0]}")
 
 
+def _watched(
+    entry: ModelEntry, settings: Settings, limits: ProviderLimits | None
+) -> httpx2.AsyncClient | None:
+    """Return an HTTP client that tells ``limits`` every answer's rate-limit headers.
+
+    The hook sees each answer, also the 429s the SDK retries by itself, so the pacing
+    learns the limits and the waits asked for without a retry loop of its own.
+    """
+    key = provider_key(settings, entry.provider)
+    if limits is None or key is None:
+        return None
+
+    async def observe(response: httpx2.Response) -> None:
+        limits.observe(key, response.status_code, response.headers)
+
+    hooks = {"response": [observe]}
+    if entry.provider == "anthropic":
+        return AnthropicHttpClient(event_hooks=hooks)
+    return OpenAIHttpClient(event_hooks=hooks)
+
+
 async def build_model(
     entry: ModelEntry,
     settings: Settings,
     local: LocalModelServer,
     http_client: httpx2.AsyncClient | None = None,
+    limits: ProviderLimits | None = None,
 ) -> Model:
     """Return a pydantic-ai model for ``entry`` using its provider's own credentials."""
     # The SDKs retry 408/409/429/5xx and timeouts, honouring Retry-After; execlens adds
@@ -182,6 +207,8 @@ async def build_model(
         "max_retries": settings.judge_max_retries,
         "timeout": settings.judge_timeout_seconds,
     }
+    # A client the caller passes in (a test's transport) is used as it is.
+    http_client = http_client or _watched(entry, settings, limits)
     if http_client is not None:
         common["http_client"] = http_client
     if entry.provider == "local":
