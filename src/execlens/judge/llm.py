@@ -173,24 +173,31 @@ async def ask(
 
 
 def _watched(
-    entry: ModelEntry, settings: Settings, limits: ProviderLimits | None
+    entry: ModelEntry,
+    settings: Settings,
+    limits: ProviderLimits | None,
+    http_client: httpx2.AsyncClient | None,
 ) -> httpx2.AsyncClient | None:
     """Return an HTTP client that tells ``limits`` every answer's rate-limit headers.
 
     The hook sees each answer, also the 429s the SDK retries by itself, so the pacing
-    learns the limits and the waits asked for without a retry loop of its own.
+    learns the limits and the waits asked for without a retry loop of its own. A client
+    the caller passes in (a test's transport) gets the hook too.
     """
     key = provider_key(settings, entry.provider)
     if limits is None or key is None:
-        return None
+        return http_client
 
     async def observe(response: httpx2.Response) -> None:
         limits.observe(key, response.status_code, response.headers)
 
-    hooks = {"response": [observe]}
+    if http_client is not None:
+        hooks = http_client.event_hooks
+        http_client.event_hooks = hooks | {"response": [*hooks.get("response", []), observe]}
+        return http_client
     if entry.provider == "anthropic":
-        return AnthropicHttpClient(event_hooks=hooks)
-    return OpenAIHttpClient(event_hooks=hooks)
+        return AnthropicHttpClient(event_hooks={"response": [observe]})
+    return OpenAIHttpClient(event_hooks={"response": [observe]})
 
 
 async def build_model(
@@ -207,8 +214,7 @@ async def build_model(
         "max_retries": settings.judge_max_retries,
         "timeout": settings.judge_timeout_seconds,
     }
-    # A client the caller passes in (a test's transport) is used as it is.
-    http_client = http_client or _watched(entry, settings, limits)
+    http_client = _watched(entry, settings, limits, http_client)
     if http_client is not None:
         common["http_client"] = http_client
     if entry.provider == "local":
