@@ -21,10 +21,10 @@ def calls_per_second(limit: RateLimit) -> float:
 async def test_a_job_under_the_providers_limit_waits_its_turn_and_no_run_fails(
     database, jobs_settings, fake_llm: FakeLLM
 ):
-    # 12 calls a second by tokens, announced in the headers; a burst of 2 seconds.
-    limit = RateLimit(1200, 12 * 60 * TOKENS_PER_CALL, burst_seconds=2)
+    # 4 calls a second by tokens, announced in the headers; a burst of 2 seconds.
+    limit = RateLimit(1200, 4 * 60 * TOKENS_PER_CALL, burst_seconds=2)
     fake_llm.rate_limit = limit
-    await store(database, [run(n) for n in range(1, 61)])
+    await store(database, [run(n) for n in range(1, 31)])
     judge = Judge(jobs_settings)
     job_id = await create_job(database, jobs_settings, concurrency=16)
 
@@ -33,11 +33,11 @@ async def test_a_job_under_the_providers_limit_waits_its_turn_and_no_run_fails(
 
     job = await job_row(database, job_id)
     assert status == JobStatus.COMPLETED, job.reason
-    assert (job.succeeded, job.failed) == (60, 0)
-    assert limit.refused <= 2, f"{limit.refused} of {len(fake_llm.received)} calls refused"
+    assert (job.succeeded, job.failed) == (30, 0)
+    assert limit.refused <= 1, f"{limit.refused} of {len(fake_llm.received)} calls refused"
     # Never faster than the limit: the bucket held 2 seconds, the rest came at its rate.
     starts = sorted(r.at for r in fake_llm.received)
-    assert starts[-1] - starts[0] >= (60 - 24) / calls_per_second(limit)
+    assert starts[-1] - starts[0] >= (30 - 8) / calls_per_second(limit)
 
 
 async def test_two_workers_share_one_budget_per_provider_key(
