@@ -119,7 +119,9 @@ class JobRun:
                 if loop.active:
                     self._start(loop, slots)
                 self._ask_for_more(loop, slots)
-                await self._wait(loop.waitables(), self.poll)
+                # A pacing wait ends before the poll: the next call starts on time.
+                due = loop.resume_at - self.clock.monotonic()
+                await self._wait(loop.waitables(), min(self.poll, due) if due > 0 else self.poll)
                 await self._reap(loop)
                 if self._recorder.outage is not None and loop.active:
                     loop.status = await self._pause_for_outage(self._recorder.outage)
