@@ -153,10 +153,7 @@ class ProviderRate:
             return Grant(0, wait=(bucket.blocked_until - now).total_seconds())
         if state.window is not None:
             want = min(want, max(0, int(state.window) - spending))
-        elif not state.heard and rpm is None and tpm is None:
-            # Nothing is known of the key yet: one call learns its limits before a
-            # burst of calls could run into them.
-            want = min(want, max(0, 1 - spending))
+
         grant, job.paced_by = _spend(bucket, rpm, tpm, per_call, want, now)
         return grant
 

@@ -158,8 +158,6 @@ class KeyState:
     ceiling: int = 1
     decreased_at: float = -math.inf
     warned: bool = False
-    # False until the first answer: what the key allows is unknown before it.
-    heard: bool = False
 
     def back_off(self, now: float, wait: float) -> None:
         """Hold new calls for ``wait`` seconds and halve the calls in flight, once per refusal."""
@@ -204,7 +202,6 @@ class ProviderLimits:
     def observe(self, key: str, status: int, headers: Mapping[str, str]) -> None:
         """Learn from one answer: its announced limits and, on a refusal, the wait asked for."""
         state, now = self.state(key), time.monotonic()
-        state.heard = True
         try:
             said = announced(headers)
             wait = retry_after(headers) if status in BACKOFF_STATUSES else None
