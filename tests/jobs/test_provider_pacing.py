@@ -3,7 +3,9 @@
 import asyncio
 import logging
 
+from execlens.jobs.cli import limit_text
 from execlens.jobs.models import JobStatus
+from execlens.jobs.schemas import JobOut
 from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge
 from tests.fake_llm import FakeLLM, RateLimit
@@ -109,6 +111,9 @@ async def test_the_progress_says_the_job_is_held_to_its_tokens_per_minute(
     # The rest at two calls a second: never more than the whole job's six seconds.
     assert 0 < limit["eta_seconds"] <= 6
     assert job["tokens_per_minute"] == tpm
+    # The CLI's progress bar says the same.
+    shown = limit_text(JobOut.model_validate(job))
+    assert shown.startswith(f"provider-limited: {tpm:,} tokens/min, ") and "left" in shown
     assert (done.status, done.succeeded) == (JobStatus.COMPLETED, 12)
     # Finished, the job is held to nothing.
     assert (await api.get(f"{JOBS}/{job_id}")).json()["provider_limit"] is None

@@ -31,6 +31,9 @@ class Outcome:
     error: str | None = None
     # A call refused for the provider key's rate limit: it costs the run no attempt.
     rate_limited: bool = False
+    # No other call was answered since this run first failed: nothing says the failure
+    # is the run's own, so it is given up on only after twice the attempts.
+    unproven: bool = False
 
     @classmethod
     def retry_later(cls, error: str, *, rate_limited: bool = False) -> "Outcome":
@@ -151,7 +154,7 @@ class Recorder:
         """Return the outcome to store, or None when the item is to be retried."""
         if not outcome.is_retry_later:
             return outcome
-        if outcome.rate_limited:
+        if outcome.rate_limited or (outcome.unproven and attempts < 2 * MAX_ATTEMPTS):
             return None
         # During an outage nothing is given up on: the job pauses instead.
         if attempts < MAX_ATTEMPTS or self.outage is not None:

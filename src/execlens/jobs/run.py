@@ -9,7 +9,7 @@ leases expire and another run judges them again. Nothing else is repeated or los
 import asyncio
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -100,6 +100,9 @@ class JobRun:
         self._slot_freed = asyncio.Event()
         # Runs whose calls failed as "unavailable" since the provider last answered.
         self._failing: set[int] = set()
+        # Calls the provider answered, and how many it had when each failing run first failed.
+        self._answered = self._unanswered = 0
+        self._first_failed: dict[int, int] = {}
 
     async def run(self) -> str:
         """Work on the job until it completes, pauses, fails or is cancelled; return its status."""
@@ -323,7 +326,21 @@ class JobRun:
             self._calls -= 1
             self._slot_freed.set()
         self._note_outage(item_id, outcome)
-        await self._recorder.record(item_id, outcome)
+        await self._recorder.record(item_id, self._attributed(item_id, outcome))
+
+    def _attributed(self, item_id: int, outcome: Outcome) -> Outcome:
+        """Mark a run's failure unproven while no other call was answered since it first failed.
+
+        A 500 that comes back for one prompt while other calls succeed is that run's;
+        one that every call gets is an outage, and the run waits for the provider.
+        """
+        if not outcome.is_retry_later or outcome.rate_limited:
+            self._first_failed.pop(item_id, None)
+            return outcome
+        first = self._first_failed.setdefault(item_id, self._answered)
+        if self._answered > first:
+            return outcome
+        return replace(outcome, unproven=True)
 
     def _note_outage(self, item_id: int, outcome: Outcome) -> None:
         """Note a provider that is down: different runs keep failing and none succeeds.
@@ -336,9 +353,15 @@ class JobRun:
             return
         if not outcome.is_retry_later:
             self._failing.clear()
+            self._unanswered = 0
+            self._answered += 1
             return
         self._failing.add(item_id)
-        if len(self._failing) >= self._outage_after():
+        self._unanswered += 1
+        # Calls held to one or two at a time (the provider asked to back off) may retry
+        # the same runs: that many failures in a row, none answered, is an outage too,
+        # before any run used up the attempts of an unproven failure.
+        if len(self._failing) >= self._outage_after() or self._unanswered >= 2 * MAX_ATTEMPTS - 1:
             self._recorder.outage = outcome.error
 
     async def _already_judged(self, job: AnalyticsJob, execution: RunRecord) -> bool:
