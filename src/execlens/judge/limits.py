@@ -70,7 +70,8 @@ def _duration(text: str) -> float:
         seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
     elif math.isnan(seconds):
         try:
-            seconds = datetime.fromisoformat(text).timestamp() - time.time()
+            # A reset time already past means now.
+            seconds = max(0.0, datetime.fromisoformat(text).timestamp() - time.time())
         except ValueError:
             raise Nonsense(text) from None
     if not math.isfinite(seconds) or seconds < 0 or seconds > 86_400:
