@@ -3,6 +3,8 @@
 Usage: .venv/bin/python bench/backfill.py [--executions 2000] [--concurrency 32]
        [--latency 0.25] [--baseline-executions 500] [--memory 10000 100000]
        [--dialect sqlite|postgresql]
+       .venv/bin/python bench/backfill.py --rate-limited [--dialect postgresql]  (see
+       bench/backfill_ratelimit.py: a provider enforcing its rate limit)
 
 One process, one fake OpenAI-compatible server that answers every call after a fixed
 latency. execlens judges the executions as a job with `--concurrency` calls in flight;
@@ -410,6 +412,9 @@ def memory(args: argparse.Namespace, url_for) -> None:
 
 
 def main() -> None:
+    # Here, not at the top: that module imports this one's helpers.
+    import backfill_ratelimit
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--executions", type=int, default=2000)
     parser.add_argument("--baseline-executions", type=int, default=500)
@@ -424,6 +429,10 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     parser.add_argument("--serve-fake", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--rate-limited", action="store_true", help="only the Rate-limited table (see its file)"
+    )
+    backfill_ratelimit.add_arguments(parser)
     args = parser.parse_args()
     if args.serve_fake:
         asyncio.run(serve_fake(args.serve_fake, args.latency))
@@ -432,6 +441,9 @@ def main() -> None:
         asyncio.run(memory_child(args, args.child, Path(args.data_dir)))
         return
     with tempfile.TemporaryDirectory() as tmp:
+        if args.rate_limited:
+            backfill_ratelimit.run(args, tmp)
+            return
 
         def url_for(name: str) -> tuple[str, Path]:
             if args.dialect == "postgresql":

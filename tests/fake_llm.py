@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -41,6 +42,71 @@ def answer(
 
 
 @dataclass
+class RateLimit:
+    """A provider key's token buckets, refilled per minute, announced in OpenAI's headers.
+
+    A request over either bucket is answered 429 with the wait it needs in ``retry-after``.
+    ``burst_seconds`` is how much of a minute's budget a bucket holds (OpenAI: all of it).
+    ``announce`` replaces the headers' values, to send nonsense.
+    """
+
+    requests_per_minute: int
+    tokens_per_minute: int
+    burst_seconds: float = 60.0
+    announce: dict[str, str] | None = None
+    refused: int = 0
+    answered: int = 0
+    tokens_answered: int = 0
+
+    def __post_init__(self) -> None:
+        self._requests = self.requests_per_minute * self.burst_seconds / 60
+        self._tokens = self.tokens_per_minute * self.burst_seconds / 60
+        self._at = time.monotonic()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        elapsed, self._at = now - self._at, now
+        scale = self.burst_seconds / 60
+        self._requests = min(
+            self.requests_per_minute * scale,
+            self._requests + elapsed * self.requests_per_minute / 60,
+        )
+        self._tokens = min(
+            self.tokens_per_minute * scale, self._tokens + elapsed * self.tokens_per_minute / 60
+        )
+
+    def take(self, tokens: int) -> tuple[bool, dict[str, str]]:
+        """Spend one request and ``tokens``, or refuse; return the headers to send."""
+        self._refill()
+        allowed = self._requests >= 1 and self._tokens >= tokens
+        if allowed:
+            self._requests -= 1
+            self._tokens -= tokens
+            self.answered += 1
+            self.tokens_answered += tokens
+        else:
+            self.refused += 1
+        headers = {
+            "x-ratelimit-limit-requests": str(self.requests_per_minute),
+            "x-ratelimit-remaining-requests": str(max(0, math.floor(self._requests))),
+            "x-ratelimit-reset-requests": f"{60 / self.requests_per_minute:.3f}s",
+            "x-ratelimit-limit-tokens": str(self.tokens_per_minute),
+            "x-ratelimit-remaining-tokens": str(max(0, math.floor(self._tokens))),
+            "x-ratelimit-reset-tokens": f"{tokens * 60 / self.tokens_per_minute:.3f}s",
+        }
+        if not allowed:
+            wait = max(
+                (1 - self._requests) * 60 / self.requests_per_minute,
+                (tokens - self._tokens) * 60 / self.tokens_per_minute,
+            )
+            headers |= {
+                "retry-after-ms": str(math.ceil(wait * 1000)),
+                "retry-after": str(math.ceil(wait)),
+            }
+        return allowed, headers | (self.announce or {})
+
+
+@dataclass
 class Received:
     body: dict
     headers: dict[str, str]
@@ -56,6 +122,8 @@ class FakeLLM:
         # Decides the reply from the request body when no scripted reply is left.
         self.policy: Callable[[dict], Reply] | None = None
         self.received: list[Received] = []
+        # Set to enforce and announce a rate limit on the answers that would succeed.
+        self.rate_limit: RateLimit | None = None
         # What GET /v1/models lists, as Ollama and other local servers do.
         self.models: list[str] = []
         routes = [
@@ -98,6 +166,12 @@ class FakeLLM:
             await asyncio.sleep(reply.delay)
         if reply.raw is not None:
             return PlainTextResponse(reply.raw, status_code=reply.status)
+        headers: dict[str, str] = {}
+        if self.rate_limit is not None and reply.status == 200:
+            allowed, headers = self.rate_limit.take(reply.prompt_tokens + reply.completion_tokens)
+            if not allowed:
+                error = {"error": {"message": "Rate limit reached", "type": "requests"}}
+                return JSONResponse(error, status_code=429, headers=headers)
         if reply.status != 200:
             error = {"error": {"message": reply.error, "type": "server_error"}}
             return JSONResponse(error, status_code=reply.status, headers=reply.headers)
@@ -125,5 +199,6 @@ class FakeLLM:
                     "completion_tokens": reply.completion_tokens,
                     "total_tokens": reply.prompt_tokens + reply.completion_tokens,
                 },
-            }
+            },
+            headers=headers,
         )

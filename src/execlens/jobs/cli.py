@@ -53,8 +53,11 @@ def analyze_command(
     created_after: str | None = typer.Option(None, "--created-after", help="ISO date or time."),
     created_before: str | None = typer.Option(None, "--created-before", help="ISO date/time."),
     model: str | None = typer.Option(None, "--model", help="Judge model; default: recommended."),
-    concurrency: int = typer.Option(10, "--concurrency", help="LLM calls in flight (1-64)."),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", help="Calls in flight (1-64); default 10, local model: its slots."
+    ),
     rpm: int | None = typer.Option(None, "--rpm", help="At most this many calls per minute."),
+    tpm: int | None = typer.Option(None, "--tpm", help="At most this many tokens per minute."),
     max_cost: float | None = typer.Option(None, "--max-cost", help="Pause before spending more."),
     limit: int | None = typer.Option(None, "--limit", help="Judge at most this many runs."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only estimate the work and cost."),
@@ -78,6 +81,7 @@ def analyze_command(
         model_name=model,
         concurrency=concurrency,
         requests_per_minute=rpm,
+        tokens_per_minute=tpm,
         max_cost_usd=max_cost,
         limit=limit,
         skip_existing=not no_skip_existing,
@@ -132,6 +136,7 @@ def _progress_bar() -> Iterator[Callable[[JobOut], None]]:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
+        TextColumn("{task.fields[limit]}"),
         TimeRemainingColumn(),
         TextColumn("{task.fields[cost]}"),
         TimeElapsedColumn(),
@@ -139,15 +144,35 @@ def _progress_bar() -> Iterator[Callable[[JobOut], None]]:
         transient=True,
     )
     with progress:
-        task = progress.add_task("job", total=None, rate="", cost="")
+        task = progress.add_task("job", total=None, rate="", limit="", cost="")
 
         def show(job: JobOut) -> None:
             rate = f"{job.rate_per_second:.1f}/s" if job.rate_per_second else ""
             progress.update(
-                task, total=job.total, completed=job.done, rate=rate, cost=f"${job.cost_usd:.4f}"
+                task,
+                total=job.total,
+                completed=job.done,
+                rate=rate,
+                limit=limit_text(job),
+                cost=f"${job.cost_usd:.4f}",
             )
 
         yield show
+
+
+def limit_text(job: JobOut) -> str:
+    """Say that the provider's rate limit holds the job back, at what limit, until when."""
+    limit = job.provider_limit
+    if limit is None:
+        return ""
+    if limit.limited_by == "backoff":
+        return "provider-limited: waiting as the provider asked"
+    if limit.limited_by == "tokens" and limit.tokens_per_minute:
+        rate = f"{limit.tokens_per_minute:,.0f} tokens/min"
+    else:
+        rate = f"{limit.requests_per_minute or 0:,.0f} requests/min"
+    eta = f", {limit.eta_seconds / 60:.1f} min left at that rate" if limit.eta_seconds else ""
+    return f"provider-limited: {rate}{eta}"
 
 
 def _summary(title: str, rows: list[tuple[str, str]]) -> None:

@@ -10,7 +10,8 @@ from execlens.errors import UserError
 from execlens.executions.models import Execution
 from execlens.jobs.clock import utcnow
 from execlens.jobs.models import AnalyticsJob, ItemStatus, JobItem, JobStatus
-from execlens.jobs.schemas import JobCreate, JobOut, JobResult
+from execlens.jobs.schemas import JobCreate, JobOut, JobResult, ProviderLimitOut
+from execlens.judge.catalog import ModelEntry
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT, check_prompts
 from execlens.judge.prompts import prompt_hash as hash_prompts
 from execlens.judge.providers import resolve_model
@@ -35,6 +36,22 @@ def params_key(params: JobCreate, model: str) -> str:
     )
     blob = json.dumps(fields | {"model": model}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def provider_limit(job: AnalyticsJob, remaining: int) -> ProviderLimitOut | None:
+    """Describe the provider limit a running job is held to, and when it ends at that rate."""
+    if job.status != JobStatus.RUNNING or job.paced_by is None:
+        return None
+    per_minute = [job.paced_rpm or 0.0]
+    if job.paced_tpm and job.paced_tokens_per_call:
+        per_minute.append(job.paced_tpm / job.paced_tokens_per_call)
+    calls = min(c for c in per_minute if c > 0) if any(per_minute) else None
+    return ProviderLimitOut(
+        limited_by=job.paced_by,
+        requests_per_minute=job.paced_rpm,
+        tokens_per_minute=job.paced_tpm,
+        eta_seconds=remaining * 60 / calls if calls else None,
+    )
 
 
 def job_out(job: AnalyticsJob, now: datetime | None = None) -> JobOut:
@@ -69,6 +86,7 @@ def job_out(job: AnalyticsJob, now: datetime | None = None) -> JobOut:
         provider=job.provider,
         concurrency=job.concurrency,
         requests_per_minute=job.requests_per_minute,
+        tokens_per_minute=job.tokens_per_minute,
         max_cost_usd=job.max_cost_usd,
         custom_prompts=job.system_prompt is not None or job.user_prompt is not None,
         total=total,
@@ -81,6 +99,7 @@ def job_out(job: AnalyticsJob, now: datetime | None = None) -> JobOut:
         progress=done / total if total else (1.0 if job.selection_done else 0.0),
         rate_per_second=rate,
         eta_seconds=eta,
+        provider_limit=provider_limit(job, total - done),
         llm_calls=job.llm_calls,
         input_tokens=job.input_tokens,
         output_tokens=job.output_tokens,
@@ -111,6 +130,15 @@ def job_result(item: JobItem, execution: Execution) -> JobResult:
         judged_at=item.judged_at,
         evidence_kept=item.evidence_kept,
     )
+
+
+def _concurrency(settings: Settings, params: JobCreate, entry: ModelEntry) -> int:
+    """Return the calls in flight: as asked, else the local model's slots, else batch_size."""
+    if params.concurrency is not None:
+        return params.concurrency
+    if entry.provider == "local" and "batch_size" not in params.model_fields_set:
+        return settings.local_model_parallel
+    return params.batch_size
 
 
 def new_job(
@@ -148,8 +176,9 @@ def new_job(
         system_prompt=params.system_prompt,
         user_prompt=params.user_prompt,
         prompt_hash=hash_prompts(system, template),
-        concurrency=params.concurrency or params.batch_size,
+        concurrency=_concurrency(settings, params, entry),
         requests_per_minute=params.requests_per_minute,
+        tokens_per_minute=params.tokens_per_minute,
         max_cost_usd=params.max_cost_usd,
         selection_done=False,
         total=0,

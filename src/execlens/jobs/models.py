@@ -85,6 +85,7 @@ class AnalyticsJob(Base):
     prompt_hash: Mapped[str] = mapped_column(String(16))
     concurrency: Mapped[int] = mapped_column(Integer)
     requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    tokens_per_minute: Mapped[int | None] = mapped_column(Integer)
     max_cost_usd: Mapped[float | None] = mapped_column(Float)
     est_cost_per_item: Mapped[float | None] = mapped_column(Float)
 
@@ -110,6 +111,13 @@ class AnalyticsJob(Base):
     # Token bucket for requests_per_minute, shared by every worker through this row.
     rate_tokens: Mapped[float | None] = mapped_column(Float)
     rate_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # What held the last claim back when the provider key's limit did ("requests",
+    # "tokens", "backoff"), and that limit: the progress shows it.
+    paced_by: Mapped[str | None] = mapped_column(String(16))
+    paced_rpm: Mapped[float | None] = mapped_column(Float)
+    paced_tpm: Mapped[float | None] = mapped_column(Float)
+    paced_tokens_per_call: Mapped[float | None] = mapped_column(Float)
 
     # For rate and ETA: when the current run began and how much was done before it.
     run_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -160,3 +168,21 @@ class WorkerRecord(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProviderBucket(Base):
+    """One provider key's rate budget, shared by every job, rule and worker on the database.
+
+    ``key`` is a hash of the base URL and API key, never the key itself.
+    """
+
+    __tablename__ = "provider_rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requests: Mapped[float] = mapped_column(Float)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The limits last announced to any worker, for workers that have not heard them yet.
+    requests_per_minute: Mapped[float | None] = mapped_column(Float)
+    tokens_per_minute: Mapped[float | None] = mapped_column(Float)

@@ -1,4 +1,4 @@
-"""How many calls a job may start now: its cost cap and its requests-per-minute limit.
+"""How many calls a job may start now: its cost cap, its own rate and its provider key's.
 
 Each limit is a ``PacingPolicy``; ``Pacing`` asks them in turn, each granting at most
 what the one before it granted. A new limit (say, an adaptive one per provider key)
@@ -6,12 +6,26 @@ is one more policy, without touching the job run.
 """
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from execlens.jobs.models import AnalyticsJob
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from execlens.config import Settings
+from execlens.jobs import repository
+from execlens.jobs.models import AnalyticsJob, ProviderBucket
+from execlens.judge.digest import estimate_tokens
+from execlens.judge.limits import KeyState, ProviderLimits, provider_key
+from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT
+
+# Stay this far under a limit the provider announced: it counts in its own windows.
+HEADROOM = 0.95
+# A budget holds at most this many seconds of its rate: enough to absorb a late claim,
+# too little to set off a burst the provider would refuse.
+BURST_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,122 @@ class RequestsPerMinute:
         return Grant(granted)
 
 
+def tokens_per_call(job: AnalyticsJob, settings: Settings) -> float:
+    """Estimate a call's tokens: the job's mean so far, else its prompts, digest and answer."""
+    if job.llm_calls:
+        return (job.input_tokens + job.output_tokens) / job.llm_calls
+    prompts = (job.system_prompt or DEFAULT_SYSTEM_PROMPT) + (
+        job.user_prompt or DEFAULT_USER_PROMPT
+    )
+    return (
+        estimate_tokens(prompts) + settings.digest_budget_tokens + settings.judge_max_output_tokens
+    )
+
+
+def _refill(level: float, per_second: float, burst: float, elapsed: float) -> float:
+    return min(burst, level + elapsed * per_second)
+
+
+class ProviderRate:
+    """One budget per provider key, in the database: shared by every job, rule and worker.
+
+    It keeps requests and tokens per minute just under what the provider announced in
+    its headers (settings per provider override that; a job's tokens_per_minute caps
+    it), waits as long as a refusal asked, and holds no more calls in flight than the
+    provider took lately (AIMD, kept by ``ProviderLimits``).
+    """
+
+    def __init__(self, settings: Settings, limits: ProviderLimits) -> None:
+        self.settings = settings
+        self.limits = limits
+        self._key: str | None = None
+        self._bucket: ProviderBucket | None = None
+
+    async def prepare(self, session: AsyncSession, job: AnalyticsJob, now: datetime) -> None:
+        """Read and hold the job's provider budget for this claim's transaction."""
+        self._key = provider_key(self.settings, job.provider)
+        self._bucket = None
+        if self._key is not None:
+            self._bucket = await repository.provider_bucket(session, self._key, now)
+
+    def grant(self, job: AnalyticsJob, want: int, *, spending: int, now: datetime) -> Grant:
+        """Spend the provider key's budget for up to ``want`` calls; say how long to wait."""
+        bucket, key = self._bucket, self._key
+        if bucket is None or key is None or want <= 0:
+            return Grant(want)
+        state = self.limits.state(key)
+        state.ceiling = job.concurrency
+        rpm, tpm = self._limits(job, state, bucket)
+        per_call = tokens_per_call(job, self.settings)
+        job.paced_rpm, job.paced_tpm, job.paced_tokens_per_call = rpm, tpm, per_call
+        blocked = state.blocked_until - time.monotonic()
+        if blocked > 0:
+            bucket.blocked_until = max(
+                bucket.blocked_until or now, now + timedelta(seconds=blocked)
+            )
+        if bucket.blocked_until is not None and bucket.blocked_until > now:
+            job.paced_by = "backoff"
+            return Grant(0, wait=(bucket.blocked_until - now).total_seconds())
+        if state.window is not None:
+            want = min(want, max(0, int(state.window) - spending))
+
+        grant, job.paced_by = _spend(bucket, rpm, tpm, per_call, want, now)
+        return grant
+
+    def _limits(
+        self, job: AnalyticsJob, state: KeyState, bucket: ProviderBucket
+    ) -> tuple[float | None, float | None]:
+        """Return the requests and tokens per minute to keep to; None where none is known."""
+        bucket.requests_per_minute = state.requests_per_minute or bucket.requests_per_minute
+        bucket.tokens_per_minute = state.tokens_per_minute or bucket.tokens_per_minute
+        rpm: float | None = self.settings.provider_requests_per_minute.get(job.provider)
+        tpm: float | None = self.settings.provider_tokens_per_minute.get(job.provider)
+        if rpm is None and bucket.requests_per_minute is not None:
+            rpm = bucket.requests_per_minute * HEADROOM
+        if tpm is None and bucket.tokens_per_minute is not None:
+            tpm = bucket.tokens_per_minute * HEADROOM
+        if job.tokens_per_minute is not None:
+            tpm = min(tpm or math.inf, job.tokens_per_minute)
+        return rpm, tpm
+
+
+def _spend(
+    bucket: ProviderBucket,
+    rpm: float | None,
+    tpm: float | None,
+    per_call: float,
+    want: int,
+    now: datetime,
+) -> tuple[Grant, str | None]:
+    """Take up to ``want`` calls from the budget; return the grant and what limited it."""
+    elapsed = max(0.0, (now - bucket.updated_at).total_seconds())
+    bucket.updated_at = now
+    count, limited_by, waits = want, None, [0.0]
+    if rpm is not None:
+        per_second = rpm / 60
+        bucket.requests = _refill(
+            bucket.requests, per_second, max(1.0, per_second * BURST_SECONDS), elapsed
+        )
+        if int(bucket.requests) < count:
+            count, limited_by = int(bucket.requests), "requests"
+    if tpm is not None:
+        per_second = tpm / 60
+        burst = max(per_call, per_second * BURST_SECONDS)
+        bucket.tokens = _refill(bucket.tokens, per_second, burst, elapsed)
+        if int(bucket.tokens // per_call) < count:
+            count, limited_by = int(bucket.tokens // per_call), "tokens"
+    count = max(0, count)
+    if rpm is not None:
+        bucket.requests -= count
+        waits.append((1 - bucket.requests) * 60 / rpm)
+    if tpm is not None:
+        bucket.tokens -= count * per_call
+        waits.append((per_call - bucket.tokens) * 60 / tpm)
+    if count >= want:
+        return Grant(count), limited_by
+    return Grant(count, wait=max(waits)), limited_by
+
+
 class Pacing:
     """Every limit on a job's calls, applied in order."""
 
@@ -88,6 +218,17 @@ class Pacing:
         # The cost cap first: tokens are spent only on calls the cap allows.
         defaults: list[PacingPolicy] = [CostCap(), RequestsPerMinute()]
         self.policies = list(policies) if policies is not None else defaults
+
+    @classmethod
+    def with_provider(cls, settings: Settings, limits: ProviderLimits) -> "Pacing":
+        """Return the cost cap, the job's rate, then its provider key's shared budget."""
+        return cls([CostCap(), RequestsPerMinute(), ProviderRate(settings, limits)])
+
+    async def prepare(self, session: AsyncSession, job: AnalyticsJob, now: datetime) -> None:
+        """Let the limits that keep state in the database read it for this claim."""
+        for policy in self.policies:
+            if (prepare := getattr(policy, "prepare", None)) is not None:
+                await prepare(session, job, now)
 
     def grant(self, job: AnalyticsJob, want: int, *, spending: int, now: datetime) -> Grant:
         """Return how many of ``want`` calls every limit allows now."""

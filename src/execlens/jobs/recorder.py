@@ -3,6 +3,7 @@
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from execlens.db.engine import Database
@@ -15,6 +16,10 @@ from execlens.judge.service import judge_service
 log = logging.getLogger("execlens.jobs")
 # A run the provider could not answer (down, overloaded) is tried this many times.
 MAX_ATTEMPTS = 3
+# A run put back after a failed call waits this long per attempt before it is claimed
+# again: a failure that belongs to the run itself does not come straight back, so the
+# calls between its attempts show whether the provider is down or only this run fails.
+RETRY_DELAY = timedelta(seconds=0.5)
 
 
 @dataclass(frozen=True)
@@ -24,11 +29,16 @@ class Outcome:
     status: ItemStatus
     verdict: Verdict | None = None
     error: str | None = None
+    # A call refused for the provider key's rate limit: it costs the run no attempt.
+    rate_limited: bool = False
+    # No other call was answered since this run first failed: nothing says the failure
+    # is the run's own, so it is given up on only after twice the attempts.
+    unproven: bool = False
 
     @classmethod
-    def retry_later(cls, error: str) -> "Outcome":
+    def retry_later(cls, error: str, *, rate_limited: bool = False) -> "Outcome":
         """The provider could not answer (down, overloaded): the item goes back in the queue."""
-        return cls(ItemStatus.PENDING, error=error)
+        return cls(ItemStatus.PENDING, error=error, rate_limited=rate_limited)
 
     @property
     def is_retry_later(self) -> bool:
@@ -123,7 +133,7 @@ class Recorder:
                         continue
                     final = self._final(outcome, attempts)
                     if final is None:
-                        retries.append({"id": item_id, "status": outcome.status})
+                        retries.append(self._retry(item_id, outcome, attempts))
                         continue
                     rows.append(self._count(job, item_id, final))
                     if final.verdict is not None:
@@ -135,10 +145,21 @@ class Recorder:
                 await judge_service.store(session, verdicts, current=not job.evaluation)
         return lost
 
+    def _retry(self, item_id: int, outcome: Outcome, attempts: int) -> dict[str, Any]:
+        """Return the values that put an item back in the queue, due after its delay."""
+        row: dict[str, Any] = {"id": item_id, "status": outcome.status}
+        if outcome.rate_limited:
+            # The pacing makes it wait for its turn; the refusal costs no attempt.
+            return row | {"attempts": attempts - 1, "lease_expires_at": None}
+        due = self.clock.now() + RETRY_DELAY * attempts
+        return row | {"attempts": attempts, "lease_expires_at": due}
+
     def _final(self, outcome: Outcome, attempts: int) -> Outcome | None:
         """Return the outcome to store, or None when the item is to be retried."""
         if not outcome.is_retry_later:
             return outcome
+        if outcome.rate_limited or (outcome.unproven and attempts < 2 * MAX_ATTEMPTS):
+            return None
         # During an outage nothing is given up on: the job pauses instead.
         if attempts < MAX_ATTEMPTS or self.outage is not None:
             return None

@@ -25,6 +25,8 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, with_expression
 
+from execlens.db.dialect import insert_on_conflict
+from execlens.db.engine import Dialect
 from execlens.executions.models import FINISHED_STATUSES, Execution
 from execlens.executions.repository import select_executions
 from execlens.jobs.models import (
@@ -32,6 +34,7 @@ from execlens.jobs.models import (
     AnalyticsJob,
     ItemStatus,
     JobItem,
+    ProviderBucket,
     WorkerRecord,
 )
 from execlens.judge.models import VerdictRecord
@@ -132,6 +135,19 @@ async def get_job(session: AsyncSession, job_id: str, *, lock: bool = False) -> 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def provider_bucket(session: AsyncSession, key: str, now: datetime) -> ProviderBucket:
+    """Return a provider key's rate budget, held until the transaction ends; create it full."""
+    stmt = select(ProviderBucket).where(ProviderBucket.key == key).with_for_update()
+    if (bucket := (await session.execute(stmt)).scalar_one_or_none()) is not None:
+        return bucket
+    dialect = cast(Dialect, session.get_bind().dialect.name)
+    # Long since updated: the first grant finds the bucket refilled to its burst.
+    row = {"key": key, "requests": 0.0, "tokens": 0.0, "updated_at": now - timedelta(hours=1)}
+    insert = insert_on_conflict(dialect, ProviderBucket.__table__).values(row)
+    await session.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
+    return (await session.execute(stmt)).scalar_one()
+
+
 async def list_jobs(
     session: AsyncSession, *, status: str | None, before: datetime | None, limit: int
 ) -> Sequence[AnalyticsJob]:
@@ -171,7 +187,11 @@ def _claimable(job_id: str, now: datetime) -> ColumnElement[bool]:
     return and_(
         JobItem.job_id == job_id,
         or_(
-            JobItem.status == ItemStatus.PENDING,
+            # A pending item put back after a failed call waits until its retry time.
+            and_(
+                JobItem.status == ItemStatus.PENDING,
+                or_(JobItem.lease_expires_at.is_(None), JobItem.lease_expires_at < now),
+            ),
             and_(JobItem.status == ItemStatus.RUNNING, JobItem.lease_expires_at < now),
         ),
     )
@@ -247,10 +267,14 @@ async def still_leased(
 
 
 async def finish_items(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Record items' outcomes; each row has the item's ``id`` and the same keys."""
+    """Record items' outcomes; each row has the item's ``id`` and the same keys.
+
+    A pending item's ``lease_expires_at``, when a row sets it, is when it may be claimed
+    again.
+    """
     if rows:
         leases = {"lease_owner": None, "lease_expires_at": None}
-        await session.execute(update(JobItem), [row | leases for row in rows])
+        await session.execute(update(JobItem), [leases | row for row in rows])
 
 
 async def renew_leases(session: AsyncSession, worker_id: str, until: datetime) -> None:

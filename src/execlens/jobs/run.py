@@ -9,7 +9,7 @@ leases expire and another run judges them again. Nothing else is repeated or los
 import asyncio
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -89,7 +89,7 @@ class JobRun:
         self.worker_id = worker_id
         self.job_id = job_id
         self.clock = clock
-        self.pacing = pacing or Pacing()
+        self.pacing = pacing or Pacing.with_provider(settings, judge.limits)
         self.lease = timedelta(seconds=settings.job_lease_seconds)
         self.poll = settings.job_poll_seconds
         self.job: AnalyticsJob | None = None
@@ -98,7 +98,11 @@ class JobRun:
         self._calls = 0
         self._slots = 1  # this worker's share of the job's concurrency, set by each claim
         self._slot_freed = asyncio.Event()
-        self._unavailable = 0
+        # Runs whose calls failed as "unavailable" since the provider last answered.
+        self._failing: set[int] = set()
+        # Calls the provider answered, and how many it had when each failing run first failed.
+        self._answered = self._unanswered = 0
+        self._first_failed: dict[int, int] = {}
 
     async def run(self) -> str:
         """Work on the job until it completes, pauses, fails or is cancelled; return its status."""
@@ -118,7 +122,9 @@ class JobRun:
                 if loop.active:
                     self._start(loop, slots)
                 self._ask_for_more(loop, slots)
-                await self._wait(loop.waitables(), self.poll)
+                # A pacing wait ends before the poll: the next call starts on time.
+                due = loop.resume_at - self.clock.monotonic()
+                await self._wait(loop.waitables(), min(self.poll, due) if due > 0 else self.poll)
                 await self._reap(loop)
                 if self._recorder.outage is not None and loop.active:
                     loop.status = await self._pause_for_outage(self._recorder.outage)
@@ -174,11 +180,11 @@ class JobRun:
                 raise error
 
     def _outage_after(self) -> int:
-        """Consecutive unavailable answers that mean the provider is down.
+        """Distinct runs failing in a row, none answered, that mean the provider is down.
 
         At least one per slot, so an outage pauses the job before any run in flight has
         used up its attempts; never fewer than MAX_ATTEMPTS, for the same reason at
-        concurrency 1, where one run fails again and again.
+        concurrency 1.
         """
         return max(MAX_ATTEMPTS, self.job.concurrency if self.job else 1)
 
@@ -245,6 +251,7 @@ class JobRun:
             live = await repository.live_workers(session, now - self.lease)
             self._slots = math.ceil(job.concurrency / max(1, live))
             spending = running + self._recorder.unrecorded
+            await self.pacing.prepare(session, job, now)
             grant = self.pacing.grant(
                 job, min(want, job.concurrency - running), spending=spending, now=now
             )
@@ -318,14 +325,44 @@ class JobRun:
         finally:
             self._calls -= 1
             self._slot_freed.set()
-        # A provider that keeps failing is down: pause rather than burn every item.
-        if outcome.is_retry_later:
-            self._unavailable += 1
-            if self._unavailable >= self._outage_after():
-                self._recorder.outage = outcome.error
-        else:
-            self._unavailable = 0
-        await self._recorder.record(item_id, outcome)
+        self._note_outage(item_id, outcome)
+        await self._recorder.record(item_id, self._attributed(item_id, outcome))
+
+    def _attributed(self, item_id: int, outcome: Outcome) -> Outcome:
+        """Mark a run's failure unproven while no other call was answered since it first failed.
+
+        A 500 that comes back for one prompt while other calls succeed is that run's;
+        one that every call gets is an outage, and the run waits for the provider.
+        """
+        if not outcome.is_retry_later or outcome.rate_limited:
+            self._first_failed.pop(item_id, None)
+            return outcome
+        first = self._first_failed.setdefault(item_id, self._answered)
+        if self._answered > first:
+            return outcome
+        return replace(outcome, unproven=True)
+
+    def _note_outage(self, item_id: int, outcome: Outcome) -> None:
+        """Note a provider that is down: different runs keep failing and none succeeds.
+
+        One run failing again and again (a 500 its prompt causes every time) is that
+        run's failure, not an outage: only distinct runs count. A rate-limited call
+        says nothing either way; the pacing makes it wait.
+        """
+        if outcome.rate_limited:
+            return
+        if not outcome.is_retry_later:
+            self._failing.clear()
+            self._unanswered = 0
+            self._answered += 1
+            return
+        self._failing.add(item_id)
+        self._unanswered += 1
+        # Calls held to one or two at a time (the provider asked to back off) may retry
+        # the same runs: that many failures in a row, none answered, is an outage too,
+        # before any run used up the attempts of an unproven failure.
+        if len(self._failing) >= self._outage_after() or self._unanswered >= 2 * MAX_ATTEMPTS - 1:
+            self._recorder.outage = outcome.error
 
     async def _already_judged(self, job: AnalyticsJob, execution: RunRecord) -> bool:
         """Return True when someone else judged the run since this job selected it."""
@@ -352,8 +389,8 @@ class JobRun:
             if exc.fatal:
                 raise JobFailure(f"{exc}; fix the provider settings and resume the job") from exc
             if exc.unavailable:
-                # Not this run's fault: it goes back in the queue (up to MAX_ATTEMPTS).
-                return Outcome.retry_later(str(exc))
+                # Maybe not this run's fault: it goes back in the queue (up to MAX_ATTEMPTS).
+                return Outcome.retry_later(str(exc), rate_limited=exc.rate_limited)
             return Outcome(ItemStatus.FAILED, error=str(exc))
         except UserError as exc:
             raise JobFailure(str(exc)) from exc
@@ -368,7 +405,8 @@ class JobRun:
             if not lifecycle.can_move(job, JobStatus.PAUSED):
                 return job.status
             reason = (
-                f"the provider looks unavailable: {self._unavailable} calls in a row failed "
+                f"the provider looks unavailable: calls for {len(self._failing)} runs in a row "
+                "failed "
                 f"({error}); those runs are kept for later, resume the job when it is back"
             )
             lifecycle.pause(job, self.clock.now(), reason)

@@ -64,6 +64,13 @@ class JobCreate(AnalyticsSelection):
         description="LLM calls in flight at once; default: batch_size.",
     )
     requests_per_minute: int | None = Field(default=None, ge=1, le=100_000)
+    tokens_per_minute: int | None = Field(
+        default=None,
+        ge=100,
+        le=1_000_000_000,
+        description="At most this many LLM tokens per minute (in and out); it also caps "
+        "what the provider announces.",
+    )
     rescore_if_judge_changed: bool = Field(
         default=False,
         description="With skip_existing, still re-judge runs whose latest verdict came from "
@@ -157,6 +164,7 @@ class JobOut(BaseModel):
     provider: str
     concurrency: int
     requests_per_minute: int | None
+    tokens_per_minute: int | None
     max_cost_usd: float | None
     custom_prompts: bool
     total: int = Field(description="Executions in the job; final once selection is done.")
@@ -169,10 +177,23 @@ class JobOut(BaseModel):
     progress: float = Field(description="Done ÷ total, 0 to 1.")
     rate_per_second: float | None
     eta_seconds: float | None
+    provider_limit: "ProviderLimitOut | None" = Field(
+        default=None,
+        description="Set while the provider key's rate limit is what holds the job back.",
+    )
     llm_calls: int
     input_tokens: int
     output_tokens: int
     cost_usd: float
+
+
+class ProviderLimitOut(BaseModel):
+    """The provider's limit a running job is held to, and the time to finish at that rate."""
+
+    limited_by: Literal["requests", "tokens", "backoff"]
+    requests_per_minute: float | None
+    tokens_per_minute: float | None
+    eta_seconds: float | None = Field(description="Time to finish the rest at this limit.")
 
 
 class JobPage(BaseModel):

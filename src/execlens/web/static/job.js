@@ -26,10 +26,21 @@
     $("stat-skipped").textContent = number(job.skipped);
     $("stat-rate").textContent = job.rate_per_second === null ? "–" : `${number(job.rate_per_second, 1)} /s`;
     $("stat-eta").textContent = ACTIVE.has(job.status) ? duration(job.eta_seconds) : "–";
+    $("stat-limit").textContent = limitText(job.provider_limit);
     $("stat-cost").textContent = usd(job.cost_usd) + (job.max_cost_usd ? ` of ${usd(job.max_cost_usd)} cap` : "");
     $("stat-model").textContent = job.model;
     $("cancel-button").hidden = !ACTIVE.has(job.status);
     $("resume-button").hidden = !["paused", "cancelled", "failed"].includes(job.status);
+  }
+
+  // Says when the provider's rate limit holds the job back, at what limit, until when.
+  function limitText(limit) {
+    if (!limit) return "–";
+    if (limit.limited_by === "backoff") return "waiting as the provider asked";
+    const rate = limit.limited_by === "tokens" && limit.tokens_per_minute
+      ? `${number(limit.tokens_per_minute)} tokens/min`
+      : `${number(limit.requests_per_minute || 0)} requests/min`;
+    return limit.eta_seconds ? `${rate}, ${duration(limit.eta_seconds)} left at that rate` : rate;
   }
 
   function follow() {
