@@ -30,7 +30,7 @@ from execlens.judge.rules import apply_rules
 from execlens.judge.schemas import JudgeAnswer, Verdict
 
 if TYPE_CHECKING:
-    from execlens.judge.llm import Model
+    from execlens.judge.llm import JudgeModel
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Judge:
             gguf=settings.local_model_path, parallel=settings.local_model_parallel
         )
         # One client per model, so a backfill reuses its HTTP connections.
-        self._models: dict[tuple[str, str], Model] = {}
+        self._models: dict[tuple[str, str], JudgeModel] = {}
 
     def prepare(
         self, execution: RunRecord, graph: GraphRecord | None, request: JudgeRequest
@@ -205,8 +205,7 @@ class Judge:
     async def aclose(self) -> None:
         """Close the model clients and stop the local model server if this judge started it."""
         models, self._models = list(self._models.values()), {}
-        for model in models:
-            client = getattr(model, "client", None)
-            if client is not None and self._http_client is None:
-                await client.close()
+        if self._http_client is None:
+            for model in models:
+                await model.aclose()
         self.local.stop()
