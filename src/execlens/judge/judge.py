@@ -1,5 +1,6 @@
 """Judge one execution: rules first, else one structured LLM call on its digest."""
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -78,6 +79,7 @@ class Judge:
         )
         # One client per model, so a backfill reuses its HTTP connections.
         self._models: dict[tuple[str, str], JudgeModel] = {}
+        self._building = asyncio.Lock()
 
     def prepare(
         self, execution: RunRecord, graph: GraphRecord | None, request: JudgeRequest
@@ -155,8 +157,13 @@ class Judge:
 
         key = (call.entry.provider, call.entry.id)
         if (model := self._models.get(key)) is None:
-            model = await llm.build_model(call.entry, self.settings, self.local, self._http_client)
-            self._models[key] = model
+            # Building awaits: without the lock, every call in flight would build its own.
+            async with self._building:
+                if (model := self._models.get(key)) is None:
+                    model = await llm.build_model(
+                        call.entry, self.settings, self.local, self._http_client
+                    )
+                    self._models[key] = model
         result = await llm.ask(
             model,
             mode=output_mode(self.settings, call.entry),

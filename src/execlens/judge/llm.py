@@ -17,6 +17,7 @@ from typing import Any
 import httpx2
 from anthropic import AsyncAnthropic
 from openai import AsyncOpenAI
+from openai.resources.chat import AsyncChat  # noqa: F401  the SDK loads it lazily, on the first call
 from pydantic import ValidationError
 from pydantic_ai.direct import model_request
 from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError, UnexpectedModelBehavior
@@ -238,6 +239,10 @@ async def build_model(
     api_key = key.get_secret_value() if key else "not-needed"
     openai_client = AsyncOpenAI(api_key=api_key, base_url=base_url, **common)
     model = OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=openai_client))
+    if entry.provider == "local":
+        # The local model spends about a second of CPU per verdict: the SDK's few ms do
+        # not matter there, and its server's errors keep their tested path.
+        return JudgeModel(model)
     mode = output_mode(settings, entry)
     captured = await _captured_request(entry, api_key, base_url, mode, settings)
     if captured is None:
