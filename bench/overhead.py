@@ -7,7 +7,7 @@ with the same measuring code. A plain async HTTP client (httpx2) making the same
 at the same concurrency is the floor. Rows: a job through `JobDriver` (what `execlens
 analyze` runs) and AutoGPT's POST route's service (`upstream_service.report`, batches of
 25). CPU is the process's user+system time over the whole job, divided by the runs;
-"first call" is the time from the job's creation to the first request the provider gets.
+"first call" is the time from the job's creation (its created_at) to the first request.
 """
 
 import asyncio
@@ -33,15 +33,17 @@ class FirstRequest:
 
     async def __call__(self, request: httpx2.Request) -> None:
         if self.at is None:
-            self.at = time.perf_counter()
+            self.at = time.time()
 
 
 async def _measure(kind: str, count: int, concurrency: int, latency: float) -> dict:
     """In this process: judge ``count`` runs one way; return CPU and wall figures."""
     import backfill
+    from sqlalchemy import select
 
     from execlens.db.engine import Database
     from execlens.jobs.driver import JobDriver
+    from execlens.jobs.models import AnalyticsJob
     from execlens.jobs.schemas import JobCreate
     from execlens.judge.judge import Judge
     from execlens.judge.providers import import_sdks
@@ -76,10 +78,12 @@ async def _measure(kind: str, count: int, concurrency: int, latency: float) -> d
             )
             judged = report.successful_analytics
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        async with database.read() as session:
+            created = (await session.execute(select(AnalyticsJob.created_at))).scalar_one()
         await judge.aclose()
         await client.aclose()
         await database.dispose()
-    first_ms = (first.at - started) * 1000 if first.at is not None else float("nan")
+    first_ms = (first.at - created.timestamp()) * 1000 if first.at else float("nan")
     return {
         "judged": judged,
         "seconds": elapsed,
