@@ -152,12 +152,10 @@ class JudgeModel:
     direct: ChatCompletions | None = None
 
     async def aclose(self) -> None:
-        """Close the HTTP clients this model opened."""
+        """Close the HTTP client this model opened (the direct path shares the SDK's)."""
         client = getattr(self.model, "client", None)
         if client is not None:
             await client.close()
-        if self.direct is not None:
-            await self.direct.client.aclose()
 
 
 def _as_response(completion: Completion, mode: OutputMode) -> ModelResponse:
@@ -237,24 +235,28 @@ async def build_model(
     else:
         key, base_url = settings.compatible_api_key, settings.compatible_base_url
     api_key = key.get_secret_value() if key else "not-needed"
-    openai_client = AsyncOpenAI(api_key=api_key, base_url=base_url, **common)
-    model = OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=openai_client))
     if entry.provider == "local":
         # The local model spends about a second of CPU per verdict: the SDK's few ms do
         # not matter there, and its server's errors keep their tested path.
-        return JudgeModel(model)
+        openai_client = AsyncOpenAI(api_key=api_key, base_url=base_url, **common)
+        return JudgeModel(
+            OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=openai_client))
+        )
     mode = output_mode(settings, entry)
     captured = await _captured_request(entry, api_key, base_url, mode, settings)
-    if captured is None:
-        return JudgeModel(model)
-    url, headers, template = captured
-    direct_client = http_client or httpx2.AsyncClient(
+    # One HTTP client (one TLS context, one connection pool) for the SDK and the direct path.
+    common["http_client"] = common.get("http_client") or httpx2.AsyncClient(
         timeout=common["timeout"],
         limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
         follow_redirects=True,
     )
+    openai_client = AsyncOpenAI(api_key=api_key, base_url=base_url, **common)
+    model = OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=openai_client))
+    if captured is None:
+        return JudgeModel(model)
+    url, headers, template = captured
     direct = ChatCompletions(
-        direct_client,
+        common["http_client"],
         url=url,
         headers=headers,
         template=template,
