@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python bench/backfill.py [--executions 2000] [--concurrency 32]
        [--latency 0.25] [--baseline-executions 500] [--memory 10000 100000]
-       [--dialect sqlite|postgresql]
+       [--dialect sqlite|postgresql] [--overhead 1000]
        .venv/bin/python bench/backfill.py --rate-limited [--dialect postgresql]  (see
        bench/backfill_ratelimit.py: a provider enforcing its rate limit)
 
@@ -12,6 +12,9 @@ the baseline is AutoGPT's algorithm on the same judge and database: load every m
 execution, judge batches of 25 with asyncio.gather, sleep 2 s between batches.
 Goals: execlens at least 0.9 of the ideal bound (concurrency ÷ latency) and 10 times the
 baseline.
+
+`--overhead N` adds the "Overhead" table (bench/overhead.py): CPU ms per run and the
+ratio to the bound, before (the base commit, in a temporary git worktree) and after.
 
 Peak memory runs in fresh subprocesses: each selects all N executions into a job and
 judges for `--memory-seconds`, so the whole selection is in the measured window.
@@ -30,6 +33,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import overhead
 from pydantic import SecretStr
 from sqlalchemy import select, text
 
@@ -426,6 +430,10 @@ def main() -> None:
     parser.add_argument("--memory", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--memory-seconds", type=float, default=15.0)
     parser.add_argument("--dialect", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--overhead", type=int, default=0, help="runs for the Overhead table (0: skip it)"
+    )
+    parser.add_argument("--overhead-child", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     parser.add_argument("--serve-fake", type=int, help=argparse.SUPPRESS)
@@ -439,6 +447,9 @@ def main() -> None:
         return
     if args.child:
         asyncio.run(memory_child(args, args.child, Path(args.data_dir)))
+        return
+    if args.overhead_child:
+        overhead.child(args.overhead_child, args.executions, args.concurrency, args.latency)
         return
     with tempfile.TemporaryDirectory() as tmp:
         if args.rate_limited:
@@ -455,6 +466,8 @@ def main() -> None:
             asyncio.run(throughput(args, url, data_dir))
         if args.memory:
             memory(args, url_for)
+    if args.overhead:
+        overhead.overhead(args.overhead, args.concurrency, args.latency)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Judge one execution: rules first, else one structured LLM call on its digest."""
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -31,7 +32,7 @@ from execlens.judge.rules import apply_rules
 from execlens.judge.schemas import JudgeAnswer, Verdict
 
 if TYPE_CHECKING:
-    from execlens.judge.llm import Model
+    from execlens.judge.llm import JudgeModel
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ class Judge:
             gguf=settings.local_model_path, parallel=settings.local_model_parallel
         )
         # One client per model, so a backfill reuses its HTTP connections.
-        self._models: dict[tuple[str, str], Model] = {}
+        self._models: dict[tuple[str, str], JudgeModel] = {}
+        self._building = asyncio.Lock()
         # The rate limits each provider key announced to this process, for the pacing.
         self.limits = ProviderLimits()
 
@@ -158,10 +160,13 @@ class Judge:
 
         key = (call.entry.provider, call.entry.id)
         if (model := self._models.get(key)) is None:
-            model = await llm.build_model(
-                call.entry, self.settings, self.local, self._http_client, self.limits
-            )
-            self._models[key] = model
+            # Building awaits: without the lock, every call in flight would build its own.
+            async with self._building:
+                if (model := self._models.get(key)) is None:
+                    model = await llm.build_model(
+                        call.entry, self.settings, self.local, self._http_client, self.limits
+                    )
+                    self._models[key] = model
         result = await llm.ask(
             model,
             mode=output_mode(self.settings, call.entry),
@@ -210,8 +215,7 @@ class Judge:
     async def aclose(self) -> None:
         """Close the model clients and stop the local model server if this judge started it."""
         models, self._models = list(self._models.values()), {}
-        for model in models:
-            client = getattr(model, "client", None)
-            if client is not None and self._http_client is None:
-                await client.close()
+        if self._http_client is None:
+            for model in models:
+                await model.aclose()
         self.local.stop()

@@ -11,6 +11,7 @@ pace.
 """
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
@@ -18,6 +19,7 @@ from anthropic import AsyncAnthropic
 from anthropic import DefaultAsyncHttpxClient as AnthropicHttpClient
 from openai import AsyncOpenAI
 from openai import DefaultAsyncHttpxClient as OpenAIHttpClient
+from openai.resources.chat import AsyncChat  # noqa: F401  the SDK loads it lazily, on the first call
 from pydantic import ValidationError
 from pydantic_ai.direct import model_request
 from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError, UnexpectedModelBehavior
@@ -28,6 +30,8 @@ from pydantic_ai.messages import (
     RetryFeedbackPart,
     RetryInfo,
     SystemPromptPart,
+    TextPart,
+    ToolCallPart,
     ToolReturnPart,
     UserPromptPart,
 )
@@ -39,6 +43,7 @@ from pydantic_ai.providers.anthropic import AnthropicProvider
 from pydantic_ai.providers.openai import OpenAIProvider
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.tools import ToolDefinition
+from pydantic_ai.usage import RequestUsage
 
 from execlens.config import Settings
 from execlens.errors import UserError
@@ -54,12 +59,13 @@ from execlens.judge.ask import (
     validation_problems,
 )
 from execlens.judge.catalog import ModelEntry
+from execlens.judge.chat_http import ChatCompletions, Completion
 from execlens.judge.limits import ProviderLimits, provider_key
 from execlens.judge.local import LocalModelServer, ServerParams, find_gguf
-from execlens.judge.providers import OutputMode, server_endpoint
+from execlens.judge.providers import OutputMode, output_mode, server_endpoint
 from execlens.judge.schemas import JudgeAnswer
 
-__all__ = ["Model", "ask", "build_model", "request_parameters", "start_local_server"]
+__all__ = ["JudgeModel", "ask", "build_model", "request_parameters", "start_local_server"]
 
 OUTPUT_TOOL = "final_result"
 _SCHEMA = JudgeAnswer.model_json_schema()
@@ -142,8 +148,34 @@ async def _request(
         ) from exc
 
 
+@dataclass
+class JudgeModel:
+    """A provider's model: pydantic-ai's, and for OpenAI-compatible servers a direct path."""
+
+    model: Model
+    # Sends the first request of each verdict; re-asks go through pydantic-ai.
+    direct: ChatCompletions | None = None
+
+    async def aclose(self) -> None:
+        """Close the HTTP client this model opened (the direct path shares the SDK's)."""
+        client = getattr(self.model, "client", None)
+        if client is not None:
+            await client.close()
+
+
+def _as_response(completion: Completion, mode: OutputMode) -> ModelResponse:
+    """Return a direct completion as pydantic-ai's response, for a re-ask's history."""
+    usage = RequestUsage(
+        input_tokens=completion.input_tokens, output_tokens=completion.output_tokens
+    )
+    if mode == "tool" and completion.call_id is not None:
+        call = ToolCallPart(OUTPUT_TOOL, completion.text, tool_call_id=completion.call_id)
+        return ModelResponse(parts=[call], usage=usage)
+    return ModelResponse(parts=[TextPart(completion.text)], usage=usage)
+
+
 async def ask(
-    model: Model, *, mode: OutputMode, provider: str, system: str, user: str, max_tokens: int
+    model: JudgeModel, *, mode: OutputMode, provider: str, system: str, user: str, max_tokens: int
 ) -> Answer:
     """Return the model's valid answer, re-asking with the problem; else raise JudgeFailed."""
     # The system prompt goes first and never varies, so servers that cache prompt
@@ -156,8 +188,12 @@ async def ask(
     tokens_in = tokens_out = 0
     started = time.perf_counter()
     problems: list[str] = []
-    for _ in range(1 + REASKS):
-        response = await _request(model, messages, settings, parameters, provider)
+    for attempt in range(1 + REASKS):
+        if attempt == 0 and model.direct is not None:
+            completion = await model.direct.complete(system, user)
+            response = _as_response(completion, mode)
+        else:
+            response = await _request(model.model, messages, settings, parameters, provider)
         tokens_in += response.usage.input_tokens
         tokens_out += response.usage.output_tokens
         text, call_id = _answer_text(response, mode)
@@ -206,10 +242,10 @@ async def build_model(
     local: LocalModelServer,
     http_client: httpx2.AsyncClient | None = None,
     limits: ProviderLimits | None = None,
-) -> Model:
-    """Return a pydantic-ai model for ``entry`` using its provider's own credentials."""
+) -> JudgeModel:
+    """Return the model for ``entry`` using its provider's own credentials."""
     # The SDKs retry 408/409/429/5xx and timeouts, honouring Retry-After; execlens adds
-    # no retry loop of its own on top.
+    # no retry loop of its own on top (the direct path keeps the same rules instead).
     common: dict[str, Any] = {
         "max_retries": settings.judge_max_retries,
         "timeout": settings.judge_timeout_seconds,
@@ -224,17 +260,111 @@ async def build_model(
     if entry.provider == "anthropic":
         key = settings.anthropic_api_key
         client = AsyncAnthropic(api_key=key.get_secret_value() if key else None, **common)
-        return AnthropicModel(entry.id, provider=AnthropicProvider(anthropic_client=client))
+        return JudgeModel(
+            AnthropicModel(entry.id, provider=AnthropicProvider(anthropic_client=client))
+        )
     if entry.provider == "openai":
         key, base_url = settings.openai_api_key, settings.openai_base_url
     elif entry.provider == "local":
         key, base_url = None, await local.base_url(start_local_server)
     else:
         key, base_url = server_endpoint(settings, entry.provider)
-    openai_client = AsyncOpenAI(
-        api_key=key.get_secret_value() if key else "not-needed", base_url=base_url, **common
+    api_key = key.get_secret_value() if key else "not-needed"
+    if entry.provider == "local":
+        # The local model spends about a second of CPU per verdict: the SDK's few ms do
+        # not matter there, and its server's errors keep their tested path.
+        openai_client = AsyncOpenAI(api_key=api_key, base_url=base_url, **common)
+        return JudgeModel(
+            OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=openai_client))
+        )
+    mode = output_mode(settings, entry)
+    captured = await _captured_request(entry, api_key, base_url, mode, settings)
+    # One HTTP client (one TLS context, one connection pool) for the SDK and the direct path.
+    common["http_client"] = common.get("http_client") or httpx2.AsyncClient(
+        timeout=common["timeout"],
+        limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
+        follow_redirects=True,
     )
-    return OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=openai_client))
+    openai_client = AsyncOpenAI(api_key=api_key, base_url=base_url, **common)
+    model = OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=openai_client))
+    if captured is None:
+        return JudgeModel(model)
+    url, headers, template = captured
+    direct = ChatCompletions(
+        common["http_client"],
+        url=url,
+        headers=headers,
+        template=template,
+        provider=entry.provider,
+        max_retries=common["max_retries"],
+    )
+    return JudgeModel(model, direct)
+
+
+# Stand-ins for the prompts in the captured request; the direct path puts the real ones there.
+_SYSTEM_MARK = "execlens-system-prompt-7f3a9c"
+_USER_MARK = "execlens-user-prompt-7f3a9c"
+_CAPTURE_ANSWER = {
+    "id": "capture",
+    "object": "chat.completion",
+    "created": 0,
+    "model": "capture",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": '{"summary": "", "score": 0}'},
+            "finish_reason": "stop",
+        }
+    ],
+}
+# Per-attempt headers the SDK sets itself; the direct path sends none of them.
+_PER_REQUEST_HEADERS = (
+    "host",
+    "content-length",
+    "x-stainless-retry-count",
+    "x-stainless-read-timeout",
+)
+
+
+async def _captured_request(
+    entry: ModelEntry, api_key: str, base_url: str | None, mode: OutputMode, settings: Settings
+) -> tuple[str, dict[str, str], tuple[str, str, str]] | None:
+    """Return the URL, headers and body pydantic-ai sends for ``entry``, prompts cut out.
+
+    None when the body does not hold each prompt exactly once, in order: then every
+    request goes through pydantic-ai.
+    """
+    sent: list[httpx2.Request] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        return httpx2.Response(200, json=_CAPTURE_ANSWER)
+
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(answer)) as capture:
+        client = AsyncOpenAI(api_key=api_key, base_url=base_url, http_client=capture)
+        model = OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=client))
+        messages: list[ModelMessage] = [
+            ModelRequest(parts=[SystemPromptPart(_SYSTEM_MARK), UserPromptPart(_USER_MARK)])
+        ]
+        await model_request(
+            model,
+            messages,
+            model_settings=ModelSettings(
+                max_tokens=settings.judge_max_output_tokens, temperature=0.0
+            ),
+            model_request_parameters=request_parameters(mode),
+            instrument=False,
+        )
+    (request,) = sent
+    body = request.content.decode()
+    if body.count(_SYSTEM_MARK) != 1 or body.count(_USER_MARK) != 1:
+        return None
+    before, rest = body.split(_SYSTEM_MARK)
+    between, after = rest.split(_USER_MARK) if _USER_MARK in rest else ("", "")
+    if not after:
+        return None
+    headers = {k: v for k, v in request.headers.items() if k not in _PER_REQUEST_HEADERS}
+    return str(request.url), headers, (before, between, after)
 
 
 def start_local_server(params: ServerParams) -> tuple[Any, str]:

@@ -1,0 +1,97 @@
+"""The first request of a verdict goes straight to OpenAI-compatible servers: same wire."""
+
+import pytest
+from pydantic import SecretStr
+
+from execlens.judge.ask import JudgeFailed
+from execlens.judge.judge import Judge, JudgeRequest
+from execlens.judge.service import judge_service
+from tests.fake_llm import Reply, answer
+
+
+async def _judge(database, settings, **request):
+    judge = Judge(settings)
+    try:
+        return await judge_service.judge_and_store(
+            database, judge, "run-1", JudgeRequest(**request)
+        )
+    finally:
+        await judge.aclose()
+
+
+def _compatible(settings, fake_llm, mode):
+    return settings.model_copy(
+        update={
+            "compatible_base_url": fake_llm.base_url,
+            "compatible_api_key": SecretStr("ollama-key"),
+            "compatible_provider": "ollama",
+            "compatible_models": "llama3.1:8b",
+            "compatible_output_mode": mode,
+        }
+    )
+
+
+async def test_re_ask_sends_the_settings_of_the_first_request(
+    database, judge_settings, fake_llm, stored_run
+):
+    fake_llm.then(Reply("{not json"), answer(score=0.7))
+    verdict = await _judge(database, judge_settings)
+    assert verdict.correctness_score == 0.7
+    assert (verdict.input_tokens, verdict.output_tokens) == (840, 76)
+    first, second = (r.body for r in fake_llm.received)
+    assert {k: v for k, v in first.items() if k != "messages"} == {
+        k: v for k, v in second.items() if k != "messages"
+    }
+    assert first["messages"] == second["messages"][:2]
+    assert second["messages"][2] == {"role": "assistant", "content": "{not json"}
+    assert first["response_format"]["json_schema"]["schema"]["required"] == ["summary", "score"]
+
+
+async def test_tool_mode_re_ask_answers_the_output_tool_call(
+    database, judge_settings, fake_llm, stored_run
+):
+    settings = _compatible(judge_settings, fake_llm, "tool")
+    fake_llm.then(Reply('{"summary": ""}'), answer("Your post is ready.", 0.75))
+    verdict = await _judge(database, settings, model="llama3.1:8b")
+    assert (verdict.activity_status, verdict.correctness_score) == ("Your post is ready.", 0.75)
+    first, second = (r.body for r in fake_llm.received)
+    assert first["tools"] == second["tools"]
+    call, result = second["messages"][2:4]
+    assert call["tool_calls"][0]["id"] == "call_1"
+    assert result["role"] == "tool" and result["tool_call_id"] == "call_1"
+    assert "summary" in result["content"]
+
+
+async def test_prompted_mode_puts_the_schema_in_the_prompt(
+    database, judge_settings, fake_llm, stored_run
+):
+    settings = _compatible(judge_settings, fake_llm, "prompted")
+    fake_llm.then(Reply('Here you go: {"summary": "Done.", "score": 0.4} Bye.'))
+    verdict = await _judge(database, settings, model="llama3.1:8b")
+    assert (verdict.activity_status, verdict.correctness_score) == ("Done.", 0.4)
+    (request,) = fake_llm.received
+    assert "tools" not in request.body and "json_schema" not in str(request.body)
+    assert "correctness" in str(request.body["messages"]).lower() or "score" in str(
+        request.body["messages"]
+    )
+
+
+async def test_retry_after_beyond_two_minutes_is_not_waited_for(
+    database, judge_settings, fake_llm, stored_run
+):
+    fake_llm.then(Reply(status=429, headers={"retry-after": "600"}), answer())
+    with pytest.raises(JudgeFailed, match="openai answered HTTP 429") as failure:
+        await _judge(database, judge_settings)
+    assert failure.value.unavailable
+    assert len(fake_llm.received) == 1
+
+
+async def test_unreachable_server_is_reported_as_unavailable(
+    database, judge_settings, stored_run, unused_tcp_port
+):
+    settings = judge_settings.model_copy(
+        update={"openai_base_url": f"http://127.0.0.1:{unused_tcp_port}/v1", "judge_max_retries": 0}
+    )
+    with pytest.raises(JudgeFailed, match="openai could not be reached") as failure:
+        await _judge(database, settings)
+    assert failure.value.unavailable and not failure.value.fatal
