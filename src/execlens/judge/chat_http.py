@@ -97,8 +97,11 @@ class ChatCompletions:
         template: tuple[str, str, str],
         provider: str,
         max_retries: int,
+        timeout: float,
     ) -> None:
         self.client = client
+        # Per request, as the SDK does: the client may be shared, with its own default.
+        self.timeout = timeout
         self.url = url
         self.headers = headers
         # The request body's JSON around the system prompt and the user prompt.
@@ -124,7 +127,9 @@ class ChatCompletions:
         for attempt in range(self.max_retries + 1):
             last = attempt == self.max_retries
             try:
-                response = await self.client.post(self.url, content=content, headers=self.headers)
+                response = await self.client.post(
+                    self.url, content=content, headers=self.headers, timeout=self.timeout
+                )
             except httpx2.TransportError as exc:
                 if last:
                     raise JudgeFailed(

@@ -297,6 +297,7 @@ async def build_model(
         template=template,
         provider=entry.provider,
         max_retries=common["max_retries"],
+        timeout=common["timeout"],
     )
     return JudgeModel(model, direct)
 
