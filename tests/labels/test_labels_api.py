@@ -86,11 +86,12 @@ async def test_a_label_of_an_unknown_run_is_a_404(client, admin_headers, runs):
     assert await audit_actions(client, admin_headers) == []
 
 
-async def test_an_id_with_a_nul_character_names_no_run(client, admin_headers, runs):
+async def test_an_id_with_a_nul_character_is_refused_naming_it(client, admin_headers, runs):
     put = await client.put(LABEL.format("run%00"), json={"score": 1}, headers=admin_headers)
     delete = await client.delete(LABEL.format("run%00"), headers=admin_headers)
 
-    assert (put.status_code, delete.status_code) == (404, 404)
+    assert (put.status_code, delete.status_code) == (422, 422)
+    assert "execution_id contains a NUL character" in put.text
 
 
 async def test_labels_need_an_admin(client, runs):
