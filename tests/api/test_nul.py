@@ -17,4 +17,6 @@ async def test_a_nul_in_a_path_or_query_parameter_is_a_422_naming_it(client, adm
     response = await client.get(url, headers=admin_headers)
 
     assert response.status_code == 422, response.text
-    assert "NUL" in response.text
+    [issue] = response.json()["detail"]
+    assert issue["loc"][-1] in {"execution_id", "graph_id", "job_id", "rule_id"}
+    assert "NUL character" in issue["msg"]

@@ -91,7 +91,7 @@ async def test_an_id_with_a_nul_character_is_refused_naming_it(client, admin_hea
     delete = await client.delete(LABEL.format("run%00"), headers=admin_headers)
 
     assert (put.status_code, delete.status_code) == (422, 422)
-    assert "execution_id contains a NUL character" in put.text
+    assert "execution_id: contains a NUL character" in put.json()["message"]
 
 
 async def test_labels_need_an_admin(client, runs):

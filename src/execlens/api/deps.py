@@ -4,11 +4,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.config import Settings
 from execlens.db.engine import Database
-from execlens.errors import UserError
 
 
 def get_database(request: Request) -> Database:
@@ -47,13 +47,18 @@ async def refuse_nul_in_url(request: Request) -> None:
     """Answer 422 when a path or query parameter holds a NUL character.
 
     PostgreSQL refuses NUL in any text, even in a lookup, so it would otherwise be a 500.
+    Raised as a validation error, so every route (AutoGPT's too) answers it in FastAPI's
+    field-error shape.
     """
-    params = [*request.path_params.items(), *request.query_params.multi_items()]
-    for name, value in params:
+    params = [
+        *(("path", name, value) for name, value in request.path_params.items()),
+        *(("query", name, value) for name, value in request.query_params.multi_items()),
+    ]
+    for where, name, value in params:
         if isinstance(value, str) and "\x00" in value:
-            raise UserError(
-                f"{name} contains a NUL character (\\u0000), which nothing stored holds; remove it",
-                field=name,
+            message = "contains a NUL character (\\u0000), which nothing stored holds; remove it"
+            raise RequestValidationError(
+                [{"loc": (where, name), "msg": message, "type": "value_error"}]
             )
 
 
