@@ -113,14 +113,26 @@ async def test_the_daily_budget_pauses_the_rule_until_the_next_utc_day(
         if job.status == JobStatus.PAUSED:
             break
         await asyncio.sleep(0.05)
+    # Read again once paused: a verdict may have landed between the read and the pause.
+    health = (await api.get(f"/api/judging-rules/{rule['id']}")).json()["health"]
     judged_today = len(await verdict_counts(database))
     assert job.status == JobStatus.PAUSED
     assert 1 <= judged_today <= 3
     assert health["spent_today_usd"] <= 0.0005 + 0.00024
     assert health["backlog"] == 6 - judged_today
 
-    await rule_service.run_all(database, jobs_settings, worker.wake)  # the same day
+    # The same day: a pass may resume the job only while the budget still pays for one
+    # more verdict (a job can pause with a call's worth left); it pauses again within it.
+    await rule_service.run_all(database, jobs_settings, worker.wake)
+    for _ in range(400):
+        if (await _job(database, job.id)).status == JobStatus.PAUSED:
+            break
+        await asyncio.sleep(0.05)
     assert (await _job(database, job.id)).status == JobStatus.PAUSED
+    health = (await api.get(f"/api/judging-rules/{rule['id']}")).json()["health"]
+    assert health["spent_today_usd"] <= 0.0005 + 0.00024
+    judged_today = len(await verdict_counts(database))
+    assert judged_today <= 3
 
     async with database.write() as session:  # the verdicts were yesterday's
         yesterday = datetime.now(UTC) - timedelta(days=1)
