@@ -13,7 +13,8 @@ from execlens.auth.service import issue_token
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
-from execlens.otlp.models import OtlpTrace, StagedSpan
+from execlens.otlp import repository
+from execlens.otlp.models import OtlpTrace
 from tests.conftest import JWT_SECRET
 from tests.otlp.conftest import (
     PROTOBUF,
@@ -27,7 +28,7 @@ from tests.otlp.conftest import (
 
 async def stored(database) -> tuple[int, int]:
     async with database.read() as session:
-        spans = await session.scalar(select(func.count()).select_from(StagedSpan))
+        spans = await repository.count_staged(session)
         traces = await session.scalar(select(func.count()).select_from(OtlpTrace))
     return spans or 0, traces or 0
 

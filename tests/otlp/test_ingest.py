@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from execlens.db.dialect import storage_problem
 from execlens.otlp import repository, service
-from execlens.otlp.models import OtlpTrace, StagedSpan
+from execlens.otlp.models import OtlpTrace
 from execlens.otlp.service import otlp_service
 from tests.factories import make_execution
 from tests.otlp.conftest import (
@@ -73,7 +73,7 @@ async def test_spans_in_several_requests_out_of_order_become_one_execution(
         ("invoke_agent weather", "execute_tool get_weather"),
     }
     async with database.read() as session:
-        assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 0
+        assert await repository.count_staged(session) == 0
 
 
 async def test_re_sent_spans_change_nothing(client, database, settings, ingest_key, admin_headers):
@@ -96,8 +96,38 @@ async def test_re_sent_spans_change_nothing(client, database, settings, ingest_k
     after = (await client.get(f"/api/executions/{trace_id}", headers=admin_headers)).json()
     assert after == before
     async with database.read() as session:
-        assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 0
+        assert await repository.count_staged(session) == 0
         assert await session.scalar(select(func.count()).select_from(OtlpTrace)) == 1
+
+
+async def test_a_span_sent_again_before_assembly_replaces_the_earlier_copy(
+    client, database, settings, ingest_key, admin_headers
+):
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    spans = record_spans(weather_agent)
+    assert (await post(client, encode(spans), ingest_key)).status_code == 200
+    # The exporter sends the tool span again, now with another result, in a request of its own.
+    tool = next(s for s in spans if s.name == "execute_tool get_weather")
+    request = ExportTraceServiceRequest.FromString(encode([tool]))
+    for pair in request.resource_spans[0].scope_spans[0].spans[0].attributes:
+        if pair.key == "gen_ai.tool.call.result":
+            pair.value.string_value = '{"sky": "cloudy", "celsius": 12}'
+    assert (await post(client, request.SerializeToString(), ingest_key)).status_code == 200
+    async with database.read() as session:
+        assert await repository.count_staged(session) == 4
+
+    assert await assemble_after(database, settings, 10) == 1
+    execution = (
+        await client.get(f"/api/executions/{trace_id_of(spans)}", headers=admin_headers)
+    ).json()
+    assert execution["stats"]["node_count"] == 3
+    assert execution["node_executions"][2]["output"] == {"sky": "cloudy", "celsius": 12}
+    async with database.read() as session:
+        trace = await session.get(OtlpTrace, trace_id_of(spans))
+        assert trace is not None and trace.span_count == 3
 
 
 async def test_gzip_body_and_a_failed_tool(client, database, settings, ingest_key, admin_headers):
@@ -142,7 +172,7 @@ async def test_invalid_ids_are_refused_as_partial_success(client, database, inge
     assert answer.partial_success.rejected_spans == 1
     assert "trace_id must be 16 bytes" in answer.partial_success.error_message
     async with database.read() as session:
-        assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 2
+        assert await repository.count_staged(session) == 2
 
 
 def status_of(response) -> Status:
@@ -167,7 +197,7 @@ async def test_a_trace_never_overwrites_an_execution_that_did_not_come_by_otlp(
         trace = await session.get(OtlpTrace, trace_id)
         assert trace is not None and trace.execution_id is None
         assert "exists already" in (trace.note or "")
-        assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 0
+        assert await repository.count_staged(session) == 0
 
 
 async def test_one_pass_assembles_every_ready_trace_over_several_transactions(
@@ -183,7 +213,7 @@ async def test_one_pass_assembles_every_ready_trace_over_several_transactions(
     async with database.read() as session:
         states = (await session.scalars(select(OtlpTrace.state))).all()
         assert states == ["assembled"] * 5
-        assert await session.scalar(select(func.count()).select_from(StagedSpan)) == 0
+        assert await repository.count_staged(session) == 0
 
 
 async def test_traces_that_link_no_execution_are_forgotten_after_the_max_trace_age(

@@ -299,20 +299,26 @@ def _update(table: str, name: str, keep: _Keep) -> str:
 
 
 @cache
-def _sqlite_upsert_sql(table: Table, columns: tuple[str, ...], keep: _Keep, rows: int) -> str:
+def _sqlite_upsert_sql(
+    table: Table, columns: tuple[str, ...], keep: _Keep, rows: int, tail: str = ""
+) -> str:
     row = f"({', '.join('?' * len(columns))})"
     values = ", ".join([row] * rows)
     conflict = _conflict_clause(table, columns, keep)
-    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} {conflict}"
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} {conflict}{tail}"
 
 
 @cache
 def _postgresql_upsert_sql(
-    table: Table, columns: tuple[str, ...], keep: _Keep, staging: str
+    table: Table, columns: tuple[str, ...], keep: _Keep, staging: str, tail: str = ""
 ) -> str:
     names = ", ".join(columns)
     conflict = _conflict_clause(table, columns, keep)
-    return f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} {conflict}"
+    if not tail:
+        return f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} {conflict}"
+    keys = ", ".join(c.name for c in table.primary_key.columns)
+    select = f"SELECT {names} FROM {staging} ORDER BY {keys}"
+    return f"INSERT INTO {table.name} ({names}) {select} {conflict}{tail}"
 
 
 async def _postgresql_upsert(
@@ -321,7 +327,8 @@ async def _postgresql_upsert(
     columns: tuple[str, ...],
     copy_text: str,
     keep: _Keep,
-) -> None:
+    tail: str = "",
+) -> list[Any]:
     # COPY into a temporary table, then upsert from it: PostgreSQL parses COPY's text
     # format far faster than a JSON parameter, and COPY itself cannot upsert.
     staging = f"bulk_{table.name}"
@@ -335,7 +342,10 @@ async def _postgresql_upsert(
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None  # an open asyncpg connection
     await driver.copy_to_table(staging, source=_once(copy_text.encode()), columns=columns)
-    await connection.exec_driver_sql(_postgresql_upsert_sql(table, columns, keep, staging))
+    result = await connection.exec_driver_sql(
+        _postgresql_upsert_sql(table, columns, keep, staging, tail)
+    )
+    return list(result.scalars()) if tail else []
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
@@ -348,15 +358,20 @@ async def _sqlite_upsert(
     columns: tuple[str, ...],
     values: list[Any],
     keep: _Keep,
-) -> None:
+    tail: str = "",
+) -> list[Any]:
     width = len(columns)
     rows_per_statement = min(_SQLITE_ROWS_PER_STATEMENT, _SQLITE_MAX_PARAMETERS // width)
     step = rows_per_statement * width
     connection = await session.connection()
+    returned: list[Any] = []
     for start in range(0, len(values), step):
         part = tuple(values[start : start + step])
-        sql = _sqlite_upsert_sql(table, columns, keep, len(part) // width)
-        await connection.exec_driver_sql(sql, part)
+        sql = _sqlite_upsert_sql(table, columns, keep, len(part) // width, tail)
+        result = await connection.exec_driver_sql(sql, part)
+        if tail:
+            returned += result.scalars()
+    return returned
 
 
 async def bulk_upsert(
@@ -386,6 +401,39 @@ async def bulk_upsert(
         case "postgresql":
             assert isinstance(rows, str)
             await _postgresql_upsert(session, table, columns, rows, keep)
+        case _:
+            assert_never(dialect)
+
+
+async def bulk_upsert_returning(
+    session: AsyncSession,
+    dialect: Dialect,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: EncodedRows,
+    *,
+    keep_existing: tuple[str, ...] = (),
+    keep_first: tuple[str, ...] = (),
+    update_where: str,
+) -> list[Any]:
+    """Upsert like ``bulk_upsert``, a stored row only where ``update_where`` holds.
+
+    Return the first primary key column of the rows inserted or updated, not of those
+    ``update_where`` left alone. On PostgreSQL, rows are upserted in key order, so that
+    concurrent calls take their row locks in one order.
+    """
+    if not rows:
+        return []
+    keep = _Keep(keep_existing, keep_first)
+    key = table.primary_key.columns[0].name
+    tail = f" WHERE {update_where} RETURNING {key}"
+    match dialect:
+        case "sqlite":
+            assert isinstance(rows, list)
+            return await _sqlite_upsert(session, table, columns, rows, keep, tail)
+        case "postgresql":
+            assert isinstance(rows, str)
+            return await _postgresql_upsert(session, table, columns, rows, keep, tail)
         case _:
             assert_never(dialect)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
 from pydantic_core import from_json, to_json
 
 from execlens.executions.models import ExecutionStatus
@@ -50,28 +50,31 @@ class ParsedSpan:
 
 
 def parse_staged(
-    rows: Sequence[tuple[str, str | None, str, str]], resources: dict[str, dict[str, Any]]
+    rows: Sequence[tuple[str, str]], resources: dict[str, dict[str, Any]]
 ) -> list[ParsedSpan]:
-    """Decode staged (span id, parent, resource, span) rows; ``resources`` caches resources."""
-    parsed = []
-    for span_id, parent, resource_text, span_text in rows:
+    """Decode a trace's staged (resource, spans) rows; ``resources`` caches resources.
+
+    Rows come in the order received: a span sent again replaces the earlier copy.
+    """
+    parsed: dict[str, ParsedSpan] = {}
+    for resource_text, spans_text in rows:
         if resource_text not in resources:
             resources[resource_text] = mapping.attributes(
                 Resource.FromString(unb64(resource_text)).attributes
             )
-        span = Span.FromString(unb64(span_text))
-        parsed.append(
-            ParsedSpan(
+        resource = resources[resource_text]
+        for span in ScopeSpans.FromString(unb64(spans_text)).spans:
+            span_id = span.span_id.hex()
+            parsed[span_id] = ParsedSpan(
                 span_id,
-                parent,
+                span.parent_span_id.hex() or None,
                 span,
                 mapping.attributes(span.attributes),
-                resources[resource_text],
+                resource,
                 mapping.timestamp(span.start_time_unix_nano),
                 mapping.timestamp(span.end_time_unix_nano),
             )
-        )
-    return parsed
+    return list(parsed.values())
 
 
 class NodeRow(NamedTuple):

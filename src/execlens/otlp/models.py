@@ -14,21 +14,25 @@ class TraceState(StrEnum):
     ASSEMBLED = "assembled"
 
 
-class StagedSpan(Base):
-    """One received span, kept as sent until its trace is assembled, then deleted.
+class StagedSpans(Base):
+    """The spans of one trace from one request, kept as sent until the trace is assembled.
 
-    The span and its resource are kept as serialized protobuf (base64 text): ingesting
-    then costs no mapping, and assembly reads every field the conventions may need.
+    One row per trace per request, not per span: ingest writes and assembly reads far
+    fewer rows. The spans are a serialized protobuf ``ScopeSpans`` and the resource a
+    serialized ``Resource`` (base64 text): ingesting costs no mapping, and assembly reads
+    every field the conventions may need. A span sent again in a later request is found
+    in a later row (``received_at``, then ``batch_id``): assembly keeps the last one.
     """
 
-    __tablename__ = "otlp_spans"
+    __tablename__ = "otlp_staged_spans"
 
     trace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    span_id: Mapped[str] = mapped_column(String(16), primary_key=True)
-    parent_span_id: Mapped[str | None] = mapped_column(String(16))
+    # Random per request, so that concurrent requests never write the same row.
+    batch_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    span_count: Mapped[int] = mapped_column(Integer)
     resource: Mapped[str] = mapped_column(Text)
-    span: Mapped[str] = mapped_column(Text)
+    spans: Mapped[str] = mapped_column(Text)
 
 
 class OtlpTrace(Base):

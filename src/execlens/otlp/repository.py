@@ -18,13 +18,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.dialect import bulk_upsert, encode_rows, insert_on_conflict
+from execlens.db.dialect import bulk_upsert, bulk_upsert_returning, encode_rows
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution
-from execlens.otlp.models import OtlpTrace, StagedSpan, TraceState
+from execlens.otlp.models import OtlpTrace, StagedSpans, TraceState
 
-SPAN_COLUMNS = ("trace_id", "span_id", "parent_span_id", "received_at", "resource", "span")
-SPANS = StagedSpan.__table__
+STAGED_COLUMNS = ("trace_id", "batch_id", "received_at", "span_count", "resource", "spans")
+TRACE_COLUMNS = ("trace_id", "state", "first_received_at", "last_received_at", "root_span_id")
+SPANS = StagedSpans.__table__
 TRACES = OtlpTrace.__table__
 
 
@@ -35,29 +36,19 @@ async def touch_traces(
 
     ``roots`` maps a trace to its root span. An assembled trace is left as it is.
     """
-    table = TRACES
-    rows = [
-        {
-            "trace_id": trace_id,
-            "state": TraceState.PENDING.value,
-            "first_received_at": now,
-            "last_received_at": now,
-            "root_span_id": root,
-        }
-        for trace_id, root in sorted(roots.items())
-    ]
-    stmt = insert_on_conflict(dialect, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["trace_id"],
-        set_={
-            "last_received_at": stmt.excluded.last_received_at,
-            "root_span_id": func.coalesce(stmt.excluded.root_span_id, table.c.root_span_id),
-        },
-        where=table.c.state == TraceState.PENDING.value,
+    pending = TraceState.PENDING.value
+    rows = [(trace_id, pending, now, now, root) for trace_id, root in sorted(roots.items())]
+    touched = await bulk_upsert_returning(
+        session,
+        dialect,
+        TRACES,
+        TRACE_COLUMNS,
+        encode_rows(dialect, TRACES, TRACE_COLUMNS, rows),
+        keep_existing=("root_span_id",),
+        keep_first=("state", "first_received_at"),
+        update_where=f"{TRACES.name}.state = '{pending}'",
     )
-    # Rows the WHERE above leaves alone (assembled traces) are not returned.
-    result = await session.execute(stmt.returning(table.c.trace_id), rows)
-    return set(result.scalars().all())
+    return set(touched)
 
 
 async def unstage(session: AsyncSession, trace_ids: Collection[str]) -> None:
@@ -69,10 +60,10 @@ async def unstage(session: AsyncSession, trace_ids: Collection[str]) -> None:
 async def stage_spans(
     session: AsyncSession, dialect: Dialect, rows: Sequence[Sequence[Any]]
 ) -> None:
-    """Store spans (values in the order of SPAN_COLUMNS); a re-sent span replaces itself."""
+    """Store rows of staged spans, values in the order of STAGED_COLUMNS."""
     table = SPANS
     await bulk_upsert(
-        session, dialect, table, SPAN_COLUMNS, encode_rows(dialect, table, SPAN_COLUMNS, rows)
+        session, dialect, table, STAGED_COLUMNS, encode_rows(dialect, table, STAGED_COLUMNS, rows)
     )
 
 
@@ -103,21 +94,23 @@ async def span_counts(session: AsyncSession, trace_ids: Sequence[str]) -> dict[s
     """Return how many spans are staged per trace, for the traces that have any."""
     table = SPANS
     stmt = (
-        select(table.c.trace_id, func.count())
+        select(table.c.trace_id, func.sum(table.c.span_count))
         .where(table.c.trace_id.in_(trace_ids))
         .group_by(table.c.trace_id)
     )
-    return {trace_id: count for trace_id, count in await session.execute(stmt)}
+    return {trace_id: int(count) for trace_id, count in await session.execute(stmt)}
 
 
 async def staged_spans(
     session: AsyncSession, trace_ids: Sequence[str]
-) -> Sequence[Row[str, str, str | None, str, str]]:
-    """Return (trace id, span id, parent span id, resource, span) of these traces' spans."""
+) -> Sequence[Row[str, str, str]]:
+    """Return (trace id, resource, spans) rows of these traces, in the order received."""
     table = SPANS
-    stmt = select(
-        table.c.trace_id, table.c.span_id, table.c.parent_span_id, table.c.resource, table.c.span
-    ).where(table.c.trace_id.in_(trace_ids))
+    stmt = (
+        select(table.c.trace_id, table.c.resource, table.c.spans)
+        .where(table.c.trace_id.in_(trace_ids))
+        .order_by(table.c.received_at, table.c.batch_id)
+    )
     return (await session.execute(stmt)).all()
 
 
@@ -190,4 +183,4 @@ async def get_trace(session: AsyncSession, trace_id: str) -> OtlpTrace | None:
 
 async def count_staged(session: AsyncSession) -> int:
     """Return how many spans wait for their trace to be assembled."""
-    return await session.scalar(select(func.count()).select_from(StagedSpan)) or 0
+    return await session.scalar(select(func.sum(SPANS.c.span_count))) or 0

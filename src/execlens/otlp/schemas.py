@@ -3,7 +3,7 @@
 import base64
 import json
 import zlib
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from google.protobuf import json_format
@@ -173,22 +173,39 @@ def error_body(error: OtlpError, encoding: Encoding) -> bytes:
     return encode(Status(code=error.code, message=error.message), encoding)
 
 
-@dataclass(frozen=True)
-class Ids:
-    """A span's ids as lowercase hex, as OTLP/JSON and tracing backends show them."""
-
-    trace_id: str
-    span_id: str
-    parent_span_id: str | None
+_NO_TRACE = bytes(16)
+_NO_SPAN = bytes(8)
+# The tag of ScopeSpans' field 2 (repeated Span): field number 2, length-delimited.
+_SPANS_TAG = b"\x12"
 
 
-def span_ids(trace_id: bytes, span_id: bytes, parent_span_id: bytes) -> Ids | None:
-    """Return a span's ids, or None when they are not 16 and 8 bytes (an invalid span)."""
-    if len(trace_id) != 16 or len(span_id) != 8 or len(parent_span_id) not in (0, 8):
-        return None
-    if trace_id == bytes(16) or span_id == bytes(8):
-        return None
-    return Ids(trace_id.hex(), span_id.hex(), parent_span_id.hex() if parent_span_id else None)
+def valid_ids(trace_id: bytes, span_id: bytes, parent_span_id: bytes) -> bool:
+    """Return whether a span's ids are 16 and 8 bytes, not all zero (else the span is invalid)."""
+    return (
+        len(trace_id) == 16
+        and len(span_id) == 8
+        and len(parent_span_id) in (0, 8)
+        and trace_id != _NO_TRACE
+        and span_id != _NO_SPAN
+    )
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def scope_spans_bytes(spans: Iterable[bytes]) -> bytes:
+    """Return serialized spans as one serialized ``ScopeSpans`` holding them, in order.
+
+    Protobuf encodes a repeated message field as its elements one after the other, each
+    tagged and length-prefixed: joining the bytes costs nothing like copying the messages.
+    """
+    return b"".join(_SPANS_TAG + _varint(len(span)) + span for span in spans)
 
 
 def b64(data: bytes) -> str:

@@ -1,11 +1,12 @@
 """Stage OTLP spans as they arrive, and assemble finished traces into executions."""
 
 import logging
-from collections.abc import Iterator
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +33,7 @@ from execlens.otlp.assembly import (
     merge_graphs,
     parse_staged,
 )
-from execlens.otlp.schemas import b64, span_ids
+from execlens.otlp.schemas import b64, scope_spans_bytes, valid_ids
 
 log = logging.getLogger(__name__)
 # Per transaction: traces considered, and the spans assembled at most (unless one trace
@@ -51,26 +52,52 @@ class IngestReport:
     message: str
 
 
-def _rows(
-    request: ExportTraceServiceRequest, now: datetime
-) -> Iterator[tuple[str, str, str | None, datetime, str, str] | None]:
-    """Yield a staged-span row per span of the request; None for a span with invalid ids."""
-    for resource_spans in request.resource_spans:
-        resource = b64(resource_spans.resource.SerializeToString())
+@dataclass
+class _Staged:
+    """A request's spans grouped by trace and resource, ready to stage."""
+
+    # (trace id, resource index) -> span id -> the span, serialized
+    groups: dict[tuple[bytes, int], dict[bytes, bytes]]
+    # trace id -> its root span id, or None while the root has not arrived
+    roots: dict[str, str | None]
+    invalid: int
+
+
+def _grouped(request: ExportTraceServiceRequest) -> _Staged:
+    """Group a request's valid spans by trace and resource; a span sent twice counts once."""
+    groups: dict[tuple[bytes, int], dict[bytes, bytes]] = {}
+    roots: dict[bytes, bytes | None] = {}
+    invalid = 0
+    for index, resource_spans in enumerate(request.resource_spans):
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                ids = span_ids(span.trace_id, span.span_id, span.parent_span_id)
-                if ids is None:
-                    yield None
+                trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
+                if not valid_ids(trace_id, span_id, parent):
+                    invalid += 1
                     continue
-                yield (
-                    ids.trace_id,
-                    ids.span_id,
-                    ids.parent_span_id,
-                    now,
-                    resource,
-                    b64(span.SerializeToString()),
-                )
+                groups.setdefault((trace_id, index), {})[span_id] = span.SerializeToString()
+                if not parent:
+                    roots[trace_id] = span_id
+                else:
+                    roots.setdefault(trace_id, None)
+    hex_roots = {t.hex(): (r.hex() if r else None) for t, r in roots.items()}
+    return _Staged(groups, hex_roots, invalid)
+
+
+def _staged_rows(
+    request: ExportTraceServiceRequest, staged: _Staged, now: datetime
+) -> list[tuple[str, str, datetime, int, str, str]]:
+    """Return one staged row per trace and resource, in trace order (values: STAGED_COLUMNS)."""
+    batch_id = uuid.uuid4().hex
+    resources: dict[int, str] = {}
+    rows = []
+    for (trace_id, index), spans in staged.groups.items():
+        if index not in resources:
+            resources[index] = b64(request.resource_spans[index].resource.SerializeToString())
+        spans_text = b64(scope_spans_bytes(spans.values()))
+        rows.append((trace_id.hex(), batch_id, now, len(spans), resources[index], spans_text))
+    rows.sort()
+    return rows
 
 
 def _message(invalid: int, late: int) -> str:
@@ -99,32 +126,22 @@ class OtlpService:
         now: datetime,
     ) -> IngestReport:
         """Stage the request's spans in the caller's transaction; a re-sent span changes nothing."""
-        spans: dict[tuple[str, str], tuple[Any, ...]] = {}
-        invalid = 0
-        for row in _rows(request, now):
-            if row is None:
-                invalid += 1
-            else:
-                spans[(row[0], row[1])] = row
-        roots: dict[str, str | None] = {}
-        for trace_id, span_id, parent, *_ in spans.values():
-            roots.setdefault(trace_id, None)
-            if parent is None:
-                roots[trace_id] = span_id
+        staged = _grouped(request)
+        accepted = sum(len(spans) for spans in staged.groups.values())
         late = 0
-        if roots:
+        if staged.roots:
             # Staged first, the traces touched last: concurrent exports of the same traces
             # wait for each other's row locks only from the touch to the commit. The touch
             # waits for an assembly of the same trace in progress (PostgreSQL), so it sees
             # its outcome; the spans just staged of a trace assembled meanwhile go again.
-            rows = sorted(spans.values())
+            rows = _staged_rows(request, staged, now)
             await repository.stage_spans(session, dialect, rows)
-            pending = await repository.touch_traces(session, dialect, roots, now)
-            assembled = roots.keys() - pending
+            pending = await repository.touch_traces(session, dialect, staged.roots, now)
+            assembled = staged.roots.keys() - pending
             if assembled:
                 await repository.unstage(session, assembled)
-                late = sum(row[0] in assembled for row in rows)
-        return IngestReport(len(spans) - late, invalid, _message(invalid, late))
+                late = sum(row[3] for row in rows if row[0] in assembled)
+        return IngestReport(accepted - late, staged.invalid, _message(staged.invalid, late))
 
     async def assemble_ready(self, database: Database, settings: Settings, now: datetime) -> int:
         """Assemble every trace that is ready into an execution; return how many."""
@@ -172,34 +189,19 @@ class OtlpService:
         now: datetime,
         traces: list[tuple[str, datetime]],
     ) -> None:
-        by_trace: dict[str, list[tuple[str, str | None, str, str]]] = {}
+        by_trace: dict[str, list[tuple[str, str]]] = {}
         for row in await repository.staged_spans(session, [trace_id for trace_id, _ in traces]):
-            by_trace.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
+            by_trace.setdefault(row[0], []).append((row[1], row[2]))
         limits = Limits(settings.otlp_max_spans_per_trace, settings.otlp_max_value_chars)
         resources: dict[str, dict[str, Any]] = {}
         runs: list[AssembledRun] = []
         outcomes: list[dict[str, Any]] = []
         for trace_id, first_received_at in traces:
             rows = by_trace.get(trace_id, [])
-            outcome = {"trace_id": trace_id, "execution_id": None, "span_count": len(rows)}
-            outcomes.append(outcome | {"note": "no valid spans arrived"})
-            if not rows:
-                continue
-            try:
-                run = assemble(
-                    trace_id, parse_staged(rows, resources), limits, received_at=first_received_at
-                )
-            except ValueError as exc:
-                # One unreadable trace must not hold up the others on every pass.
-                reason = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
-                outcomes[-1] = outcome | {"note": f"could not be assembled: {reason}"}
-                log.warning("OTLP trace %s could not be assembled: %s", trace_id, reason)
-                continue
-            runs.append(run)
-            outcomes[-1] = outcome | {
-                "execution_id": run.execution.id,
-                "note": "; ".join(run.notes) or None,
-            }
+            run, outcome = _assembled(trace_id, rows, resources, limits, first_received_at)
+            outcomes.append(outcome)
+            if run is not None:
+                runs.append(run)
         runs = await _without_foreign(session, runs, outcomes)
         graphs: dict[str, GraphIn] = {}
         for run in runs:
@@ -207,6 +209,29 @@ class OtlpService:
             graphs[run.graph.id] = merge_graphs(graph, run.graph)
         await execution_service.write(session, dialect, _rows_of(dialect, graphs, runs))
         await repository.mark_assembled(session, outcomes, now)
+
+
+def _assembled(
+    trace_id: str,
+    rows: list[tuple[str, str]],
+    resources: dict[str, dict[str, Any]],
+    limits: Limits,
+    received_at: datetime,
+) -> tuple[AssembledRun | None, dict[str, Any]]:
+    """Return a trace's run (None when it has no span or cannot be read) and its outcome."""
+    outcome = {"trace_id": trace_id, "execution_id": None, "span_count": 0}
+    try:
+        spans = parse_staged(rows, resources)
+        outcome["span_count"] = len(spans)
+        if not spans:
+            return None, outcome | {"note": "no valid spans arrived"}
+        run = assemble(trace_id, spans, limits, received_at=received_at)
+    except (ValueError, DecodeError) as exc:
+        # One unreadable trace must not hold up the others on every pass.
+        reason = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+        log.warning("OTLP trace %s could not be assembled: %s", trace_id, reason)
+        return None, outcome | {"note": f"could not be assembled: {reason}"}
+    return run, outcome | {"execution_id": run.execution.id, "note": "; ".join(run.notes) or None}
 
 
 def _within_budget(
