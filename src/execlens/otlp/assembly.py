@@ -82,6 +82,7 @@ class NodeRow(NamedTuple):
 
     Rows rather than NodeExecutionIn: every value is made here to fit (ids cut, times
     parsed), and building and validating a model cost more than assembling the span.
+    Inputs, outputs and errors are JSON text, times UTC text, as the bulk path stores them.
     """
 
     id: str
@@ -89,12 +90,12 @@ class NodeRow(NamedTuple):
     node_id: str
     block_name: str
     status: str
-    input_data: Any
-    output_data: Any
+    input_data: str | None
+    output_data: str | None
     error: str | None
-    queued_at: datetime | None
-    started_at: datetime | None
-    ended_at: datetime | None
+    queued_at: str | None
+    started_at: str | None
+    ended_at: str | None
 
 
 @dataclass
@@ -103,8 +104,17 @@ class AssembledRun:
 
     execution: ExecutionIn
     nodes: list[NodeRow]
-    graph: GraphIn
+    graph: "GraphBlocks"
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GraphBlocks:
+    """The blocks one run used (node id to block name), and which block called which."""
+
+    id: str
+    blocks: dict[str, str]
+    links: frozenset[tuple[str, str]]
 
 
 @dataclass
@@ -112,19 +122,27 @@ class _Trimmer:
     max_chars: int
     trimmed: int = 0
 
-    def bound(self, value: Any, *, parse: bool = True) -> Any:
-        """Return ``value`` (JSON text parsed), or its text cut to the limit when longer."""
+    def bound(self, value: Any, *, parse: bool = True) -> str | None:
+        """Return ``value`` as JSON text (JSON text sent as the value it encodes), cut to the limit.
+
+        A value longer than the limit becomes a JSON string of its text, cut.
+        """
         if value is None:
             return None
         text = value if isinstance(value, str) else to_json(value, fallback=str).decode()
         text = mapping.storable(text)
-        if len(text) <= self.max_chars:
-            if not parse:
-                return text
-            return mapping.parsed(text) if isinstance(value, str) else from_json(text)
-        self.trimmed += 1
-        cut = len(text) - self.max_chars
-        return f"{text[: self.max_chars]}… [trimmed by execlens: {cut} more characters]"
+        if len(text) > self.max_chars:
+            self.trimmed += 1
+            cut = len(text) - self.max_chars
+            return _json(f"{text[: self.max_chars]}… [trimmed by execlens: {cut} more characters]")
+        if not parse:
+            return _json(text)
+        return _json(mapping.parsed(text) if isinstance(value, str) else from_json(text))
+
+
+def _json(value: Any) -> str:
+    # As the bulk path encodes JSON columns: NaN and Infinity, which are not JSON, as null.
+    return to_json(value, inf_nan_mode="null").decode()
 
 
 def _sorted(spans: list[ParsedSpan]) -> list[ParsedSpan]:
@@ -199,6 +217,7 @@ def _graph_id(spans: list[ParsedSpan]) -> str:
 def _node(trace_id: str, span: ParsedSpan, trimmer: _Trimmer) -> NodeRow:
     error = mapping.error_of(span.span, span.attrs)
     block = mapping.storable(mapping.block_name(span.span.name, span.attrs))[:500]
+    start = mapping.utc_text(span.start)
     return NodeRow(
         f"{trace_id}:{span.span_id}",
         trace_id,
@@ -208,17 +227,17 @@ def _node(trace_id: str, span: ParsedSpan, trimmer: _Trimmer) -> NodeRow:
         trimmer.bound(mapping.first_value(span.attrs, mapping.INPUT_KEYS)),
         trimmer.bound(mapping.first_value(span.attrs, mapping.OUTPUT_KEYS)),
         trimmer.bound(error.message, parse=False),
-        span.start,
-        span.start,
-        span.end,
+        start,
+        start,
+        mapping.utc_text(span.end),
     )
 
 
 def _note(trace_id: str, kept: list[ParsedSpan], notes: list[str]) -> NodeRow:
     # After every step, so it reads last.
     times = [t for s in kept if (t := s.end or s.start) is not None]
-    at = max(times, default=None)
-    note = {"note": "; ".join(notes)}
+    at = mapping.utc_text(max(times, default=None))
+    note = _json({"note": "; ".join(notes)})
     return NodeRow(
         f"{trace_id}:note",
         trace_id,
@@ -279,42 +298,44 @@ def _execution(
     )
 
 
-def _graph(graph_id: str, kept: list[ParsedSpan], nodes: list[NodeRow]) -> GraphIn:
-    """Return the graph of the blocks this run used, linked parent block to child block."""
+def _graph(graph_id: str, kept: list[ParsedSpan], nodes: list[NodeRow]) -> GraphBlocks:
+    """Return the blocks this run used, linked parent block to child block."""
     block_of = {s.span_id: n.node_id for s, n in zip(kept, nodes[: len(kept)], strict=True)}
-    graph_nodes = {
-        n.node_id: GraphNode(id=n.node_id, block_id=n.node_id, block_name=n.block_name or "")
-        for n in nodes
-        if n.block_name != NOTE_BLOCK
-    }
-    links = {
+    blocks = {n.node_id: n.block_name for n in nodes if n.block_name != NOTE_BLOCK}
+    links = frozenset(
         (block_of[s.parent_span_id], block_of[s.span_id])
         for s in kept
         if s.parent_span_id in block_of and block_of[s.parent_span_id] != block_of[s.span_id]
+    )
+    return GraphBlocks(graph_id, blocks, links)
+
+
+def merge_graphs(stored: GraphIn | None, runs: Sequence[GraphBlocks]) -> GraphIn:
+    """Return the graph of these runs' blocks and links, with those of the stored version."""
+    graph_id = runs[0].id
+    blocks: dict[str, str] = {}
+    links: set[tuple[str, str]] = set()
+    for run in runs:
+        blocks |= run.blocks
+        links |= run.links
+    nodes = {n.id: n for n in stored.nodes} if stored is not None else {}
+    nodes |= {
+        node_id: GraphNode(id=node_id, block_id=node_id, block_name=name or "")
+        for node_id, name in blocks.items()
     }
+    stored_links = {(link.source_id, link.sink_id): link for link in stored.links} if stored else {}
     return GraphIn(
         id=graph_id,
         version=GRAPH_VERSION,
-        name=graph_id[:500],
-        nodes=list(graph_nodes.values()),
+        name=stored.name if stored is not None else graph_id[:500],
+        description=stored.description if stored is not None else "",
+        nodes=list(nodes.values()),
         links=[
-            GraphLink(source_id=a, sink_id=b, source_name="calls", sink_name="called_by")
-            for a, b in sorted(links)
+            stored_links[key] if key in stored_links and key not in links else _link(*key)
+            for key in sorted(links | stored_links.keys())
         ],
     )
 
 
-def merge_graphs(stored: GraphIn | None, new: GraphIn) -> GraphIn:
-    """Return ``new`` with the blocks and links of the stored graph version kept."""
-    if stored is None:
-        return new
-    nodes = {n.id: n for n in stored.nodes} | {n.id: n for n in new.nodes}
-    links = {(link.source_id, link.sink_id): link for link in [*stored.links, *new.links]}
-    return GraphIn(
-        id=new.id,
-        version=new.version,
-        name=stored.name,
-        description=stored.description,
-        nodes=list(nodes.values()),
-        links=[links[key] for key in sorted(links)],
-    )
+def _link(source: str, sink: str) -> GraphLink:
+    return GraphLink(source_id=source, sink_id=sink, source_name="calls", sink_name="called_by")

@@ -6,7 +6,7 @@ table "Send traces from your agents" lists the same order.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -44,6 +44,8 @@ _TARGET_KEYS = {
 }
 _MODEL_KEYS = ("gen_ai.request.model", "gen_ai.response.model")
 _OI_TARGET_KEYS = ("tool.name", "llm.model_name", "agent.name", "embedding.model_name")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ERROR = Status.STATUS_CODE_ERROR
 
 
 def any_value(value: AnyValue) -> Any:
@@ -69,9 +71,13 @@ def timestamp(unix_nano: int) -> datetime | None:
     """Return nanoseconds since the epoch as a UTC datetime; 0 (unset) as None."""
     if unix_nano <= 0:
         return None
-    seconds, nanos = divmod(unix_nano, 1_000_000_000)
     # fixed64 nanoseconds end in the year 2554: always a datetime.
-    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=nanos // 1000)
+    return _EPOCH + timedelta(microseconds=unix_nano // 1000)
+
+
+def utc_text(moment: datetime | None) -> str | None:
+    """Return a UTC datetime as stored: "YYYY-MM-DD HH:MM:SS.ffffff" (``timestamp``'s years)."""
+    return None if moment is None else moment.isoformat(" ", "microseconds")[:26]
 
 
 def storable(text: str) -> str:
@@ -144,10 +150,13 @@ class SpanError:
 
 def error_of(span: Span, attrs: Attributes) -> SpanError:
     """Return a span's error from its status, its exception events and ``error.type``."""
-    failed = span.status.code == Status.STATUS_CODE_ERROR
+    status = span.status
+    failed = status.code == _ERROR
+    if not failed and not status.message and not span.events:
+        return _NO_ERROR
     parts: list[str] = []
-    if span.status.message:
-        parts.append(span.status.message)
+    if status.message:
+        parts.append(status.message)
     for event in span.events:
         if event.name == "exception":
             found = attributes(event.attributes)
@@ -161,3 +170,6 @@ def error_of(span: Span, attrs: Attributes) -> SpanError:
     if failed and not parts:
         parts.append("the span ended with status ERROR")
     return SpanError(failed, "; ".join(parts) if parts else None)
+
+
+_NO_ERROR = SpanError(False, None)

@@ -28,6 +28,7 @@ from execlens.otlp import repository
 from execlens.otlp.assembly import (
     GRAPH_VERSION,
     AssembledRun,
+    GraphBlocks,
     Limits,
     assemble,
     merge_graphs,
@@ -203,10 +204,13 @@ class OtlpService:
             if run is not None:
                 runs.append(run)
         runs = await _without_foreign(session, runs, outcomes)
-        graphs: dict[str, GraphIn] = {}
+        blocks: dict[str, list[GraphBlocks]] = {}
         for run in runs:
-            graph = graphs.get(run.graph.id) or await _stored_graph(session, run.graph.id)
-            graphs[run.graph.id] = merge_graphs(graph, run.graph)
+            blocks.setdefault(run.graph.id, []).append(run.graph)
+        graphs = [
+            merge_graphs(await _stored_graph(session, graph_id), parts)
+            for graph_id, parts in blocks.items()
+        ]
         await execution_service.write(session, dialect, _rows_of(dialect, graphs, runs))
         await repository.mark_assembled(session, outcomes, now)
 
@@ -248,12 +252,12 @@ def _within_budget(
     return chosen
 
 
-def _rows_of(dialect: Dialect, graphs: dict[str, GraphIn], runs: list[AssembledRun]) -> IngestRows:
+def _rows_of(dialect: Dialect, graphs: list[GraphIn], runs: list[AssembledRun]) -> IngestRows:
     nodes = [node for run in runs for node in run.nodes]
     return IngestRows(
-        graphs=[graph_row(graph) for graph in graphs.values()],
+        graphs=[graph_row(graph) for graph in graphs],
         executions=encode_executions(dialect, [execution_values(run.execution) for run in runs]),
-        node_executions=encode_node_executions(dialect, nodes),
+        node_executions=encode_node_executions(dialect, nodes, as_text=True),
         execution_count=len(runs),
         node_execution_count=len(nodes),
     )
