@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import Any, NamedTuple
 
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
@@ -208,7 +209,8 @@ def _graph_id(spans: list[ParsedSpan]) -> str:
     named = (mapping.agent_name(s.attrs) for s in spans)
     agent_spans = (s.span.name for s in spans if s.attrs.get(mapping.OI_KIND) == "AGENT")
     services = (s.resource.get("service.name") for s in spans)
-    for candidate in (*named, *agent_spans, *services):
+    # Lazily: most traces name their agent on the first span.
+    for candidate in chain(named, agent_spans, services):
         if isinstance(candidate, str) and candidate.strip():
             return mapping.storable(candidate.strip())[:_ID_CHARS]
     return "unknown_service"
@@ -254,8 +256,14 @@ def _note(trace_id: str, kept: list[ParsedSpan], notes: list[str]) -> NodeRow:
 
 
 def _user(spans: list[ParsedSpan]) -> str:
+    resources: set[int] = set()
     for span in spans:
-        if user := mapping.user_of(span.attrs) or mapping.user_of(span.resource):
+        user = mapping.user_of(span.attrs)
+        # Spans share their request's resource: read each resource once.
+        if not user and id(span.resource) not in resources:
+            resources.add(id(span.resource))
+            user = mapping.user_of(span.resource)
+        if user:
             return mapping.storable(user)[:_ID_CHARS]
     return UNKNOWN_USER
 

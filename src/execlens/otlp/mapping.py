@@ -64,7 +64,15 @@ def any_value(value: AnyValue) -> Any:
 
 def attributes(pairs: "list[KeyValue] | Any") -> dict[str, Any]:
     """Return OTLP key-value pairs as a dict; a repeated key keeps its last value."""
-    return {pair.key: any_value(pair.value) for pair in pairs}
+    found = {}
+    for pair in pairs:
+        value = pair.value
+        # Most attributes are strings: read them without a call.
+        if value.WhichOneof("value") == "string_value":
+            found[pair.key] = value.string_value
+        else:
+            found[pair.key] = any_value(value)
+    return found
 
 
 def timestamp(unix_nano: int) -> datetime | None:

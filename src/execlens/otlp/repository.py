@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.dialect import bulk_upsert, bulk_upsert_returning, encode_rows
+from execlens.db.dialect import bulk_upsert, bulk_upsert_returning, encode_rows, utc_text
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution
 from execlens.otlp.models import OtlpTrace, StagedSpans, TraceState
@@ -27,6 +27,8 @@ STAGED_COLUMNS = ("trace_id", "batch_id", "received_at", "span_count", "resource
 TRACE_COLUMNS = ("trace_id", "state", "first_received_at", "last_received_at", "root_span_id")
 SPANS = StagedSpans.__table__
 TRACES = OtlpTrace.__table__
+_STAGED_TIMES = frozenset(("received_at",))
+_TRACE_TIMES = frozenset(("first_received_at", "last_received_at"))
 
 
 async def touch_traces(
@@ -37,13 +39,15 @@ async def touch_traces(
     ``roots`` maps a trace to its root span. An assembled trace is left as it is.
     """
     pending = TraceState.PENDING.value
-    rows = [(trace_id, pending, now, now, root) for trace_id, root in sorted(roots.items())]
+    # One time for every row: converted once, not per row.
+    at = utc_text(now)
+    rows = [(trace_id, pending, at, at, root) for trace_id, root in sorted(roots.items())]
     touched = await bulk_upsert_returning(
         session,
         dialect,
         TRACES,
         TRACE_COLUMNS,
-        encode_rows(dialect, TRACES, TRACE_COLUMNS, rows),
+        encode_rows(dialect, TRACES, TRACE_COLUMNS, rows, as_text=_TRACE_TIMES),
         keep_existing=("root_span_id",),
         keep_first=("state", "first_received_at"),
         update_where=f"{TRACES.name}.state = '{pending}'",
@@ -60,11 +64,13 @@ async def unstage(session: AsyncSession, trace_ids: Collection[str]) -> None:
 async def stage_spans(
     session: AsyncSession, dialect: Dialect, rows: Sequence[Sequence[Any]]
 ) -> None:
-    """Store rows of staged spans, values in the order of STAGED_COLUMNS."""
+    """Store rows of staged spans, values in the order of STAGED_COLUMNS.
+
+    ``received_at`` comes as UTC text (``utc_text``).
+    """
     table = SPANS
-    await bulk_upsert(
-        session, dialect, table, STAGED_COLUMNS, encode_rows(dialect, table, STAGED_COLUMNS, rows)
-    )
+    encoded = encode_rows(dialect, table, STAGED_COLUMNS, rows, as_text=_STAGED_TIMES)
+    await bulk_upsert(session, dialect, table, STAGED_COLUMNS, encoded)
 
 
 def ready_traces(

@@ -11,6 +11,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.config import Settings
+from execlens.db.dialect import utc_text
 from execlens.db.engine import Database, Dialect
 from execlens.executions.repository import (
     encode_executions,
@@ -87,16 +88,17 @@ def _grouped(request: ExportTraceServiceRequest) -> _Staged:
 
 def _staged_rows(
     request: ExportTraceServiceRequest, staged: _Staged, now: datetime
-) -> list[tuple[str, str, datetime, int, str, str]]:
+) -> list[tuple[str, str, str, int, str, str]]:
     """Return one staged row per trace and resource, in trace order (values: STAGED_COLUMNS)."""
     batch_id = uuid.uuid4().hex
+    at = utc_text(now)
     resources: dict[int, str] = {}
     rows = []
     for (trace_id, index), spans in staged.groups.items():
         if index not in resources:
             resources[index] = b64(request.resource_spans[index].resource.SerializeToString())
         spans_text = b64(scope_spans_bytes(spans.values()))
-        rows.append((trace_id.hex(), batch_id, now, len(spans), resources[index], spans_text))
+        rows.append((trace_id.hex(), batch_id, at, len(spans), resources[index], spans_text))
     rows.sort()
     return rows
 
