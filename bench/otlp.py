@@ -42,7 +42,6 @@ from execlens.auth.models import ApiKeyScope
 from execlens.auth.service import api_key_service
 from execlens.config import Settings
 from execlens.db.engine import Database
-from execlens.db.migrate import upgrade
 from execlens.otlp.models import OtlpTrace, TraceState
 
 POSTGRES_URL = os.environ.get(
@@ -97,15 +96,22 @@ def bodies(total: int, per_trace: int, batch: int) -> tuple[list[bytes], int]:
     return out, traces
 
 
-async def prepare(url: str, settings: Settings) -> str:
-    """Empty and migrate the database; return an ingest API key."""
+async def empty(url: str, settings: Settings) -> None:
+    """Empty the PostgreSQL database; the server under test applies its own migrations."""
     database = Database(url, settings=settings)
     try:
         if database.dialect == "postgresql":
             async with database.write() as session:
                 await session.execute(text("DROP SCHEMA public CASCADE"))
                 await session.execute(text("CREATE SCHEMA public"))
-        await upgrade(database)
+    finally:
+        await database.dispose()
+
+
+async def create_key(url: str, settings: Settings) -> str:
+    """Return a new ingest API key, once the server has migrated the database."""
+    database = Database(url, settings=settings)
+    try:
         async with database.write() as session:
             _, key = await api_key_service.create(
                 session, name="bench", scope=ApiKeyScope.INGEST, actor="bench"
@@ -205,10 +211,12 @@ async def measure(
 def bench(dialect: str, root: Path, run: dict[str, Any], source: str | None) -> dict[str, Any]:
     url = POSTGRES_URL if dialect == "postgresql" else f"sqlite+aiosqlite:///{root / 'bench.db'}"
     settings = Settings(database_url=url, data_dir=root, jwt_secret=SECRET)
-    key = asyncio.run(prepare(url, settings))
+    # The server migrates: a baseline checkout may stop at an older schema revision.
+    asyncio.run(empty(url, settings))
     port = free_port()
     server = start_server(url, root, port, source)
     try:
+        key = asyncio.run(create_key(url, settings))
         result = asyncio.run(measure(url, settings, port, key, run))
         result["peak_mib"] = peak_mib(server.pid)
         return result

@@ -1,6 +1,7 @@
 """OTLP/HTTP on the wire: decode trace export requests, encode responses and errors."""
 
 import base64
+import binascii
 import json
 import zlib
 from collections.abc import Iterable
@@ -215,4 +216,5 @@ def b64(data: bytes) -> str:
 
 def unb64(text: str) -> bytes:
     """Return the bytes of base64 text written by ``b64``."""
-    return base64.b64decode(text)
+    # binascii reads the text itself: base64.b64decode first copies it to bytes.
+    return binascii.a2b_base64(text)

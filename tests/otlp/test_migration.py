@@ -1,0 +1,90 @@
+"""Migration 0017: spans staged one row each before the upgrade are assembled after it."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+
+from execlens.config import Settings
+from execlens.db.engine import Database
+from execlens.db.migrate import upgrade
+from execlens.otlp import repository
+from execlens.otlp.schemas import b64
+from tests.conftest import empty_postgres
+from tests.otlp.conftest import assemble_after, encode, record_spans, trace_id_of, weather_agent
+
+STAGE = (
+    "INSERT INTO otlp_spans (trace_id, span_id, parent_span_id, received_at, resource, span) "
+    "VALUES (:trace_id, :span_id, :parent, :received_at, :resource, :span)"
+)
+TOUCH = (
+    "INSERT INTO otlp_traces (trace_id, state, first_received_at, last_received_at, "
+    "root_span_id) VALUES (:trace_id, 'pending', :received_at, :received_at, :root)"
+)
+
+
+async def test_spans_staged_before_the_upgrade_become_the_execution_after_it(
+    dialect: str, settings: Settings
+):
+    if dialect == "postgresql":
+        await empty_postgres(settings.resolved_database_url)
+    database = Database.from_settings(settings)
+    try:
+        await upgrade(database, "0016")
+        spans = record_spans(weather_agent)
+        request = encode(spans)
+        await _stage_one_row_per_span(database, request, dialect)
+
+        await upgrade(database)
+        async with database.read() as session:
+            assert await repository.count_staged(session) == 3
+        assert await assemble_after(database, settings, 10) == 1
+        async with database.read() as session:
+            rows = await session.execute(
+                text("SELECT block_name FROM node_executions ORDER BY started_at, id")
+            )
+            blocks = sorted(row[0] for row in rows)
+            assert await repository.count_staged(session) == 0
+            trace = await repository.get_trace(session, trace_id_of(spans))
+        assert blocks == sorted(
+            ["invoke_agent weather", "chat gpt-4.1-mini", "execute_tool get_weather"]
+        )
+        assert trace is not None and trace.execution_id == trace_id_of(spans)
+        assert trace.span_count == 3
+    finally:
+        await database.dispose()
+
+
+async def _stage_one_row_per_span(database: Database, request: bytes, dialect: str) -> None:
+    """Stage spans as execlens did before migration 0017: a row per span."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    export = ExportTraceServiceRequest.FromString(request)
+    resource_spans = export.resource_spans[0]
+    resource = b64(resource_spans.resource.SerializeToString())
+    now = datetime.now(UTC)
+    received_at = now if dialect == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    async with database.write() as session:
+        for span in resource_spans.scope_spans[0].spans:
+            parent = span.parent_span_id.hex() or None
+            await session.execute(
+                text(STAGE),
+                {
+                    "trace_id": span.trace_id.hex(),
+                    "span_id": span.span_id.hex(),
+                    "parent": parent,
+                    "received_at": received_at,
+                    "resource": resource,
+                    "span": b64(span.SerializeToString()),
+                },
+            )
+            if parent is None:
+                await session.execute(
+                    text(TOUCH),
+                    {
+                        "trace_id": span.trace_id.hex(),
+                        "received_at": received_at,
+                        "root": span.span_id.hex(),
+                    },
+                )
