@@ -11,9 +11,10 @@ traces (200 spans each) and as many short ones (10 spans each). Every trace's ro
 is sent last, so all traces of a run are in flight (staged, not yet assembled) until the
 end. The clock stops when the last trace is assembled into an execution; the grace period
 is 0 s, since waiting is not work; one empty export before the clock starts warms the
-server up (FastAPI builds its routes on the first request). Prints spans/s ingested (until the last request was
-answered) and ingested plus assembled, against the goal, and the server's peak memory
-(VmHWM) with its ratio between the two shapes: flat means close to 1.
+server up (FastAPI builds its routes on the first request). Prints spans/s ingested
+(until the last request was answered) and ingested plus assembled, against the goal, and
+the server's peak memory (VmHWM) with its ratio between the two shapes: flat means close
+to 1.
 
 With ``--baseline-src`` (the ``src`` directory of another checkout, such as a worktree of
 the previous commit), each run is measured twice, side by side: first by a server running
