@@ -46,8 +46,18 @@ class ParsedSpan:
     span: Span
     attrs: dict[str, Any]
     resource: dict[str, Any]
-    start: datetime | None
-    end: datetime | None
+    start_ns: int
+    end_ns: int
+
+    @property
+    def start(self) -> datetime | None:
+        """Return when the span started, if it says."""
+        return mapping.timestamp(self.start_ns)
+
+    @property
+    def end(self) -> datetime | None:
+        """Return when the span ended, if it says."""
+        return mapping.timestamp(self.end_ns)
 
 
 def parse_staged(
@@ -72,8 +82,8 @@ def parse_staged(
                 span,
                 mapping.attributes(span.attributes),
                 resource,
-                mapping.timestamp(span.start_time_unix_nano),
-                mapping.timestamp(span.end_time_unix_nano),
+                span.start_time_unix_nano,
+                span.end_time_unix_nano,
             )
     return list(parsed.values())
 
@@ -219,7 +229,7 @@ def _graph_id(spans: list[ParsedSpan]) -> str:
 def _node(trace_id: str, span: ParsedSpan, trimmer: _Trimmer) -> NodeRow:
     error = mapping.error_of(span.span, span.attrs)
     block = mapping.storable(mapping.block_name(span.span.name, span.attrs))[:500]
-    start = mapping.utc_text(span.start)
+    start = mapping.utc_text(span.start_ns)
     return NodeRow(
         f"{trace_id}:{span.span_id}",
         trace_id,
@@ -231,14 +241,13 @@ def _node(trace_id: str, span: ParsedSpan, trimmer: _Trimmer) -> NodeRow:
         trimmer.bound(error.message, parse=False),
         start,
         start,
-        mapping.utc_text(span.end),
+        mapping.utc_text(span.end_ns),
     )
 
 
 def _note(trace_id: str, kept: list[ParsedSpan], notes: list[str]) -> NodeRow:
     # After every step, so it reads last.
-    times = [t for s in kept if (t := s.end or s.start) is not None]
-    at = mapping.utc_text(max(times, default=None))
+    at = mapping.utc_text(max((s.end_ns or s.start_ns for s in kept), default=0))
     note = _json({"note": "; ".join(notes)})
     return NodeRow(
         f"{trace_id}:note",
@@ -283,8 +292,10 @@ def _execution(
         status = ExecutionStatus.INCOMPLETE
     else:
         status = ExecutionStatus.FAILED if failed else ExecutionStatus.COMPLETED
-    start = top.start or min((s.start for s in kept if s.start), default=None)
-    end = max((s.end for s in kept if s.end), default=None)
+    start = top.start or mapping.timestamp(
+        min((s.start_ns for s in kept if s.start_ns > 0), default=0)
+    )
+    end = mapping.timestamp(max((s.end_ns for s in kept), default=0))
     ends = root.end if root is not None else None
     error = mapping.error_of(root.span, root.attrs).message if root is not None else None
     error = mapping.storable(error)[:10_000] if error else None

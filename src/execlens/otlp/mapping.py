@@ -7,6 +7,7 @@ table "Send traces from your agents" lists the same order.
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -83,9 +84,18 @@ def timestamp(unix_nano: int) -> datetime | None:
     return _EPOCH + timedelta(microseconds=unix_nano // 1000)
 
 
-def utc_text(moment: datetime | None) -> str | None:
-    """Return a UTC datetime as stored: "YYYY-MM-DD HH:MM:SS.ffffff" (``timestamp``'s years)."""
-    return None if moment is None else moment.isoformat(" ", "microseconds")[:26]
+def utc_text(unix_nano: int) -> str | None:
+    """Return ``timestamp`` as stored: UTC text "YYYY-MM-DD HH:MM:SS.ffffff"; 0 as None."""
+    if unix_nano <= 0:
+        return None
+    seconds, nanos = divmod(unix_nano, 1_000_000_000)
+    return f"{_utc_second(seconds)}.{nanos // 1000:06d}"
+
+
+@lru_cache(maxsize=4096)
+def _utc_second(seconds: int) -> str:
+    # The spans of a trace mostly share their seconds: each is formatted once.
+    return (_EPOCH + timedelta(seconds=seconds)).isoformat(" ")[:19]
 
 
 def storable(text: str) -> str:
