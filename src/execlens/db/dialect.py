@@ -153,39 +153,6 @@ def _json_text(value: Any) -> str:
     return to_json(value, inf_nan_mode="null").decode()
 
 
-@cache
-def _sqlite_converters(
-    table: Table, columns: tuple[str, ...], as_text: frozenset[str]
-) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
-    # Datetimes in SQLAlchemy's text format for SQLite DATETIME: bulk rows must match it
-    # byte for byte to sort and compare like ORM-written rows.
-    converters: list[tuple[int, Callable[[Any], Any]]] = []
-    for index, name in enumerate(columns):
-        if name in as_text:
-            continue
-        if _is_datetime(table, name):
-            converters.append((index, utc_text))
-        elif _is_json(table, name):
-            converters.append((index, _json_text))
-    return tuple(converters)
-
-
-def _encode_sqlite(
-    table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]], as_text: frozenset[str]
-) -> list[Any]:
-    converters = _sqlite_converters(table, columns, as_text)
-    if not converters:
-        return list(chain.from_iterable(rows))
-    values: list[Any] = []
-    for row in rows:
-        row = list(row)
-        for index, convert in converters:
-            if row[index] is not None:
-                row[index] = convert(row[index])
-        values += row
-    return values
-
-
 def _record_datetime(value: datetime) -> datetime:
     # asyncpg reads a naive datetime as local time: execlens's naive means UTC. A far
     # offset is converted here, where as_utc can say which value is out of range.
@@ -195,34 +162,36 @@ def _record_datetime(value: datetime) -> datetime:
 
 
 @cache
-def _record_converters(
-    table: Table, columns: tuple[str, ...], as_text: frozenset[str]
+def _converters(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], as_text: frozenset[str]
 ) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    # SQLite stores datetimes in SQLAlchemy's text format for DATETIME: bulk rows must match
+    # it byte for byte to sort and compare like ORM-written rows.
+    to_datetime = utc_text if dialect == "sqlite" else _record_datetime
     converters: list[tuple[int, Callable[[Any], Any]]] = []
     for index, name in enumerate(columns):
         if name in as_text:
             continue
         if _is_datetime(table, name):
-            converters.append((index, _record_datetime))
+            converters.append((index, to_datetime))
         elif _is_json(table, name):
             converters.append((index, _json_text))
     return tuple(converters)
 
 
-def _encode_postgresql(
-    table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]], as_text: frozenset[str]
-) -> CopyRecords:
-    converters = _record_converters(table, columns, as_text)
+def _converted(
+    rows: Iterable[Sequence[Any]], converters: tuple[tuple[int, Callable[[Any], Any]], ...]
+) -> Iterable[Sequence[Any]]:
     if not converters:
-        return CopyRecords([tuple(row) for row in rows], as_text)
-    records = []
+        return rows
+    converted = []
     for row in rows:
         values = list(row)
         for index, convert in converters:
             if values[index] is not None:
                 values[index] = convert(values[index])
-        records.append(tuple(values))
-    return CopyRecords(records, as_text)
+        converted.append(tuple(values))
+    return converted
 
 
 def encode_rows(
@@ -238,11 +207,12 @@ def encode_rows(
     Values of the time and JSON columns in ``as_text`` come as stored text already: UTC
     times as ``utc_text`` writes them, valid JSON text without NUL characters.
     """
+    rows = _converted(rows, _converters(dialect, table, columns, as_text))
     match dialect:
         case "sqlite":
-            return _encode_sqlite(table, columns, rows, as_text)
+            return list(chain.from_iterable(rows))
         case "postgresql":
-            return _encode_postgresql(table, columns, rows, as_text)
+            return CopyRecords([tuple(row) for row in rows], as_text)
         case _:
             assert_never(dialect)
 
