@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.autogpt.models import SyncCursor, SyncedRun
 from execlens.db.base import AnyRow
-from execlens.db.dialect import insert_on_conflict
+from execlens.db.dialect import bulk_upsert, encode_rows, insert_on_conflict
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution
 from execlens.judge.models import VerdictRecord
+
+_CHANGE_COLUMNS = ("execution_id", "changed_at")
 
 
 async def get_cursor(session: AsyncSession, source: str) -> datetime | None:
@@ -83,14 +85,9 @@ async def save_changes(
     session: AsyncSession, dialect: Dialect, changes: Sequence[tuple[str, datetime]]
 ) -> None:
     """Store the AutoGPT change time of runs just written."""
-    if not changes:
-        return
     table = SyncedRun.__table__
-    stmt = insert_on_conflict(dialect, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["execution_id"], set_={"changed_at": stmt.excluded.changed_at}
-    )
-    await session.execute(stmt, [{"execution_id": i, "changed_at": c} for i, c in changes])
+    rows = encode_rows(dialect, table, _CHANGE_COLUMNS, changes)
+    await bulk_upsert(session, dialect, table, _CHANGE_COLUMNS, rows)
 
 
 async def due_write_backs(

@@ -6,8 +6,9 @@ from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
+from operator import attrgetter
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from execlens.autogpt import mapping, reader, repository
 from execlens.autogpt.schema_check import check_source_schema
@@ -19,6 +20,8 @@ from execlens.executions.service import IngestRows, encode_values, execution_ser
 from execlens.source_url import SourceDatabase
 
 SOURCE = "autogpt"
+_RUN_ID = attrgetter("run_id")
+_GraphRows = tuple[Sequence[AnyRow], Sequence[AnyRow], Sequence[AnyRow]]
 DEFAULT_BATCH = 500
 
 
@@ -40,6 +43,18 @@ class SyncReport:
     # Runs execlens cannot store (an id over 200 characters, a status it does not know):
     # (run id, why). The sync goes on without them.
     invalid: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Fetched:
+    """A batch of runs as read: the ones to write, with their node and graph rows."""
+
+    runs: Sequence[AnyRow]
+    kept: list[AnyRow]
+    gone: list[str]
+    unchanged: int
+    nodes: Sequence[AnyRow] = ()
+    graphs: _GraphRows | None = None
 
 
 @dataclass
@@ -139,28 +154,49 @@ class AutoGPTSync:
                 report.total = await reader.count_finished_runs(connection, since=since)
             if on_batch:
                 on_batch(report)
-        # Batch n+1 is read while batch n is written: PostgreSQL's work on one side
-        # overlaps Python's on the other. Writes stay one at a time and in order.
+        # Three batches are in flight: PostgreSQL reads batch n+2's node executions while
+        # Python maps batch n+1 and the database writes batch n. Each side's work overlaps
+        # the others'; writes stay one at a time and in order.
+        fetching: asyncio.Task[_Fetched] | None = None
         writing: asyncio.Task[None] | None = None
         try:
             async with aclosing(self._finished_runs(since)) as batches:
                 async for runs in batches:
-                    batch = await self._read(runs)
-                    if writing is not None:
-                        await writing
-                        if on_batch:
-                            on_batch(report)
-                    writing = asyncio.create_task(self._write(batch, runs, report))
+                    fetched, fetching = fetching, asyncio.create_task(self._fetch(runs))
+                    if fetched is not None:
+                        writing = await self._pass_on(await fetched, writing, report, on_batch)
+                if fetching is not None:
+                    fetched, fetching = fetching, None
+                    writing = await self._pass_on(await fetched, writing, report, on_batch)
             if writing is not None:
                 await writing
                 if on_batch:
                     on_batch(report)
             return report
         finally:
+            if fetching is not None:
+                fetching.cancel()
+                with suppress(BaseException):
+                    await fetching
             # A failed read still lets the batch in flight commit (or roll back) whole.
             if writing is not None:
                 with suppress(Exception):
                     await writing
+
+    async def _pass_on(
+        self,
+        fetched: _Fetched,
+        writing: asyncio.Task[None] | None,
+        report: SyncReport,
+        on_batch: Callable[[SyncReport], None] | None,
+    ) -> asyncio.Task[None]:
+        """Map a fetched batch, wait for the write before it, and start writing this one."""
+        batch = self._map(fetched)
+        if writing is not None:
+            await writing
+            if on_batch:
+                on_batch(report)
+        return asyncio.create_task(self._write(batch, fetched.runs, report))
 
     async def _finished_runs(self, since: datetime | None) -> AsyncGenerator[Sequence[AnyRow]]:
         # Only reading AutoGPT's runs happens in this connection's context: an error
@@ -169,12 +205,25 @@ class AutoGPTSync:
             async for runs in reader.finished_runs(connection, since=since, batch=self.batch_size):
                 yield runs
 
-    async def _read(self, runs: Sequence[AnyRow]) -> _Batch:
-        """Return what to write for these runs."""
+    async def _fetch(self, runs: Sequence[AnyRow]) -> _Fetched:
+        """Read what these runs need from both databases: stored changes, nodes, graphs."""
         async with self.database.read() as session:
             stored = await repository.stored_changes(session, [r.id for r in runs])
+        gone = [run.id for run in runs if mapping.is_skipped(run)]
+        fresh = [run for run in runs if not mapping.is_skipped(run)]
+        # Runs re-read in the lookback window that did not change since: nothing to write.
+        kept = [run for run in fresh if stored.get(run.id) != as_utc(run.changed_at)]
+        fetched = _Fetched(runs, kept, gone, unchanged=len(fresh) - len(kept))
+        head, tail = mapping.trim_limits()
+        # Graph versions do not change once written (AutoGPT adds a version per edit):
+        # read each once per process.
+        keys = sorted({(r.graph_id, r.graph_version) for r in kept} - self._graphs_seen)
         async with source_connection(self.engine, self.source) as connection:
-            return await self._read_batch(connection, runs, stored)
+            ids = [r.id for r in kept]
+            fetched.nodes = await reader.node_executions(connection, ids, head=head, tail=tail)
+            if keys:
+                fetched.graphs = await reader.graphs(connection, keys)
+        return fetched
 
     async def follow(
         self,
@@ -200,20 +249,13 @@ class AutoGPTSync:
                     await on_pass(report)
             await asyncio.sleep(interval.total_seconds())
 
-    async def _read_batch(
-        self, connection: AsyncConnection, runs: Sequence[AnyRow], stored: dict[str, datetime]
-    ) -> _Batch:
-        gone = [run.id for run in runs if mapping.is_skipped(run)]
-        # Runs re-read in the lookback window that did not change since: nothing to write.
-        fresh = [run for run in runs if not mapping.is_skipped(run)]
-        kept = [run for run in fresh if stored.get(run.id) != as_utc(run.changed_at)]
-        head, tail = mapping.trim_limits()
-        rows = await reader.node_executions(connection, [r.id for r in kept], head=head, tail=tail)
-        by_run = {run_id: list(nodes) for run_id, nodes in groupby(rows, key=lambda n: n.run_id)}
+    def _map(self, fetched: _Fetched) -> _Batch:
+        """Return what to write for a fetched batch."""
+        by_run = {run_id: list(n) for run_id, n in groupby(fetched.nodes, key=_RUN_ID)}
         trimmed = [run_id for run_id, nodes in by_run.items() if nodes[0].total > len(nodes)]
         executions, nodes, written, invalid = [], [], [], []
         arrived_at = datetime.now(UTC)
-        for run in kept:
+        for run in fetched.kept:
             try:
                 run_nodes = mapping.node_executions(run.id, by_run.get(run.id, []))
                 executions.append(mapping.execution_values(run, arrived_at))
@@ -222,23 +264,18 @@ class AutoGPTSync:
                 continue
             nodes += run_nodes
             written.append(run.id)
-        graphs = await self._new_graphs(connection, kept, invalid)
+        graphs = self._map_graphs(fetched.graphs, invalid)
         dialect = self.database.dialect
         encoded = encode_values(dialect, graphs, executions, nodes, nodes_as_text=True)
-        batch = _Batch(encoded, written, graphs, gone=gone, trimmed=trimmed, invalid=invalid)
-        batch.unchanged = len(fresh) - len(kept)
-        batch.changes = [(run.id, run.changed_at) for run in kept]
+        batch = _Batch(encoded, written, graphs, fetched.gone, trimmed, invalid)
+        batch.unchanged = fetched.unchanged
+        batch.changes = [(run.id, run.changed_at) for run in fetched.kept]
         return batch
 
-    async def _new_graphs(
-        self, connection: AsyncConnection, runs: Sequence[AnyRow], invalid: list[tuple[str, str]]
-    ) -> list[GraphIn]:
-        # Graph versions do not change once written (AutoGPT adds a version per edit):
-        # read each once per process.
-        keys = sorted({(r.graph_id, r.graph_version) for r in runs} - self._graphs_seen)
-        if not keys:
+    def _map_graphs(self, rows: _GraphRows | None, invalid: list[tuple[str, str]]) -> list[GraphIn]:
+        if rows is None:
             return []
-        graph_rows, node_rows, link_rows = await reader.graphs(connection, keys)
+        graph_rows, node_rows, link_rows = rows
         nodes = {k: list(g) for k, g in groupby(node_rows, key=_graph_key)}
         links: dict[tuple[str, int], list[AnyRow]] = {}
         for link in link_rows:

@@ -5,7 +5,7 @@ import typing
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from itertools import chain
 from typing import Any, assert_never
@@ -19,7 +19,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     Integer,
-    String,
     Table,
     cast,
     func,
@@ -34,10 +33,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from execlens.db.base import UTCDateTime, as_utc
 from execlens.db.engine import Dialect
 
-# Rows for ``bulk_upsert``, encoded by ``encode_rows``: PostgreSQL gets the text of a COPY,
-# SQLite every row's values in one flat list for multi-row VALUES statements. Pieces
+
+@dataclass(frozen=True)
+class CopyRecords:
+    """Rows for PostgreSQL's binary COPY; the columns in ``as_text`` hold stored text."""
+
+    records: list[tuple[Any, ...]]
+    as_text: frozenset[str] = frozenset()
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+# Rows for ``bulk_upsert``, encoded by ``encode_rows``: PostgreSQL gets records for a binary
+# COPY, SQLite every row's values in one flat list for multi-row VALUES statements. Pieces
 # encoded apart (in worker processes, say) are concatenated in order by ``join_rows``.
-EncodedRows = str | list[Any]
+EncodedRows = CopyRecords | list[Any]
 
 # Any fixed 64-bit number, the same in every execlens process: the advisory lock that
 # serialises schema upgrades of one PostgreSQL database.
@@ -142,103 +153,45 @@ def _json_text(value: Any) -> str:
     return to_json(value, inf_nan_mode="null").decode()
 
 
+def _record_datetime(value: datetime) -> datetime:
+    # asyncpg reads a naive datetime as local time: execlens's naive means UTC. A far
+    # offset is converted here, where as_utc can say which value is out of range.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return as_utc(value) if value.utcoffset() else value
+
+
 @cache
-def _sqlite_converters(
-    table: Table, columns: tuple[str, ...], as_text: frozenset[str]
+def _converters(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], as_text: frozenset[str]
 ) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
-    # Datetimes in SQLAlchemy's text format for SQLite DATETIME: bulk rows must match it
-    # byte for byte to sort and compare like ORM-written rows.
+    # SQLite stores datetimes in SQLAlchemy's text format for DATETIME: bulk rows must match
+    # it byte for byte to sort and compare like ORM-written rows.
+    to_datetime = utc_text if dialect == "sqlite" else _record_datetime
     converters: list[tuple[int, Callable[[Any], Any]]] = []
     for index, name in enumerate(columns):
         if name in as_text:
             continue
         if _is_datetime(table, name):
-            converters.append((index, utc_text))
+            converters.append((index, to_datetime))
         elif _is_json(table, name):
             converters.append((index, _json_text))
     return tuple(converters)
 
 
-def _encode_sqlite(
-    table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]], as_text: frozenset[str]
-) -> list[Any]:
-    converters = _sqlite_converters(table, columns, as_text)
+def _converted(
+    rows: Iterable[Sequence[Any]], converters: tuple[tuple[int, Callable[[Any], Any]], ...]
+) -> Iterable[Sequence[Any]]:
     if not converters:
-        return list(chain.from_iterable(rows))
-    values: list[Any] = []
+        return rows
+    converted = []
     for row in rows:
-        row = list(row)
+        values = list(row)
         for index, convert in converters:
-            if row[index] is not None:
-                row[index] = convert(row[index])
-        values += row
-    return values
-
-
-def _copy_text(value: str) -> str:
-    # COPY's text format: a backslash starts an escape; tab and newline end a field or row.
-    return (
-        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    )
-
-
-def _copy_datetime(value: datetime) -> str:
-    if value.utcoffset():
-        # PostgreSQL reads offsets only up to ±15:59 (Python allows ±23:59), and would
-        # store a year-0 UTC value that no query could return: send UTC, checked.
-        value = as_utc(value)
-    # pydantic's ISO 8601 ends UTC with "Z", which PostgreSQL reads; naive means UTC.
-    text = to_json(value).decode()[1:-1]
-    return text if value.tzinfo is not None else text + "+00"
-
-
-def _copy_json(value: Any) -> str:
-    # JSON text has no raw tab or newline, only backslashes to escape.
-    return _json_text(value).replace("\\", "\\\\")
-
-
-def _copy_utc_text(value: str) -> str:
-    return value + "+00"
-
-
-def _copy_json_text(value: str) -> str:
-    return value.replace("\\", "\\\\")
-
-
-def _copy_converter(table: Table, name: str, as_text: frozenset[str]) -> Callable[[Any], str]:
-    if name in as_text:
-        return _copy_utc_text if _is_datetime(table, name) else _copy_json_text
-    if _is_datetime(table, name):
-        return _copy_datetime
-    if _is_json(table, name):
-        return _copy_json
-    if isinstance(table.c[name].type, String):
-        return _copy_text
-    return str
-
-
-@cache
-def _copy_converters(
-    table: Table, columns: tuple[str, ...], as_text: frozenset[str]
-) -> tuple[Callable[[Any], str], ...]:
-    return tuple(_copy_converter(table, name, as_text) for name in columns)
-
-
-def _encode_postgresql(
-    table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]], as_text: frozenset[str]
-) -> str:
-    converters = _copy_converters(table, columns, as_text)
-    lines = [
-        "\t".join(
-            [
-                "\\N" if value is None else convert(value)
-                for convert, value in zip(converters, row, strict=True)
-            ]
-        )
-        + "\n"
-        for row in rows
-    ]
-    return "".join(lines)
+            if values[index] is not None:
+                values[index] = convert(values[index])
+        converted.append(tuple(values))
+    return converted
 
 
 def encode_rows(
@@ -254,11 +207,12 @@ def encode_rows(
     Values of the time and JSON columns in ``as_text`` come as stored text already: UTC
     times as ``utc_text`` writes them, valid JSON text without NUL characters.
     """
+    rows = _converted(rows, _converters(dialect, table, columns, as_text))
     match dialect:
         case "sqlite":
-            return _encode_sqlite(table, columns, rows, as_text)
+            return list(chain.from_iterable(rows))
         case "postgresql":
-            return _encode_postgresql(table, columns, rows, as_text)
+            return CopyRecords([tuple(row) for row in rows], as_text)
         case _:
             assert_never(dialect)
 
@@ -267,10 +221,11 @@ def join_rows(dialect: Dialect, pieces: Iterable[EncodedRows]) -> EncodedRows:
     """Concatenate rows encoded apart by ``encode_rows``, in order."""
     match dialect:
         case "sqlite":
-            return list(chain.from_iterable(pieces))
+            return list(chain.from_iterable(typing.cast(Iterable[list[Any]], pieces)))
         case "postgresql":
-            # encode_rows gives PostgreSQL's pieces as COPY text.
-            return "".join(typing.cast(Iterable[str], pieces))
+            parts = typing.cast(list[CopyRecords], list(pieces))
+            as_text = parts[0].as_text if parts else frozenset()
+            return CopyRecords(list(chain.from_iterable(p.records for p in parts)), as_text)
         case _:
             assert_never(dialect)
 
@@ -309,47 +264,58 @@ def _sqlite_upsert_sql(
 
 
 @cache
-def _postgresql_upsert_sql(
-    table: Table, columns: tuple[str, ...], keep: _Keep, staging: str, tail: str = ""
-) -> str:
-    names = ", ".join(columns)
+def _postgresql_staging(
+    table: Table, columns: tuple[str, ...], keep: _Keep, as_text: frozenset[str], tail: str = ""
+) -> tuple[str, str, str]:
+    """Return a staging table's name, its DDL, and the upsert from it into ``table``.
+
+    With a ``tail`` (``bulk_upsert_returning``), rows are upserted in key order.
+    """
+    staging = f"bulk_{table.name}" + ("_text" if as_text else "")
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    definitions, selected = [], []
+    for name in columns:
+        if name in as_text and _is_datetime(table, name):
+            # Stored UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"), read as UTC.
+            definitions.append(f"{name} text")
+            selected.append(f"CAST({name} AS timestamp) AT TIME ZONE 'UTC'")
+        else:
+            definitions.append(f"{name} {table.c[name].type.compile(dialect=dialect)}")
+            selected.append(name)
+    ddl = (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ({', '.join(definitions)}) "
+        "ON COMMIT DELETE ROWS"
+    )
     conflict = _conflict_clause(table, columns, keep)
-    if not tail:
-        return f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} {conflict}"
-    keys = ", ".join(c.name for c in table.primary_key.columns)
-    select = f"SELECT {names} FROM {staging} ORDER BY {keys}"
-    return f"INSERT INTO {table.name} ({names}) {select} {conflict}{tail}"
+    order = f" ORDER BY {', '.join(c.name for c in table.primary_key.columns)}" if tail else ""
+    upsert = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"SELECT {', '.join(selected)} FROM {staging}{order} {conflict}{tail}"
+    )
+    return staging, ddl, upsert
 
 
 async def _postgresql_upsert(
     session: AsyncSession,
     table: Table,
     columns: tuple[str, ...],
-    copy_text: str,
+    rows: CopyRecords,
     keep: _Keep,
     tail: str = "",
 ) -> list[Any]:
-    # COPY into a temporary table, then upsert from it: PostgreSQL parses COPY's text
-    # format far faster than a JSON parameter, and COPY itself cannot upsert.
-    staging = f"bulk_{table.name}"
+    # COPY into a temporary table, then upsert from it: COPY cannot upsert, and its binary
+    # form costs PostgreSQL and asyncpg (which encodes in C) far less than parameters.
+    staging, ddl, upsert = _postgresql_staging(table, columns, keep, rows.as_text, tail)
     connection = await session.connection()
     # Also begins the transaction, which the COPY below, sent past SQLAlchemy, joins.
-    await connection.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} (LIKE {table.name}) ON COMMIT DELETE ROWS"
-    )
+    await connection.exec_driver_sql(ddl)
     # Empty already unless this transaction upserted into the table before.
     await connection.exec_driver_sql(f"DELETE FROM {staging}")
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None  # an open asyncpg connection
-    await driver.copy_to_table(staging, source=_once(copy_text.encode()), columns=columns)
-    result = await connection.exec_driver_sql(
-        _postgresql_upsert_sql(table, columns, keep, staging, tail)
-    )
+    await driver.copy_records_to_table(staging, records=rows.records, columns=columns)
+    result = await connection.exec_driver_sql(upsert)
     return list(result.scalars()) if tail else []
-
-
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
 
 
 async def _sqlite_upsert(
@@ -399,7 +365,7 @@ async def bulk_upsert(
             assert isinstance(rows, list)
             await _sqlite_upsert(session, table, columns, rows, keep)
         case "postgresql":
-            assert isinstance(rows, str)
+            assert isinstance(rows, CopyRecords)
             await _postgresql_upsert(session, table, columns, rows, keep)
         case _:
             assert_never(dialect)
@@ -432,7 +398,7 @@ async def bulk_upsert_returning(
             assert isinstance(rows, list)
             return await _sqlite_upsert(session, table, columns, rows, keep, tail)
         case "postgresql":
-            assert isinstance(rows, str)
+            assert isinstance(rows, CopyRecords)
             return await _postgresql_upsert(session, table, columns, rows, keep, tail)
         case _:
             assert_never(dialect)
