@@ -1,5 +1,6 @@
 """The first request of a verdict goes straight to OpenAI-compatible servers: same wire."""
 
+import asyncio
 import json
 
 import httpx2
@@ -183,3 +184,47 @@ async def test_a_client_passed_to_the_judge_carries_every_request(
         await client.aclose()
     assert verdict.correctness_score == 0.5
     assert len(seen) == 1 and not fake_llm.received
+
+
+async def test_a_proxy_named_in_the_environment_carries_the_calls(
+    database, judge_settings, stored_run, monkeypatch
+):
+    lines: list[bytes] = []
+    content = json.dumps({"summary": "Done.", "score": 0.3})
+    body = json.dumps(
+        {
+            "id": "c1",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "gpt-4.1-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5},
+        }
+    ).encode()
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines.append(head.split(b"\r\n")[0])
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if b"content-length" in line.lower()
+        )
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n")
+        writer.write(b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    settings = judge_settings.model_copy(
+        update={"openai_base_url": "http://judge.invalid/v1", "judge_max_retries": 0}
+    )
+    async with server:
+        verdict = await _judge(database, settings)
+    assert verdict.correctness_score == 0.3
+    assert lines == [b"POST http://judge.invalid/v1/chat/completions HTTP/1.1"]

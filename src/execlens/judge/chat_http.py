@@ -19,6 +19,8 @@ import json
 import math
 import random
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +93,14 @@ def _delay(attempt: int, headers: Mapping[str, str] | None) -> float:
     return backoff * (1 - 0.25 * random.random())
 
 
+def env_proxy(url: str) -> str | None:
+    """Return the proxy the environment names for ``url`` (HTTPS_PROXY, NO_PROXY...), as the SDK."""
+    parts = urllib.parse.urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
 def _unreachable(exc: Exception) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out (EXECLENS_JUDGE_TIMEOUT_SECONDS)"
@@ -116,10 +126,12 @@ class ChatCompletions:
         # One connection pool per model. Opened here, so in the running loop.
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
-            # No cookies to keep between judge calls; proxies from the environment, as the SDK.
+            # No cookies to keep between judge calls.
             cookie_jar=aiohttp.DummyCookieJar(),
-            trust_env=True,
         )
+        # Read once: aiohttp's trust_env reads the environment (and ~/.netrc) per request,
+        # which doubled the CPU of a call.
+        self.proxy = env_proxy(url)
         # As the SDK's: at most this long to connect, and between two reads of the answer.
         self.timeout = aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
         self.url = url
@@ -150,7 +162,7 @@ class ChatCompletions:
     async def _post(self, content: bytes) -> _Answer:
         """POST once; return the answer, read in full."""
         async with self.session.post(
-            self.url, data=content, headers=self.headers, timeout=self.timeout
+            self.url, data=content, headers=self.headers, timeout=self.timeout, proxy=self.proxy
         ) as response:
             answer = _Answer(response.status, response.headers, await response.read())
         if self.observe is not None:
