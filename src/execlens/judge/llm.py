@@ -238,12 +238,12 @@ def _watched(
     learns the limits and the waits asked for without a retry loop of its own. A client
     the caller passes in (a test's transport) gets the hook too.
     """
-    key = provider_key(settings, entry.provider)
-    if limits is None or key is None:
+    told = _observer(entry, settings, limits)
+    if told is None:
         return http_client
 
     async def observe(response: httpx2.Response) -> None:
-        limits.observe(key, response.status_code, response.headers)
+        told(response.status_code, response.headers)
 
     if http_client is not None:
         hooks = http_client.event_hooks
