@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -86,17 +87,24 @@ RESPONSE = (
 )
 
 
-async def serve_fake(port: int, latency: float) -> None:
+async def serve_fake(port: int, latency: float, first_file: str | None = None) -> None:
     """Answer every chat completion after ``latency`` seconds, with minimal HTTP/1.1.
+
+    ``first_file`` gets the wall-clock time the first request arrived.
 
     A bare asyncio server rather than uvicorn: with h11, uvicorn spent several ms of CPU
     per request and capped this benchmark near 110 calls/s, below the bound it measures.
     """
 
+    noted: list[float] = []
+
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                if first_file and not noted:
+                    noted.append(time.time())
+                    Path(first_file).write_text(repr(noted[0]))  # noqa: ASYNC240  once, tiny
                 length = 0
                 for line in head.split(b"\r\n"):
                     if line.lower().startswith(b"content-length:"):
@@ -122,9 +130,15 @@ class FakeOpenAI:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self._process: subprocess.Popen | None = None
+        self._first = Path(tempfile.mkdtemp()) / "first-request"
+
+    def first_request_at(self) -> float | None:
+        """Return when the first request arrived (time.time()), or None before it."""
+        return float(self._first.read_text()) if self._first.exists() else None
 
     def __enter__(self) -> "FakeOpenAI":
         command = [sys.executable, __file__, "--serve-fake", str(self.port)]
+        command += ["--first-request-file", str(self._first)]
         self._process = subprocess.Popen([*command, "--latency", str(self.latency)])
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -138,6 +152,7 @@ class FakeOpenAI:
         assert self._process is not None
         self._process.terminate()
         self._process.wait(timeout=10)
+        shutil.rmtree(self._first.parent, ignore_errors=True)
 
 
 def bench_settings(url: str, data_dir: Path, llm: FakeOpenAI) -> Settings:
@@ -437,13 +452,14 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     parser.add_argument("--serve-fake", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--first-request-file", help=argparse.SUPPRESS)
     parser.add_argument(
         "--rate-limited", action="store_true", help="only the Rate-limited table (see its file)"
     )
     backfill_ratelimit.add_arguments(parser)
     args = parser.parse_args()
     if args.serve_fake:
-        asyncio.run(serve_fake(args.serve_fake, args.latency))
+        asyncio.run(serve_fake(args.serve_fake, args.latency, args.first_request_file))
         return
     if args.child:
         asyncio.run(memory_child(args, args.child, Path(args.data_dir)))

@@ -4,10 +4,12 @@ Each measurement runs in a fresh process against the fake provider of bench/back
 (its own process, so its CPU is not counted): once with this tree's execlens ("after")
 and once with the base commit's, checked out into a temporary `git worktree` ("before"),
 with the same measuring code. A plain async HTTP client (httpx2) making the same calls
-at the same concurrency is the floor. Rows: a job through `JobDriver` (what `execlens
-analyze` runs) and AutoGPT's POST route's service (`upstream_service.report`, batches of
-25). CPU is the process's user+system time over the whole job, divided by the runs;
-"first call" is the time from the job's creation (its created_at) to the first request.
+at the same concurrency is the floor (httpx2, and aiohttp, which the judge's direct
+path uses). Rows: a job through `JobDriver` (what `execlens analyze` runs) and AutoGPT's
+POST route's service (`upstream_service.report`, batches of 25). CPU is the process's
+user+system time over the whole job, divided by the runs; "first call" is the time from
+the job's creation (its created_at) to the first request reaching the fake provider.
+The judge builds its own HTTP clients, as `execlens analyze` and the server do.
 """
 
 import asyncio
@@ -23,17 +25,6 @@ import httpx2
 
 BASE_COMMIT = "d4092df"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class FirstRequest:
-    """An HTTP client event hook that notes when the first request goes out."""
-
-    def __init__(self) -> None:
-        self.at: float | None = None
-
-    async def __call__(self, request: httpx2.Request) -> None:
-        if self.at is None:
-            self.at = time.time()
 
 
 async def _measure(kind: str, count: int, concurrency: int, latency: float) -> dict:
@@ -57,10 +48,7 @@ async def _measure(kind: str, count: int, concurrency: int, latency: float) -> d
         await backfill.reset(database)
         await backfill.load(database, "g-overhead", count)
         import_sdks()  # a running server or worker has them loaded already
-        first = FirstRequest()
-        limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
-        client = httpx2.AsyncClient(timeout=60, limits=limits, event_hooks={"request": [first]})
-        judge = Judge(settings, http_client=client)
+        judge = Judge(settings)
         cpu, started = time.process_time(), time.perf_counter()
         if kind == "job":
             driver = JobDriver(database, settings, judge, kind="cli")
@@ -81,9 +69,9 @@ async def _measure(kind: str, count: int, concurrency: int, latency: float) -> d
         async with database.read() as session:
             created = (await session.execute(select(AnalyticsJob.created_at))).scalar_one()
         await judge.aclose()
-        await client.aclose()
         await database.dispose()
-    first_ms = (first.at - created.timestamp()) * 1000 if first.at else float("nan")
+        first = llm.first_request_at()
+    first_ms = (first - created.timestamp()) * 1000 if first else float("nan")
     return {
         "judged": judged,
         "seconds": elapsed,
@@ -123,10 +111,42 @@ async def _plain_client(count: int, concurrency: int, latency: float) -> dict:
     }
 
 
+async def _plain_aiohttp(count: int, concurrency: int, latency: float) -> dict:
+    """The same chat completions from a bare aiohttp session: the direct path's floor."""
+    import aiohttp
+    import backfill
+
+    body = json.dumps(
+        {"model": backfill.MODEL, "messages": [{"role": "user", "content": "x" * 4000}]}
+    )
+    with backfill.FakeOpenAI(latency) as llm:
+        connector = aiohttp.TCPConnector(limit=1000)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            gate = asyncio.Semaphore(concurrency)
+            url = f"http://127.0.0.1:{llm.port}/v1/chat/completions"
+
+            async def one() -> None:
+                async with gate, session.post(url, data=body) as response:
+                    json.loads(await response.read())
+
+            cpu, started = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(one() for _ in range(count)))
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {
+        "judged": count,
+        "seconds": elapsed,
+        "cpu": cpu,
+        "first_ms": float("nan"),
+        "in_flight": concurrency,
+    }
+
+
 def child(kind: str, count: int, concurrency: int, latency: float) -> None:
     """Entry point of a measuring process: print one JSON line."""
     if kind == "plain":
         result = asyncio.run(_plain_client(count, concurrency, latency))
+    elif kind == "plain-aiohttp":
+        result = asyncio.run(_plain_aiohttp(count, concurrency, latency))
     else:
         result = asyncio.run(_measure(kind, count, concurrency, latency))
     print(json.dumps(result))
@@ -170,9 +190,8 @@ def overhead(count: int, concurrency: int, latency: float) -> None:
                 check=False,
                 capture_output=True,
             )
-        rows.append(
-            ("plain httpx2 client", _run_child(ROOT / "src", "plain", count, concurrency, latency))
-        )
+        for kind, label in (("plain", "plain httpx2 client"), ("plain-aiohttp", "plain aiohttp")):
+            rows.append((label, _run_child(ROOT / "src", kind, count, concurrency, latency)))
     print(
         f"\noverhead on sqlite: {count} runs, fake LLM latency {latency * 1000:.0f} ms, "
         f"concurrency {concurrency} (the upstream route: batches of at most 25); bound = calls "

@@ -22,6 +22,7 @@ from execlens.jobs.schemas import JobCreate, JobOut
 from execlens.jobs.service import job_service
 from execlens.jobs.worker import Worker, WorkerKind
 from execlens.judge.judge import Judge
+from execlens.judge.providers import import_sdks
 
 # How often a waiting driver reads the job's progress.
 PROGRESS_SECONDS = 0.25
@@ -64,6 +65,7 @@ class JobDriver:
         resume_same: bool = False,
     ) -> Submitted:
         """Queue the job (or resume its unfinished twin) and commit; count live workers."""
+        await _load_sdks()
         async with self.db.write() as session:
             job, resumed = await job_service.create(
                 session,
@@ -81,6 +83,7 @@ class JobDriver:
         self, params: JobCreate, execution_ids: Sequence[str], *, created_by: str
     ) -> Submitted:
         """Queue a candidate judge's evaluation job over the given runs and commit."""
+        await _load_sdks()
         async with self.db.write() as session:
             job = await job_service.create_evaluation(
                 session, self.settings, params, execution_ids, created_by=created_by
@@ -106,6 +109,8 @@ class JobDriver:
         interrupted = interrupted or asyncio.Event()
         runner: asyncio.Task[str] | None = None
         if not submitted.workers:
+            # Built beside the first claim, not after it.
+            self.judge.warm(submitted.job.model)
             worker = Worker(self.db, self.settings, self.judge, kind=self.kind, clock=self.clock)
             runner = asyncio.create_task(worker.run_job(job_id))
         try:
@@ -143,6 +148,15 @@ class JobDriver:
                 await asyncio.wait(waiters, timeout=PROGRESS_SECONDS, return_when="FIRST_COMPLETED")
         finally:
             stop.cancel()
+
+
+async def _load_sdks() -> None:
+    """Load the provider SDKs (about a second) before a job exists, not after.
+
+    In a thread, so a server answers other requests meanwhile; a job created only after
+    they load starts its first call without waiting for them.
+    """
+    await asyncio.to_thread(import_sdks)
 
 
 @asynccontextmanager

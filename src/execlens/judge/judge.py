@@ -78,9 +78,9 @@ class Judge:
         self.local = local or LocalModelServer(
             gguf=settings.local_model_path, parallel=settings.local_model_parallel
         )
-        # One client per model, so a backfill reuses its HTTP connections.
-        self._models: dict[tuple[str, str], JudgeModel] = {}
-        self._building = asyncio.Lock()
+        # One client per model, so a backfill reuses its HTTP connections. Each is built
+        # once, by one task every call in flight awaits, and a job can start it early.
+        self._models: dict[tuple[str, str], asyncio.Task[JudgeModel]] = {}
         # The rate limits each provider key announced to this process, for the pacing.
         self.limits = ProviderLimits()
 
@@ -153,20 +153,38 @@ class Judge:
             latency_ms=latency_ms,
         )
 
-    async def _ask(self, call: PreparedCall) -> tuple[JudgeAnswer, tuple[int, int], int]:
+    def warm(self, model: str | None) -> None:
+        """Start building ``model``'s client now, so a job's first call need not wait for it."""
+        try:
+            entry = resolve_model(self.settings, model)
+        except UserError:
+            return  # the job's first call reports it
+        self._model(entry)
+
+    def _model(self, entry: ModelEntry) -> "asyncio.Task[JudgeModel]":
+        """Return the task that builds ``entry``'s model; start one unless it built or builds."""
+        key = (entry.provider, entry.id)
+        task = self._models.get(key)
+        if task is None or (task.done() and (task.cancelled() or task.exception())):
+            task = self._models[key] = asyncio.create_task(self._build(entry))
+            # A warm-up nobody awaits must not log "exception never retrieved".
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return task
+
+    async def _build(self, entry: ModelEntry) -> "JudgeModel":
         # The SDKs take about a second to import: they load on the first model call, so
         # the CLI, the server and rule-only verdicts start without them.
         from execlens.judge import llm
 
-        key = (call.entry.provider, call.entry.id)
-        if (model := self._models.get(key)) is None:
-            # Building awaits: without the lock, every call in flight would build its own.
-            async with self._building:
-                if (model := self._models.get(key)) is None:
-                    model = await llm.build_model(
-                        call.entry, self.settings, self.local, self._http_client, self.limits
-                    )
-                    self._models[key] = model
+        return await llm.build_model(
+            entry, self.settings, self.local, self._http_client, self.limits
+        )
+
+    async def _ask(self, call: PreparedCall) -> tuple[JudgeAnswer, tuple[int, int], int]:
+        from execlens.judge import llm
+
+        # Shielded: a call cancelled while it waits must not cancel the others' build.
+        model = await asyncio.shield(self._model(call.entry))
         result = await llm.ask(
             model,
             mode=output_mode(self.settings, call.entry),
@@ -214,8 +232,12 @@ class Judge:
 
     async def aclose(self) -> None:
         """Close the model clients and stop the local model server if this judge started it."""
-        models, self._models = list(self._models.values()), {}
+        tasks, self._models = list(self._models.values()), {}
+        for task in tasks:
+            task.cancel()
+        built = await asyncio.gather(*tasks, return_exceptions=True)
         if self._http_client is None:
-            for model in models:
-                await model.aclose()
+            for model in built:
+                if not isinstance(model, BaseException):
+                    await model.aclose()
         self.local.stop()

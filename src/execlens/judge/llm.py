@@ -11,6 +11,7 @@ pace.
 """
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,7 @@ from execlens.judge.ask import (
     validation_problems,
 )
 from execlens.judge.catalog import ModelEntry
-from execlens.judge.chat_http import ChatCompletions, Completion
+from execlens.judge.chat_http import ChatCompletions, Completion, Observer
 from execlens.judge.limits import ProviderLimits, provider_key
 from execlens.judge.local import LocalModelServer, ServerParams, find_gguf
 from execlens.judge.providers import OutputMode, output_mode, server_endpoint
@@ -152,15 +153,32 @@ async def _request(
 class JudgeModel:
     """A provider's model: pydantic-ai's, and for OpenAI-compatible servers a direct path."""
 
-    model: Model
+    # Builds pydantic-ai's model when first needed: with a direct path only a re-ask
+    # needs it, and its HTTP client (a TLS context: tens of ms) stays off the first call.
+    build: Callable[[], Model]
     # Sends the first request of each verdict; re-asks go through pydantic-ai.
     direct: ChatCompletions | None = None
+    _model: Model | None = None
+
+    @classmethod
+    def of(cls, model: Model) -> "JudgeModel":
+        """Return a JudgeModel for a model already built."""
+        return cls(lambda: model, _model=model)
+
+    @property
+    def model(self) -> Model:
+        """Return pydantic-ai's model, built on first use."""
+        if self._model is None:
+            self._model = self.build()
+        return self._model
 
     async def aclose(self) -> None:
-        """Close the HTTP client this model opened (the direct path shares the SDK's)."""
-        client = getattr(self.model, "client", None)
+        """Close the HTTP clients this model opened."""
+        client = getattr(self._model, "client", None)
         if client is not None:
             await client.close()
+        if self.direct is not None:
+            await self.direct.aclose()
 
 
 def _as_response(completion: Completion, mode: OutputMode) -> ModelResponse:
@@ -220,12 +238,12 @@ def _watched(
     learns the limits and the waits asked for without a retry loop of its own. A client
     the caller passes in (a test's transport) gets the hook too.
     """
-    key = provider_key(settings, entry.provider)
-    if limits is None or key is None:
+    told = _observer(entry, settings, limits)
+    if told is None:
         return http_client
 
     async def observe(response: httpx2.Response) -> None:
-        limits.observe(key, response.status_code, response.headers)
+        told(response.status_code, response.headers)
 
     if http_client is not None:
         hooks = http_client.event_hooks
@@ -236,6 +254,42 @@ def _watched(
     return OpenAIHttpClient(event_hooks={"response": [observe]})
 
 
+def _sdk_options(
+    entry: ModelEntry,
+    settings: Settings,
+    limits: ProviderLimits | None,
+    http_client: httpx2.AsyncClient | None,
+) -> dict[str, Any]:
+    """Return the SDK client's retries, timeout and HTTP client (watched for rate limits)."""
+    # The SDKs retry 408/409/429/5xx and timeouts, honouring Retry-After; execlens adds
+    # no retry loop of its own on top (the direct path keeps the same rules instead).
+    options: dict[str, Any] = {
+        "max_retries": settings.judge_max_retries,
+        "timeout": settings.judge_timeout_seconds,
+    }
+    if entry.provider == "local":
+        # A timed-out local call is still running on the CPU: retrying would only queue
+        # the same work again behind it.
+        options |= {"max_retries": 0, "timeout": settings.local_timeout_seconds}
+    watched = _watched(entry, settings, limits, http_client)
+    if watched is not None:
+        options["http_client"] = watched
+    return options
+
+
+async def _endpoint(
+    entry: ModelEntry, settings: Settings, local: LocalModelServer
+) -> tuple[str, str | None]:
+    """Return the API key and base URL of an OpenAI-compatible provider."""
+    if entry.provider == "openai":
+        key, base_url = settings.openai_api_key, settings.openai_base_url
+    elif entry.provider == "local":
+        key, base_url = None, await local.base_url(start_local_server)
+    else:
+        key, base_url = server_endpoint(settings, entry.provider)
+    return (key.get_secret_value() if key else "not-needed"), base_url
+
+
 async def build_model(
     entry: ModelEntry,
     settings: Settings,
@@ -244,62 +298,54 @@ async def build_model(
     limits: ProviderLimits | None = None,
 ) -> JudgeModel:
     """Return the model for ``entry`` using its provider's own credentials."""
-    # The SDKs retry 408/409/429/5xx and timeouts, honouring Retry-After; execlens adds
-    # no retry loop of its own on top (the direct path keeps the same rules instead).
-    common: dict[str, Any] = {
-        "max_retries": settings.judge_max_retries,
-        "timeout": settings.judge_timeout_seconds,
-    }
-    http_client = _watched(entry, settings, limits, http_client)
-    if http_client is not None:
-        common["http_client"] = http_client
-    if entry.provider == "local":
-        # A timed-out local call is still running on the CPU: retrying would only queue
-        # the same work again behind it.
-        common |= {"max_retries": 0, "timeout": settings.local_timeout_seconds}
     if entry.provider == "anthropic":
         key = settings.anthropic_api_key
-        client = AsyncAnthropic(api_key=key.get_secret_value() if key else None, **common)
-        return JudgeModel(
+        options = _sdk_options(entry, settings, limits, http_client)
+        client = AsyncAnthropic(api_key=key.get_secret_value() if key else None, **options)
+        return JudgeModel.of(
             AnthropicModel(entry.id, provider=AnthropicProvider(anthropic_client=client))
         )
-    if entry.provider == "openai":
-        key, base_url = settings.openai_api_key, settings.openai_base_url
-    elif entry.provider == "local":
-        key, base_url = None, await local.base_url(start_local_server)
-    else:
-        key, base_url = server_endpoint(settings, entry.provider)
-    api_key = key.get_secret_value() if key else "not-needed"
-    if entry.provider == "local":
-        # The local model spends about a second of CPU per verdict: the SDK's few ms do
-        # not matter there, and its server's errors keep their tested path.
-        openai_client = AsyncOpenAI(api_key=api_key, base_url=base_url, **common)
-        return JudgeModel(
-            OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=openai_client))
-        )
+    api_key, base_url = await _endpoint(entry, settings, local)
+
+    def sdk_model() -> Model:
+        options = _sdk_options(entry, settings, limits, http_client)
+        client = AsyncOpenAI(api_key=api_key, base_url=base_url, **options)
+        return OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=client))
+
+    # The local model spends about a second of CPU per verdict: the SDK's few ms do not
+    # matter there, and its server's errors keep their tested path. A client the caller
+    # passes in (a test's transport) carries every request.
+    if entry.provider == "local" or http_client is not None:
+        return JudgeModel.of(sdk_model())
     mode = output_mode(settings, entry)
     captured = await _captured_request(entry, api_key, base_url, mode, settings)
-    # One HTTP client (one TLS context, one connection pool) for the SDK and the direct path.
-    common["http_client"] = common.get("http_client") or httpx2.AsyncClient(
-        timeout=common["timeout"],
-        limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
-        follow_redirects=True,
-    )
-    openai_client = AsyncOpenAI(api_key=api_key, base_url=base_url, **common)
-    model = OpenAIChatModel(entry.id, provider=OpenAIProvider(openai_client=openai_client))
     if captured is None:
-        return JudgeModel(model)
+        return JudgeModel.of(sdk_model())
     url, headers, template = captured
     direct = ChatCompletions(
-        common["http_client"],
         url=url,
         headers=headers,
         template=template,
         provider=entry.provider,
-        max_retries=common["max_retries"],
-        timeout=common["timeout"],
+        max_retries=settings.judge_max_retries,
+        timeout=settings.judge_timeout_seconds,
+        observe=_observer(entry, settings, limits),
     )
-    return JudgeModel(model, direct)
+    return JudgeModel(sdk_model, direct)
+
+
+def _observer(
+    entry: ModelEntry, settings: Settings, limits: ProviderLimits | None
+) -> Observer | None:
+    """Return what tells ``limits`` the rate limits each direct answer announces."""
+    key = provider_key(settings, entry.provider)
+    if limits is None or key is None:
+        return None
+
+    def observe(status: int, headers: Mapping[str, str]) -> None:
+        limits.observe(key, status, headers)
+
+    return observe
 
 
 # Stand-ins for the prompts in the captured request; the direct path puts the real ones there.
