@@ -108,6 +108,7 @@ class JobRun:
         self.poll = settings.job_poll_seconds
         self.job: AnalyticsJob | None = None
         self._recorder = Recorder(database, clock, worker_id=worker_id, job_id=job_id)
+        self._recorder.in_flight = lambda: self._calls
         self._graphs: dict[tuple[str, int], GraphRecord | None] = {}
         self._calls = 0
         self._slots = 1  # this worker's share of the job's concurrency, set by each claim
@@ -283,6 +284,8 @@ class JobRun:
             # running job gets work instead of waiting behind the first one's read-ahead.
             live = await repository.live_workers(session, now - self.lease)
             self._slots = math.ceil(job.concurrency / max(1, live))
+            # A batch of outcomes per commit where claims come in batches too.
+            self._recorder.batch = max(1, self._read_ahead(self._slots) // 2)
             waiting = len(ready)
             spending = running + waiting + self._recorder.unrecorded
             cap = job.concurrency + self._read_ahead(self._slots) - running - waiting
