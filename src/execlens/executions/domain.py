@@ -1,5 +1,6 @@
 """A run as other capabilities read it (the judge, labels): plain data, not the wire format."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -123,3 +124,44 @@ def graph_record(graph: GraphOut) -> GraphRecord:
             for link in graph.links
         ),
     )
+
+
+def runs_from_rows(runs: Iterable[Any], node_runs: Iterable[Any]) -> dict[str, RunRecord]:
+    """Return runs by id from plain rows of runs and of their node runs, each in order.
+
+    A node run's row starts with its run's id; the other fields are named as here.
+    """
+    nodes: dict[str, list[NodeRun]] = {}
+    for row in node_runs:
+        nodes.setdefault(row.execution_id, []).append(
+            NodeRun(
+                id=row.id,
+                node_id=row.node_id,
+                block_name=row.block_name,
+                status=row.status,
+                input=row.input_data,
+                output=row.output_data,
+                error=row.error,
+                queued_at=row.queued_at,
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+            )
+        )
+    return {
+        row.id: RunRecord(
+            id=row.id,
+            graph_id=row.graph_id,
+            graph_version=row.graph_version,
+            status=row.status,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            node_runs=tuple(nodes.get(row.id, ())),
+            walltime=row.walltime,
+            node_count=row.node_count,
+            node_error_count=row.node_error_count,
+            error=row.error,
+            activity_status=row.activity_status,
+            correctness_score=row.correctness_score,
+        )
+        for row in runs
+    }

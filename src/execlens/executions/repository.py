@@ -178,21 +178,50 @@ async def list_node_executions(session: AsyncSession, execution_id: str) -> Sequ
     return (await session.scalars(stmt)).all()
 
 
-async def get_executions(session: AsyncSession, ids: Sequence[str]) -> Sequence[Execution]:
-    """Return the executions with these ids (missing ones are left out)."""
-    return (await session.scalars(select(Execution).where(Execution.id.in_(ids)))).all()
+# What the judge reads of a run and of its node runs, in the order of RunRecord's fields.
+_RUN_COLUMNS = (
+    Execution.id,
+    Execution.graph_id,
+    Execution.graph_version,
+    Execution.status,
+    Execution.started_at,
+    Execution.ended_at,
+    Execution.walltime,
+    Execution.node_count,
+    Execution.node_error_count,
+    Execution.error,
+    Execution.activity_status,
+    Execution.correctness_score,
+)
+_NODE_RUN_COLUMNS = (
+    NodeExecution.execution_id,
+    NodeExecution.id,
+    NodeExecution.node_id,
+    NodeExecution.block_name,
+    NodeExecution.status,
+    NodeExecution.input_data,
+    NodeExecution.output_data,
+    NodeExecution.error,
+    NodeExecution.queued_at,
+    NodeExecution.started_at,
+    NodeExecution.ended_at,
+)
 
 
-async def list_node_executions_of(
+async def run_rows(
     session: AsyncSession, ids: Sequence[str]
-) -> Sequence[NodeExecution]:
-    """Return the node executions of several executions, each in the order they were queued."""
-    stmt = (
-        select(NodeExecution)
+) -> tuple[Sequence[Any], Sequence[Any]]:
+    """Return plain rows of these executions and of their node runs, each run's in order.
+
+    No ORM objects: a backfill reads thousands of runs only to judge them.
+    """
+    runs = (await session.execute(select(*_RUN_COLUMNS).where(Execution.id.in_(ids)))).all()
+    nodes = await session.execute(
+        select(*_NODE_RUN_COLUMNS)
         .where(NodeExecution.execution_id.in_(ids))
         .order_by(NodeExecution.execution_id, NodeExecution.queued_at, NodeExecution.id)
     )
-    return (await session.scalars(stmt)).all()
+    return runs, nodes.all()
 
 
 async def get_graph(session: AsyncSession, graph_id: str, version: int) -> Graph | None:

@@ -15,6 +15,7 @@ from execlens.db.dialect import EncodedRows
 from execlens.db.engine import Dialect
 from execlens.errors import NotFoundError, UserError
 from execlens.executions import repository
+from execlens.executions.domain import RunRecord, runs_from_rows
 from execlens.executions.models import (
     FINISHED_STATUSES,
     Execution,
@@ -137,7 +138,12 @@ def encode_values(
 
 
 def _summary(execution: Execution) -> ExecutionSummary:
-    return ExecutionSummary(
+    return ExecutionSummary(**_fields(execution))
+
+
+def _fields(execution: Execution) -> dict[str, Any]:
+    """Return an execution's summary fields, for a summary or a full execution alike."""
+    return dict(
         id=execution.id,
         graph_id=execution.graph_id,
         graph_version=execution.graph_version,
@@ -269,20 +275,11 @@ class ExecutionService:
         if execution is None:
             raise NotFoundError(f"execution {execution_id!r} does not exist")
         nodes = await repository.list_node_executions(session, execution_id)
-        return ExecutionOut(
-            **_summary(execution).model_dump(), node_executions=[_node_out(n) for n in nodes]
-        )
+        return ExecutionOut(**_fields(execution), node_executions=[_node_out(n) for n in nodes])
 
-    async def get_many(self, session: AsyncSession, ids: Sequence[str]) -> dict[str, ExecutionOut]:
-        """Return several executions with their node executions, by id; missing ids are absent."""
-        executions = await repository.get_executions(session, ids)
-        nodes: dict[str, list[NodeExecutionOut]] = {e.id: [] for e in executions}
-        for node in await repository.list_node_executions_of(session, ids):
-            nodes[node.execution_id].append(_node_out(node))
-        return {
-            e.id: ExecutionOut(**_summary(e).model_dump(), node_executions=nodes[e.id])
-            for e in executions
-        }
+    async def get_runs(self, session: AsyncSession, ids: Sequence[str]) -> dict[str, RunRecord]:
+        """Return several runs as the judge reads them, by id; missing ids are absent."""
+        return runs_from_rows(*await repository.run_rows(session, ids))
 
     async def overview(self, session: AsyncSession) -> GraphList:
         """Return every graph that has executions, with counts, sorted by name."""

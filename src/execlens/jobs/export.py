@@ -9,16 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.engine import Database
 from execlens.jobs import repository
-from execlens.jobs.mappers import job_out, job_result
+from execlens.jobs.mappers import analytics_result, job_out, job_result
 from execlens.jobs.models import ACTIVE_STATUSES
 from execlens.jobs.schemas import (
     ExecutionAnalyticsResponse,
     ExecutionAnalyticsResult,
-    JobResult,
 )
 from execlens.jobs.service import job_service
 
 EVENT_BATCH = 200
+REPORT_PAGE = 500
 CSV_COLUMNS = (
     "exec_id",
     "agent_id",
@@ -43,27 +43,18 @@ def _cell(value: object) -> object:
     return value
 
 
-async def iter_results(
-    session: AsyncSession, job_id: str, *, status: str | None = None, page: int = 500
-) -> AsyncIterator[JobResult]:
-    """Yield all of a job's results, one page in memory at a time."""
-    after: int | None = None
-    while True:
-        batch = await job_service.results(session, job_id, after=after, limit=page, status=status)
-        for result in batch:
-            yield result
-        if len(batch) < page:
-            return
-        after = batch[-1].item_id
-
-
 async def report(session: AsyncSession, job_id: str) -> ExecutionAnalyticsResponse:
     """Return a finished job as AutoGPT's analytics report."""
     job = await job_service.get(session, job_id)
-    results = [
-        ExecutionAnalyticsResult.model_validate(r.model_dump())
-        async for r in iter_results(session, job_id)
-    ]
+    results: list[ExecutionAnalyticsResult] = []
+    after: int | None = None
+    while True:
+        rows = await repository.results_page(session, job_id, after_id=after, limit=REPORT_PAGE)
+        # Straight into upstream's shape: no JobResult to dump and validate again.
+        results += [analytics_result(item, execution) for item, execution in rows]
+        if len(rows) < REPORT_PAGE:
+            break
+        after = rows[-1][0].id
     return ExecutionAnalyticsResponse(
         total_executions=job.succeeded + job.failed + job.skipped,
         processed_executions=job.succeeded + job.failed,

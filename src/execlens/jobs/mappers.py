@@ -4,13 +4,20 @@ import hashlib
 import json
 import uuid
 from datetime import datetime
+from typing import Any
 
 from execlens.config import Settings
 from execlens.errors import UserError
 from execlens.executions.models import Execution
 from execlens.jobs.clock import utcnow
 from execlens.jobs.models import AnalyticsJob, ItemStatus, JobItem, JobStatus
-from execlens.jobs.schemas import JobCreate, JobOut, JobResult, ProviderLimitOut
+from execlens.jobs.schemas import (
+    ExecutionAnalyticsResult,
+    JobCreate,
+    JobOut,
+    JobResult,
+    ProviderLimitOut,
+)
 from execlens.judge.catalog import ModelEntry
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT, check_prompts
 from execlens.judge.prompts import prompt_hash as hash_prompts
@@ -108,10 +115,25 @@ def job_out(job: AnalyticsJob, now: datetime | None = None) -> JobOut:
 
 
 def job_result(item: JobItem, execution: Execution) -> JobResult:
-    """Describe one item's outcome in upstream terms."""
-    skipped = item.status == ItemStatus.SKIPPED
+    """Describe one item's outcome in upstream terms, with how it was judged."""
     return JobResult(
+        **_result_fields(item, execution),
         item_id=item.id,
+        judge=item.judge,
+        cost_usd=item.cost_usd,
+        judged_at=item.judged_at,
+        evidence_kept=item.evidence_kept,
+    )
+
+
+def analytics_result(item: JobItem, execution: Execution) -> ExecutionAnalyticsResult:
+    """Describe one item's outcome as upstream's report lists it."""
+    return ExecutionAnalyticsResult(**_result_fields(item, execution))
+
+
+def _result_fields(item: JobItem, execution: Execution) -> dict[str, Any]:
+    skipped = item.status == ItemStatus.SKIPPED
+    return dict(
         agent_id=execution.graph_id,
         version_id=execution.graph_version,
         user_id=execution.user_id,
@@ -125,10 +147,6 @@ def job_result(item: JobItem, execution: Execution) -> JobResult:
         updated_at=execution.last_changed_at,
         started_at=execution.started_at,
         ended_at=execution.ended_at,
-        judge=item.judge,
-        cost_usd=item.cost_usd,
-        judged_at=item.judged_at,
-        evidence_kept=item.evidence_kept,
     )
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,8 @@ MAX_ATTEMPTS = 3
 # again: a failure that belongs to the run itself does not come straight back, so the
 # calls between its attempts show whether the provider is down or only this run fails.
 RETRY_DELAY = timedelta(seconds=0.5)
+# The longest an outcome waits for others to share its commit.
+GATHER_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,18 @@ class Recorder:
         self.outage: str | None = None
         self._finished: list[Finished] = []
         self._task: asyncio.Task[None] | None = None
+        self._arrived = asyncio.Event()
+        # Outcomes worth one commit, and how many calls may still bring one: set by the
+        # job run. 1 commits each outcome as soon as the database allows.
+        self.batch = 1
+        self.in_flight: Callable[[], int] = lambda: 0
 
     async def record(self, item_id: int, outcome: Outcome) -> None:
         """Queue an outcome for the next commit and wait until it is stored."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._finished.append((item_id, outcome, done))
         self.unrecorded += 1
+        self._arrived.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._record_finished())
         await done
@@ -81,10 +90,12 @@ class Recorder:
     async def _record_finished(self) -> None:
         """Commit finished items as they arrive, together when several arrive at once.
 
-        An item never waits for anything but the commit in progress: this is group
-        commit, not batching, so each verdict is stored as soon as the database allows.
+        An outcome waits for the commit in progress, and at most GATHER_SECONDS for the
+        calls in flight to bring a batch's worth: a commit per outcome would cost a wide
+        job more CPU than its calls.
         """
         while self._finished:
+            await self._gather()
             batch, self._finished = self._finished, []
             try:
                 lost = await self._record(batch)
@@ -98,6 +109,19 @@ class Recorder:
                 log.warning(
                     "item %s of job %s was taken over; result dropped", item_id, self.job_id
                 )
+
+    async def _gather(self) -> None:
+        """Wait until a batch's worth of outcomes is queued, while calls in flight may bring it."""
+        deadline = asyncio.get_running_loop().time() + GATHER_SECONDS
+        while (missing := self.batch - len(self._finished)) > 0 and self.in_flight() >= missing:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), left)
+            except TimeoutError:
+                return
 
     def _settle(self, batch: list[Finished], error: BaseException | None) -> None:
         """Tell the items of ``batch`` whether they were stored."""

@@ -9,7 +9,7 @@ leases expire and another run judges them again. Nothing else is repeated or los
 import asyncio
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,13 +22,16 @@ from execlens.executions.domain import GraphRecord, RunRecord
 from execlens.jobs import lifecycle, repository
 from execlens.jobs.clock import SYSTEM_CLOCK, Clock
 from execlens.jobs.models import ACTIVE_STATUSES, AnalyticsJob, ItemStatus, JobStatus
+from execlens.jobs.outage import OutageWatch
 from execlens.jobs.pacing import Grant, Pacing
-from execlens.jobs.recorder import MAX_ATTEMPTS, Outcome, Recorder
+from execlens.jobs.recorder import Outcome, Recorder
 from execlens.judge.ask import JudgeFailed
 from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.service import judge_service
 
 SELECTION_CHUNK = 1_000
+# Slots from which a worker claims items ahead of its calls (see JobRun._read_ahead).
+READ_AHEAD_FROM = 8
 
 Run = tuple[RunRecord, GraphRecord | None]
 Ready = tuple[int, Run | None]
@@ -46,6 +49,12 @@ class Claim:
     status: str = JobStatus.RUNNING
     wait: float | None = None
     ready: list[Ready] = field(default_factory=list)
+    # Fewer items than asked for, and no pacing wait: asking again before something
+    # changed (a call finished or was stored) would get no more.
+    short: bool = False
+    # Nothing was left to claim: more appear only when a run is put back, or another
+    # worker's lease lapses (a poll finds those).
+    exhausted: bool = False
 
 
 @dataclass
@@ -58,6 +67,11 @@ class _Loop:
     tasks: dict["asyncio.Task[None]", int] = field(default_factory=dict)
     ready: list[Ready] = field(default_factory=list)
     refill: "asyncio.Task[Claim] | None" = None
+    short: bool = False
+    exhausted: bool = False
+    # The run's progress and put-back counts when the last claim started.
+    progress: int = 0
+    requeued: int = 0
 
     @property
     def active(self) -> bool:
@@ -94,15 +108,14 @@ class JobRun:
         self.poll = settings.job_poll_seconds
         self.job: AnalyticsJob | None = None
         self._recorder = Recorder(database, clock, worker_id=worker_id, job_id=job_id)
+        self._recorder.in_flight = lambda: self._calls
         self._graphs: dict[tuple[str, int], GraphRecord | None] = {}
         self._calls = 0
         self._slots = 1  # this worker's share of the job's concurrency, set by each claim
         self._slot_freed = asyncio.Event()
-        # Runs whose calls failed as "unavailable" since the provider last answered.
-        self._failing: set[int] = set()
-        # Calls the provider answered, and how many it had when each failing run first failed.
-        self._answered = self._unanswered = 0
-        self._first_failed: dict[int, int] = {}
+        self._outages = OutageWatch()
+        # Calls finished and outcomes stored, and runs put back for another attempt.
+        self._progress = self._requeued = 0
 
     async def run(self) -> str:
         """Work on the job until it completes, pauses, fails or is cancelled; return its status."""
@@ -139,6 +152,7 @@ class JobRun:
         claim, loop.refill = loop.refill.result(), None
         loop.status, loop.seen = claim.status, self.clock.monotonic()
         loop.ready += claim.ready
+        loop.short, loop.exhausted = claim.short, claim.exhausted
         loop.resume_at = loop.seen + (claim.wait or 0)
 
     @staticmethod
@@ -163,10 +177,31 @@ class JobRun:
         notice a cancel.
         """
         now = self.clock.monotonic()
-        want = slots + self._read_ahead(slots) - self._calls - len(loop.ready)
-        due = want > 0 or now - loop.seen >= self.poll
-        if loop.refill is None and loop.active and now >= loop.resume_at and due:
-            loop.refill = asyncio.create_task(self._refill(max(want, 0)))
+        if loop.refill is not None or not loop.active or now < loop.resume_at:
+            return
+        ahead = self._read_ahead(slots)
+        want = slots + ahead - self._calls - len(loop.ready)
+        if now - loop.seen >= self.poll or self._claim_due(loop, want, slots, ahead):
+            loop.progress, loop.requeued = self._progress, self._requeued
+            loop.refill = asyncio.create_task(self._refill(max(want, 0), loop.ready))
+
+    def _claim_due(self, loop: _Loop, want: int, slots: int, ahead: int) -> bool:
+        """Return True when a claim now would lease items worth its transaction.
+
+        Claims come in batches: once half the read-ahead is used, or at once when a slot
+        would sit idle. After a claim that got fewer than it asked for, only once
+        something changed; after one that found nothing left, only to settle the job
+        when its last call is stored.
+        """
+        if want <= 0:
+            return False
+        changed = self._progress > loop.progress
+        if loop.exhausted and self._requeued == loop.requeued:
+            return changed and self._calls == 0 and not loop.ready
+        if loop.short and not changed:
+            return False
+        idle = not loop.ready and self._calls < slots
+        return idle or want >= max(1, ahead // 2)
 
     async def _reap(self, loop: _Loop) -> None:
         """Forget finished calls; a call that hit a job-wide failure fails the job."""
@@ -179,28 +214,23 @@ class JobRun:
             elif error is not None:
                 raise error
 
-    def _outage_after(self) -> int:
-        """Distinct runs failing in a row, none answered, that mean the provider is down.
-
-        At least one per slot, so an outage pauses the job before any run in flight has
-        used up its attempts; never fewer than MAX_ATTEMPTS, for the same reason at
-        concurrency 1.
-        """
-        return max(MAX_ATTEMPTS, self.job.concurrency if self.job else 1)
-
     def _read_ahead(self, slots: int) -> int:
         """Items to claim beyond the free slots, so a freed slot starts at once.
 
-        None under a cost cap: an item claimed ahead would start later without the cap
-        being checked again against what the calls before it actually cost.
+        Claims then come in batches: a claim per finished call costs more CPU than the
+        call itself once calls finish often, and only wide jobs finish them that often.
+        None for a narrow one, so a worker never holds more runs than its slots there;
+        none under a cost cap either: an item claimed ahead would start later without
+        the cap being checked again against what the calls before it actually cost.
         """
-        if self.job is not None and self.job.max_cost_usd is not None:
+        capped = self.job is not None and self.job.max_cost_usd is not None
+        if capped or slots < READ_AHEAD_FROM:
             return 0
         return min(16, slots // 2)
 
-    async def _refill(self, want: int) -> Claim:
+    async def _refill(self, want: int, ready: list[Ready]) -> Claim:
         """Claim up to ``want`` items and read their executions."""
-        claim = await self._claim(want)
+        claim = await self._claim(want, ready)
         loaded = await self._load([execution_id for _, execution_id in claim.items])
         claim.ready = [(item_id, loaded.get(eid)) for item_id, eid in claim.items]
         return claim
@@ -227,8 +257,12 @@ class JobRun:
         async with self.db.write() as session:
             await repository.release_items(session, worker_id=self.worker_id, job_id=self.job_id)
 
-    async def _claim(self, want: int) -> Claim:
-        """Lease items the job's concurrency and pacing allow now; settle an idle job."""
+    async def _claim(self, want: int, ready: list[Ready]) -> Claim:
+        """Lease items the job's concurrency and pacing allow now; settle an idle job.
+
+        Items claimed ahead and still ``ready`` count like calls in flight, beyond the
+        read-ahead this worker may hold.
+        """
         async with self.db.write() as session:
             job = await repository.get_job(session, self.job_id, lock=True)
             if job is None:
@@ -250,11 +284,13 @@ class JobRun:
             # running job gets work instead of waiting behind the first one's read-ahead.
             live = await repository.live_workers(session, now - self.lease)
             self._slots = math.ceil(job.concurrency / max(1, live))
-            spending = running + self._recorder.unrecorded
+            # A batch of outcomes per commit where claims come in batches too.
+            self._recorder.batch = max(1, self._read_ahead(self._slots) // 2)
+            waiting = len(ready)
+            spending = running + waiting + self._recorder.unrecorded
+            cap = job.concurrency + self._read_ahead(self._slots) - running - waiting
             await self.pacing.prepare(session, job, now)
-            grant = self.pacing.grant(
-                job, min(want, job.concurrency - running), spending=spending, now=now
-            )
+            grant = self.pacing.grant(job, min(want, cap), spending=spending, now=now)
             items: list[tuple[int, str]] = []
             if grant.count > 0:
                 items = await repository.claim_items(
@@ -265,10 +301,16 @@ class JobRun:
                     now=now,
                     lease=self.lease,
                 )
-            if not items and running == 0:
+            if not items and running == 0 and waiting == 0:
                 await self._settle_idle(session, job, grant, now)
             job.updated_at = now
-            return Claim(items=items, status=job.status, wait=grant.wait)
+            return Claim(
+                items=items,
+                status=job.status,
+                wait=grant.wait,
+                short=grant.wait is None and len(items) < want,
+                exhausted=job.selection_done and len(items) < grant.count,
+            )
 
     async def _settle_idle(
         self, session: AsyncSession, job: AnalyticsJob, grant: Grant, now: datetime
@@ -324,45 +366,16 @@ class JobRun:
             outcome = await self._judge(run)
         finally:
             self._calls -= 1
+            self._progress += 1
             self._slot_freed.set()
-        self._note_outage(item_id, outcome)
-        await self._recorder.record(item_id, self._attributed(item_id, outcome))
-
-    def _attributed(self, item_id: int, outcome: Outcome) -> Outcome:
-        """Mark a run's failure unproven while no other call was answered since it first failed.
-
-        A 500 that comes back for one prompt while other calls succeed is that run's;
-        one that every call gets is an outage, and the run waits for the provider.
-        """
-        if not outcome.is_retry_later or outcome.rate_limited:
-            self._first_failed.pop(item_id, None)
-            return outcome
-        first = self._first_failed.setdefault(item_id, self._answered)
-        if self._answered > first:
-            return outcome
-        return replace(outcome, unproven=True)
-
-    def _note_outage(self, item_id: int, outcome: Outcome) -> None:
-        """Note a provider that is down: different runs keep failing and none succeeds.
-
-        One run failing again and again (a 500 its prompt causes every time) is that
-        run's failure, not an outage: only distinct runs count. A rate-limited call
-        says nothing either way; the pacing makes it wait.
-        """
-        if outcome.rate_limited:
-            return
-        if not outcome.is_retry_later:
-            self._failing.clear()
-            self._unanswered = 0
-            self._answered += 1
-            return
-        self._failing.add(item_id)
-        self._unanswered += 1
-        # Calls held to one or two at a time (the provider asked to back off) may retry
-        # the same runs: that many failures in a row, none answered, is an outage too,
-        # before any run used up the attempts of an unproven failure.
-        if len(self._failing) >= self._outage_after() or self._unanswered >= 2 * MAX_ATTEMPTS - 1:
+        concurrency = self.job.concurrency if self.job else 1
+        if self._outages.is_outage(item_id, outcome, concurrency=concurrency):
             self._recorder.outage = outcome.error
+        try:
+            await self._recorder.record(item_id, self._outages.attributed(item_id, outcome))
+        finally:
+            self._progress += 1
+            self._requeued += outcome.is_retry_later
 
     async def _already_judged(self, job: AnalyticsJob, execution: RunRecord) -> bool:
         """Return True when someone else judged the run since this job selected it."""
@@ -404,9 +417,9 @@ class JobRun:
                 return JobStatus.CANCELLED
             if not lifecycle.can_move(job, JobStatus.PAUSED):
                 return job.status
+            runs = len(self._outages.failing)
             reason = (
-                f"the provider looks unavailable: calls for {len(self._failing)} runs in a row "
-                "failed "
+                f"the provider looks unavailable: calls for {runs} runs in a row failed "
                 f"({error}); those runs are kept for later, resume the job when it is back"
             )
             lifecycle.pause(job, self.clock.now(), reason)

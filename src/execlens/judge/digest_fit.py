@@ -39,13 +39,16 @@ class Fitter:
         self.budget = budget
         self.may_fit_whole = may_fit_whole
         self._cache: dict[Knobs, Rendered] = {}
+        self._texts: dict[State, str] = {}
 
     def fit(self) -> Fit | None:
         """Return the fitting digest, or None when even the hardest cuts leave it over."""
-        states = self._states()
         # When the run's text alone is over budget, rendering it in full would be wasted.
-        if self.may_fit_whole and self._fits(states[0]):
-            return self._result(states[0])
+        # Most digests fit whole: the plan's states are worked out only when one does not.
+        whole: State = (Knobs(), ())
+        if self.may_fit_whole and self._fits(whole):
+            return self._result(whole)
+        states = self._states()
         if len(states) == 1 or not self._fits(states[-1]):
             return self._fallback(states[-1])
         return self._result(states[self._first_fit(states, 1, len(states) - 1)])
@@ -118,7 +121,11 @@ class Fitter:
         return [f"truncated {truncated:,} long values (cut in the middle, marked …[+N])", *steps]
 
     def _text(self, state: State) -> str:
-        return assemble(self._rendered(state[0]).sections, self._cuts(state), state[0])
+        # Checking a state and then returning it would assemble the same text twice.
+        if state not in self._texts:
+            rendered = self._rendered(state[0]).sections
+            self._texts[state] = assemble(rendered, self._cuts(state), state[0])
+        return self._texts[state]
 
     def _fits(self, state: State) -> bool:
         return estimate_tokens(self._text(state)) <= self.budget

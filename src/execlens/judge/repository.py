@@ -1,8 +1,9 @@
 """Writes and reads of verdicts."""
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, select, update
+from sqlalchemy import ColumnElement, and_, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.executions.models import Execution
@@ -10,21 +11,24 @@ from execlens.judge.models import VerdictRecord
 
 
 async def add_verdicts(
-    session: AsyncSession, records: Sequence[VerdictRecord], *, current: bool = True
+    session: AsyncSession, rows: Sequence[dict[str, Any]], *, current: bool = True
 ) -> None:
-    """Store several verdicts; with ``current``, each as its execution's summary and score."""
-    session.add_all(records)
+    """Store verdict rows; with ``current``, each as its execution's summary and score."""
+    if not rows:
+        return
+    # Plain rows in one statement: no ORM object per verdict on a backfill's hot path.
+    await session.execute(insert(VerdictRecord.__table__), rows)
     if not current:
         return
     await session.execute(
         update(Execution),
         [
             {
-                "id": r.execution_id,
-                "activity_status": r.activity_status,
-                "correctness_score": r.correctness_score,
+                "id": r["execution_id"],
+                "activity_status": r["activity_status"],
+                "correctness_score": r["correctness_score"],
             }
-            for r in records
+            for r in rows
         ],
     )
 

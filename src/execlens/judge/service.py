@@ -16,7 +16,6 @@ from execlens.executions.service import execution_service
 from execlens.judge import repository
 from execlens.judge.digest import ExecutionDigest, build_digest
 from execlens.judge.judge import Judge, JudgeRequest
-from execlens.judge.models import VerdictRecord
 from execlens.judge.providers import recommended_model
 from execlens.judge.schemas import DigestOut, Verdict
 
@@ -58,22 +57,22 @@ class JudgeService:
 
         ``graphs`` caches graphs across calls: a backfill reads each graph once.
         """
-        executions = await execution_service.get_many(session, ids)
+        runs = await execution_service.get_runs(session, ids)
         loaded = {}
-        for execution_id, execution in executions.items():
-            key = (execution.graph_id, execution.graph_version)
+        for execution_id, run in runs.items():
+            key = (run.graph_id, run.graph_version)
             if key not in graphs:
                 graph = await get_graph_for_execution(session, *key)
                 graphs[key] = _graph(graph)
-            loaded[execution_id] = (run_record(execution), graphs[key])
+            loaded[execution_id] = (run, graphs[key])
         return loaded
 
     async def store(
         self, session: AsyncSession, verdicts: Sequence[Verdict], *, current: bool = True
     ) -> None:
         """Store verdicts, each as its execution's latest unless not ``current`` (a candidate's)."""
-        records = [VerdictRecord(id=str(uuid.uuid4()), **v.model_dump()) for v in verdicts]
-        await repository.add_verdicts(session, records, current=current)
+        rows = [{"id": str(uuid.uuid4()), **dict(v)} for v in verdicts]
+        await repository.add_verdicts(session, rows, current=current)
         # Listeners publish a run's score (OTLP export): a candidate's is not the run's.
         if self._listeners and current:
             listeners, stored = list(self._listeners), list(verdicts)
