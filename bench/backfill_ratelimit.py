@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from backfill import (
@@ -63,6 +64,8 @@ class Buckets:
         self.requests, self.tokens = rpm * burst / 60, tpm * burst / 60
         self.at = time.monotonic()
         self.stats = {"answered": 0, "refused": 0, "tokens": 0}
+        # When each call came (monotonic, the same clock in every process) and if answered.
+        self.calls: list[tuple[float, bool]] = []
 
     def take(self, tokens: int) -> tuple[bool, dict[str, str]]:
         """Spend a call of ``tokens`` or refuse it; return the headers to announce."""
@@ -71,6 +74,7 @@ class Buckets:
         self.requests = min(self.rpm * self.burst / 60, self.requests + elapsed * self.rpm / 60)
         self.tokens = min(self.tpm * self.burst / 60, self.tokens + elapsed * self.tpm / 60)
         allowed = self.requests >= 1 and self.tokens >= tokens
+        self.calls.append((now, allowed))
         if allowed:
             self.requests -= 1
             self.tokens -= tokens
@@ -132,7 +136,8 @@ async def serve_limited(port: int, latency: float, rpm: float, tpm: float, burst
     async def answer(head: bytes) -> bytes:
         buckets = state["buckets"]
         if head.startswith(b"GET /stats"):
-            return _response("200 OK", json.dumps(buckets.stats).encode(), {})
+            stats = buckets.stats | {"calls": buckets.calls}
+            return _response("200 OK", json.dumps(stats).encode(), {})
         if head.startswith(b"POST /reset"):
             state["buckets"] = Buckets(rpm, tpm, burst)
             return _response("200 OK", b"{}", {})
@@ -238,19 +243,81 @@ async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> None:
                 ("baseline: no provider pacing, 1 worker", "g-unpaced", Pacing()),
             ):
                 await provider.call("POST", "/reset")
+                samples: list[tuple] = []
+                sampler = asyncio.create_task(sample_bucket(database, graph_id, samples))
                 ok, failed, seconds = await run_one(database, settings, graph_id, pacing)
-                rows.append((label, ok, failed, seconds, await provider.call("GET", "/stats")))
+                sampler.cancel()
+                stats = await provider.call("GET", "/stats")
+                rows.append((label, ok, failed, seconds, stats))
+                if args.rl_trace:
+                    await trace(database, graph_id, stats, samples)
             if database.dialect == "postgresql":
                 await provider.call("POST", "/reset")
+                samples = []
+                sampler = asyncio.create_task(sample_bucket(database, "g-two", samples))
                 ok, seconds = await run_worker_processes(database, settings, "g-two", 32, 2)
+                sampler.cancel()
                 stmt = select(AnalyticsJob.failed).where(AnalyticsJob.graph_id == "g-two")
                 async with database.read() as session:
                     failed = sum((await session.execute(stmt)).scalars())
                 stats = await provider.call("GET", "/stats")
                 rows.append(("execlens, 2 worker processes", ok, failed, seconds, stats))
+                if args.rl_trace:
+                    await trace(database, "g-two", stats, samples)
         finally:
             await database.dispose()
     report(args, tpm, rpm, runs, rows)
+
+
+async def sample_bucket(database: Database, graph_id: str, samples: list[tuple]) -> None:
+    """Note the provider bucket's level and the job's pacing every 0.1 s (for --rl-trace)."""
+    from execlens.jobs.models import ProviderBucket
+
+    while True:
+        async with database.read() as session:
+            bucket = (await session.execute(select(ProviderBucket))).scalars().first()
+            stmt = select(AnalyticsJob.paced_by).where(AnalyticsJob.graph_id == graph_id)
+            paced = (await session.execute(stmt)).scalars().first()
+        if bucket is not None:
+            now = datetime.now(UTC)
+            blocked = (bucket.blocked_until - now).total_seconds() if bucket.blocked_until else 0
+            samples.append((time.time(), bucket.tokens / CALL_TOKENS, max(0.0, blocked), paced))
+        await asyncio.sleep(0.1)
+
+
+async def trace(database: Database, graph_id: str, stats: dict, samples: list) -> None:
+    """Print, per second of the job, calls answered and refused, per worker, and the bucket."""
+    from execlens.jobs.models import JobItem
+
+    async with database.read() as session:
+        job = (
+            await session.execute(select(AnalyticsJob).where(AnalyticsJob.graph_id == graph_id))
+        ).scalar_one()
+        stmt = select(JobItem.judged_by, JobItem.judged_at).where(JobItem.job_id == job.id)
+        items = (await session.execute(stmt)).all()
+    start = job.created_at.timestamp()
+    offset = time.time() - time.monotonic()
+    workers = sorted({w for w, _ in items if w})
+    bins: dict[int, list] = {}
+    for at, ok in stats["calls"]:
+        row = bins.setdefault(int(at + offset - start), [0, 0, {}, []])
+        row[0 if ok else 1] += 1
+    for worker, at in items:
+        if at is not None:
+            row = bins.setdefault(int(at.timestamp() - start), [0, 0, {}, []])
+            row[2][worker] = row[2].get(worker, 0) + 1
+    for at, level, blocked, paced in samples:
+        bins.setdefault(int(at - start), [0, 0, {}, []])[3].append((level, blocked, paced))
+    first = min((at + offset - start for at, _ in stats["calls"]), default=math.nan)
+    print(
+        f"  trace of {graph_id}: first call {first:.2f} s after the job's creation; per second: "
+        "answered, refused, judged per worker, bucket level (calls), B: blocked, t/r: paced by"
+    )
+    for second in sorted(b for b in bins if b >= 0):
+        answered, refused, per_worker, seen = bins[second]
+        judged = " ".join(f"{per_worker.get(w, 0):>3}" for w in workers)
+        level = " ".join(f"{lv:5.1f}{'B' if b else ''}{(p or '-')[0]}" for lv, b, p in seen[:6])
+        print(f"  {second:>4} {answered:>4} {refused:>4}  {judged}  {level}")
 
 
 def report(args: argparse.Namespace, tpm: float, rpm: float, runs: int, rows: list) -> None:
@@ -279,6 +346,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rl-seconds", type=float, default=20.0, help="length of each run")
     parser.add_argument("--rl-scale", type=float, default=10.0, help="x 60,000 tpm / 300 rpm")
     parser.add_argument("--rl-burst", type=float, default=5.0, help="seconds a bucket holds")
+    parser.add_argument(
+        "--rl-trace", action="store_true", help="print the two workers' run second by second"
+    )
 
 
 def run(args: argparse.Namespace, tmp: str) -> None:
