@@ -1,6 +1,7 @@
 """Backfill's "Rate-limited" table: a job against a provider that enforces its rate limit.
 
 Usage: .venv/bin/python bench/backfill.py --rate-limited [--rl-seconds 20] [--latency 0.2]
+       [--dialect postgresql] [--rl-workers 2] [--rl-base COMMIT] [--rl-trace]
        (or run this file directly with the same options)
 
 The fake provider runs in its own process and enforces two token buckets, requests and
@@ -15,6 +16,11 @@ Rows, measured side by side in one run:
 - execlens with its provider pacing, one worker (in this process, SQLite or PostgreSQL);
 - the same job without the provider pacing (only the SDK's retries on 429): the baseline;
 - two `execlens worker` processes on one PostgreSQL sharing the job (--dialect postgresql).
+`--rl-base COMMIT` measures that commit's `src` (extracted with `git archive`) and then
+this tree's, each in a fresh process with the same bench code, and prints one table.
+`--rl-trace` prints each run second by second (bench/backfill_trace.py). "steady ÷ limit"
+counts from the first call to the last one: without the job's start (a fresh worker
+process's first call) and end.
 Goals: achieved tokens/min ÷ limit ≥ 0.9, calls answered 429 ≤ 1 %, failed runs 0.
 """
 
@@ -22,6 +28,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import socket
 import subprocess
 import sys
@@ -38,6 +45,7 @@ from backfill import (
     run_worker_processes,
     verdict,
 )
+from backfill_trace import sample_bucket, trace
 from sqlalchemy import select
 
 from execlens.config import Settings
@@ -53,6 +61,7 @@ from execlens.judge.providers import import_sdks
 PROMPT_TOKENS, COMPLETION_TOKENS = 900, 40
 CALL_TOKENS = PROMPT_TOKENS + COMPLETION_TOKENS
 BASE_TPM, BASE_RPM = 60_000, 300
+WIDTH = 58
 
 
 class Buckets:
@@ -63,6 +72,8 @@ class Buckets:
         self.requests, self.tokens = rpm * burst / 60, tpm * burst / 60
         self.at = time.monotonic()
         self.stats = {"answered": 0, "refused": 0, "tokens": 0}
+        # When each call came (monotonic, the same clock in every process) and if answered.
+        self.calls: list[tuple[float, bool]] = []
 
     def take(self, tokens: int) -> tuple[bool, dict[str, str]]:
         """Spend a call of ``tokens`` or refuse it; return the headers to announce."""
@@ -71,6 +82,7 @@ class Buckets:
         self.requests = min(self.rpm * self.burst / 60, self.requests + elapsed * self.rpm / 60)
         self.tokens = min(self.tpm * self.burst / 60, self.tokens + elapsed * self.tpm / 60)
         allowed = self.requests >= 1 and self.tokens >= tokens
+        self.calls.append((now, allowed))
         if allowed:
             self.requests -= 1
             self.tokens -= tokens
@@ -132,7 +144,8 @@ async def serve_limited(port: int, latency: float, rpm: float, tpm: float, burst
     async def answer(head: bytes) -> bytes:
         buckets = state["buckets"]
         if head.startswith(b"GET /stats"):
-            return _response("200 OK", json.dumps(buckets.stats).encode(), {})
+            stats = buckets.stats | {"calls": buckets.calls}
+            return _response("200 OK", json.dumps(stats).encode(), {})
         if head.startswith(b"POST /reset"):
             state["buckets"] = Buckets(rpm, tpm, burst)
             return _response("200 OK", b"{}", {})
@@ -221,10 +234,23 @@ async def run_one(database: Database, settings: Settings, graph_id: str, pacing:
     return done.succeeded, done.failed, elapsed
 
 
-async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> None:
+def watch(database: Database, graph_id: str) -> tuple[asyncio.Task, list[tuple]]:
+    """Start sampling the provider bucket for --rl-trace; return the task and its samples."""
+    samples: list[tuple] = []
+    return asyncio.create_task(sample_bucket(database, graph_id, samples, CALL_TOKENS)), samples
+
+
+def sizes(args: argparse.Namespace) -> tuple[float, float, int]:
+    """Return the provider's tokens and requests per minute, and the runs per job."""
     tpm, rpm = BASE_TPM * args.rl_scale, BASE_RPM * args.rl_scale
     # Enough runs to keep the job limited for about --rl-seconds.
-    runs = int(min(tpm / CALL_TOKENS, rpm) * args.rl_seconds / 60) + 5
+    return tpm, rpm, int(min(tpm / CALL_TOKENS, rpm) * args.rl_seconds / 60) + 5
+
+
+async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> list:
+    """Run every row against a fresh provider and database; return the rows."""
+    _, _, runs = sizes(args)
+    workers = args.rl_workers
     rows = []
     with LimitedProvider(args) as provider:
         settings = bench_settings(url, data_dir, provider)
@@ -238,36 +264,85 @@ async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> None:
                 ("baseline: no provider pacing, 1 worker", "g-unpaced", Pacing()),
             ):
                 await provider.call("POST", "/reset")
+                sampler, samples = watch(database, graph_id)
                 ok, failed, seconds = await run_one(database, settings, graph_id, pacing)
-                rows.append((label, ok, failed, seconds, await provider.call("GET", "/stats")))
+                sampler.cancel()
+                stats = await provider.call("GET", "/stats")
+                rows.append((label, ok, failed, seconds, stats))
+                if args.rl_trace:
+                    await trace(database, graph_id, stats, samples)
             if database.dialect == "postgresql":
                 await provider.call("POST", "/reset")
-                ok, seconds = await run_worker_processes(database, settings, "g-two", 32, 2)
+                sampler, samples = watch(database, "g-two")
+                ok, seconds = await run_worker_processes(database, settings, "g-two", 32, workers)
+                sampler.cancel()
                 stmt = select(AnalyticsJob.failed).where(AnalyticsJob.graph_id == "g-two")
                 async with database.read() as session:
                     failed = sum((await session.execute(stmt)).scalars())
                 stats = await provider.call("GET", "/stats")
-                rows.append(("execlens, 2 worker processes", ok, failed, seconds, stats))
+                rows.append((f"execlens, {workers} worker processes", ok, failed, seconds, stats))
+                if args.rl_trace:
+                    await trace(database, "g-two", stats, samples)
         finally:
             await database.dispose()
-    report(args, tpm, rpm, runs, rows)
+    for row in rows:
+        row[-1]["steady"] = steady(row[-1].pop("calls"))
+    return rows
 
 
-def report(args: argparse.Namespace, tpm: float, rpm: float, runs: int, rows: list) -> None:
+def steady(calls: list[tuple[float, bool]]) -> float:
+    """Return the tokens per second answered from the first call to the last one."""
+    answered = sorted(at for at, ok in calls if ok)
+    if len(answered) < 2:
+        return math.nan
+    return (len(answered) - 1) * CALL_TOKENS / (answered[-1] - answered[0])
+
+
+def side_by_side(args: argparse.Namespace, tmp: str) -> list:
+    """Measure the base commit's src and this tree's, one after the other, same code."""
+    base = Path(tmp) / "base"
+    base.mkdir()
+    root = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(
+        ["git", "-C", str(root), "archive", args.rl_base, "src"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+    rows = []
+    for tree, path in ((f"base {args.rl_base}", str(base / "src")), ("this tree", None)):
+        env = os.environ | ({"PYTHONPATH": path} if path else {})
+        command = [sys.executable, __file__, "--rl-json", "--dialect", args.dialect]
+        command += ["--latency", str(args.latency), "--rl-seconds", str(args.rl_seconds)]
+        command += ["--rl-scale", str(args.rl_scale), "--rl-burst", str(args.rl_burst)]
+        command += ["--rl-workers", str(args.rl_workers)]
+        command += ["--rl-trace"] if args.rl_trace else []
+        out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+        *lines, last = out.strip().splitlines()
+        if lines:
+            print(f"{tree}:", *lines, sep="\n")
+        rows += [(f"{tree}: {label}", *rest) for label, *rest in json.loads(last)]
+    return rows
+
+
+def report(args: argparse.Namespace, rows: list) -> None:
+    """Print the table of ``rows``."""
+    tpm, rpm, runs = sizes(args)
     print(
         f"\nRate-limited on {args.dialect}: provider allows {tpm:,.0f} tokens and {rpm:,.0f} "
         f"requests/min (the issue's 60,000 and 300 x {args.rl_scale:g}, to keep the run "
         f"short), bucket burst {args.rl_burst:g} s, latency {args.latency * 1000:.0f} ms, "
         f"{CALL_TOKENS} tokens/call, {runs} runs, concurrency 32"
     )
-    header = f"{'run':<42}{'judged':>7}{'failed':>7}{'seconds':>8}"
-    print(f"{header}{'tok/min ÷ limit':>16}{'429 share':>10}")
+    header = f"{'run':<{WIDTH}}{'judged':>7}{'failed':>7}{'seconds':>8}"
+    print(f"{header}{'tok/min ÷ limit':>16}{'steady ÷ limit':>15}{'429 share':>10}")
     for label, ok, failed, seconds, stats in rows:
         ratio = stats["tokens"] / (seconds / 60) / tpm
         calls = stats["answered"] + stats["refused"]
         share = stats["refused"] / calls if calls else 0.0
-        print(f"{label:<42}{ok:>7}{failed:>7}{seconds:>8.1f}{ratio:>16.2f}{share:>10.1%}")
-        if not label.startswith("baseline"):
+        print(
+            f"{label:<{WIDTH}}{ok:>7}{failed:>7}{seconds:>8.1f}{ratio:>16.2f}"
+            f"{stats['steady'] * 60 / tpm:>15.2f}{share:>10.1%}"
+        )
+        if "baseline" not in label:
             print(
                 f"  {label}: tokens/min ÷ limit {verdict(ratio >= 0.9)} (goal ≥ 0.9), "
                 f"429 share {verdict(share <= 0.01)} (goal ≤ 1 %), failed {verdict(failed == 0)}"
@@ -279,6 +354,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rl-seconds", type=float, default=20.0, help="length of each run")
     parser.add_argument("--rl-scale", type=float, default=10.0, help="x 60,000 tpm / 300 rpm")
     parser.add_argument("--rl-burst", type=float, default=5.0, help="seconds a bucket holds")
+    parser.add_argument("--rl-trace", action="store_true", help="print each run second by second")
+    parser.add_argument("--rl-workers", type=int, default=2, help="worker processes (PostgreSQL)")
+    parser.add_argument(
+        "--rl-base", help="also measure this commit's src first, side by side (e.g. main)"
+    )
+    parser.add_argument("--rl-json", action="store_true", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace, tmp: str) -> None:
@@ -287,7 +368,11 @@ def run(args: argparse.Namespace, tmp: str) -> None:
         url = POSTGRES_URL
     else:
         url = f"sqlite+aiosqlite:///{tmp}/ratelimited.db"
-    asyncio.run(measure(args, url, Path(tmp)))
+    if args.rl_json:
+        print(json.dumps(asyncio.run(measure(args, url, Path(tmp)))))
+        return
+    rows = side_by_side(args, tmp) if args.rl_base else asyncio.run(measure(args, url, Path(tmp)))
+    report(args, rows)
 
 
 def main() -> None:

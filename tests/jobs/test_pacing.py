@@ -75,3 +75,15 @@ def test_another_limit_plugs_in_as_one_more_policy():
     grant = Pacing([RequestsPerMinute(), HalfOfWhatIsLeft()]).grant(paced, 8, spending=0, now=T0)
 
     assert grant == Grant(2, wait=1.5)
+
+
+def test_a_later_limit_that_holds_calls_back_is_what_stops_them_not_the_cost_cap():
+    # The cap pays for two more calls; the job's rate has none left this instant.
+    both = job(max_cost_usd=0.004, est_cost_per_item=0.002, requests_per_minute=60)
+    pacing = Pacing()
+    assert pacing.grant(both, 8, spending=0, now=T0) == Grant(1)
+
+    grant = pacing.grant(both, 8, spending=1, now=T0)
+
+    assert grant == Grant(0, wait=1.0)
+    assert not grant.cost_cap_reached

@@ -117,3 +117,23 @@ async def test_the_progress_says_the_job_is_held_to_its_tokens_per_minute(
     assert (done.status, done.succeeded) == (JobStatus.COMPLETED, 12)
     # Finished, the job is held to nothing.
     assert (await api.get(f"{JOBS}/{job_id}")).json()["provider_limit"] is None
+
+
+async def test_before_any_limit_is_known_a_small_first_wave_learns_it_without_refusals(
+    database, jobs_settings, fake_llm: FakeLLM
+):
+    # The provider's bucket holds 6 calls; the job may have 16 in flight.
+    limit = RateLimit(600, 3 * 60 * TOKENS_PER_CALL, burst_seconds=2)
+    fake_llm.rate_limit = limit
+    fake_llm.default.delay = 0.2
+    await store(database, [run(n) for n in range(1, 25)])
+    judge = Judge(jobs_settings)
+    job_id = await create_job(database, jobs_settings, concurrency=16)
+
+    status = await Worker(database, jobs_settings, judge).run_job(job_id)
+    await judge.aclose()
+
+    job = await job_row(database, job_id)
+    assert (status, job.succeeded, job.failed) == (JobStatus.COMPLETED, 24, 0)
+    # A first burst of 16 calls would have had 10 refused.
+    assert limit.refused == 0, f"{limit.refused} of {len(fake_llm.received)} calls refused"

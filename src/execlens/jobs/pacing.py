@@ -26,6 +26,9 @@ HEADROOM = 0.95
 # A budget holds at most this many seconds of its rate: enough to absorb a late claim,
 # too little to set off a burst the provider would refuse.
 BURST_SECONDS = 2.0
+# Calls in flight for a key whose limits nobody has heard yet: enough to learn them from
+# the first answers' headers, too few to run into a limit nobody announced.
+FIRST_WAVE = 4
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,11 @@ class ProviderRate:
             return Grant(0, wait=(bucket.blocked_until - now).total_seconds())
         if state.window is not None:
             want = min(want, max(0, int(state.window) - spending))
-
+        if rpm is None and tpm is None and not state.heard:
+            job.paced_by = None
+            return _first_wave(bucket, per_call, want, spending, now)
+        if bucket.requests < 0:
+            _start(bucket, rpm, tpm, state, now)
         grant, job.paced_by = _spend(bucket, rpm, tpm, per_call, want, now)
         return grant
 
@@ -172,6 +179,40 @@ class ProviderRate:
         if job.tokens_per_minute is not None:
             tpm = min(tpm or math.inf, job.tokens_per_minute)
         return rpm, tpm
+
+
+def _first_wave(
+    bucket: ProviderBucket, per_call: float, want: int, spending: int, now: datetime
+) -> Grant:
+    """Allow a first wave of calls before any limit is known; count them as owed."""
+    count = min(want, max(0, FIRST_WAVE - spending))
+    bucket.requests = min(0.0, bucket.requests) - count
+    bucket.updated_at = now
+    return Grant(count)
+
+
+def _start(
+    bucket: ProviderBucket,
+    rpm: float | None,
+    tpm: float | None,
+    state: KeyState,
+    now: datetime,
+) -> None:
+    """Fill a budget that just learned its limits with what the provider says is left.
+
+    A full burst on top of the first wave would spend what the provider already counted.
+    Without a remaining count, the wave's calls come off the requests' burst and the
+    tokens start empty.
+    """
+    owed = -bucket.requests
+    bucket.requests = bucket.tokens = 0.0
+    if rpm is not None:
+        burst = max(1.0, rpm / 60 * BURST_SECONDS)
+        left = state.requests_remaining
+        bucket.requests = max(0.0, min(burst, burst - owed if left is None else left))
+    if tpm is not None and state.tokens_remaining is not None:
+        bucket.tokens = min(tpm / 60 * BURST_SECONDS, state.tokens_remaining)
+    bucket.updated_at = now
 
 
 def _spend(
@@ -235,8 +276,10 @@ class Pacing:
         count, wait, capped = want, None, False
         for policy in self.policies:
             grant = policy.grant(job, count, spending=spending, now=now)
+            # A later limit that holds calls back is what stops them, not the cost cap:
+            # the job waits for it instead of pausing with a verdict's worth left.
+            capped = grant.cost_cap_reached or (capped and grant.count >= count)
             count = min(count, grant.count)
-            capped = capped or grant.cost_cap_reached
             if grant.wait is not None:
                 wait = grant.wait if wait is None else max(wait, grant.wait)
         return Grant(count, wait, capped)

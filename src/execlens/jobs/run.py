@@ -301,7 +301,8 @@ class JobRun:
                     now=now,
                     lease=self.lease,
                 )
-            if not items and running == 0 and waiting == 0:
+            # Results not yet recorded settle nothing: what they cost decides the cap.
+            if not items and spending == 0:
                 await self._settle_idle(session, job, grant, now)
             job.updated_at = now
             return Claim(
@@ -315,15 +316,19 @@ class JobRun:
     async def _settle_idle(
         self, session: AsyncSession, job: AnalyticsJob, grant: Grant, now: datetime
     ) -> None:
-        """With nothing in flight and nothing claimed: pause at the cost cap, or complete."""
-        if grant.cost_cap_reached:
+        """With nothing in flight and nothing claimed: complete, or pause at the cost cap.
+
+        Only a cap that pays for no more call pauses: one that still pays for a verdict
+        while nothing is left to judge (or nothing claimable yet) does not.
+        """
+        if job.selection_done and not await repository.has_open_items(session, job.id):
+            lifecycle.complete(job, now)
+        elif grant.cost_cap_reached and grant.count <= 0:
             reason = (
                 f"cost cap reached: spent ${job.cost_usd:.4f} of max_cost_usd "
                 f"${job.max_cost_usd or 0:.4f}; raise max_cost_usd and resume to judge the rest"
             )
             lifecycle.pause(job, now, reason)
-        elif job.selection_done and not await repository.has_open_items(session, job.id):
-            lifecycle.complete(job, now)
 
     async def _select(self, session: AsyncSession, job: AnalyticsJob) -> None:
         """Turn the next chunk of matching executions into work items."""

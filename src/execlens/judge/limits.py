@@ -159,6 +159,11 @@ class KeyState:
     ceiling: int = 1
     decreased_at: float = -math.inf
     warned: bool = False
+    # An answer came back: what it said of the limits (if anything) is known.
+    heard: bool = False
+    # What the last answer said was left of the key's current window.
+    requests_remaining: float | None = None
+    tokens_remaining: float | None = None
 
     def back_off(self, now: float, wait: float) -> None:
         """Hold new calls for ``wait`` seconds and halve the calls in flight, once per refusal."""
@@ -182,6 +187,10 @@ class KeyState:
             self.requests_per_minute = said.requests_limit
         if said.tokens_limit is not None:
             self.tokens_per_minute = said.tokens_limit
+        if said.requests_remaining is not None:
+            self.requests_remaining = said.requests_remaining
+        if said.tokens_remaining is not None:
+            self.tokens_remaining = said.tokens_remaining
         for left, reset in (
             (said.requests_remaining, said.requests_reset),
             (said.tokens_remaining, said.tokens_reset),
@@ -203,6 +212,7 @@ class ProviderLimits:
     def observe(self, key: str, status: int, headers: Mapping[str, str]) -> None:
         """Learn from one answer: its announced limits and, on a refusal, the wait asked for."""
         state, now = self.state(key), time.monotonic()
+        state.heard = True
         try:
             said = announced(headers)
             wait = retry_after(headers) if status in BACKOFF_STATUSES else None
