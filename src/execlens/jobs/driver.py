@@ -65,7 +65,7 @@ class JobDriver:
         resume_same: bool = False,
     ) -> Submitted:
         """Queue the job (or resume its unfinished twin) and commit; count live workers."""
-        await _load_sdks()
+        await self._prepare(params.model_name)
         async with self.db.write() as session:
             job, resumed = await job_service.create(
                 session,
@@ -83,7 +83,7 @@ class JobDriver:
         self, params: JobCreate, execution_ids: Sequence[str], *, created_by: str
     ) -> Submitted:
         """Queue a candidate judge's evaluation job over the given runs and commit."""
-        await _load_sdks()
+        await self._prepare(params.model_name)
         async with self.db.write() as session:
             job = await job_service.create_evaluation(
                 session, self.settings, params, execution_ids, created_by=created_by
@@ -91,6 +91,19 @@ class JobDriver:
             since = self.clock.now() - timedelta(seconds=self.settings.job_lease_seconds)
             workers = await repository.live_service_workers(session, since)
             return Submitted(job_out(job), False, workers)
+
+    async def _prepare(self, model: str | None) -> None:
+        """Load the SDKs and, when this process will run the job, build its model's client.
+
+        Both happen before the job exists, so its first call starts as soon as it is
+        claimed: the client takes a few hundred ms (prices, TLS contexts, a local probe).
+        """
+        await _load_sdks()
+        since = self.clock.now() - timedelta(seconds=self.settings.job_lease_seconds)
+        async with self.db.read() as session:
+            workers = await repository.live_service_workers(session, since)
+        if not workers:
+            await self.judge.ready(model)
 
     async def wait(
         self,

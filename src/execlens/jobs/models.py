@@ -131,6 +131,7 @@ class JobItem(Base):
         Index("ix_analytics_job_items_claim", "job_id", "status", "id"),
         Index("ix_analytics_job_items_done", "job_id", "done_order"),
         Index("ix_analytics_job_items_judged", "judged_at"),
+        Index("ix_analytics_job_items_lease", "lease_owner", "status"),
     )
 
     id: Mapped[int] = mapped_column(ItemId, primary_key=True, autoincrement=True)

@@ -30,6 +30,9 @@ from execlens.judge.judge import Judge, JudgeRequest
 from execlens.judge.service import judge_service
 
 SELECTION_CHUNK = 1_000
+# The first claim selects only this many, so the job's first calls start without
+# waiting for a thousand items to be written.
+FIRST_SELECTION_CHUNK = 100
 # Slots from which a worker claims items ahead of its calls (see JobRun._read_ahead).
 READ_AHEAD_FROM = 8
 
@@ -332,7 +335,8 @@ class JobRun:
 
     async def _select(self, session: AsyncSession, job: AnalyticsJob) -> None:
         """Turn the next chunk of matching executions into work items."""
-        rows = await repository.select_chunk(session, job, SELECTION_CHUNK)
+        chunk = SELECTION_CHUNK if job.selected else FIRST_SELECTION_CHUNK
+        rows = await repository.select_chunk(session, job, chunk)
         items: list[dict[str, Any]] = []
         skipped, reached_limit = 0, False
         for execution_id, created_at, judged in rows:
@@ -352,7 +356,7 @@ class JobRun:
         await repository.insert_items(session, items)
         job.selected += len(items)
         job.skipped += skipped
-        if reached_limit or len(rows) < SELECTION_CHUNK:
+        if reached_limit or len(rows) < chunk:
             job.selection_done = True
             job.total = job.selected
         else:

@@ -1,6 +1,7 @@
 """Judge one execution: rules first, else one structured LLM call on its digest."""
 
 import asyncio
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -160,6 +161,15 @@ class Judge:
         except UserError:
             return  # the job's first call reports it
         self._model(entry)
+
+    async def ready(self, model: str | None) -> None:
+        """Build ``model``'s client and wait for it; a failure is left for its first call."""
+        try:
+            entry = resolve_model(self.settings, model)
+        except UserError:
+            return  # the job's creation or first call reports it
+        with suppress(Exception):
+            await asyncio.shield(self._model(entry))
 
     def _model(self, entry: ModelEntry) -> "asyncio.Task[JudgeModel]":
         """Return the task that builds ``entry``'s model; start one unless it built or builds."""
