@@ -45,7 +45,6 @@ from backfill import (
     run_worker_processes,
     verdict,
 )
-from backfill_trace import sample_bucket, trace
 from sqlalchemy import select
 
 from execlens.config import Settings
@@ -237,6 +236,9 @@ async def run_one(database: Database, settings: Settings, graph_id: str, pacing:
 def watch(database: Database, graph_id: str) -> tuple[asyncio.Task, list[tuple]]:
     """Start sampling the provider bucket for --rl-trace; return the task and its samples."""
     samples: list[tuple] = []
+    # Imported here: it reads models that an older checkout measured by --overhead lacks.
+    from backfill_trace import sample_bucket
+
     return asyncio.create_task(sample_bucket(database, graph_id, samples, CALL_TOKENS)), samples
 
 
@@ -270,6 +272,8 @@ async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> list:
                 stats = await provider.call("GET", "/stats")
                 rows.append((label, ok, failed, seconds, stats))
                 if args.rl_trace:
+                    from backfill_trace import trace
+
                     await trace(database, graph_id, stats, samples)
             if database.dialect == "postgresql":
                 await provider.call("POST", "/reset")
@@ -282,6 +286,8 @@ async def measure(args: argparse.Namespace, url: str, data_dir: Path) -> list:
                 stats = await provider.call("GET", "/stats")
                 rows.append((f"execlens, {workers} worker processes", ok, failed, seconds, stats))
                 if args.rl_trace:
+                    from backfill_trace import trace
+
                     await trace(database, "g-two", stats, samples)
         finally:
             await database.dispose()
