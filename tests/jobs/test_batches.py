@@ -46,6 +46,7 @@ async def test_a_wide_job_claims_and_records_its_runs_in_batches(
     job = await job_row(database, job_id)
     assert status == JobStatus.COMPLETED, job.reason
     assert (job.succeeded, job.failed, job.skipped) == (RUNS, 0, 0)
-    # A claim per finished call and a commit per outcome cost 3 to 4 statements a run
-    # here (more CPU than the call itself); in batches, about one.
-    assert len(sent) / RUNS < 2, f"{len(sent)} statements for {RUNS} runs"
+    # A claim per finished call and a commit per outcome cost 2.5 to 5 statements a run
+    # here (more CPU than the call itself); in batches, about two, counting the first
+    # wave's claims (a few calls until the provider's first answer) and the pacing's.
+    assert len(sent) / RUNS < 2.25, f"{len(sent)} statements for {RUNS} runs"
