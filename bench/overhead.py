@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx2
@@ -99,16 +100,7 @@ async def _plain_client(count: int, concurrency: int, latency: float) -> dict:
                     response = await client.post(url, content=body)
                     json.loads(response.content)
 
-            cpu, started = time.process_time(), time.perf_counter()
-            await asyncio.gather(*(one() for _ in range(count)))
-            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return {
-        "judged": count,
-        "seconds": elapsed,
-        "cpu": cpu,
-        "first_ms": float("nan"),
-        "in_flight": concurrency,
-    }
+            return await _timed(one, count, concurrency)
 
 
 async def _plain_aiohttp(count: int, concurrency: int, latency: float) -> dict:
@@ -129,9 +121,14 @@ async def _plain_aiohttp(count: int, concurrency: int, latency: float) -> dict:
                 async with gate, session.post(url, data=body) as response:
                     json.loads(await response.read())
 
-            cpu, started = time.process_time(), time.perf_counter()
-            await asyncio.gather(*(one() for _ in range(count)))
-            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            return await _timed(one, count, concurrency)
+
+
+async def _timed(one: Callable[[], Awaitable[None]], count: int, concurrency: int) -> dict:
+    """Make ``count`` calls of ``one`` at once; return their CPU and wall time."""
+    cpu, started = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(count)))
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {
         "judged": count,
         "seconds": elapsed,

@@ -357,18 +357,9 @@ async def bulk_upsert(
     Columns in ``keep_existing`` keep their stored value when the new one is null; those
     in ``keep_first`` keep a stored value once there is one.
     """
-    if not rows:
-        return
-    keep = _Keep(keep_existing, keep_first)
-    match dialect:
-        case "sqlite":
-            assert isinstance(rows, list)
-            await _sqlite_upsert(session, table, columns, rows, keep)
-        case "postgresql":
-            assert isinstance(rows, CopyRecords)
-            await _postgresql_upsert(session, table, columns, rows, keep)
-        case _:
-            assert_never(dialect)
+    if rows:
+        keep = _Keep(keep_existing, keep_first)
+        await _upsert(session, dialect, table, columns, rows, keep)
 
 
 async def bulk_upsert_returning(
@@ -393,6 +384,18 @@ async def bulk_upsert_returning(
     keep = _Keep(keep_existing, keep_first)
     key = table.primary_key.columns[0].name
     tail = f" WHERE {update_where} RETURNING {key}"
+    return await _upsert(session, dialect, table, columns, rows, keep, tail)
+
+
+async def _upsert(
+    session: AsyncSession,
+    dialect: Dialect,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: EncodedRows,
+    keep: _Keep,
+    tail: str = "",
+) -> list[Any]:
     match dialect:
         case "sqlite":
             assert isinstance(rows, list)
