@@ -182,7 +182,21 @@ async def running_worker(
         yield worker
     finally:
         stop.set()
-        await asyncio.wait_for(task, 10)
+        # Stopping may wait out one SQLite lock wait (busy_timeout, 10 s) and no more.
+        done, _ = await asyncio.wait([task], timeout=settings.sqlite_busy_timeout_ms / 1000 + 10)
+        if not done:
+            pytest.fail(f"the worker did not stop; its tasks:\n{_task_stacks()}")
+        task.result()
+
+
+def _task_stacks() -> str:
+    """Return where each pending task of the loop waits, for a worker that hangs."""
+    lines = []
+    for pending in asyncio.all_tasks():
+        frames = pending.get_stack(limit=8)
+        where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames))
+        lines.append(f"{pending.get_name()}: {where}")
+    return "\n".join(lines)
 
 
 @pytest.fixture
