@@ -11,6 +11,7 @@ from sqlalchemy import (
     Row,
     Select,
     and_,
+    bindparam,
     delete,
     exists,
     false,
@@ -272,9 +273,19 @@ async def finish_items(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
     A pending item's ``lease_expires_at``, when a row sets it, is when it may be claimed
     again.
     """
-    if rows:
-        leases = {"lease_owner": None, "lease_expires_at": None}
-        await session.execute(update(JobItem), [leases | row for row in rows])
+    if not rows:
+        return
+    leases = {"lease_owner": None, "lease_expires_at": None}
+    # Core's executemany, not the ORM's bulk update by primary key: that one walks each
+    # row in Python and flushes the session first, which cost a wide job more CPU than
+    # the statement itself.
+    table = JobItem.__table__
+    stmt = update(table).where(table.c.id == bindparam("item_id"))
+    params = [
+        {**leases, **{k: v for k, v in row.items() if k != "id"}, "item_id": row["id"]}
+        for row in rows
+    ]
+    await session.execute(stmt, params)
 
 
 async def renew_leases(session: AsyncSession, worker_id: str, until: datetime) -> None:
