@@ -35,6 +35,9 @@ SELECTION_CHUNK = 1_000
 FIRST_SELECTION_CHUNK = 100
 # Slots from which a worker claims items ahead of its calls (see JobRun._read_ahead).
 READ_AHEAD_FROM = 8
+# At most this many items claimed ahead: a claim (and a commit of outcomes) per half of
+# them. Each costs a transaction of several statements, more CPU than 16 runs' calls.
+READ_AHEAD_MAX = 32
 
 Run = tuple[RunRecord, GraphRecord | None]
 Ready = tuple[int, Run | None]
@@ -229,7 +232,7 @@ class JobRun:
         capped = self.job is not None and self.job.max_cost_usd is not None
         if capped or slots < READ_AHEAD_FROM:
             return 0
-        return min(16, slots // 2)
+        return min(READ_AHEAD_MAX, slots)
 
     async def _refill(self, want: int, ready: list[Ready]) -> Claim:
         """Claim up to ``want`` items and read their executions."""
