@@ -357,7 +357,13 @@ async def results_page(
 
 async def upsert_worker(session: AsyncSession, record: WorkerRecord) -> None:
     """Register a worker or refresh its heartbeat."""
-    await session.merge(record)
+    # One upsert, not merge's SELECT then INSERT: a job's first call waits for this beat.
+    table = WorkerRecord.__table__
+    values = {column.key: getattr(record, column.key) for column in table.columns}
+    dialect = cast(Dialect, session.get_bind().dialect.name)
+    stmt = insert_on_conflict(dialect, table).values(values)
+    changed = {key: stmt.excluded[key] for key in values if key != "id"}
+    await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=changed))
 
 
 async def remove_worker(session: AsyncSession, worker_id: str) -> None:
