@@ -35,9 +35,6 @@ SELECTION_CHUNK = 1_000
 FIRST_SELECTION_CHUNK = 100
 # Slots from which a worker claims items ahead of its calls (see JobRun._read_ahead).
 READ_AHEAD_FROM = 8
-# At most this many items claimed ahead: a claim (and a commit of outcomes) per half of
-# them. Each costs a transaction of several statements, more CPU than 16 runs' calls.
-READ_AHEAD_MAX = 32
 
 Run = tuple[RunRecord, GraphRecord | None]
 Ready = tuple[int, Run | None]
@@ -229,7 +226,7 @@ class JobRun:
         capped = self.job is not None and self.job.max_cost_usd is not None
         if capped or slots < READ_AHEAD_FROM:
             return 0
-        return min(READ_AHEAD_MAX, slots)
+        return min(16, slots // 2)
 
     async def _refill(self, want: int, ready: list[Ready]) -> Claim:
         """Claim up to ``want`` items and read their executions."""
@@ -299,8 +296,9 @@ class JobRun:
         # running job gets work instead of waiting behind the first one's read-ahead.
         live = await repository.live_workers(session, now - self.lease)
         self._slots = math.ceil(job.concurrency / max(1, live))
-        # A batch of outcomes per commit where claims come in batches too.
-        self._recorder.batch = max(1, self._read_ahead(self._slots) // 2)
+        # A batch of outcomes per commit where claims come in batches too: as many as
+        # the read-ahead, since each commit costs a transaction of several statements.
+        self._recorder.batch = max(1, self._read_ahead(self._slots))
         waiting = len(ready)
         spending = running + waiting + self._recorder.unrecorded
         cap = job.concurrency + self._read_ahead(self._slots) - running - waiting
