@@ -228,18 +228,28 @@ def _claim_statement() -> ReturningUpdate[int, str]:
     )
 
 
+@cache
+def _running_statement(excluding_owner: bool) -> Select[int]:
+    """Return the count of a job's live leases, built once (see _claim_statement)."""
+    stmt = select(func.count()).where(
+        JobItem.job_id == bindparam("counted_job"),
+        JobItem.status == ItemStatus.RUNNING,
+        JobItem.lease_expires_at >= bindparam("now"),
+    )
+    if excluding_owner:
+        stmt = stmt.where(JobItem.lease_owner != bindparam("other_than"))
+    return stmt
+
+
 async def running_count(
     session: AsyncSession, job_id: str, now: datetime, *, exclude_owner: str | None = None
 ) -> int:
     """Return how many items of a job are leased and not expired (calls in flight)."""
-    stmt = select(func.count()).where(
-        JobItem.job_id == job_id,
-        JobItem.status == ItemStatus.RUNNING,
-        JobItem.lease_expires_at >= now,
-    )
+    values: dict[str, Any] = {"counted_job": job_id, "now": now}
     if exclude_owner is not None:
-        stmt = stmt.where(JobItem.lease_owner != exclude_owner)
-    return int((await session.execute(stmt)).scalar_one())
+        values["other_than"] = exclude_owner
+    stmt = _running_statement(exclude_owner is not None)
+    return int((await session.execute(stmt, values)).scalar_one())
 
 
 async def has_open_items(session: AsyncSession, job_id: str) -> bool:
@@ -274,16 +284,22 @@ async def claim_items(
     return sorted((row[0], row[1]) for row in rows)
 
 
+@cache
+def _held_statement() -> Select[int, int]:
+    """Return the read of the items a worker still holds, built once (see _claim_statement)."""
+    return select(JobItem.id, JobItem.attempts).where(
+        JobItem.id.in_(bindparam("item_ids", expanding=True)),
+        JobItem.lease_owner == bindparam("holder"),
+        JobItem.status == ItemStatus.RUNNING,
+    )
+
+
 async def still_leased(
     session: AsyncSession, worker_id: str, item_ids: list[int]
 ) -> dict[int, int]:
     """Return which of these items ``worker_id`` still holds, with their attempt counts."""
-    stmt = select(JobItem.id, JobItem.attempts).where(
-        JobItem.id.in_(item_ids),
-        JobItem.lease_owner == worker_id,
-        JobItem.status == ItemStatus.RUNNING,
-    )
-    return {row[0]: row[1] for row in await session.execute(stmt)}
+    values = {"item_ids": item_ids, "holder": worker_id}
+    return {row[0]: row[1] for row in await session.execute(_held_statement(), values)}
 
 
 async def finish_items(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
