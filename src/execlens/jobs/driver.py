@@ -154,10 +154,13 @@ class JobDriver:
     ) -> None:
         """Report progress until the job stops, the runner ends or ``interrupted`` is set."""
         stop = asyncio.create_task(interrupted.wait())
-        # With the job running here and nobody shown its progress, the runner's end is
-        # all there is to wait for: no read of the job every PROGRESS_SECONDS.
-        poll = PROGRESS_SECONDS if on_progress is not None or runner is None else None
         try:
+            if runner is not None and on_progress is None:
+                # The job runs here and nobody is shown its progress: the runner's end is
+                # all there is to wait for, with no read of the job every PROGRESS_SECONDS
+                # (nor one beside its first claim).
+                await asyncio.wait([stop, runner], return_when="FIRST_COMPLETED")
+                return
             while not interrupted.is_set():
                 async with self.db.read() as session:
                     job = job_out(await job_service.get(session, job_id))
@@ -166,7 +169,7 @@ class JobDriver:
                 if job.status not in ACTIVE_STATUSES or (runner is not None and runner.done()):
                     return
                 waiters = [stop, *([runner] if runner is not None else [])]
-                await asyncio.wait(waiters, timeout=poll, return_when="FIRST_COMPLETED")
+                await asyncio.wait(waiters, timeout=PROGRESS_SECONDS, return_when="FIRST_COMPLETED")
         finally:
             stop.cancel()
 
