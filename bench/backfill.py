@@ -14,7 +14,8 @@ Goals: execlens at least 0.9 of the ideal bound (concurrency ÷ latency) and 10 
 baseline.
 
 `--overhead N` adds the "Overhead" table (bench/overhead.py): CPU ms per run and the
-ratio to the bound, before (the base commit, in a temporary git worktree) and after.
+ratio to the bound, before (the base commit, `--overhead-base`, in a temporary git
+worktree) and after.
 
 Peak memory runs in fresh subprocesses: each selects all N executions into a job and
 judges for `--memory-seconds`, so the whole selection is in the measured window.
@@ -448,6 +449,11 @@ def main() -> None:
     parser.add_argument(
         "--overhead", type=int, default=0, help="runs for the Overhead table (0: skip it)"
     )
+    parser.add_argument(
+        "--overhead-base",
+        default=overhead.BASE_COMMIT,
+        help=f'the commit of the Overhead table\'s "before" rows (default {overhead.BASE_COMMIT})',
+    )
     parser.add_argument("--overhead-child", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -483,7 +489,7 @@ def main() -> None:
         if args.memory:
             memory(args, url_for)
     if args.overhead:
-        overhead.overhead(args.overhead, args.concurrency, args.latency)
+        overhead.overhead(args.overhead, args.concurrency, args.latency, args.overhead_base)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx2
 
+# The "before" rows' commit, unless `--overhead-base` names another.
 BASE_COMMIT = "d4092df"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,25 +161,23 @@ def _run_child(src: Path, kind: str, count: int, concurrency: int, latency: floa
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _base_worktree(tmp: str) -> Path:
+def _base_worktree(tmp: str, base: str) -> Path:
     """Check the base commit out into a temporary worktree; return its src directory."""
     path = Path(tmp) / "base"
     git = ["git", "-C", str(ROOT), "worktree"]
-    subprocess.run(
-        [*git, "add", "--detach", str(path), BASE_COMMIT], check=True, capture_output=True
-    )
+    subprocess.run([*git, "add", "--detach", str(path), base], check=True, capture_output=True)
     return path / "src"
 
 
-def overhead(count: int, concurrency: int, latency: float) -> None:
+def overhead(count: int, concurrency: int, latency: float, base: str = BASE_COMMIT) -> None:
     """Print CPU ms per run and the ratio to the bound, before and after, side by side."""
     rows: list[tuple[str, dict]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        base_src = _base_worktree(tmp)
+        base_src = _base_worktree(tmp, base)
         try:
             for kind, label in (("job", "job (JobDriver)"), ("upstream", "upstream POST route")):
                 before = _run_child(base_src, kind, count, concurrency, latency)
-                rows.append((f"{label}, before {BASE_COMMIT}", before))
+                rows.append((f"{label}, before {base}", before))
                 after = _run_child(ROOT / "src", kind, count, concurrency, latency)
                 rows.append((f"{label}, after", after))
         finally:

@@ -1,13 +1,15 @@
 """A wide job's database work per judged run: claims and commits come in batches."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
 
 from execlens.db.engine import Database
+from execlens.jobs.driver import JobDriver
 from execlens.jobs.models import JobStatus
+from execlens.jobs.schemas import JobCreate
 from execlens.jobs.worker import Worker
 from tests.jobs.conftest import Reply, answer, create_job, job_row, run, store
 
@@ -15,12 +17,15 @@ RUNS = 200
 
 
 @contextmanager
-def statements_on(database: Database) -> Iterator[list[str]]:
-    """Collect every SQL statement sent to the database while the block runs."""
+def statements_on(
+    database: Database, keep: Callable[[], bool] = lambda: True
+) -> Iterator[list[str]]:
+    """Collect every SQL statement sent to the database while the block runs (and ``keep``)."""
     sent: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
+        if keep():
+            sent.append(statement)
 
     engines = {id(e): e.sync_engine for e in (database.reader, database.writer)}.values()
     for engine in engines:
@@ -50,3 +55,25 @@ async def test_a_wide_job_claims_and_records_its_runs_in_batches(
     # here (more CPU than the call itself); in batches, about two, counting the first
     # wave's claims (a few calls until the provider's first answer) and the pacing's.
     assert len(sent) / RUNS < 2.25, f"{len(sent)} statements for {RUNS} runs"
+
+
+async def test_a_jobs_first_call_waits_for_few_statements_after_its_creation(
+    database, jobs_settings, fake_llm, judge
+):
+    await store(database, [run(n) for n in range(1, 41)])
+    fake_llm.default = Reply(answer().content, delay=0.5)
+    # No claim merely because a poll came round before the first call went out.
+    settings = jobs_settings.model_copy(update={"job_poll_seconds": 5.0})
+    driver = JobDriver(database, settings, judge, kind="cli")
+    submitted = await driver.submit(JobCreate(graph_id="g-blog", concurrency=4), created_by="t")
+
+    # Everything between the job's commit and its first provider call: the worker's
+    # registration, the first claim (which selects the first runs) and reading them.
+    with statements_on(database, keep=lambda: not fake_llm.received) as sent:
+        job = await driver.wait(submitted, actor="t")
+
+    assert (job.status, job.succeeded) == (JobStatus.COMPLETED, 40), job.reason
+    statements = [s for s in sent if not s.startswith("BEGIN")]
+    # A read of the job beside the claim, the worker's registration as a SELECT then an
+    # INSERT, and the job's row flushed before each of the claim's queries made 22.
+    assert len(statements) <= 20, f"{len(statements)}: " + " / ".join(s[:40] for s in statements)

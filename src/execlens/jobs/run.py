@@ -119,16 +119,13 @@ class JobRun:
         self._outages = OutageWatch()
         # Calls finished and outcomes stored, and runs put back for another attempt.
         self._progress = self._requeued = 0
+        # Whether the first claim gave back what this worker held of the job before.
+        self._released = False
 
     async def run(self) -> str:
         """Work on the job until it completes, pauses, fails or is cancelled; return its status."""
         started = self.clock.monotonic()
         loop = _Loop(status=JobStatus.RUNNING, seen=started, resume_at=started)
-        # Items this worker still holds from an earlier run of this job in this process
-        # (one cut short by a database outage) would otherwise stay leased while the
-        # heartbeat keeps renewing them.
-        async with self.db.write() as session:
-            await repository.release_items(session, worker_id=self.worker_id, job_id=self.job_id)
         try:
             while True:
                 slots = self._slots
@@ -267,54 +264,67 @@ class JobRun:
         read-ahead this worker may hold.
         """
         async with self.db.write() as session:
-            job = await repository.get_job(session, self.job_id, lock=True)
-            if job is None:
-                return Claim(status=JobStatus.CANCELLED)
-            self.job = job
-            if job.status not in ACTIVE_STATUSES:
-                return Claim(status=job.status)
-            now = self.clock.now()
-            if job.status == JobStatus.QUEUED:
-                lifecycle.start(job, now)
-            if not job.selection_done:
-                await self._select(session, job)
-            # Calls in flight across workers: other workers' leased items, and this run's
-            # own calls (its items waiting to be recorded make no call).
-            running = self._calls + await repository.running_count(
-                session, job.id, now, exclude_owner=self.worker_id
+            # The job's row is written once, at commit, not flushed before each query.
+            with session.no_autoflush:
+                return await self._claim_in(session, want, ready)
+
+    async def _claim_in(self, session: AsyncSession, want: int, ready: list[Ready]) -> Claim:
+        job = await repository.get_job(session, self.job_id, lock=True)
+        if job is None:
+            return Claim(status=JobStatus.CANCELLED)
+        self.job = job
+        if job.status not in ACTIVE_STATUSES:
+            return Claim(status=job.status)
+        if not self._released:
+            # Items this worker still holds from an earlier run of this job in this
+            # process (one cut short by a database outage) would otherwise stay
+            # leased while the heartbeat keeps renewing them. In the first claim's
+            # transaction, not one of its own before it: the first call starts sooner.
+            await repository.release_items(session, worker_id=self.worker_id, job_id=self.job_id)
+            self._released = True
+        now = self.clock.now()
+        if job.status == JobStatus.QUEUED:
+            lifecycle.start(job, now)
+        if not job.selection_done:
+            await self._select(session, job)
+        # Calls in flight across workers: other workers' leased items, and this run's
+        # own calls (its items waiting to be recorded make no call).
+        running = self._calls + await repository.running_count(
+            session, job.id, now, exclude_owner=self.worker_id
+        )
+        # Each live worker takes its share of the slots, so a worker that joins a
+        # running job gets work instead of waiting behind the first one's read-ahead.
+        live = await repository.live_workers(session, now - self.lease)
+        self._slots = math.ceil(job.concurrency / max(1, live))
+        # A batch of outcomes per commit where claims come in batches too: as many as
+        # the read-ahead, since each commit costs a transaction of several statements.
+        self._recorder.batch = max(1, self._read_ahead(self._slots))
+        waiting = len(ready)
+        spending = running + waiting + self._recorder.unrecorded
+        cap = job.concurrency + self._read_ahead(self._slots) - running - waiting
+        await self.pacing.prepare(session, job, now)
+        grant = self.pacing.grant(job, min(want, cap), spending=spending, now=now)
+        items: list[tuple[int, str]] = []
+        if grant.count > 0:
+            items = await repository.claim_items(
+                session,
+                job_id=job.id,
+                worker_id=self.worker_id,
+                count=grant.count,
+                now=now,
+                lease=self.lease,
             )
-            # Each live worker takes its share of the slots, so a worker that joins a
-            # running job gets work instead of waiting behind the first one's read-ahead.
-            live = await repository.live_workers(session, now - self.lease)
-            self._slots = math.ceil(job.concurrency / max(1, live))
-            # A batch of outcomes per commit where claims come in batches too.
-            self._recorder.batch = max(1, self._read_ahead(self._slots) // 2)
-            waiting = len(ready)
-            spending = running + waiting + self._recorder.unrecorded
-            cap = job.concurrency + self._read_ahead(self._slots) - running - waiting
-            await self.pacing.prepare(session, job, now)
-            grant = self.pacing.grant(job, min(want, cap), spending=spending, now=now)
-            items: list[tuple[int, str]] = []
-            if grant.count > 0:
-                items = await repository.claim_items(
-                    session,
-                    job_id=job.id,
-                    worker_id=self.worker_id,
-                    count=grant.count,
-                    now=now,
-                    lease=self.lease,
-                )
-            # Results not yet recorded settle nothing: what they cost decides the cap.
-            if not items and spending == 0:
-                await self._settle_idle(session, job, grant, now)
-            job.updated_at = now
-            return Claim(
-                items=items,
-                status=job.status,
-                wait=grant.wait,
-                short=grant.wait is None and len(items) < want,
-                exhausted=job.selection_done and len(items) < grant.count,
-            )
+        # Results not yet recorded settle nothing: what they cost decides the cap.
+        if not items and spending == 0:
+            await self._settle_idle(session, job, grant, now)
+        job.updated_at = now
+        return Claim(
+            items=items,
+            status=job.status,
+            wait=grant.wait,
+            short=grant.wait is None and len(items) < want,
+            exhausted=job.selection_done and len(items) < grant.count,
+        )
 
     async def _settle_idle(
         self, session: AsyncSession, job: AnalyticsJob, grant: Grant, now: datetime

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.executions.models import Execution
@@ -20,11 +20,13 @@ async def add_verdicts(
     await session.execute(insert(VerdictRecord.__table__), rows)
     if not current:
         return
+    # Core's executemany: the ORM's bulk update by primary key walks each row in Python.
+    table = Execution.__table__
     await session.execute(
-        update(Execution),
+        update(table).where(table.c.id == bindparam("execution_id")),
         [
             {
-                "id": r["execution_id"],
+                "execution_id": r["execution_id"],
                 "activity_status": r["activity_status"],
                 "correctness_score": r["correctness_score"],
             }
