@@ -5,12 +5,8 @@ Names are AutoGPT's Prisma names, quoted; the engine's search_path points at its
 
 from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
-from functools import cache
-from itertools import groupby
-from operator import itemgetter
 from typing import Any, NamedTuple
 
-from pydantic_core import to_json
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,15 +38,15 @@ FROM "AgentGraphExecution" r
 ORDER BY changed_at, r.id
 """)
 _COUNT = text(f'SELECT count(*) FROM "AgentGraphExecution" r {_RUN_FILTER}')
-# Each node execution with its input rows, in time order, aggregated by PostgreSQL: one row
-# per node execution reaches Python. A run over the limit keeps its first `head` and last
-# `tail` node executions; the rest never leave the database.
+# Each node execution with its outputs grouped by pin and its input rows, both in time
+# order, aggregated by PostgreSQL: one row per node execution reaches Python. A run over
+# the limit keeps its first `head` and last `tail` node executions; the rest never leave
+# the database.
 # The first columns are execlens's node execution row (NODE_EXECUTION_COLUMNS), inputs
 # and outputs as JSON text and times as UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"), stored
 # as they are: decoding them in Python only to encode them again was most of a sync's time.
 # Values AutoGPT's moderation cleared replace the node's own, as AutoGPT reads them back;
-# a JSON value Python holds false (null, {}, [], "", 0, false) counts as none. The output
-# is null unless moderated: _OUTPUTS reads the node's own.
+# a JSON value Python holds false (null, {}, [], "", 0, false) counts as none.
 _FALSY = "('null', '{}', '[]', '\"\"', '0', 'false')"
 _NODE_EXECUTIONS = text(f"""
 WITH k AS (
@@ -70,6 +66,18 @@ WITH k AS (
     WINDOW w AS (PARTITION BY ne."agentGraphExecutionId" ORDER BY ne."addedTime", ne.id)
   ) k
   WHERE k.position <= :head OR k.position > k.total - :tail
+),
+-- Outputs of the whole batch aggregated at once: one grouping, not one per node. As JSON
+-- text (json_agg), not jsonb: building jsonb values cost about as much again.
+outputs AS (
+  SELECT o.node_execution_id, json_object_agg(o.name, o.vals) AS output
+  FROM (
+    SELECT io."referencedByOutputExecId" AS node_execution_id, io.name,
+           json_agg(io.data ORDER BY io.time, io.id) AS vals
+    FROM k JOIN "AgentNodeExecutionInputOutput" io ON io."referencedByOutputExecId" = k.id
+    GROUP BY 1, 2
+  ) o
+  GROUP BY 1
 )
 SELECT k.id, k.run_id, k.node_id, nullif(left(k.block_name, {NAME_LIMIT}), '') AS block_name,
   k.status,
@@ -81,26 +89,19 @@ SELECT k.id, k.run_id, k.node_id, nullif(left(k.block_name, {NAME_LIMIT}), '') A
        WHERE io."referencedByInputExecId" = k.id)
     WHEN k.execution_data NOT IN {_FALSY} THEN k.execution_data END
   )::text AS input,
-  CASE WHEN k.stats -> 'cleared_outputs' NOT IN {_FALSY}
-    THEN (k.stats -> 'cleared_outputs')::text END AS output,
+  coalesce(
+    CASE WHEN k.stats -> 'cleared_outputs' NOT IN {_FALSY}
+      THEN (k.stats -> 'cleared_outputs')::text END,
+    outputs.output::text
+  ) AS output,
   k.stats -> 'error' AS error,
   to_char(k.queued_at, '{_UTC_TEXT}') AS queued_at,
   to_char(k.started_at, '{_UTC_TEXT}') AS started_at,
   to_char(k.ended_at, '{_UTC_TEXT}') AS ended_at,
   k.total,
   CASE WHEN k.total - :tail > :head THEN k.next_queued_at END AS next_queued_at
-FROM k
+FROM k LEFT JOIN outputs ON outputs.node_execution_id = k.id
 ORDER BY k.run_id, k.position
-""")
-# The output rows of node executions, each node's together, in the order yielded. Grouping
-# them per pin into JSON is left to Python: PostgreSQL's two nested aggregates building
-# jsonb cost about as much as the rest of reading a node execution.
-_OUTPUTS = text("""
-SELECT io."referencedByOutputExecId" AS node_execution_id, io.name,
-       coalesce(io.data::text, 'null') AS value
-FROM "AgentNodeExecutionInputOutput" io
-WHERE io."referencedByOutputExecId" = ANY(:ids)
-ORDER BY io."referencedByOutputExecId", io.time, io.id
 """)
 _GRAPH_KEYS = "SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:versions AS integer[]))"
 _GRAPHS = text(f"""
@@ -192,36 +193,7 @@ async def node_executions(
     params = {"run_ids": list(run_ids), "head": head, "tail": tail}
     # all() fetches the rows at once; iterating the result would fetch them one by one.
     rows = (await connection.execute(_NODE_EXECUTIONS, params)).all()
-    nodes = [NodeRow._make(row) for row in rows]
-    # Moderated outputs come with the node; the others are read now.
-    ids = [node.id for node in nodes if node.output is None]
-    if not ids:
-        return nodes
-    outputs = outputs_text((await connection.execute(_OUTPUTS, {"ids": ids})).all())
-    return [n if n.output is not None else n._replace(output=outputs.get(n.id)) for n in nodes]
-
-
-def outputs_text(rows: Sequence[AnyRow]) -> dict[str, str]:
-    """Return each node execution's outputs as JSON text: each pin's values in yield order.
-
-    ``rows`` are _OUTPUTS rows (node execution id, pin name, JSON text of one value), each
-    node's together, in the order yielded; pins come in the order of their first value.
-    """
-    texts = {}
-    for node_id, values in groupby(rows, key=itemgetter(0)):
-        pins: dict[str, list[str]] = {}
-        for _, name, value in values:
-            pins.setdefault(name, []).append(value)
-        texts[node_id] = (
-            "{" + ", ".join(f"{_quoted(k)}: [{', '.join(v)}]" for k, v in pins.items()) + "}"
-        )
-    return texts
-
-
-@cache
-def _quoted(name: str) -> str:
-    # Pin names repeat from node to node: each is quoted once.
-    return to_json(name).decode()
+    return [NodeRow._make(row) for row in rows]
 
 
 async def graphs(
