@@ -209,7 +209,8 @@ class AutoGPTSync:
     async def _fetch(self, runs: Sequence[RunRow]) -> _Fetched:
         """Read what these runs need from both databases: stored changes, nodes, graphs."""
         async with self.database.read() as session:
-            stored = await repository.stored_changes(session, [r.id for r in runs])
+            ids = [r.id for r in runs]
+            stored = await repository.stored_changes(session, self.database.dialect, ids)
         gone = [run.id for run in runs if mapping.is_skipped(run)]
         fresh = [run for run in runs if not mapping.is_skipped(run)]
         # Runs re-read in the lookback window that did not change since: nothing to write.
