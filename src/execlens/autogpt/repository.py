@@ -80,7 +80,7 @@ async def stored_changes(
     stmt = select(SyncedRun.execution_id, SyncedRun.changed_at).where(
         in_texts(dialect, SyncedRun.__table__.c.execution_id, ids)
     )
-    return dict((await session.execute(stmt)).tuples().all())
+    return dict((await session.execute(stmt)).all())
 
 
 async def save_changes(
