@@ -170,6 +170,26 @@ async def test_a_node_with_moderated_values_is_stored_with_them_not_the_original
     assert (second.input, second.output) == ({"prompt": "hello"}, {"response": ["hi"]})
 
 
+async def test_outputs_keep_every_value_of_every_pin_in_order_whatever_the_names_and_values(
+    autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
+):
+    graph = await autogpt.graph()
+    values = [{"nested": [1, 2.5, None]}, 'naïve "quoted" \\ text\n', 0, False, [], None]
+    outputs = [("a", values[0]), ('pin "b"\\', values[1]), ("a", values[2]), ("é ✓", values[3])]
+    outputs += [("a", values[4]), ('pin "b"\\', values[5])]
+    await autogpt.run(graph, "run-1", steps=[Step(_llm(graph), outputs=outputs)])
+
+    await syncer.sync_once()
+
+    async with database.read() as session:
+        node = (await execution_service.get(session, "run-1")).node_executions[0]
+    assert node.output == {
+        "a": [{"nested": [1, 2.5, None]}, 0, []],
+        'pin "b"\\': ['naïve "quoted" \\ text\n', None],
+        "é ✓": [False],
+    }
+
+
 async def test_a_node_error_that_is_not_text_is_kept_as_text(
     autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
 ):

@@ -3,9 +3,10 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from execlens.db.dialect import in_texts
 from execlens.db.engine import Database
 from execlens.db.migrate import current_revision, head_revision, upgrade
 from execlens.executions.models import Execution, ExecutionStatus
@@ -92,3 +93,29 @@ async def test_an_existing_world_readable_database_file_is_tightened(tmp_path):
     database = Database(f"sqlite+aiosqlite:///{path}")
     await database.dispose()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("wanted", [[], ["e-1"], ['it\'s "quoted", \\ ✓', "e-1", "absent"]])
+async def test_a_list_of_ids_bound_as_one_parameter_matches_exactly_those_ids(
+    database: Database, wanted: list[str]
+):
+    ids = ["e-1", "e-10", 'it\'s "quoted", \\ ✓', "E-1"]
+    created = datetime(2026, 3, 1, tzinfo=UTC)
+    async with database.write() as session:
+        for execution_id in ids:
+            session.add(
+                Execution(
+                    id=execution_id,
+                    graph_id="g",
+                    graph_version=1,
+                    user_id="u",
+                    status=ExecutionStatus.COMPLETED,
+                    created_at=created,
+                )
+            )
+    column = Execution.__table__.c.id
+    async with database.read() as session:
+        found = await session.scalars(
+            select(column).where(in_texts(database.dialect, column, wanted))
+        )
+        assert set(found) == set(wanted) & set(ids)

@@ -1,13 +1,15 @@
 """Turn AutoGPT's rows into execlens's rows, as AutoGPT itself reads them back."""
 
+import sys
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 from pydantic_core import to_json
 
 from execlens.autogpt import reader
+from execlens.autogpt.reader import NodeRow, RunRow
 from execlens.db.base import AnyRow
 from execlens.db.dialect import utc_text
 from execlens.errors import field_path
@@ -42,18 +44,26 @@ def first_problem(exc: ValueError) -> str:
     return str(exc)
 
 
-def is_skipped(run: AnyRow) -> bool:
+def is_skipped(run: RunRow) -> bool:
     """Tell whether a run must not be in execlens: soft-deleted, or a dry run."""
     stats = run.stats if isinstance(run.stats, dict) else {}
     return bool(run.is_deleted) or stats.get("is_dry_run") is True
 
 
-def run_stats(stats: Any) -> ExecutionStats:
-    """Return the stats keys execlens knows; a value execlens cannot store is left out."""
+def stats_values(stats: dict[str, Any] | None) -> tuple[Any, ...]:
+    """Return the stats execlens keeps, in STATS_KEYS order; a value it cannot store is None."""
+    values = _values_as_is(stats or {})
+    if values is not None:
+        return tuple(values)
     picked = {k: v for k, v in (stats or {}).items() if k in STATS_KEYS and v is not None}
     for key in ("error", "activity_status"):
         if key in picked and not isinstance(picked[key], str):
             picked[key] = str(picked[key])
+    checked = _checked_stats(picked)
+    return tuple(getattr(checked, key) for key in STATS_KEYS)
+
+
+def _checked_stats(picked: dict[str, Any]) -> ExecutionStats:
     for _ in range(len(picked) + 1):
         try:
             return ExecutionStats.model_validate(picked)
@@ -64,18 +74,51 @@ def run_stats(stats: Any) -> ExecutionStats:
     return ExecutionStats()
 
 
+# The values ExecutionStats keeps as they are: of that exact type, within those bounds (NaN
+# fails both, infinity the upper). Stats holding only such values skip the model, whose
+# validation cost more than the rest of mapping a run.
+_KEPT_AS_IS: dict[str, tuple[type, float, float]] = {
+    "cost": (int, 0, _INT32_MAX),
+    "walltime": (float, 0.0, sys.float_info.max),
+    "cputime": (float, 0.0, sys.float_info.max),
+    "node_count": (int, 0, _INT32_MAX),
+    "node_error_count": (int, 0, _INT32_MAX),
+    "error": (str, 0, 0),
+    "activity_status": (str, 0, 0),
+    "correctness_score": (float, 0.0, 1.0),
+}
+# Each key's place in STATS_KEYS, with its kept values.
+_AS_IS: dict[str, tuple[int, type, float, float]] = {
+    key: (index, *_KEPT_AS_IS[key]) for index, key in enumerate(STATS_KEYS)
+}
+
+
+def _values_as_is(stats: dict[str, Any]) -> list[Any] | None:
+    """Return the stats in STATS_KEYS order, or None when one needs ExecutionStats' checks."""
+    values: list[Any] = [None] * len(STATS_KEYS)
+    for key, value in stats.items():
+        spec = _AS_IS.get(key)
+        if spec is None or value is None:
+            continue
+        index, kind, low, high = spec
+        if type(value) is not kind or (kind is not str and not low <= cast(float, value) <= high):
+            return None
+        values[index] = value
+    return values
+
+
 def _is_id(value: Any) -> bool:
     return isinstance(value, str) and 0 < len(value) <= _ID_LIMIT
 
 
-def _check_node(node: AnyRow) -> None:
+def _check_node(node: NodeRow) -> None:
     """Raise ValidationError naming the first field of ``node`` execlens cannot store."""
     NodeExecutionIn(
         id=node.id, node_id=node.node_id, block_name=node.block_name, status=node.status
     )
 
 
-def node_values(node: AnyRow) -> tuple[Any, ...]:
+def node_values(node: NodeRow) -> tuple[Any, ...]:
     """Return one node execution as stored, values in NODE_EXECUTION_COLUMNS order.
 
     The reader selects them in that order, as AutoGPT reads them back (moderated values
@@ -98,7 +141,7 @@ def trim_limits() -> tuple[int, int]:
     return keep // 2, keep - keep // 2
 
 
-def node_executions(run_id: str, rows: Sequence[AnyRow]) -> list[tuple[Any, ...]]:
+def node_executions(run_id: str, rows: Sequence[NodeRow]) -> list[tuple[Any, ...]]:
     """Return a run's node executions; a trimmed run gets a note where steps were left out."""
     nodes = [node_values(row) for row in rows]
     if not rows or rows[0].total <= MAX_NODE_EXECUTIONS:
@@ -130,7 +173,7 @@ def trimmed_note(run_id: str, total: int, at: datetime | None) -> tuple[Any, ...
     )
 
 
-def _check_execution(run: AnyRow) -> None:
+def _check_execution(run: RunRow) -> None:
     """Raise ValidationError naming the first field of ``run`` execlens cannot store."""
     ExecutionIn(
         id=run.id,
@@ -144,7 +187,7 @@ def _check_execution(run: AnyRow) -> None:
     )
 
 
-def execution_values(run: AnyRow, arrived_at: datetime) -> tuple[Any, ...]:
+def execution_values(run: RunRow, arrived_at: datetime) -> tuple[Any, ...]:
     """Return a finished run as stored, values in EXECUTION_COLUMNS order."""
     version = run.graph_version
     valid = (
@@ -158,7 +201,7 @@ def execution_values(run: AnyRow, arrived_at: datetime) -> tuple[Any, ...]:
     )
     if not valid:
         _check_execution(run)
-    stats = run_stats(run.stats if isinstance(run.stats, dict) else None)
+    stats = stats_values(run.stats if isinstance(run.stats, dict) else None)
     return (
         run.id,
         run.graph_id,
@@ -168,14 +211,7 @@ def execution_values(run: AnyRow, arrived_at: datetime) -> tuple[Any, ...]:
         run.created_at,
         run.started_at,
         run.ended_at,
-        stats.cost,
-        stats.walltime,
-        stats.cputime,
-        stats.node_count,
-        stats.node_error_count,
-        stats.error,
-        stats.activity_status,
-        stats.correctness_score,
+        *stats,
         arrived_at,
     )
 

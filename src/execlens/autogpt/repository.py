@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.autogpt.models import SyncCursor, SyncedRun
 from execlens.db.base import AnyRow
-from execlens.db.dialect import bulk_upsert, encode_rows, insert_on_conflict
+from execlens.db.dialect import bulk_upsert, encode_rows, in_texts, insert_on_conflict
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution
 from execlens.judge.models import VerdictRecord
@@ -71,14 +71,16 @@ async def release_lease(session: AsyncSession, source: str, owner: str) -> None:
     )
 
 
-async def stored_changes(session: AsyncSession, ids: Sequence[str]) -> dict[str, datetime]:
+async def stored_changes(
+    session: AsyncSession, dialect: Dialect, ids: Sequence[str]
+) -> dict[str, datetime]:
     """Return the AutoGPT change time stored for each of these synced runs."""
     if not ids:
         return {}
     stmt = select(SyncedRun.execution_id, SyncedRun.changed_at).where(
-        SyncedRun.execution_id.in_(ids)
+        in_texts(dialect, SyncedRun.__table__.c.execution_id, ids)
     )
-    return {row.execution_id: row.changed_at for row in await session.execute(stmt)}
+    return dict((await session.execute(stmt)).all())
 
 
 async def save_changes(

@@ -11,6 +11,7 @@ from operator import attrgetter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from execlens.autogpt import mapping, reader, repository
+from execlens.autogpt.reader import NodeRow, RunRow
 from execlens.autogpt.schema_check import check_source_schema
 from execlens.autogpt.source import SourceError, source_connection, source_engine
 from execlens.db.base import AnyRow, as_utc
@@ -49,11 +50,11 @@ class SyncReport:
 class _Fetched:
     """A batch of runs as read: the ones to write, with their node and graph rows."""
 
-    runs: Sequence[AnyRow]
-    kept: list[AnyRow]
+    runs: Sequence[RunRow]
+    kept: list[RunRow]
     gone: list[str]
     unchanged: int
-    nodes: Sequence[AnyRow] = ()
+    nodes: Sequence[NodeRow] = ()
     graphs: _GraphRows | None = None
 
 
@@ -198,17 +199,18 @@ class AutoGPTSync:
                 on_batch(report)
         return asyncio.create_task(self._write(batch, fetched.runs, report))
 
-    async def _finished_runs(self, since: datetime | None) -> AsyncGenerator[Sequence[AnyRow]]:
+    async def _finished_runs(self, since: datetime | None) -> AsyncGenerator[list[RunRow]]:
         # Only reading AutoGPT's runs happens in this connection's context: an error
         # writing to execlens must not be reported as AutoGPT's.
         async with source_connection(self.engine, self.source) as connection:
             async for runs in reader.finished_runs(connection, since=since, batch=self.batch_size):
                 yield runs
 
-    async def _fetch(self, runs: Sequence[AnyRow]) -> _Fetched:
+    async def _fetch(self, runs: Sequence[RunRow]) -> _Fetched:
         """Read what these runs need from both databases: stored changes, nodes, graphs."""
         async with self.database.read() as session:
-            stored = await repository.stored_changes(session, [r.id for r in runs])
+            ids = [r.id for r in runs]
+            stored = await repository.stored_changes(session, self.database.dialect, ids)
         gone = [run.id for run in runs if mapping.is_skipped(run)]
         fresh = [run for run in runs if not mapping.is_skipped(run)]
         # Runs re-read in the lookback window that did not change since: nothing to write.
@@ -290,7 +292,7 @@ class AutoGPTSync:
                 invalid.append((f"graph {g.id} version {g.version}", mapping.first_problem(exc)))
         return graphs
 
-    async def _write(self, batch: _Batch, runs: Sequence[AnyRow], report: SyncReport) -> None:
+    async def _write(self, batch: _Batch, runs: Sequence[RunRow], report: SyncReport) -> None:
         position = runs[-1].changed_at
         # Runs, removals and the cursor commit together: a crash (kill -9) between
         # batches loses nothing, and the next pass re-reads from the cursor.

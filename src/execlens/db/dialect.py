@@ -19,10 +19,14 @@ from sqlalchemy import (
     Date,
     DateTime,
     Integer,
+    String,
     Table,
+    any_,
+    bindparam,
     cast,
     func,
     literal_column,
+    select,
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -102,6 +106,22 @@ def lock_migrations(dialect: Dialect, connection: Connection) -> None:
             # A transaction-level lock is released by the commit or rollback that ends the
             # migration, so a failed upgrade can never leave it held on a pooled connection.
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+        case _:
+            assert_never(dialect)
+
+
+def in_texts(
+    dialect: Dialect, column: ColumnElement[str], values: Sequence[str]
+) -> ColumnElement[bool]:
+    """Return ``column IN values``, the values bound as one parameter (an array, JSON text)."""
+    # in_() binds one parameter per value, rendered into the SQL at each execution: for a
+    # batch of a few hundred ids, that cost more than the query.
+    match dialect:
+        case "sqlite":
+            each = func.json_each(bindparam(None, to_json(list(values)).decode()))
+            return column.in_(select(each.table_valued("value").c.value))
+        case "postgresql":
+            return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
         case _:
             assert_never(dialect)
 
