@@ -13,8 +13,9 @@ end. The clock stops when the last trace is assembled into an execution; the gra
 is 0 s, since waiting is not work; one empty export before the clock starts warms the
 server up (FastAPI builds its routes on the first request). Prints spans/s ingested
 (until the last request was answered) and ingested plus assembled, against the goal, and
-the server's peak memory (VmHWM) with its ratio between the two shapes: flat means close
-to 1.
+the peak memory (VmHWM) of the server and its assembly processes, summed, with its ratio
+between the two shapes: flat means close to 1. ``--assembly-processes`` sets the server's
+EXECLENS_OTLP_ASSEMBLY_PROCESSES.
 
 With ``--baseline-src`` (the ``src`` directory of another checkout, such as a worktree of
 the previous commit), each run is measured twice, side by side: first by a server running
@@ -130,7 +131,7 @@ def free_port() -> int:
 
 
 def start_server(
-    url: str, data_dir: Path, port: int, source: str | None
+    url: str, data_dir: Path, port: int, source: str | None, processes: int
 ) -> subprocess.Popen[bytes]:
     """Run `execlens serve` (from ``source`` when given) in its own process; return once up."""
     env = (
@@ -145,6 +146,8 @@ def start_server(
             "EXECLENS_RATE_LIMIT_PER_MINUTE": "0",
             "EXECLENS_OTLP_GRACE_SECONDS": "0",
             "EXECLENS_OTLP_ASSEMBLY_POLL_SECONDS": "0.1",
+            # A baseline from before this setting ignores it, and assembles in the server.
+            "EXECLENS_OTLP_ASSEMBLY_PROCESSES": str(processes),
         }
     )
     command = [sys.executable, "-m", "execlens", "serve", "--port", str(port)]
@@ -161,12 +164,19 @@ def start_server(
     raise SystemExit("execlens serve did not start")
 
 
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
 def peak_mib(pid: int) -> float:
-    """Return a process's peak resident memory (VmHWM) in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Return the peak resident memory (VmHWM) in MiB of a process and its children, summed."""
+    total = 0.0
+    for process in [pid, *_children(pid)]:
+        for line in Path(f"/proc/{process}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
 async def send(port: int, key: str, payloads: list[bytes], exporters: int) -> None:
@@ -222,12 +232,13 @@ async def measure(
 
 
 def bench(dialect: str, root: Path, run: dict[str, Any], source: str | None) -> dict[str, Any]:
+    """Measure one run on a fresh database, with a server running ``source`` (or this code)."""
     url = POSTGRES_URL if dialect == "postgresql" else f"sqlite+aiosqlite:///{root / 'bench.db'}"
     settings = Settings(database_url=url, data_dir=root, jwt_secret=SECRET)
     # The server migrates: a baseline checkout may stop at an older schema revision.
     asyncio.run(empty(url, settings))
     port = free_port()
-    server = start_server(url, root, port, source)
+    server = start_server(url, root, port, source, run["processes"])
     try:
         key = asyncio.run(create_key(url, settings))
         result = asyncio.run(measure(url, settings, port, key, run))
@@ -244,11 +255,18 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=100_000)
     parser.add_argument("--exporters", type=int, default=8)
     parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument(
+        "--assembly-processes",
+        type=int,
+        default=2,
+        help="EXECLENS_OTLP_ASSEMBLY_PROCESSES of the server (0: assemble in the server)",
+    )
     parser.add_argument("--baseline-src", help="measure this src directory too, side by side")
     args = parser.parse_args()
     print(
         f"{args.spans:,} spans per run, {args.batch} per request, {args.exporters} concurrent "
-        f"exporters; goal: at least {GOAL:,} spans/s ingested and assembled, memory flat\n"
+        f"exporters, {args.assembly_processes} assembly processes; goal: at least {GOAL:,} "
+        "spans/s ingested and assembled, memory flat\n"
     )
     versions = ([args.baseline_src] if args.baseline_src else []) + [None]
     compare = "| baseline spans/s (peak) | ÷ baseline " if args.baseline_src else ""
@@ -261,7 +279,12 @@ def main() -> None:
         first_peak = None
         for shape, per_trace in SHAPES.items():
             payloads, traces = bodies(args.spans, per_trace, args.batch)
-            run = {"bodies": payloads, "traces": traces, "exporters": args.exporters}
+            run = {
+                "bodies": payloads,
+                "traces": traces,
+                "exporters": args.exporters,
+                "processes": args.assembly_processes,
+            }
             spans = traces * per_trace
             results = []
             for source in versions:

@@ -407,6 +407,79 @@ async def _upsert(
             assert_never(dialect)
 
 
+@cache
+def _postgresql_array_upsert_sql(
+    table: Table, columns: tuple[str, ...], keep: _Keep, as_text: frozenset[str], tail: str
+) -> str:
+    """Return an upsert reading one array parameter per column through ``unnest``."""
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    arrays, selected = [], []
+    for number, name in enumerate(columns, start=1):
+        if name in as_text and _is_datetime(table, name):
+            # Stored UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"), read as UTC.
+            arrays.append(f"${number}::text[]")
+            selected.append(f"CAST({name} AS timestamp) AT TIME ZONE 'UTC'")
+        else:
+            arrays.append(f"${number}::{table.c[name].type.compile(dialect=dialect)}[]")
+            selected.append(name)
+    order = f" ORDER BY {', '.join(c.name for c in table.primary_key.columns)}" if tail else ""
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) "
+        f"AS rows ({', '.join(columns)}){order} {_conflict_clause(table, columns, keep)}{tail}"
+    )
+
+
+async def _postgresql_array_upsert(
+    session: AsyncSession,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: CopyRecords,
+    keep: _Keep,
+    tail: str,
+) -> list[Any]:
+    # One statement, prepared once per connection: the COPY path's temporary table costs
+    # PostgreSQL four statements and a truncation at commit, more than a few rows' work.
+    sql = _postgresql_array_upsert_sql(table, columns, keep, rows.as_text, tail)
+    arrays = tuple(list(values) for values in zip(*rows.records, strict=True))
+    connection = await session.connection()
+    result = await connection.exec_driver_sql(sql, arrays)
+    return list(result.scalars()) if tail else []
+
+
+async def upsert_few(
+    session: AsyncSession,
+    dialect: Dialect,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: EncodedRows,
+    *,
+    keep_existing: tuple[str, ...] = (),
+    keep_first: tuple[str, ...] = (),
+    update_where: str | None = None,
+) -> list[Any]:
+    """Upsert like ``bulk_upsert_returning`` (``update_where`` optional) in one statement.
+
+    For the few rows of one request: on PostgreSQL the values go as one array per column,
+    without ``bulk_upsert``'s temporary table. Return the keys upserted with
+    ``update_where``, else nothing.
+    """
+    if not rows:
+        return []
+    keep = _Keep(keep_existing, keep_first)
+    key = table.primary_key.columns[0].name
+    tail = f" WHERE {update_where} RETURNING {key}" if update_where else ""
+    match dialect:
+        case "sqlite":
+            assert isinstance(rows, list)
+            return await _sqlite_upsert(session, table, columns, rows, keep, tail)
+        case "postgresql":
+            assert isinstance(rows, CopyRecords)
+            return await _postgresql_array_upsert(session, table, columns, rows, keep, tail)
+        case _:
+            assert_never(dialect)
+
+
 def storage_problem(exc: BaseException) -> str | None:
     """Say what to do when the database is full, locked or unreachable; None otherwise."""
     text = str(getattr(exc, "orig", exc)).lower()

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.dialect import bulk_upsert, bulk_upsert_returning, encode_rows, utc_text
+from execlens.db.dialect import encode_rows, upsert_few, utc_text
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution
 from execlens.otlp.models import OtlpTrace, StagedSpans, TraceState
@@ -42,7 +42,7 @@ async def touch_traces(
     # One time for every row: converted once, not per row.
     at = utc_text(now)
     rows = [(trace_id, pending, at, at, root) for trace_id, root in sorted(roots.items())]
-    touched = await bulk_upsert_returning(
+    touched = await upsert_few(
         session,
         dialect,
         TRACES,
@@ -70,7 +70,7 @@ async def stage_spans(
     """
     table = SPANS
     encoded = encode_rows(dialect, table, STAGED_COLUMNS, rows, as_text=_STAGED_TIMES)
-    await bulk_upsert(session, dialect, table, STAGED_COLUMNS, encoded)
+    await upsert_few(session, dialect, table, STAGED_COLUMNS, encoded)
 
 
 def ready_traces(
