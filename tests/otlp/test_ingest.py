@@ -5,7 +5,10 @@ import gzip
 
 import pytest
 from google.rpc.status_pb2 import Status
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
@@ -74,6 +77,29 @@ async def test_spans_in_several_requests_out_of_order_become_one_execution(
     }
     async with database.read() as session:
         assert await repository.count_staged(session) == 0
+
+
+async def test_a_span_arriving_after_the_root_restarts_the_grace_period(database, settings):
+    spans = record_spans(weather_agent)
+    root = [s for s in spans if s.parent is None]
+    children = [s for s in spans if s.parent is not None]
+    grace = settings.otlp_grace_seconds
+
+    async def arrive(part, seconds: float) -> None:
+        request = ExportTraceServiceRequest.FromString(encode(part))
+        async with database.write() as session:
+            await otlp_service.ingest(session, database.dialect, request, later(seconds))
+
+    await arrive(root + children[:1], 0)
+    # A late child, sent again (as a retrying exporter does), then one more.
+    await arrive(children[:1], 10)
+    assert await assemble_after(database, settings, grace + 5) == 0
+    await arrive(children[1:], 20)
+    assert await assemble_after(database, settings, grace + 15) == 0
+    assert await assemble_after(database, settings, grace + 21) == 1
+    async with database.read() as session:
+        trace = await repository.get_trace(session, trace_id_of(spans))
+        assert trace is not None and trace.span_count == 3
 
 
 async def test_re_sent_spans_change_nothing(client, database, settings, ingest_key, admin_headers):

@@ -20,6 +20,9 @@ from sqlalchemy import (
     DateTime,
     Integer,
     Table,
+    Text,
+    any_,
+    bindparam,
     cast,
     func,
     literal_column,
@@ -127,6 +130,24 @@ def utc_day_number(
             # date(timestamptz) follows the session's TimeZone; convert to UTC explicitly.
             utc_date = cast(func.timezone(literal_column("'UTC'"), column), Date)
             return type_coerce(utc_date - literal_column("DATE '1970-01-01'"), Integer)
+        case _:
+            assert_never(dialect)
+
+
+def one_of(
+    dialect: Dialect, column: ColumnElement[str], values: Sequence[str]
+) -> ColumnElement[bool]:
+    """Return ``column IN values`` for text values, with one parameter on PostgreSQL.
+
+    ``IN (...)`` binds one parameter per value: SQLAlchemy renders and converts each, and
+    asyncpg prepares a new statement for every count. ``= ANY(array)`` is one statement.
+    """
+    match dialect:
+        case "sqlite":
+            return column.in_(values)
+        case "postgresql":
+            array = bindparam(None, list(values), type_=postgresql.ARRAY(Text()))
+            return column == any_(array)
         case _:
             assert_never(dialect)
 

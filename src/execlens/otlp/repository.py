@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.dialect import encode_rows, upsert_few, utc_text
+from execlens.db.dialect import encode_rows, one_of, upsert_few, utc_text
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution
 from execlens.otlp.models import OtlpTrace, StagedSpans, TraceState
@@ -36,13 +36,18 @@ async def touch_traces(
 ) -> set[str]:
     """Record that spans of these traces arrived now; return those still pending.
 
-    ``roots`` maps a trace to its root span. An assembled trace is left as it is.
+    ``roots`` maps a trace to its root span. A trace seen before changes only when its
+    root arrives: how long ago its last span arrived, the grace period's clock, is read
+    from its staged spans (``ready_traces``). An assembled trace is left as it is.
     """
     pending = TraceState.PENDING.value
     # One time for every row: converted once, not per row.
     at = utc_text(now)
     rows = [(trace_id, pending, at, at, root) for trace_id, root in sorted(roots.items())]
-    touched = await upsert_few(
+    name = TRACES.name
+    # A row the condition leaves alone is still locked (PostgreSQL), as one updated is:
+    # the call waits for an assembly of the trace in progress, so it sees its outcome.
+    await upsert_few(
         session,
         dialect,
         TRACES,
@@ -50,9 +55,15 @@ async def touch_traces(
         encode_rows(dialect, TRACES, TRACE_COLUMNS, rows, as_text=_TRACE_TIMES),
         keep_existing=("root_span_id",),
         keep_first=("state", "first_received_at"),
-        update_where=f"{TRACES.name}.state = '{pending}'",
+        update_where=(
+            f"excluded.root_span_id IS NOT NULL AND {name}.root_span_id IS NULL "
+            f"AND {name}.state = '{pending}'"
+        ),
     )
-    return set(touched)
+    stmt = select(TRACES.c.trace_id).where(
+        one_of(dialect, TRACES.c.trace_id, list(roots)), TRACES.c.state != pending
+    )
+    return roots.keys() - set((await session.scalars(stmt)).all())
 
 
 async def unstage(session: AsyncSession, trace_ids: Collection[str]) -> None:
@@ -82,8 +93,14 @@ def ready_traces(
     grace period), or the first span arrived before ``abandoned_before`` (the trace never
     ended). On PostgreSQL, traces another process is assembling are skipped.
     """
+    # A trace's row holds when its root arrived; spans that came later, only their rows.
+    later_spans = select(SPANS.c.trace_id).where(
+        SPANS.c.trace_id == OtlpTrace.trace_id, SPANS.c.received_at > settled_before
+    )
     ready: ColumnElement[bool] = or_(
-        (OtlpTrace.root_span_id.is_not(None)) & (OtlpTrace.last_received_at <= settled_before),
+        OtlpTrace.root_span_id.is_not(None)
+        & (OtlpTrace.last_received_at <= settled_before)
+        & ~later_spans.exists(),
         OtlpTrace.first_received_at <= abandoned_before,
     )
     stmt = (
