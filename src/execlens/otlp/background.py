@@ -5,10 +5,11 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -28,6 +29,8 @@ PRUNE_SECONDS = 300.0
 PARENT_CHECK_SECONDS = 1.0
 # How long a stopping server waits for its assembly processes before killing them.
 STOP_SECONDS = 5.0
+# How long a starting server waits for its assembly processes to start.
+START_SECONDS = 60
 PROCESS_NAME = "execlens otlp assembly"
 
 
@@ -52,9 +55,11 @@ async def assemble_forever(database: Database, settings: Settings) -> None:
         await asyncio.sleep(settings.otlp_assembly_poll_seconds)
 
 
-def _assemble_in_process(settings: Settings, parent: int) -> None:
+def _assemble_in_process(settings: Settings, parent: int, started: Event) -> None:
     """Assemble ready traces until the process that started this one is gone."""
     install_log_redaction(settings)
+    # The modules are imported by now, the second or so of CPU a process takes to start.
+    started.set()
     asyncio.run(_assemble_while_parent_lives(settings, parent))
 
 
@@ -74,23 +79,30 @@ async def _assemble_while_parent_lives(settings: Settings, parent: int) -> None:
         await database.dispose()
 
 
-@contextmanager
-def assembly_processes(settings: Settings) -> Iterator[Sequence[BaseProcess]]:
-    """Run ``settings.otlp_assembly_processes`` assembling processes while the block runs."""
+@asynccontextmanager
+async def assembly_processes(settings: Settings) -> AsyncIterator[Sequence[BaseProcess]]:
+    """Run ``settings.otlp_assembly_processes`` assembling processes while the block runs.
+
+    Enter once they have started: the server answers only when its assembly does.
+    """
     # Spawned, not forked: a fork would copy the server's event loop and open connections.
     context = multiprocessing.get_context("spawn")
+    started = [context.Event() for _ in range(settings.otlp_assembly_processes)]
     processes = [
         context.Process(
             target=_assemble_in_process,
-            args=(settings, os.getpid()),
+            args=(settings, os.getpid(), event),
             name=f"{PROCESS_NAME} {number}",
             daemon=True,
         )
-        for number in range(1, settings.otlp_assembly_processes + 1)
+        for number, event in enumerate(started, start=1)
     ]
     try:
         for process in processes:
             process.start()
+        for event in started:
+            if not await asyncio.to_thread(event.wait, START_SECONDS):
+                log.warning("an OTLP assembly process did not start in %d s", START_SECONDS)
         yield processes
     finally:
         _stop(processes)
@@ -116,7 +128,7 @@ async def background_otlp(database: Database, settings: Settings) -> AsyncIterat
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(score_export(database, settings))
         if settings.otlp_assembly_processes:
-            stack.enter_context(assembly_processes(settings))
+            await stack.enter_async_context(assembly_processes(settings))
             yield
             return
         task = asyncio.create_task(assemble_forever(database, settings))
