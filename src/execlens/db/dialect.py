@@ -26,6 +26,7 @@ from sqlalchemy import (
     cast,
     func,
     literal_column,
+    select,
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -140,11 +141,14 @@ def one_of(
     """Return ``column IN values`` for text values, with one parameter on PostgreSQL.
 
     ``IN (...)`` binds one parameter per value: SQLAlchemy renders and converts each, and
-    asyncpg prepares a new statement for every count. ``= ANY(array)`` is one statement.
+    asyncpg prepares a new statement for every count. ``= ANY(array)`` (PostgreSQL) and
+    ``IN (SELECT value FROM json_each(array))`` (SQLite) are one statement for any count.
     """
     match dialect:
         case "sqlite":
-            return column.in_(values)
+            # The values as one JSON array, read back as rows by json_each.
+            each = func.json_each(bindparam(None, to_json(list(values)).decode(), type_=Text()))
+            return column.in_(select(literal_column("value")).select_from(each))
         case "postgresql":
             array = bindparam(None, list(values), type_=postgresql.ARRAY(Text()))
             return column == any_(array)

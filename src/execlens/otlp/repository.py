@@ -113,32 +113,34 @@ def ready_traces(
     return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
 
 
-async def span_counts(session: AsyncSession, trace_ids: Sequence[str]) -> dict[str, int]:
+async def span_counts(
+    session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]
+) -> dict[str, int]:
     """Return how many spans are staged per trace, for the traces that have any."""
     table = SPANS
     stmt = (
         select(table.c.trace_id, func.sum(table.c.span_count))
-        .where(table.c.trace_id.in_(trace_ids))
+        .where(one_of(dialect, table.c.trace_id, trace_ids))
         .group_by(table.c.trace_id)
     )
     return {trace_id: int(count) for trace_id, count in await session.execute(stmt)}
 
 
 async def staged_spans(
-    session: AsyncSession, trace_ids: Sequence[str]
+    session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]
 ) -> Sequence[Row[str, str, str]]:
     """Return (trace id, resource, spans) rows of these traces, in the order received."""
     table = SPANS
     stmt = (
         select(table.c.trace_id, table.c.resource, table.c.spans)
-        .where(table.c.trace_id.in_(trace_ids))
+        .where(one_of(dialect, table.c.trace_id, trace_ids))
         .order_by(table.c.received_at, table.c.batch_id)
     )
     return (await session.execute(stmt)).all()
 
 
 async def mark_assembled(
-    session: AsyncSession, outcomes: Sequence[dict[str, Any]], now: datetime
+    session: AsyncSession, dialect: Dialect, outcomes: Sequence[dict[str, Any]], now: datetime
 ) -> None:
     """Record what traces became (trace_id, execution_id, span_count, note); drop their spans."""
     table = TRACES
@@ -164,14 +166,20 @@ async def mark_assembled(
     )
     spans = SPANS
     await connection.execute(
-        delete(spans).where(spans.c.trace_id.in_([o["trace_id"] for o in outcomes]))
+        delete(spans).where(one_of(dialect, spans.c.trace_id, [o["trace_id"] for o in outcomes]))
     )
 
 
-async def foreign_executions(session: AsyncSession, execution_ids: Sequence[str]) -> set[str]:
+async def foreign_executions(
+    session: AsyncSession, dialect: Dialect, execution_ids: Sequence[str]
+) -> set[str]:
     """Return which of these execution ids are taken by executions that did not come by OTLP."""
-    linked = select(OtlpTrace.execution_id).where(OtlpTrace.execution_id.in_(execution_ids))
-    stmt = select(Execution.id).where(Execution.id.in_(execution_ids), Execution.id.not_in(linked))
+    linked = select(OtlpTrace.execution_id).where(
+        one_of(dialect, TRACES.c.execution_id, execution_ids)
+    )
+    stmt = select(Execution.id).where(
+        one_of(dialect, Execution.__table__.c.id, execution_ids), Execution.id.not_in(linked)
+    )
     return set((await session.scalars(stmt)).all())
 
 
