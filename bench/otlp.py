@@ -291,8 +291,8 @@ def main() -> None:
     parser.add_argument(
         "--assembly-processes",
         type=int,
-        default=2,
-        help="EXECLENS_OTLP_ASSEMBLY_PROCESSES of the server (0: assemble in the server)",
+        default=0,
+        help="EXECLENS_OTLP_ASSEMBLY_PROCESSES of the server (0, its default: in the server)",
     )
     parser.add_argument("--baseline-src", help="measure this src directory too, side by side")
     args = parser.parse_args()
