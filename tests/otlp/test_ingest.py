@@ -287,3 +287,35 @@ async def test_a_deadlock_broken_by_postgresql_reads_as_a_retryable_storage_prob
     assert len(errors) == 1
     problem = storage_problem(errors[0])
     assert problem is not None and "deadlock" in problem and "retry" in problem.lower()
+
+
+async def test_spans_sent_while_their_trace_is_assembled_wait_and_are_reported_late(
+    database, dialect
+):
+    # SQLite has one writer at a time: an ingest cannot run during an assembly there.
+    if dialect != "postgresql":
+        pytest.skip("PostgreSQL only: concurrent writers")
+    spans = record_spans(weather_agent)
+    trace_id = trace_id_of(spans)
+    request = ExportTraceServiceRequest.FromString(encode(spans))
+
+    async def ingest() -> service.IngestReport:
+        async with database.write() as session:
+            return await otlp_service.ingest(session, dialect, request, later(0))
+
+    await ingest()
+    where = f"WHERE trace_id = '{trace_id}'"
+    async with database.writer.connect() as assembler:
+        # As an assembly does: the trace's row locked, then marked assembled.
+        await assembler.begin()
+        await assembler.exec_driver_sql(f"SELECT 1 FROM otlp_traces {where} FOR UPDATE")
+        again = asyncio.create_task(ingest())
+        await asyncio.sleep(0.5)
+        assert not again.done(), "the ingest did not wait for the assembly"
+        await assembler.exec_driver_sql(f"UPDATE otlp_traces SET state = 'assembled' {where}")
+        await assembler.commit()
+    report = await again
+    assert report.accepted == 0
+    assert "assembled already" in report.message
+    async with database.read() as session:
+        assert await repository.count_staged(session) == 0

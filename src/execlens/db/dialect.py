@@ -138,7 +138,7 @@ def utc_day_number(
 def one_of(
     dialect: Dialect, column: ColumnElement[str], values: Sequence[str]
 ) -> ColumnElement[bool]:
-    """Return ``column IN values`` for text values, with one parameter on PostgreSQL.
+    """Return ``column IN values`` for text values, bound as one parameter whatever their count.
 
     ``IN (...)`` binds one parameter per value: SQLAlchemy renders and converts each, and
     asyncpg prepares a new statement for every count. ``= ANY(array)`` (PostgreSQL) and
@@ -434,24 +434,35 @@ async def _upsert(
 
 @cache
 def _postgresql_array_upsert_sql(
-    table: Table, columns: tuple[str, ...], keep: _Keep, as_text: frozenset[str], tail: str
+    table: Table,
+    columns: tuple[str, ...],
+    keep: _Keep,
+    as_text: frozenset[str],
+    tail: str,
+    constant: frozenset[int],
 ) -> str:
-    """Return an upsert reading one array parameter per column through ``unnest``."""
+    """Return an upsert reading one array per column through ``unnest``.
+
+    The columns in ``constant`` (indexes; never the first) take one value for every row.
+    """
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    arrays, selected = [], []
+    arrays, names, selected = [], [], []
     for number, name in enumerate(columns, start=1):
-        if name in as_text and _is_datetime(table, name):
-            # Stored UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"), read as UTC.
-            arrays.append(f"${number}::text[]")
-            selected.append(f"CAST({name} AS timestamp) AT TIME ZONE 'UTC'")
+        text = name in as_text and _is_datetime(table, name)
+        kind = "text" if text else table.c[name].type.compile(dialect=dialect)
+        if number - 1 in constant:
+            value = f"${number}::{kind}"
         else:
-            arrays.append(f"${number}::{table.c[name].type.compile(dialect=dialect)}[]")
-            selected.append(name)
+            arrays.append(f"${number}::{kind}[]")
+            names.append(name)
+            value = name
+        # Stored UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"), read as UTC.
+        selected.append(f"CAST({value} AS timestamp) AT TIME ZONE 'UTC'" if text else value)
     order = f" ORDER BY {', '.join(c.name for c in table.primary_key.columns)}" if tail else ""
     return (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) "
-        f"AS rows ({', '.join(columns)}){order} {_conflict_clause(table, columns, keep)}{tail}"
+        f"AS rows ({', '.join(names)}){order} {_conflict_clause(table, columns, keep)}{tail}"
     )
 
 
@@ -465,10 +476,18 @@ async def _postgresql_array_upsert(
 ) -> list[Any]:
     # One statement, prepared once per connection: the COPY path's temporary table costs
     # PostgreSQL four statements and a truncation at commit, more than a few rows' work.
-    sql = _postgresql_array_upsert_sql(table, columns, keep, rows.as_text, tail)
-    arrays = tuple(list(values) for values in zip(*rows.records, strict=True))
+    arrays = [list(values) for values in zip(*rows.records, strict=True)]
+    # asyncpg checks each array element's type in Python: a value shared by every row (a
+    # request's time, say) goes once, not once per row.
+    constant = frozenset(
+        index
+        for index, values in enumerate(arrays)
+        if index and len(values) > 1 and values.count(values[0]) == len(values)
+    )
+    sql = _postgresql_array_upsert_sql(table, columns, keep, rows.as_text, tail, constant)
+    params = tuple(values[0] if i in constant else values for i, values in enumerate(arrays))
     connection = await session.connection()
-    result = await connection.exec_driver_sql(sql, arrays)
+    result = await connection.exec_driver_sql(sql, params)
     return list(result.scalars()) if tail else []
 
 
