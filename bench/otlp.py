@@ -13,8 +13,12 @@ end. The clock stops when the last trace is assembled into an execution; the gra
 is 0 s, since waiting is not work; one empty export before the clock starts warms the
 server up (FastAPI builds its routes on the first request). Prints spans/s ingested
 (until the last request was answered) and ingested plus assembled, against the goal, and
-the server's peak memory (VmHWM) with its ratio between the two shapes: flat means close
-to 1.
+the peak memory (VmHWM) of the server and its assembly processes, summed, with its ratio
+between the two shapes: flat means close to 1. Also the CPU time per span, from the clock's
+start to its end, of the server with its assembly processes, and of the PostgreSQL
+backends of the bench database: on a machine shared with other work the rates swing with
+the load, the CPU per span much less. ``--assembly-processes`` sets the server's
+EXECLENS_OTLP_ASSEMBLY_PROCESSES.
 
 With ``--baseline-src`` (the ``src`` directory of another checkout, such as a worktree of
 the previous commit), each run is measured twice, side by side: first by a server running
@@ -39,6 +43,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from execlens.auth.models import ApiKeyScope
 from execlens.auth.service import api_key_service
@@ -130,7 +135,7 @@ def free_port() -> int:
 
 
 def start_server(
-    url: str, data_dir: Path, port: int, source: str | None
+    url: str, data_dir: Path, port: int, source: str | None, processes: int
 ) -> subprocess.Popen[bytes]:
     """Run `execlens serve` (from ``source`` when given) in its own process; return once up."""
     env = (
@@ -145,6 +150,8 @@ def start_server(
             "EXECLENS_RATE_LIMIT_PER_MINUTE": "0",
             "EXECLENS_OTLP_GRACE_SECONDS": "0",
             "EXECLENS_OTLP_ASSEMBLY_POLL_SECONDS": "0.1",
+            # A baseline from before this setting ignores it, and assembles in the server.
+            "EXECLENS_OTLP_ASSEMBLY_PROCESSES": str(processes),
         }
     )
     command = [sys.executable, "-m", "execlens", "serve", "--port", str(port)]
@@ -161,12 +168,19 @@ def start_server(
     raise SystemExit("execlens serve did not start")
 
 
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
 def peak_mib(pid: int) -> float:
-    """Return a process's peak resident memory (VmHWM) in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Return the peak resident memory (VmHWM) in MiB of a process and its children, summed."""
+    total = 0.0
+    for process in [pid, *_children(pid)]:
+        for line in Path(f"/proc/{process}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
 async def send(port: int, key: str, payloads: list[bytes], exporters: int) -> None:
@@ -203,12 +217,33 @@ async def assembled(database: Database) -> int:
         return await session.scalar(stmt.select_from(OtlpTrace)) or 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(server: int, database: str | None) -> tuple[float, float]:
+    """Return the CPU seconds used so far by the server and its processes, and by PostgreSQL.
+
+    PostgreSQL's are those of the backends connected to ``database`` (None: SQLite).
+    """
+    own = sum(_cpu_seconds(pid) for pid in [server, *_children(server)])
+    backends = 0.0
+    for entry in Path("/proc").iterdir() if database else ():
+        with suppress(OSError):
+            if f" {database} ".encode() in (entry / "cmdline").read_bytes():
+                backends += _cpu_seconds(int(entry.name))
+    return own, backends
+
+
 async def measure(
     url: str, settings: Settings, port: int, key: str, run: dict[str, Any]
 ) -> dict[str, Any]:
     database = Database(url, settings=settings)
+    name = make_url(url).database if database.dialect == "postgresql" else None
     try:
         await warm_up(port, key)
+        cpu = cpu_seconds(run["server"], name)
         started = time.perf_counter()
         await send(port, key, run["bodies"], run["exporters"])
         ingested = time.perf_counter() - started
@@ -216,21 +251,30 @@ async def measure(
             if await assembled(database) >= run["traces"]:
                 break
             await asyncio.sleep(0.05)
-        return {"ingest": ingested, "total": time.perf_counter() - started}
+        total = time.perf_counter() - started
+        after = cpu_seconds(run["server"], name)
+        spans = run["traces"] * run["per_trace"]
+        return {
+            "ingest": ingested,
+            "total": total,
+            "server_us": (after[0] - cpu[0]) / spans * 1e6,
+            "postgres_us": (after[1] - cpu[1]) / spans * 1e6,
+        }
     finally:
         await database.dispose()
 
 
 def bench(dialect: str, root: Path, run: dict[str, Any], source: str | None) -> dict[str, Any]:
+    """Measure one run on a fresh database, with a server running ``source`` (or this code)."""
     url = POSTGRES_URL if dialect == "postgresql" else f"sqlite+aiosqlite:///{root / 'bench.db'}"
     settings = Settings(database_url=url, data_dir=root, jwt_secret=SECRET)
     # The server migrates: a baseline checkout may stop at an older schema revision.
     asyncio.run(empty(url, settings))
     port = free_port()
-    server = start_server(url, root, port, source)
+    server = start_server(url, root, port, source, run["processes"])
     try:
         key = asyncio.run(create_key(url, settings))
-        result = asyncio.run(measure(url, settings, port, key, run))
+        result = asyncio.run(measure(url, settings, port, key, run | {"server": server.pid}))
         result["peak_mib"] = peak_mib(server.pid)
         return result
     finally:
@@ -244,43 +288,69 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=100_000)
     parser.add_argument("--exporters", type=int, default=8)
     parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument(
+        "--assembly-processes",
+        type=int,
+        default=0,
+        help="EXECLENS_OTLP_ASSEMBLY_PROCESSES of the server (0, its default: in the server)",
+    )
     parser.add_argument("--baseline-src", help="measure this src directory too, side by side")
     args = parser.parse_args()
     print(
         f"{args.spans:,} spans per run, {args.batch} per request, {args.exporters} concurrent "
-        f"exporters; goal: at least {GOAL:,} spans/s ingested and assembled, memory flat\n"
+        f"exporters, {args.assembly_processes} assembly processes; goal: at least {GOAL:,} "
+        "spans/s ingested and assembled, memory flat\n"
     )
     versions = ([args.baseline_src] if args.baseline_src else []) + [None]
-    compare = "| baseline spans/s (peak) | ÷ baseline " if args.baseline_src else ""
+    compare = "| baseline spans/s (peak; CPU µs/span) | ÷ baseline " if args.baseline_src else ""
     print(
         "| database | shape | traces in flight | ingested spans/s | ingested + assembled "
-        f"spans/s | ÷ goal {compare}| peak memory | memory ÷ few long |"
+        f"spans/s | ÷ goal {compare}| CPU µs/span: execlens + PostgreSQL "
+        "| peak memory | memory ÷ few long |"
     )
-    print("|---|---|---:|---:|---:|---:|" + ("---:|---:|" if compare else "") + "---:|---:|")
+    print("|---|---|---:|---:|---:|---:|" + ("---:|---:|" if compare else "") + "---:|---:|---:|")
     for dialect in args.dialects:
         first_peak = None
         for shape, per_trace in SHAPES.items():
             payloads, traces = bodies(args.spans, per_trace, args.batch)
-            run = {"bodies": payloads, "traces": traces, "exporters": args.exporters}
-            spans = traces * per_trace
+            run = {
+                "bodies": payloads,
+                "traces": traces,
+                "exporters": args.exporters,
+                "processes": args.assembly_processes,
+                "per_trace": per_trace,
+            }
             results = []
             for source in versions:
                 with tempfile.TemporaryDirectory(prefix="execlens-bench-") as tmp:
                     results.append(bench(dialect, Path(tmp), run, source))
-            result = results[-1]
-            rate, first = spans / result["total"], spans / results[0]["total"]
-            baseline = (
-                f"| {first:,.0f} ({results[0]['peak_mib']:.0f} MiB) | {rate / first:.2f} "
-                if compare
-                else ""
-            )
-            first_peak = first_peak or result["peak_mib"]
-            name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[dialect]
-            print(
-                f"| {name} | {shape} ({per_trace} spans) | {traces:,} "
-                f"| {spans / result['ingest']:,.0f} | {rate:,.0f} | {rate / GOAL:.2f} {baseline}"
-                f"| {result['peak_mib']:.0f} MiB | {result['peak_mib'] / first_peak:.2f} |"
-            )
+            first_peak = first_peak or results[-1]["peak_mib"]
+            print(row(dialect, f"{shape} ({per_trace} spans)", run, results, first_peak))
+
+
+def _cpu(result: dict[str, Any]) -> str:
+    return f"{result['server_us']:.0f} + {result['postgres_us']:.0f}"
+
+
+def row(
+    dialect: str, shape: str, run: dict[str, Any], results: list[dict[str, Any]], peak: float
+) -> str:
+    """Return one table row: this code's figures (the last result), the baseline's (first)."""
+    spans = run["traces"] * run["per_trace"]
+    result = results[-1]
+    rate, first = spans / result["total"], spans / results[0]["total"]
+    baseline = (
+        f"| {first:,.0f} ({results[0]['peak_mib']:.0f} MiB; {_cpu(results[0])}) "
+        f"| {rate / first:.2f} "
+        if len(results) > 1
+        else ""
+    )
+    name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[dialect]
+    return (
+        f"| {name} | {shape} | {run['traces']:,} "
+        f"| {spans / result['ingest']:,.0f} | {rate:,.0f} | {rate / GOAL:.2f} {baseline}"
+        f"| {_cpu(result)} | {result['peak_mib']:.0f} MiB | {result['peak_mib'] / peak:.2f} |"
+    )
 
 
 if __name__ == "__main__":

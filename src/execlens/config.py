@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     otlp_max_spans_per_trace: int = Field(default=2_000, ge=1, le=20_000)
     otlp_max_value_chars: int = Field(default=16_384, ge=100, le=10_000_000)
     otlp_assembly_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # 0: assemble on the server's event loop; N: in N worker processes beside it, so
+    # assembly runs on other cores than ingest (PostgreSQL shares the work among them).
+    otlp_assembly_processes: int = Field(default=0, ge=0, le=16)
     otlp_export_endpoint: str | None = Field(default=None, pattern=r"^https?://")
     # Sent with every export, as OTEL_EXPORTER_OTLP_HEADERS spells them: k=v,k2=v2.
     otlp_export_headers: SecretStr | None = None

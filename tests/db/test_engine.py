@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from execlens.db.dialect import in_texts
+from execlens.db.dialect import one_of
 from execlens.db.engine import Database
 from execlens.db.migrate import current_revision, head_revision, upgrade
 from execlens.executions.models import Execution, ExecutionStatus
@@ -116,6 +116,6 @@ async def test_a_list_of_ids_bound_as_one_parameter_matches_exactly_those_ids(
     column = Execution.__table__.c.id
     async with database.read() as session:
         found = await session.scalars(
-            select(column).where(in_texts(database.dialect, column, wanted))
+            select(column).where(one_of(database.dialect, column, wanted))
         )
         assert set(found) == set(wanted) & set(ids)

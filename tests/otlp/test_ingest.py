@@ -5,7 +5,10 @@ import gzip
 
 import pytest
 from google.rpc.status_pb2 import Status
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
@@ -74,6 +77,29 @@ async def test_spans_in_several_requests_out_of_order_become_one_execution(
     }
     async with database.read() as session:
         assert await repository.count_staged(session) == 0
+
+
+async def test_a_span_arriving_after_the_root_restarts_the_grace_period(database, settings):
+    spans = record_spans(weather_agent)
+    root = [s for s in spans if s.parent is None]
+    children = [s for s in spans if s.parent is not None]
+    grace = settings.otlp_grace_seconds
+
+    async def arrive(part, seconds: float) -> None:
+        request = ExportTraceServiceRequest.FromString(encode(part))
+        async with database.write() as session:
+            await otlp_service.ingest(session, database.dialect, request, later(seconds))
+
+    await arrive(root + children[:1], 0)
+    # A late child, sent again (as a retrying exporter does), then one more.
+    await arrive(children[:1], 10)
+    assert await assemble_after(database, settings, grace + 5) == 0
+    await arrive(children[1:], 20)
+    assert await assemble_after(database, settings, grace + 15) == 0
+    assert await assemble_after(database, settings, grace + 21) == 1
+    async with database.read() as session:
+        trace = await repository.get_trace(session, trace_id_of(spans))
+        assert trace is not None and trace.span_count == 3
 
 
 async def test_re_sent_spans_change_nothing(client, database, settings, ingest_key, admin_headers):
@@ -261,3 +287,35 @@ async def test_a_deadlock_broken_by_postgresql_reads_as_a_retryable_storage_prob
     assert len(errors) == 1
     problem = storage_problem(errors[0])
     assert problem is not None and "deadlock" in problem and "retry" in problem.lower()
+
+
+async def test_spans_sent_while_their_trace_is_assembled_wait_and_are_reported_late(
+    database, dialect
+):
+    # SQLite has one writer at a time: an ingest cannot run during an assembly there.
+    if dialect != "postgresql":
+        pytest.skip("PostgreSQL only: concurrent writers")
+    spans = record_spans(weather_agent)
+    trace_id = trace_id_of(spans)
+    request = ExportTraceServiceRequest.FromString(encode(spans))
+
+    async def ingest() -> service.IngestReport:
+        async with database.write() as session:
+            return await otlp_service.ingest(session, dialect, request, later(0))
+
+    await ingest()
+    where = f"WHERE trace_id = '{trace_id}'"
+    async with database.writer.connect() as assembler:
+        # As an assembly does: the trace's row locked, then marked assembled.
+        await assembler.begin()
+        await assembler.exec_driver_sql(f"SELECT 1 FROM otlp_traces {where} FOR UPDATE")
+        again = asyncio.create_task(ingest())
+        await asyncio.sleep(0.5)
+        assert not again.done(), "the ingest did not wait for the assembly"
+        await assembler.exec_driver_sql(f"UPDATE otlp_traces SET state = 'assembled' {where}")
+        await assembler.commit()
+    report = await again
+    assert report.accepted == 0
+    assert "assembled already" in report.message
+    async with database.read() as session:
+        assert await repository.count_staged(session) == 0

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import text
 
 from execlens.config import Settings
@@ -88,3 +89,23 @@ async def _stage_one_row_per_span(database: Database, request: bytes, dialect: s
                         "root": span.span_id.hex(),
                     },
                 )
+
+
+async def test_staged_spans_are_compressed_with_lz4_on_postgresql(dialect: str, database):
+    if dialect != "postgresql":
+        pytest.skip("SQLite does not compress values")
+    query = (
+        "SELECT attname, attcompression::text FROM pg_attribute "
+        "WHERE attrelid = 'otlp_staged_spans'::regclass AND attname IN ('resource', 'spans')"
+    )
+    async with database.read() as session:
+        lz4 = await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_settings WHERE name = 'default_toast_compression' "
+                "AND 'lz4' = ANY(enumvals)"
+            )
+        )
+        methods = dict((await session.execute(text(query))).tuples().all())
+    # A server built without lz4 keeps its default ("" in the catalog), and still migrates.
+    method = "l" if lz4 else ""
+    assert methods == {"resource": method, "spans": method}

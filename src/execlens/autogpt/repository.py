@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.autogpt.models import SyncCursor, SyncedRun
 from execlens.db.base import AnyRow
-from execlens.db.dialect import bulk_upsert, encode_rows, in_texts, insert_on_conflict
+from execlens.db.dialect import bulk_upsert, encode_rows, insert_on_conflict, one_of
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution
 from execlens.judge.models import VerdictRecord
@@ -78,7 +78,7 @@ async def stored_changes(
     if not ids:
         return {}
     stmt = select(SyncedRun.execution_id, SyncedRun.changed_at).where(
-        in_texts(dialect, SyncedRun.__table__.c.execution_id, ids)
+        one_of(dialect, SyncedRun.__table__.c.execution_id, ids)
     )
     return dict((await session.execute(stmt)).all())
 

@@ -19,8 +19,8 @@ from sqlalchemy import (
     Date,
     DateTime,
     Integer,
-    String,
     Table,
+    Text,
     any_,
     bindparam,
     cast,
@@ -110,22 +110,6 @@ def lock_migrations(dialect: Dialect, connection: Connection) -> None:
             assert_never(dialect)
 
 
-def in_texts(
-    dialect: Dialect, column: ColumnElement[str], values: Sequence[str]
-) -> ColumnElement[bool]:
-    """Return ``column IN values``, the values bound as one parameter (an array, JSON text)."""
-    # in_() binds one parameter per value, rendered into the SQL at each execution: for a
-    # batch of a few hundred ids, that cost more than the query.
-    match dialect:
-        case "sqlite":
-            each = func.json_each(bindparam(None, to_json(list(values)).decode()))
-            return column.in_(select(each.table_valued("value").c.value))
-        case "postgresql":
-            return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
-        case _:
-            assert_never(dialect)
-
-
 def utc_day_number(
     dialect: Dialect, column: ColumnExpressionArgument[datetime]
 ) -> ColumnElement[int]:
@@ -147,6 +131,27 @@ def utc_day_number(
             # date(timestamptz) follows the session's TimeZone; convert to UTC explicitly.
             utc_date = cast(func.timezone(literal_column("'UTC'"), column), Date)
             return type_coerce(utc_date - literal_column("DATE '1970-01-01'"), Integer)
+        case _:
+            assert_never(dialect)
+
+
+def one_of(
+    dialect: Dialect, column: ColumnElement[str], values: Sequence[str]
+) -> ColumnElement[bool]:
+    """Return ``column IN values`` for text values, bound as one parameter whatever their count.
+
+    ``IN (...)`` binds one parameter per value: SQLAlchemy renders and converts each, and
+    asyncpg prepares a new statement for every count. ``= ANY(array)`` (PostgreSQL) and
+    ``IN (SELECT value FROM json_each(array))`` (SQLite) are one statement for any count.
+    """
+    match dialect:
+        case "sqlite":
+            # The values as one JSON array, read back as rows by json_each.
+            each = func.json_each(bindparam(None, to_json(list(values)).decode(), type_=Text()))
+            return column.in_(select(literal_column("value")).select_from(each))
+        case "postgresql":
+            array = bindparam(None, list(values), type_=postgresql.ARRAY(Text()))
+            return column == any_(array)
         case _:
             assert_never(dialect)
 
@@ -423,6 +428,98 @@ async def _upsert(
         case "postgresql":
             assert isinstance(rows, CopyRecords)
             return await _postgresql_upsert(session, table, columns, rows, keep, tail)
+        case _:
+            assert_never(dialect)
+
+
+@cache
+def _postgresql_array_upsert_sql(
+    table: Table,
+    columns: tuple[str, ...],
+    keep: _Keep,
+    as_text: frozenset[str],
+    tail: str,
+    constant: frozenset[int],
+) -> str:
+    """Return an upsert reading one array per column through ``unnest``.
+
+    The columns in ``constant`` (indexes; never the first) take one value for every row.
+    """
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    arrays, names, selected = [], [], []
+    for number, name in enumerate(columns, start=1):
+        text = name in as_text and _is_datetime(table, name)
+        kind = "text" if text else table.c[name].type.compile(dialect=dialect)
+        if number - 1 in constant:
+            value = f"${number}::{kind}"
+        else:
+            arrays.append(f"${number}::{kind}[]")
+            names.append(name)
+            value = name
+        # Stored UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"), read as UTC.
+        selected.append(f"CAST({value} AS timestamp) AT TIME ZONE 'UTC'" if text else value)
+    order = f" ORDER BY {', '.join(c.name for c in table.primary_key.columns)}" if tail else ""
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) "
+        f"AS rows ({', '.join(names)}){order} {_conflict_clause(table, columns, keep)}{tail}"
+    )
+
+
+async def _postgresql_array_upsert(
+    session: AsyncSession,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: CopyRecords,
+    keep: _Keep,
+    tail: str,
+) -> list[Any]:
+    # One statement, prepared once per connection: the COPY path's temporary table costs
+    # PostgreSQL four statements and a truncation at commit, more than a few rows' work.
+    arrays = [list(values) for values in zip(*rows.records, strict=True)]
+    # asyncpg checks each array element's type in Python: a value shared by every row (a
+    # request's time, say) goes once, not once per row.
+    constant = frozenset(
+        index
+        for index, values in enumerate(arrays)
+        if index and len(values) > 1 and values.count(values[0]) == len(values)
+    )
+    sql = _postgresql_array_upsert_sql(table, columns, keep, rows.as_text, tail, constant)
+    params = tuple(values[0] if i in constant else values for i, values in enumerate(arrays))
+    connection = await session.connection()
+    result = await connection.exec_driver_sql(sql, params)
+    return list(result.scalars()) if tail else []
+
+
+async def upsert_few(
+    session: AsyncSession,
+    dialect: Dialect,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: EncodedRows,
+    *,
+    keep_existing: tuple[str, ...] = (),
+    keep_first: tuple[str, ...] = (),
+    update_where: str | None = None,
+) -> list[Any]:
+    """Upsert like ``bulk_upsert_returning`` (``update_where`` optional) in one statement.
+
+    For the few rows of one request: on PostgreSQL the values go as one array per column,
+    without ``bulk_upsert``'s temporary table. Return the keys upserted with
+    ``update_where``, else nothing.
+    """
+    if not rows:
+        return []
+    keep = _Keep(keep_existing, keep_first)
+    key = table.primary_key.columns[0].name
+    tail = f" WHERE {update_where} RETURNING {key}" if update_where else ""
+    match dialect:
+        case "sqlite":
+            assert isinstance(rows, list)
+            return await _sqlite_upsert(session, table, columns, rows, keep, tail)
+        case "postgresql":
+            assert isinstance(rows, CopyRecords)
+            return await _postgresql_array_upsert(session, table, columns, rows, keep, tail)
         case _:
             assert_never(dialect)
 

@@ -68,11 +68,8 @@ def attributes(pairs: "list[KeyValue] | Any") -> dict[str, Any]:
     found = {}
     for pair in pairs:
         value = pair.value
-        # Most attributes are strings: read them without a call.
-        if value.WhichOneof("value") == "string_value":
-            found[pair.key] = value.string_value
-        else:
-            found[pair.key] = any_value(value)
+        # Most attributes are strings: a non-empty string_value is one (the field is a oneof).
+        found[pair.key] = value.string_value or any_value(value)
     return found
 
 
@@ -113,9 +110,16 @@ def agent_name(attrs: Attributes) -> str | None:
 def _first_text(attrs: Attributes, keys: tuple[str, ...]) -> str | None:
     for key in keys:
         value = attrs.get(key)
-        if isinstance(value, str | int | float) and str(value).strip():
-            return str(value).strip()
+        if value is None:
+            continue
+        text = value.strip() if isinstance(value, str) else _number_text(value)
+        if text:
+            return text
     return None
+
+
+def _number_text(value: Any) -> str | None:
+    return str(value) if isinstance(value, int | float) else None
 
 
 def block_name(span_name: str, attrs: Attributes) -> str:

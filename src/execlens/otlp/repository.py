@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.dialect import bulk_upsert, bulk_upsert_returning, encode_rows, utc_text
+from execlens.db.dialect import encode_rows, one_of, upsert_few, utc_text
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution
 from execlens.otlp.models import OtlpTrace, StagedSpans, TraceState
@@ -36,13 +36,18 @@ async def touch_traces(
 ) -> set[str]:
     """Record that spans of these traces arrived now; return those still pending.
 
-    ``roots`` maps a trace to its root span. An assembled trace is left as it is.
+    ``roots`` maps a trace to its root span. A trace seen before changes only when its
+    root arrives: how long ago its last span arrived, the grace period's clock, is read
+    from its staged spans (``ready_traces``). An assembled trace is left as it is.
     """
     pending = TraceState.PENDING.value
     # One time for every row: converted once, not per row.
     at = utc_text(now)
     rows = [(trace_id, pending, at, at, root) for trace_id, root in sorted(roots.items())]
-    touched = await bulk_upsert_returning(
+    name = TRACES.name
+    # A row the condition leaves alone is still locked (PostgreSQL), as one updated is:
+    # the call waits for an assembly of the trace in progress, so it sees its outcome.
+    await upsert_few(
         session,
         dialect,
         TRACES,
@@ -50,9 +55,15 @@ async def touch_traces(
         encode_rows(dialect, TRACES, TRACE_COLUMNS, rows, as_text=_TRACE_TIMES),
         keep_existing=("root_span_id",),
         keep_first=("state", "first_received_at"),
-        update_where=f"{TRACES.name}.state = '{pending}'",
+        update_where=(
+            f"excluded.root_span_id IS NOT NULL AND {name}.root_span_id IS NULL "
+            f"AND {name}.state = '{pending}'"
+        ),
     )
-    return set(touched)
+    stmt = select(TRACES.c.trace_id).where(
+        one_of(dialect, TRACES.c.trace_id, list(roots)), TRACES.c.state != pending
+    )
+    return roots.keys() - set((await session.scalars(stmt)).all())
 
 
 async def unstage(session: AsyncSession, trace_ids: Collection[str]) -> None:
@@ -70,7 +81,7 @@ async def stage_spans(
     """
     table = SPANS
     encoded = encode_rows(dialect, table, STAGED_COLUMNS, rows, as_text=_STAGED_TIMES)
-    await bulk_upsert(session, dialect, table, STAGED_COLUMNS, encoded)
+    await upsert_few(session, dialect, table, STAGED_COLUMNS, encoded)
 
 
 def ready_traces(
@@ -82,8 +93,14 @@ def ready_traces(
     grace period), or the first span arrived before ``abandoned_before`` (the trace never
     ended). On PostgreSQL, traces another process is assembling are skipped.
     """
+    # A trace's row holds when its root arrived; spans that came later, only their rows.
+    later_spans = select(SPANS.c.trace_id).where(
+        SPANS.c.trace_id == OtlpTrace.trace_id, SPANS.c.received_at > settled_before
+    )
     ready: ColumnElement[bool] = or_(
-        (OtlpTrace.root_span_id.is_not(None)) & (OtlpTrace.last_received_at <= settled_before),
+        OtlpTrace.root_span_id.is_not(None)
+        & (OtlpTrace.last_received_at <= settled_before)
+        & ~later_spans.exists(),
         OtlpTrace.first_received_at <= abandoned_before,
     )
     stmt = (
@@ -96,32 +113,34 @@ def ready_traces(
     return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
 
 
-async def span_counts(session: AsyncSession, trace_ids: Sequence[str]) -> dict[str, int]:
+async def span_counts(
+    session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]
+) -> dict[str, int]:
     """Return how many spans are staged per trace, for the traces that have any."""
     table = SPANS
     stmt = (
         select(table.c.trace_id, func.sum(table.c.span_count))
-        .where(table.c.trace_id.in_(trace_ids))
+        .where(one_of(dialect, table.c.trace_id, trace_ids))
         .group_by(table.c.trace_id)
     )
     return {trace_id: int(count) for trace_id, count in await session.execute(stmt)}
 
 
 async def staged_spans(
-    session: AsyncSession, trace_ids: Sequence[str]
+    session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]
 ) -> Sequence[Row[str, str, str]]:
     """Return (trace id, resource, spans) rows of these traces, in the order received."""
     table = SPANS
     stmt = (
         select(table.c.trace_id, table.c.resource, table.c.spans)
-        .where(table.c.trace_id.in_(trace_ids))
+        .where(one_of(dialect, table.c.trace_id, trace_ids))
         .order_by(table.c.received_at, table.c.batch_id)
     )
     return (await session.execute(stmt)).all()
 
 
 async def mark_assembled(
-    session: AsyncSession, outcomes: Sequence[dict[str, Any]], now: datetime
+    session: AsyncSession, dialect: Dialect, outcomes: Sequence[dict[str, Any]], now: datetime
 ) -> None:
     """Record what traces became (trace_id, execution_id, span_count, note); drop their spans."""
     table = TRACES
@@ -147,14 +166,20 @@ async def mark_assembled(
     )
     spans = SPANS
     await connection.execute(
-        delete(spans).where(spans.c.trace_id.in_([o["trace_id"] for o in outcomes]))
+        delete(spans).where(one_of(dialect, spans.c.trace_id, [o["trace_id"] for o in outcomes]))
     )
 
 
-async def foreign_executions(session: AsyncSession, execution_ids: Sequence[str]) -> set[str]:
+async def foreign_executions(
+    session: AsyncSession, dialect: Dialect, execution_ids: Sequence[str]
+) -> set[str]:
     """Return which of these execution ids are taken by executions that did not come by OTLP."""
-    linked = select(OtlpTrace.execution_id).where(OtlpTrace.execution_id.in_(execution_ids))
-    stmt = select(Execution.id).where(Execution.id.in_(execution_ids), Execution.id.not_in(linked))
+    linked = select(OtlpTrace.execution_id).where(
+        one_of(dialect, TRACES.c.execution_id, execution_ids)
+    )
+    stmt = select(Execution.id).where(
+        one_of(dialect, Execution.__table__.c.id, execution_ids), Execution.id.not_in(linked)
+    )
     return set((await session.scalars(stmt)).all())
 
 

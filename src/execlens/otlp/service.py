@@ -180,7 +180,9 @@ class OtlpService:
         ready = [(row[0], row[1]) for row in await session.execute(stmt)]
         if not ready:
             return 0, False
-        traces = _within_budget(ready, await repository.span_counts(session, [t for t, _ in ready]))
+        traces = _within_budget(
+            ready, await repository.span_counts(session, dialect, [t for t, _ in ready])
+        )
         await self._assemble_traces(session, dialect, settings, now, traces)
         return len(traces), len(ready) == ASSEMBLY_TRACES or len(traces) < len(ready)
 
@@ -193,7 +195,9 @@ class OtlpService:
         traces: list[tuple[str, datetime]],
     ) -> None:
         by_trace: dict[str, list[tuple[str, str]]] = {}
-        for row in await repository.staged_spans(session, [trace_id for trace_id, _ in traces]):
+        for row in await repository.staged_spans(
+            session, dialect, [trace_id for trace_id, _ in traces]
+        ):
             by_trace.setdefault(row[0], []).append((row[1], row[2]))
         limits = Limits(settings.otlp_max_spans_per_trace, settings.otlp_max_value_chars)
         resources: dict[str, dict[str, Any]] = {}
@@ -205,7 +209,7 @@ class OtlpService:
             outcomes.append(outcome)
             if run is not None:
                 runs.append(run)
-        runs = await _without_foreign(session, runs, outcomes)
+        runs = await _without_foreign(session, dialect, runs, outcomes)
         blocks: dict[str, list[GraphBlocks]] = {}
         for run in runs:
             blocks.setdefault(run.graph.id, []).append(run.graph)
@@ -214,7 +218,7 @@ class OtlpService:
             for graph_id, parts in blocks.items()
         ]
         await execution_service.write(session, dialect, _rows_of(dialect, graphs, runs))
-        await repository.mark_assembled(session, outcomes, now)
+        await repository.mark_assembled(session, dialect, outcomes, now)
 
 
 def _assembled(
@@ -266,10 +270,15 @@ def _rows_of(dialect: Dialect, graphs: list[GraphIn], runs: list[AssembledRun]) 
 
 
 async def _without_foreign(
-    session: AsyncSession, runs: list[AssembledRun], outcomes: list[dict[str, Any]]
+    session: AsyncSession,
+    dialect: Dialect,
+    runs: list[AssembledRun],
+    outcomes: list[dict[str, Any]],
 ) -> list[AssembledRun]:
     """Return the runs whose id no execution from elsewhere (REST, a sync) holds already."""
-    taken = await repository.foreign_executions(session, [run.execution.id for run in runs])
+    taken = await repository.foreign_executions(
+        session, dialect, [run.execution.id for run in runs]
+    )
     if not taken:
         return runs
     for outcome in outcomes:
