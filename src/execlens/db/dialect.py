@@ -407,9 +407,15 @@ async def bulk_upsert_returning(
     if not rows:
         return []
     keep = _Keep(keep_existing, keep_first)
-    key = table.primary_key.columns[0].name
-    tail = f" WHERE {update_where} RETURNING {key}"
+    tail = _returning(table, update_where)
     return await _upsert(session, dialect, table, columns, rows, keep, tail)
+
+
+def _returning(table: Table, update_where: str | None) -> str:
+    """Return the tail that limits updates to ``update_where`` and returns the keys upserted."""
+    if update_where is None:
+        return ""
+    return f" WHERE {update_where} RETURNING {table.primary_key.columns[0].name}"
 
 
 async def _upsert(
@@ -420,6 +426,8 @@ async def _upsert(
     rows: EncodedRows,
     keep: _Keep,
     tail: str = "",
+    *,
+    few: bool = False,
 ) -> list[Any]:
     match dialect:
         case "sqlite":
@@ -427,7 +435,8 @@ async def _upsert(
             return await _sqlite_upsert(session, table, columns, rows, keep, tail)
         case "postgresql":
             assert isinstance(rows, CopyRecords)
-            return await _postgresql_upsert(session, table, columns, rows, keep, tail)
+            upsert = _postgresql_array_upsert if few else _postgresql_upsert
+            return await upsert(session, table, columns, rows, keep, tail)
         case _:
             assert_never(dialect)
 
@@ -511,17 +520,8 @@ async def upsert_few(
     if not rows:
         return []
     keep = _Keep(keep_existing, keep_first)
-    key = table.primary_key.columns[0].name
-    tail = f" WHERE {update_where} RETURNING {key}" if update_where else ""
-    match dialect:
-        case "sqlite":
-            assert isinstance(rows, list)
-            return await _sqlite_upsert(session, table, columns, rows, keep, tail)
-        case "postgresql":
-            assert isinstance(rows, CopyRecords)
-            return await _postgresql_array_upsert(session, table, columns, rows, keep, tail)
-        case _:
-            assert_never(dialect)
+    tail = _returning(table, update_where)
+    return await _upsert(session, dialect, table, columns, rows, keep, tail, few=True)
 
 
 def storage_problem(exc: BaseException) -> str | None:
