@@ -6,6 +6,7 @@ import os
 import re
 import sys
 import time
+import traceback
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -185,18 +186,35 @@ async def running_worker(
         # Stopping may wait out one SQLite lock wait (busy_timeout, 10 s) and no more.
         done, _ = await asyncio.wait([task], timeout=settings.sqlite_busy_timeout_ms / 1000 + 10)
         if not done:
-            pytest.fail(f"the worker did not stop; its tasks:\n{_task_stacks()}")
+            pytest.fail(f"the worker did not stop; its tasks:\n{_task_stacks(database)}")
         task.result()
 
 
-def _task_stacks() -> str:
-    """Return where each pending task of the loop waits, for a worker that hangs."""
-    lines = []
+def _task_stacks(database: Database) -> str:
+    """Return where each task and thread waits, and the writer pool, for a worker that hangs."""
+    lines = [f"writer pool: {database.writer.pool.status()}"]
     for pending in asyncio.all_tasks():
-        frames = pending.get_stack(limit=8)
-        where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames))
-        lines.append(f"{pending.get_name()}: {where}")
+        lines.append(f"task {pending.get_name()}: {_await_chain(pending.get_coro())}")
+    for thread_id, frame in sys._current_frames().items():
+        stack = traceback.extract_stack(frame, limit=6)
+        where = " -> ".join(f"{f.name}:{f.lineno}" for f in stack)
+        lines.append(f"thread {thread_id}: {where}")
     return "\n".join(lines)
+
+
+def _await_chain(coro: object) -> str:
+    """Return the frames a suspended coroutine waits through, outermost first."""
+    steps = []
+    while coro is not None and len(steps) < 40:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+        if frame is None:
+            steps.append(type(coro).__name__)
+            break
+        steps.append(
+            f"{frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_code.co_name}:{frame.f_lineno}"
+        )
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
+    return " -> ".join(steps)
 
 
 @pytest.fixture
