@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from execlens.db.dialect import one_of
 from execlens.db.engine import Database
@@ -47,6 +47,20 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
             assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 10_000
             assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
     assert database.writer.pool.size() == 1
+    await database.dispose()
+
+
+async def test_a_write_through_a_sqlite_read_session_is_refused_and_changes_nothing(tmp_path):
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    async with database.write() as session:
+        await session.execute(text("CREATE TABLE t (n INTEGER)"))
+    with pytest.raises(OperationalError, match="readonly"):
+        async with database.read() as session:
+            await session.execute(text("INSERT INTO t VALUES (1)"))
+    async with database.read() as session:
+        assert (await session.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+    async with database.write() as session:  # the write lock is free at once
+        await session.execute(text("INSERT INTO t VALUES (2)"))
     await database.dispose()
 
 

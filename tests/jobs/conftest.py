@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import re
+import sqlite3
 import sys
 import time
 import traceback
@@ -191,8 +192,8 @@ async def running_worker(
 
 
 def _task_stacks(database: Database) -> str:
-    """Return where each task and thread waits, and the writer pool, for a worker that hangs."""
-    lines = [f"writer pool: {database.writer.pool.status()}"]
+    """Return where each task and thread waits, the writer pool and SQLite's write lock."""
+    lines = [f"writer pool: {database.writer.pool.status()}", _sqlite_write_lock(database)]
     for pending in asyncio.all_tasks():
         lines.append(f"task {pending.get_name()}: {_await_chain(pending.get_coro())}")
     for thread_id, frame in sys._current_frames().items():
@@ -200,6 +201,21 @@ def _task_stacks(database: Database) -> str:
         where = " -> ".join(f"{f.name}:{f.lineno}" for f in stack)
         lines.append(f"thread {thread_id}: {where}")
     return "\n".join(lines)
+
+
+def _sqlite_write_lock(database: Database) -> str:
+    """Return whether another connection could take SQLite's write lock right now."""
+    if database.dialect != "sqlite":
+        return "write lock: not SQLite"
+    probe = sqlite3.connect(database.url.split("///", 1)[1], timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return "write lock: free"
+    except sqlite3.OperationalError as exc:
+        return f"write lock: {exc}"
+    finally:
+        probe.close()
 
 
 def _await_chain(coro: object) -> str:

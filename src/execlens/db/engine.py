@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Literal, assert_never
 
@@ -70,6 +70,10 @@ def _sqlite_engine(url: str, *, busy_timeout_ms: int, writer: bool) -> AsyncEngi
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if not writer:
+            # A write through a read session would hold SQLite's write lock until the
+            # session closes, then vanish in its rollback: refuse it at once instead.
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -78,6 +82,15 @@ def _sqlite_engine(url: str, *, busy_timeout_ms: int, writer: bool) -> AsyncEngi
         # upgrades to a write fails at once with SQLITE_BUSY when another process
         # (a worker beside `serve`) holds the lock, ignoring busy_timeout.
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+    @event.listens_for(engine.sync_engine, "invalidate")
+    def _on_invalidate(dbapi_connection, _record, _exception) -> None:  # type: ignore[no-untyped-def]
+        # SQLAlchemy drops a connection whose task was cancelled mid-statement (a worker
+        # that stops). Closed while a cursor's statement is unfinished, SQLite keeps its
+        # transaction, and the write lock, until that cursor is freed: every other writer
+        # would wait. End the transaction first.
+        with suppress(Exception):
+            dbapi_connection.rollback()
 
     return engine
 
