@@ -128,7 +128,7 @@ async def span_counts(
 
 async def staged_spans(
     session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]
-) -> Sequence[Row[str, str, str]]:
+) -> Sequence[Row[str, bytes, bytes]]:
     """Return (trace id, resource, spans) rows of these traces, in the order received."""
     table = SPANS
     stmt = (
