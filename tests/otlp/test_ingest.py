@@ -242,6 +242,25 @@ async def test_one_pass_assembles_every_ready_trace_over_several_transactions(
         assert await repository.count_staged(session) == 0
 
 
+async def test_hundreds_of_traces_assembled_in_one_transaction_each_link_their_execution(
+    client, database, settings, ingest_key
+):
+    # More traces than one SQLite statement records (250 rows), fewer than one pass takes.
+    traces = [record_spans(weather_agent) for _ in range(260)]
+    body = encode([span for spans in traces for span in spans])
+    assert (await post(client, body, ingest_key)).status_code == 200
+
+    assert await assemble_after(database, settings, 10) == 260
+    async with database.read() as session:
+        rows = (await session.execute(select(OtlpTrace))).scalars().all()
+        assert await repository.count_staged(session) == 0
+    assert sorted((t.trace_id, t.execution_id) for t in rows) == sorted(
+        (trace_id_of(spans), trace_id_of(spans)) for spans in traces
+    )
+    assert {(t.state, t.span_count, t.note) for t in rows} == {("assembled", 3, None)}
+    assert all(t.assembled_at is not None for t in rows)
+
+
 async def test_traces_that_link_no_execution_are_forgotten_after_the_max_trace_age(
     client, database, settings, ingest_key, admin_headers
 ):
