@@ -28,7 +28,8 @@ class StagedSpans(Base):
     __tablename__ = "otlp_staged_spans"
 
     trace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    # Random per request, so that concurrent requests never write the same row.
+    # Random per request, so that concurrent requests never write the same row, and
+    # numbered per resource within it.
     batch_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     span_count: Mapped[int] = mapped_column(Integer)

@@ -90,7 +90,9 @@ def _staged_rows(
     request: ExportTraceServiceRequest, staged: _Staged, now: datetime
 ) -> list[tuple[str, str, str, int, bytes, bytes]]:
     """Return one staged row per trace and resource, in trace order (values: STAGED_COLUMNS)."""
-    batch_id = uuid.uuid4().hex
+    # One batch per resource, numbered in the request's order: a trace whose spans came
+    # under two resources (a collector's batch of several services) stages two rows.
+    request_id = uuid.uuid4().hex[:24]
     at = utc_text(now)
     resources: dict[int, bytes] = {}
     rows = []
@@ -98,6 +100,7 @@ def _staged_rows(
         if index not in resources:
             resources[index] = request.resource_spans[index].resource.SerializeToString()
         data = scope_spans_bytes(spans.values())
+        batch_id = f"{request_id}{index:08x}"
         rows.append((trace_id.hex(), batch_id, at, len(spans), resources[index], data))
     rows.sort()
     return rows
