@@ -1,7 +1,7 @@
 """Measure OTLP spans per second ingested and assembled into executions, with peak memory.
 
 Usage: .venv/bin/python bench/otlp.py [--dialects sqlite postgresql] [--spans 100000]
-       [--exporters 8] [--batch 512] [--baseline-src DIR]
+       [--exporters 8] [--batch 512] [--baseline-src DIR] [--repeat 1]
 
 Starts `execlens serve` in its own process and sends it OTLP/HTTP protobuf requests of
 ``--batch`` spans (the SDK's BatchSpanProcessor default) from ``--exporters`` concurrent
@@ -23,7 +23,9 @@ EXECLENS_OTLP_ASSEMBLY_PROCESSES.
 
 With ``--baseline-src`` (the ``src`` directory of another checkout, such as a worktree of
 the previous commit), each run is measured twice, side by side: first by a server running
-that code, then by this one; the table adds the baseline's rate and the ratio.
+that code, then by this one; the table adds the baseline's rate and the ratio. With
+``--repeat N`` each version runs N times, interleaved, and the table shows each one's
+fastest run with its least CPU per span: the figures least slowed by others' load.
 """
 
 import argparse
@@ -300,8 +302,15 @@ def main() -> None:
         default=0,
         help="EXECLENS_OTLP_ASSEMBLY_PROCESSES of the server (0, its default: in the server)",
     )
-    parser.add_argument("--baseline-src", help="measure this src directory too, side by side")
+    parser.add_argument(
+        "--baseline-src",
+        "--before",
+        dest="baseline_src",
+        help="measure this src directory too, side by side",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs per version; the best counts")
     args = parser.parse_args()
+    load = os.getloadavg()
     print(
         f"{args.spans:,} spans per run, {args.batch} per request, {args.exporters} concurrent "
         f"exporters, {args.assembly_processes} assembly processes; goal: at least {GOAL:,} "
@@ -326,12 +335,23 @@ def main() -> None:
                 "processes": args.assembly_processes,
                 "per_trace": per_trace,
             }
-            results = []
-            for source in versions:
-                with tempfile.TemporaryDirectory(prefix="execlens-bench-") as tmp:
-                    results.append(bench(dialect, Path(tmp), run, source))
+            measured: list[list[dict[str, Any]]] = [[] for _ in versions]
+            for _ in range(args.repeat):
+                for runs, source in zip(measured, versions, strict=True):
+                    with tempfile.TemporaryDirectory(prefix="execlens-bench-") as tmp:
+                        runs.append(bench(dialect, Path(tmp), run, source))
+            results = [best(runs) for runs in measured]
             first_peak = first_peak or results[-1]["peak_mib"]
             print(row(dialect, f"{shape} ({per_trace} spans)", run, results, first_peak))
+    print(f"\nload average before and after: {load}, {os.getloadavg()}")
+
+
+def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the fastest of repeated runs, with the least CPU per span of any of them."""
+    fastest = dict(min(runs, key=lambda result: result["total"]))
+    for key in ("server_us", "postgres_us"):
+        fastest[key] = tuple(min(result[key][i] for result in runs) for i in range(2))
+    return fastest
 
 
 def _cpu(result: dict[str, Any]) -> str:
