@@ -156,6 +156,31 @@ async def test_a_span_sent_again_before_assembly_replaces_the_earlier_copy(
         assert trace is not None and trace.span_count == 3
 
 
+async def test_spans_of_one_trace_under_two_resources_in_one_request_are_all_kept(
+    client, database, settings, ingest_key, admin_headers
+):
+    # A collector batches the spans of every service a trace crossed into one request.
+    spans = record_spans(weather_agent)
+    request = ExportTraceServiceRequest.FromString(encode(spans))
+    first = request.resource_spans[0]
+    second = request.resource_spans.add()
+    second.resource.CopyFrom(first.resource)
+    second.resource.attributes.add(key="service.name").value.string_value = "weather-tools"
+    tool = next(s for s in first.scope_spans[0].spans if s.name == "execute_tool get_weather")
+    second.scope_spans.add().spans.append(tool)
+    first.scope_spans[0].spans.remove(tool)
+
+    response = await post(client, request.SerializeToString(), ingest_key)
+    assert response.status_code == 200, response.text
+    assert await assemble_after(database, settings, 10) == 1
+    execution = (
+        await client.get(f"/api/executions/{trace_id_of(spans)}", headers=admin_headers)
+    ).json()
+    assert sorted(node["block_name"] for node in execution["node_executions"]) == sorted(
+        ["invoke_agent weather", "chat gpt-4.1-mini", "execute_tool get_weather"]
+    )
+
+
 async def test_gzip_body_and_a_failed_tool(client, database, settings, ingest_key, admin_headers):
     spans = record_spans(lambda tracer: weather_agent(tracer, fail_tool=True))
     response = await post(
@@ -240,6 +265,25 @@ async def test_one_pass_assembles_every_ready_trace_over_several_transactions(
         states = (await session.scalars(select(OtlpTrace.state))).all()
         assert states == ["assembled"] * 5
         assert await repository.count_staged(session) == 0
+
+
+async def test_hundreds_of_traces_assembled_in_one_transaction_each_link_their_execution(
+    client, database, settings, ingest_key
+):
+    # More traces than one SQLite statement records (250 rows), fewer than one pass takes.
+    traces = [record_spans(weather_agent) for _ in range(260)]
+    body = encode([span for spans in traces for span in spans])
+    assert (await post(client, body, ingest_key)).status_code == 200
+
+    assert await assemble_after(database, settings, 10) == 260
+    async with database.read() as session:
+        rows = (await session.execute(select(OtlpTrace))).scalars().all()
+        assert await repository.count_staged(session) == 0
+    assert sorted((t.trace_id, t.execution_id) for t in rows) == sorted(
+        (trace_id_of(spans), trace_id_of(spans)) for spans in traces
+    )
+    assert {(t.state, t.span_count, t.note) for t in rows} == {("assembled", 3, None)}
+    assert all(t.assembled_at is not None for t in rows)
 
 
 async def test_traces_that_link_no_execution_are_forgotten_after_the_max_trace_age(

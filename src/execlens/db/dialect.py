@@ -524,6 +524,59 @@ async def upsert_few(
     return await _upsert(session, dialect, table, columns, rows, keep, tail, few=True)
 
 
+@cache
+def _update_rows_sql(dialect: Dialect, table: Table, columns: tuple[str, ...], rows: int) -> str:
+    """Return an UPDATE of ``table`` from rows of ``columns``, matched on the first one."""
+    key, *rest = columns
+    sets = ", ".join(f"{name} = v.{name}" for name in rest)
+    match dialect:
+        case "sqlite":
+            values = ", ".join([f"({', '.join('?' * len(columns))})"] * rows)
+            source = f"(VALUES {values})"
+            return (
+                f"WITH v ({', '.join(columns)}) AS {source} "
+                f"UPDATE {table.name} SET {sets} FROM v WHERE {table.name}.{key} = v.{key}"
+            )
+        case "postgresql":
+            compiler = postgresql.dialect()  # type: ignore[no-untyped-call]
+            arrays = ", ".join(
+                f"${number}::{table.c[name].type.compile(dialect=compiler)}[]"
+                for number, name in enumerate(columns, start=1)
+            )
+            return (
+                f"UPDATE {table.name} SET {sets} FROM unnest({arrays}) AS v ({', '.join(columns)}) "
+                f"WHERE {table.name}.{key} = v.{key}"
+            )
+        case _:
+            assert_never(dialect)
+
+
+async def update_rows(
+    session: AsyncSession,
+    dialect: Dialect,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: EncodedRows,
+) -> None:
+    """Update stored rows (``encode_rows`` rows) matched on the first column, in few statements.
+
+    SQLAlchemy's executemany runs one UPDATE per row: PostgreSQL plans and executes each.
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    if isinstance(rows, CopyRecords):
+        arrays = tuple(list(values) for values in zip(*rows.records, strict=True))
+        await connection.exec_driver_sql(_update_rows_sql(dialect, table, columns, 0), arrays)
+        return
+    width = len(columns)
+    step = min(_SQLITE_ROWS_PER_STATEMENT, _SQLITE_MAX_PARAMETERS // width) * width
+    for start in range(0, len(rows), step):
+        part = tuple(rows[start : start + step])
+        sql = _update_rows_sql(dialect, table, columns, len(part) // width)
+        await connection.exec_driver_sql(sql, part)
+
+
 def storage_problem(exc: BaseException) -> str | None:
     """Say what to do when the database is full, locked or unreachable; None otherwise."""
     text = str(getattr(exc, "orig", exc)).lower()

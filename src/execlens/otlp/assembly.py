@@ -19,7 +19,6 @@ from execlens.executions.schemas import (
     GraphNode,
 )
 from execlens.otlp import mapping
-from execlens.otlp.schemas import unb64
 
 GRAPH_VERSION = 1
 UNKNOWN_USER = "unknown"
@@ -61,20 +60,20 @@ class ParsedSpan:
 
 
 def parse_staged(
-    rows: Sequence[tuple[str, str]], resources: dict[str, dict[str, Any]]
+    rows: Sequence[tuple[bytes, bytes]], resources: dict[bytes, dict[str, Any]]
 ) -> list[ParsedSpan]:
     """Decode a trace's staged (resource, spans) rows; ``resources`` caches resources.
 
     Rows come in the order received: a span sent again replaces the earlier copy.
     """
     parsed: dict[str, ParsedSpan] = {}
-    for resource_text, spans_text in rows:
-        if resource_text not in resources:
-            resources[resource_text] = mapping.attributes(
-                Resource.FromString(unb64(resource_text)).attributes
+    for resource_bytes, spans_bytes in rows:
+        if resource_bytes not in resources:
+            resources[resource_bytes] = mapping.attributes(
+                Resource.FromString(resource_bytes).attributes
             )
-        resource = resources[resource_text]
-        for span in ScopeSpans.FromString(unb64(spans_text)).spans:
+        resource = resources[resource_bytes]
+        for span in ScopeSpans.FromString(spans_bytes).spans:
             span_id = span.span_id.hex()
             parsed[span_id] = ParsedSpan(
                 span_id,

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from execlens.db.base import Base, UTCDateTime
@@ -19,20 +19,22 @@ class StagedSpans(Base):
 
     One row per trace per request, not per span: ingest writes and assembly reads far
     fewer rows. The spans are a serialized protobuf ``ScopeSpans`` and the resource a
-    serialized ``Resource`` (base64 text): ingesting costs no mapping, and assembly reads
-    every field the conventions may need. A span sent again in a later request is found
-    in a later row (``received_at``, then ``batch_id``): assembly keeps the last one.
+    serialized ``Resource``, as bytes (bytea, blob): ingesting costs no mapping and no
+    encoding, and assembly reads every field the conventions may need. A span sent again
+    in a later request is found in a later row (``received_at``, then ``batch_id``):
+    assembly keeps the last one.
     """
 
     __tablename__ = "otlp_staged_spans"
 
     trace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    # Random per request, so that concurrent requests never write the same row.
+    # Random per request, so that concurrent requests never write the same row, and
+    # numbered per resource within it.
     batch_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     span_count: Mapped[int] = mapped_column(Integer)
-    resource: Mapped[str] = mapped_column(Text)
-    spans: Mapped[str] = mapped_column(Text)
+    resource: Mapped[bytes] = mapped_column(LargeBinary)
+    spans: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class OtlpTrace(Base):

@@ -9,22 +9,21 @@ from sqlalchemy import (
     CursorResult,
     Row,
     Select,
-    bindparam,
     delete,
     func,
     or_,
     select,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.dialect import encode_rows, one_of, upsert_few, utc_text
+from execlens.db.dialect import encode_rows, one_of, update_rows, upsert_few, utc_text
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution
 from execlens.otlp.models import OtlpTrace, StagedSpans, TraceState
 
 STAGED_COLUMNS = ("trace_id", "batch_id", "received_at", "span_count", "resource", "spans")
 TRACE_COLUMNS = ("trace_id", "state", "first_received_at", "last_received_at", "root_span_id")
+_OUTCOME_COLUMNS = ("trace_id", "state", "execution_id", "span_count", "note", "assembled_at")
 SPANS = StagedSpans.__table__
 TRACES = OtlpTrace.__table__
 _STAGED_TIMES = frozenset(("received_at",))
@@ -128,7 +127,7 @@ async def span_counts(
 
 async def staged_spans(
     session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]
-) -> Sequence[Row[str, str, str]]:
+) -> Sequence[Row[str, bytes, bytes]]:
     """Return (trace id, resource, spans) rows of these traces, in the order received."""
     table = SPANS
     stmt = (
@@ -143,29 +142,15 @@ async def mark_assembled(
     session: AsyncSession, dialect: Dialect, outcomes: Sequence[dict[str, Any]], now: datetime
 ) -> None:
     """Record what traces became (trace_id, execution_id, span_count, note); drop their spans."""
-    table = TRACES
-    # Core statements: the ORM's bulk update would match them against loaded objects.
-    stmt = (
-        update(table)
-        .where(table.c.trace_id == bindparam("t_id"))
-        .values(
-            state=TraceState.ASSEMBLED.value,
-            execution_id=bindparam("execution_id"),
-            span_count=bindparam("span_count"),
-            note=bindparam("note"),
-            assembled_at=now,
-        )
-    )
-    connection = await session.connection()
-    await connection.execute(
-        stmt,
-        [
-            {"t_id": o["trace_id"], **{k: v for k, v in o.items() if k != "trace_id"}}
-            for o in outcomes
-        ],
-    )
+    assembled = TraceState.ASSEMBLED.value
+    rows = [
+        (o["trace_id"], assembled, o["execution_id"], o["span_count"], o["note"], now)
+        for o in outcomes
+    ]
+    encoded = encode_rows(dialect, TRACES, _OUTCOME_COLUMNS, rows)
+    await update_rows(session, dialect, TRACES, _OUTCOME_COLUMNS, encoded)
     spans = SPANS
-    await connection.execute(
+    await session.execute(
         delete(spans).where(one_of(dialect, spans.c.trace_id, [o["trace_id"] for o in outcomes]))
     )
 

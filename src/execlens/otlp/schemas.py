@@ -1,7 +1,6 @@
 """OTLP/HTTP on the wire: decode trace export requests, encode responses and errors."""
 
 import base64
-import binascii
 import json
 import zlib
 from collections.abc import Iterable
@@ -207,14 +206,3 @@ def scope_spans_bytes(spans: Iterable[bytes]) -> bytes:
     tagged and length-prefixed: joining the bytes costs nothing like copying the messages.
     """
     return b"".join(_SPANS_TAG + _varint(len(span)) + span for span in spans)
-
-
-def b64(data: bytes) -> str:
-    """Return bytes as base64 text, the form staged spans are stored in."""
-    return base64.b64encode(data).decode()
-
-
-def unb64(text: str) -> bytes:
-    """Return the bytes of base64 text written by ``b64``."""
-    # binascii reads the text itself: base64.b64decode first copies it to bytes.
-    return binascii.a2b_base64(text)

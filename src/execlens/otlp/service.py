@@ -35,7 +35,7 @@ from execlens.otlp.assembly import (
     merge_graphs,
     parse_staged,
 )
-from execlens.otlp.schemas import b64, scope_spans_bytes, valid_ids
+from execlens.otlp.schemas import scope_spans_bytes, valid_ids
 
 log = logging.getLogger(__name__)
 # Per transaction: traces considered, and the spans assembled at most (unless one trace
@@ -88,17 +88,20 @@ def _grouped(request: ExportTraceServiceRequest) -> _Staged:
 
 def _staged_rows(
     request: ExportTraceServiceRequest, staged: _Staged, now: datetime
-) -> list[tuple[str, str, str, int, str, str]]:
+) -> list[tuple[str, str, str, int, bytes, bytes]]:
     """Return one staged row per trace and resource, in trace order (values: STAGED_COLUMNS)."""
-    batch_id = uuid.uuid4().hex
+    # One batch per resource, numbered in the request's order: a trace whose spans came
+    # under two resources (a collector's batch of several services) stages two rows.
+    request_id = uuid.uuid4().hex[:24]
     at = utc_text(now)
-    resources: dict[int, str] = {}
+    resources: dict[int, bytes] = {}
     rows = []
     for (trace_id, index), spans in staged.groups.items():
         if index not in resources:
-            resources[index] = b64(request.resource_spans[index].resource.SerializeToString())
-        spans_text = b64(scope_spans_bytes(spans.values()))
-        rows.append((trace_id.hex(), batch_id, at, len(spans), resources[index], spans_text))
+            resources[index] = request.resource_spans[index].resource.SerializeToString()
+        data = scope_spans_bytes(spans.values())
+        batch_id = f"{request_id}{index:08x}"
+        rows.append((trace_id.hex(), batch_id, at, len(spans), resources[index], data))
     rows.sort()
     return rows
 
@@ -194,13 +197,13 @@ class OtlpService:
         now: datetime,
         traces: list[tuple[str, datetime]],
     ) -> None:
-        by_trace: dict[str, list[tuple[str, str]]] = {}
+        by_trace: dict[str, list[tuple[bytes, bytes]]] = {}
         for row in await repository.staged_spans(
             session, dialect, [trace_id for trace_id, _ in traces]
         ):
             by_trace.setdefault(row[0], []).append((row[1], row[2]))
         limits = Limits(settings.otlp_max_spans_per_trace, settings.otlp_max_value_chars)
-        resources: dict[str, dict[str, Any]] = {}
+        resources: dict[bytes, dict[str, Any]] = {}
         runs: list[AssembledRun] = []
         outcomes: list[dict[str, Any]] = []
         for trace_id, first_received_at in traces:
@@ -223,8 +226,8 @@ class OtlpService:
 
 def _assembled(
     trace_id: str,
-    rows: list[tuple[str, str]],
-    resources: dict[str, dict[str, Any]],
+    rows: list[tuple[bytes, bytes]],
+    resources: dict[bytes, dict[str, Any]],
     limits: Limits,
     received_at: datetime,
 ) -> tuple[AssembledRun | None, dict[str, Any]]:
