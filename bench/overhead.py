@@ -170,10 +170,15 @@ def _base_worktree(tmp: str, base: str) -> Path:
 
 
 def overhead(count: int, concurrency: int, latency: float, base: str = BASE_COMMIT) -> None:
-    """Print CPU ms per run and the ratio to the bound, before and after, side by side."""
+    """Print CPU ms per run and the ratio to the bound, before and after, side by side.
+
+    ``base`` is a commit, or a directory that holds the base's ``execlens`` package
+    (``git archive <commit> src | tar -x -C /tmp/base``: no worktree is added then).
+    """
     rows: list[tuple[str, dict]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        base_src = _base_worktree(tmp, base)
+        given = Path(base)
+        base_src = given if (given / "execlens").is_dir() else _base_worktree(tmp, base)
         try:
             for kind, label in (("job", "job (JobDriver)"), ("upstream", "upstream POST route")):
                 before = _run_child(base_src, kind, count, concurrency, latency)
