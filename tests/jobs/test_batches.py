@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from execlens.db.engine import Database
@@ -38,13 +39,15 @@ def statements_on(
             event.remove(engine, "before_cursor_execute", note)
 
 
+# 25: AutoGPT's POST route judges in batches of 25 calls at a time.
+@pytest.mark.parametrize("concurrency", [32, 25])
 async def test_a_wide_job_claims_and_records_its_runs_in_batches(
-    database, jobs_settings, fake_llm, judge
+    database, jobs_settings, fake_llm, judge, concurrency
 ):
     await store(database, [run(n) for n in range(1, RUNS + 1)])
     fake_llm.default = Reply(answer().content, delay=0.2)
     settings = jobs_settings.model_copy(update={"job_poll_seconds": 0.5})
-    job_id = await create_job(database, settings, concurrency=32)
+    job_id = await create_job(database, settings, concurrency=concurrency)
 
     with statements_on(database) as sent:
         status = await Worker(database, settings, judge, kind="cli").run_job(job_id)
