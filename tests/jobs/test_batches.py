@@ -1,6 +1,5 @@
 """A wide job's database work per judged run: claims and commits come in batches."""
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -83,26 +82,16 @@ async def test_a_jobs_first_call_waits_for_few_statements_after_its_creation(
     assert len(statements) <= 20, f"{len(statements)}: " + " / ".join(s[:40] for s in statements)
 
 
-async def test_a_wide_jobs_claims_leave_its_row_alone_and_count_workers_once_a_poll(
-    database, jobs_settings, fake_llm, judge
-):
+async def test_a_wide_jobs_claims_leave_its_row_alone(database, jobs_settings, fake_llm, judge):
     await store(database, [run(n) for n in range(1, RUNS + 1)])
     fake_llm.default = Reply(answer().content, delay=0.2)
     settings = jobs_settings.model_copy(update={"job_poll_seconds": 0.5})
     job_id = await create_job(database, settings, concurrency=32)
 
-    started = time.monotonic()
     with statements_on(database) as sent:
         status = await Worker(database, settings, judge, kind="cli").run_job(job_id)
-    polls = (time.monotonic() - started) / settings.job_poll_seconds
 
     assert status == JobStatus.COMPLETED
     # A claim that only leased items wrote the job's updated_at, alone, every time.
     touched = [s for s in sent if s.startswith("UPDATE analytics_jobs SET updated_at=")]
     assert [s for s in touched if s.split(" WHERE ")[0].count("=") == 1] == []
-    # The workers' count decides each worker's share of the slots; a worker that joins
-    # is seen within a poll, and the count is not read again at every claim.
-    claims = [s for s in sent if s.startswith("UPDATE analytics_job_items") and "RETURNING" in s]
-    counts = [s for s in sent if "FROM analytics_workers" in s and s.startswith("SELECT count")]
-    assert len(counts) <= polls + 2, f"{len(counts)} counts in {polls:.1f} polls"
-    assert len(counts) < len(claims), f"{len(counts)} counts for {len(claims)} claims"

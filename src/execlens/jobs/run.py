@@ -123,8 +123,6 @@ class JobRun:
         self._progress = self._requeued = 0
         # Whether the first claim gave back what this worker held of the job before.
         self._released = False
-        # Live workers when last counted, and until when that count stands.
-        self._live: tuple[int, datetime] | None = None
 
     async def run(self) -> str:
         """Work on the job until it completes, pauses, fails or is cancelled; return its status."""
@@ -302,7 +300,7 @@ class JobRun:
         )
         # Each live worker takes its share of the slots, so a worker that joins a
         # running job gets work instead of waiting behind the first one's read-ahead.
-        live = await self._live_workers(session, now)
+        live = await repository.live_workers(session, now - self.lease)
         self._slots = math.ceil(job.concurrency / max(1, live))
         # A batch of outcomes per commit where claims come in batches too: as many as
         # the read-ahead, since each commit costs a transaction of several statements.
@@ -336,17 +334,6 @@ class JobRun:
             short=grant.wait is None and len(items) < want,
             exhausted=job.selection_done and len(items) < grant.count,
         )
-
-    async def _live_workers(self, session: AsyncSession, now: datetime) -> int:
-        """Return how many workers are alive, counted again once a poll has passed.
-
-        A wide job claims several times a poll; a worker that joins or leaves changes
-        the shares within a poll, as it sees a cancel.
-        """
-        if self._live is None or now >= self._live[1]:
-            live = await repository.live_workers(session, now - self.lease)
-            self._live = (live, now + timedelta(seconds=self.poll))
-        return self._live[0]
 
     async def _settle_idle(
         self, session: AsyncSession, job: AnalyticsJob, grant: Grant, now: datetime
