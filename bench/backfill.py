@@ -452,7 +452,16 @@ def main() -> None:
     parser.add_argument(
         "--overhead-base",
         default=overhead.BASE_COMMIT,
-        help=f'the commit of the Overhead table\'s "before" rows (default {overhead.BASE_COMMIT})',
+        help=(
+            f'the commit of the Overhead table\'s "before" rows (default {overhead.BASE_COMMIT}), '
+            "or a directory holding its execlens package"
+        ),
+    )
+    parser.add_argument(
+        "--overhead-repeat",
+        type=int,
+        default=1,
+        help="measure each Overhead row this many times, before and after in turn; print medians",
     )
     parser.add_argument("--overhead-child", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -489,7 +498,9 @@ def main() -> None:
         if args.memory:
             memory(args, url_for)
     if args.overhead:
-        overhead.overhead(args.overhead, args.concurrency, args.latency, args.overhead_base)
+        overhead.overhead(
+            args.overhead, args.concurrency, args.latency, args.overhead_base, args.overhead_repeat
+        )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from execlens.db.engine import Database
@@ -37,13 +38,15 @@ def statements_on(
             event.remove(engine, "before_cursor_execute", note)
 
 
+# 25: AutoGPT's POST route judges in batches of 25 calls at a time.
+@pytest.mark.parametrize("concurrency", [32, 25])
 async def test_a_wide_job_claims_and_records_its_runs_in_batches(
-    database, jobs_settings, fake_llm, judge
+    database, jobs_settings, fake_llm, judge, concurrency
 ):
     await store(database, [run(n) for n in range(1, RUNS + 1)])
     fake_llm.default = Reply(answer().content, delay=0.2)
     settings = jobs_settings.model_copy(update={"job_poll_seconds": 0.5})
-    job_id = await create_job(database, settings, concurrency=32)
+    job_id = await create_job(database, settings, concurrency=concurrency)
 
     with statements_on(database) as sent:
         status = await Worker(database, settings, judge, kind="cli").run_job(job_id)
@@ -77,3 +80,18 @@ async def test_a_jobs_first_call_waits_for_few_statements_after_its_creation(
     # A read of the job beside the claim, the worker's registration as a SELECT then an
     # INSERT, and the job's row flushed before each of the claim's queries made 22.
     assert len(statements) <= 20, f"{len(statements)}: " + " / ".join(s[:40] for s in statements)
+
+
+async def test_a_wide_jobs_claims_leave_its_row_alone(database, jobs_settings, fake_llm, judge):
+    await store(database, [run(n) for n in range(1, RUNS + 1)])
+    fake_llm.default = Reply(answer().content, delay=0.2)
+    settings = jobs_settings.model_copy(update={"job_poll_seconds": 0.5})
+    job_id = await create_job(database, settings, concurrency=32)
+
+    with statements_on(database) as sent:
+        status = await Worker(database, settings, judge, kind="cli").run_job(job_id)
+
+    assert status == JobStatus.COMPLETED
+    # A claim that only leased items wrote the job's updated_at, alone, every time.
+    touched = [s for s in sent if s.startswith("UPDATE analytics_jobs SET updated_at=")]
+    assert [s for s in touched if s.split(" WHERE ")[0].count("=") == 1] == []
