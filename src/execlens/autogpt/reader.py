@@ -57,13 +57,15 @@ WITH k AS (
            ne."startedTime" AS started_at, ne."endedTime" AS ended_at, ne.stats,
            b.name AS block_name,
            row_number() OVER w AS position,
-           count(*) OVER (PARTITION BY ne."agentGraphExecutionId") AS total,
+           count(*) OVER w AS total,
            lead(coalesce(ne."queuedTime", ne."addedTime")) OVER w AS next_queued_at
     FROM "AgentNodeExecution" ne
     LEFT JOIN "AgentNode" n ON n.id = ne."agentNodeId"
     LEFT JOIN "AgentBlock" b ON b.id = n."agentBlockId"
     WHERE ne."agentGraphExecutionId" = ANY(:run_ids)
-    WINDOW w AS (PARTITION BY ne."agentGraphExecutionId" ORDER BY ne."addedTime", ne.id)
+    -- One frame for all three, so one sort and one pass compute them.
+    WINDOW w AS (PARTITION BY ne."agentGraphExecutionId" ORDER BY ne."addedTime", ne.id
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
   ) k
   WHERE k.position <= :head OR k.position > k.total - :tail
 ),
