@@ -2,13 +2,14 @@
 
 import asyncio
 import random
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import text
 
 from execlens.db.engine import Database
 from execlens.judge.judge import Judge
-from tests.fake_llm import FakeLLM
+from tests.fake_llm import FakeLLM, Reply
 from tests.jobs.conftest import answer, create_job, run, running_worker, store
 
 
@@ -23,10 +24,16 @@ async def test_a_worker_stopped_at_any_moment_leaves_the_database_writable(
     # hundred stops at random moments, over jobs wide and narrow, with slow and fast
     # answers and some the judge refuses, reach the moments one stop would rarely hit.
     rng = random.Random(7)
-    fake_llm.policy = lambda body: answer() if rng.random() < 0.9 else answer(score="high")
+    latency = {"seconds": 0.0}
+
+    def reply(body: dict) -> Reply:
+        verdict = answer() if rng.random() < 0.9 else answer(score="high")
+        return replace(verdict, delay=latency["seconds"])
+
+    fake_llm.policy = reply
     for stop in range(100):
         await store(database, [run(n) for n in range(stop * 10, stop * 10 + 10)])
-        fake_llm.default.delay = rng.choice([0, 0.01, 0.05, 0.2])
+        latency["seconds"] = rng.choice([0, 0.01, 0.05, 0.2])
         async with running_worker(database, jobs_settings, judge) as worker:
             await create_job(database, jobs_settings, concurrency=rng.choice([1, 4, 32]))
             worker.wake()

@@ -45,36 +45,42 @@ async def test_spans_staged_before_the_upgrade_become_the_execution_after_it(
         await _stage_one_row_per_span(database, request, dialect)
 
         await upgrade(database)
-        async with database.read() as session:
-            assert await repository.count_staged(session) == 3
-        assert await assemble_after(database, settings, 10) == 1
-        async with database.read() as session:
-            rows = await session.execute(
-                text("SELECT block_name FROM node_executions ORDER BY started_at, id")
-            )
-            blocks = sorted(row[0] for row in rows)
-            assert await repository.count_staged(session) == 0
-            trace = await repository.get_trace(session, trace_id_of(spans))
-        assert blocks == sorted(
-            ["invoke_agent weather", "chat gpt-4.1-mini", "execute_tool get_weather"]
-        )
-        assert trace is not None and trace.execution_id == trace_id_of(spans)
-        assert trace.span_count == 3
+        await _assert_assembled_as_the_weather_run(database, settings, spans)
     finally:
         await database.dispose()
 
 
+async def _assert_assembled_as_the_weather_run(
+    database: Database, settings: Settings, spans: list
+) -> None:
+    """Assert the three staged spans assemble into the weather agent's run, leaving none."""
+    async with database.read() as session:
+        assert await repository.count_staged(session) == 3
+    assert await assemble_after(database, settings, 10) == 1
+    async with database.read() as session:
+        rows = await session.execute(text("SELECT block_name FROM node_executions"))
+        blocks = sorted(row[0] for row in rows)
+        assert await repository.count_staged(session) == 0
+        trace = await repository.get_trace(session, trace_id_of(spans))
+    assert blocks == sorted(
+        ["invoke_agent weather", "chat gpt-4.1-mini", "execute_tool get_weather"]
+    )
+    assert trace is not None and trace.execution_id == trace_id_of(spans)
+    assert trace.span_count == 3
+
+
+def _received_at(dialect: str) -> datetime | str:
+    """Return now as each database's raw insert takes it."""
+    now = datetime.now(UTC)
+    return now if dialect == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 async def _stage_one_row_per_span(database: Database, request: bytes, dialect: str) -> None:
     """Stage spans as execlens did before migration 0017: a row per span."""
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceRequest,
-    )
-
     export = ExportTraceServiceRequest.FromString(request)
     resource_spans = export.resource_spans[0]
     resource = b64(resource_spans.resource.SerializeToString())
-    now = datetime.now(UTC)
-    received_at = now if dialect == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    received_at = _received_at(dialect)
     async with database.write() as session:
         for span in resource_spans.scope_spans[0].spans:
             parent = span.parent_span_id.hex() or None
@@ -118,18 +124,7 @@ async def test_spans_staged_as_base64_text_become_the_execution_after_the_upgrad
         await _stage_as_base64_text(database, encode(spans), dialect)
 
         await upgrade(database)
-        async with database.read() as session:
-            assert await repository.count_staged(session) == 3
-        assert await assemble_after(database, settings, 10) == 1
-        async with database.read() as session:
-            rows = await session.execute(text("SELECT block_name FROM node_executions"))
-            blocks = sorted(row[0] for row in rows)
-            assert await repository.count_staged(session) == 0
-            trace = await repository.get_trace(session, trace_id_of(spans))
-        assert blocks == sorted(
-            ["invoke_agent weather", "chat gpt-4.1-mini", "execute_tool get_weather"]
-        )
-        assert trace is not None and trace.span_count == 3
+        await _assert_assembled_as_the_weather_run(database, settings, spans)
     finally:
         await database.dispose()
 
@@ -171,8 +166,7 @@ async def _stage_as_base64_text(database: Database, request: bytes, dialect: str
     resource_spans = ExportTraceServiceRequest.FromString(request).resource_spans[0]
     spans = list(resource_spans.scope_spans[0].spans)
     root = next(span for span in spans if not span.parent_span_id)
-    now = datetime.now(UTC)
-    received_at = now if dialect == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    received_at = _received_at(dialect)
     async with database.write() as session:
         # The children in one request, the root in a later one, as exporters send them.
         for batch_id, batch in (("a" * 32, spans[:-1]), ("b" * 32, spans[-1:])):
