@@ -98,10 +98,15 @@ class RequestsPerMinute:
         return Grant(granted)
 
 
-def tokens_per_call(job: AnalyticsJob, settings: Settings) -> float:
-    """Estimate a call's tokens: the job's mean so far, else its prompts, digest and answer."""
+def tokens_per_call(job: AnalyticsJob, settings: Settings, state: KeyState | None = None) -> float:
+    """Estimate a call's tokens: the job's mean, else the key's answered calls', else its prompts.
+
+    Before any call was answered, a full digest and answer count beside the prompts.
+    """
     if job.llm_calls:
         return (job.input_tokens + job.output_tokens) / job.llm_calls
+    if state is not None and (answered := state.tokens_per_call()) is not None:
+        return answered
     prompts = (job.system_prompt or DEFAULT_SYSTEM_PROMPT) + (
         job.user_prompt or DEFAULT_USER_PROMPT
     )
@@ -144,7 +149,7 @@ class ProviderRate:
         state = self.limits.state(key)
         state.ceiling = job.concurrency
         rpm, tpm = self._limits(job, state, bucket)
-        per_call = tokens_per_call(job, self.settings)
+        per_call = tokens_per_call(job, self.settings, state)
         job.paced_rpm, job.paced_tpm, job.paced_tokens_per_call = rpm, tpm, per_call
         blocked = state.blocked_until - time.monotonic()
         if blocked > 0:
@@ -160,7 +165,9 @@ class ProviderRate:
             job.paced_by = None
             return _first_wave(bucket, per_call, want, spending, now)
         if bucket.requests < 0:
-            _start(bucket, rpm, tpm, state, now)
+            _start(bucket, rpm, tpm, state, per_call, now)
+        elif state.refusals:
+            _settle_refusals(bucket, state, per_call)
         grant, job.paced_by = _spend(bucket, rpm, tpm, per_call, want, now)
         return grant
 
@@ -196,23 +203,43 @@ def _start(
     rpm: float | None,
     tpm: float | None,
     state: KeyState,
+    per_call: float,
     now: datetime,
 ) -> None:
     """Fill a budget that just learned its limits with what the provider says is left.
 
     A full burst on top of the first wave would spend what the provider already counted.
-    Without a remaining count, the wave's calls come off the requests' burst and the
-    tokens start empty.
+    The remaining count heard may predate first-wave calls (this or another process's)
+    whose answers this process has not heard: those come off it too. Without a remaining
+    count, the wave's calls come off the requests' burst and the tokens start empty.
     """
     owed = -bucket.requests
+    unheard = max(0.0, owed - state.answers)
     bucket.requests = bucket.tokens = 0.0
     if rpm is not None:
         burst = max(1.0, rpm / 60 * BURST_SECONDS)
         left = state.requests_remaining
-        bucket.requests = max(0.0, min(burst, burst - owed if left is None else left))
+        bucket.requests = max(0.0, min(burst, burst - owed if left is None else left - unheard))
     if tpm is not None and state.tokens_remaining is not None:
-        bucket.tokens = min(tpm / 60 * BURST_SECONDS, state.tokens_remaining)
+        left_tokens = min(tpm / 60 * BURST_SECONDS, state.tokens_remaining)
+        bucket.tokens = left_tokens - unheard * per_call
     bucket.updated_at = now
+
+
+def _settle_refusals(bucket: ProviderBucket, state: KeyState, per_call: float) -> None:
+    """Charge the budget for refused calls retried unasked; believe no more than is left.
+
+    The HTTP client retries a refused call after the wait asked, without a grant: each
+    retry is one more call the budget must pay for. The refusal's own headers tell what
+    the provider had left, which the budget then never exceeds.
+    """
+    retried, state.refusals = state.refusals, 0
+    bucket.requests = max(0.0, bucket.requests - retried)
+    bucket.tokens -= retried * per_call
+    if state.requests_remaining is not None:
+        bucket.requests = min(bucket.requests, state.requests_remaining)
+    if state.tokens_remaining is not None:
+        bucket.tokens = min(bucket.tokens, state.tokens_remaining)
 
 
 def _spend(

@@ -18,7 +18,7 @@ from execlens.judge.digest import (
     build_digest,
     estimate_tokens,
 )
-from execlens.judge.limits import ProviderLimits
+from execlens.judge.limits import ProviderLimits, provider_key
 from execlens.judge.local import LocalModelServer, local_model_name
 from execlens.judge.prompts import (
     DEFAULT_SYSTEM_PROMPT,
@@ -204,6 +204,8 @@ class Judge:
             max_tokens=self.settings.judge_max_output_tokens,
         )
         tokens = (result.input_tokens, result.output_tokens)
+        if (key := provider_key(self.settings, call.entry.provider)) is not None:
+            self.limits.used(key, sum(tokens))
         return result.answer, tokens, result.latency_ms
 
     def _verdict(

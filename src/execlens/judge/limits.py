@@ -164,6 +164,19 @@ class KeyState:
     # What the last answer said was left of the key's current window.
     requests_remaining: float | None = None
     tokens_remaining: float | None = None
+    # Refusals since the shared budget last heard of them. The HTTP client retries a
+    # refused call by itself, a call no grant paid for; and a refusal means the budget
+    # believed in more than the provider had left.
+    refusals: int = 0
+    # Answers heard, and the tokens the answered calls used: a call's tokens before any
+    # job has recorded one.
+    answers: int = 0
+    used_calls: int = 0
+    used_tokens: int = 0
+
+    def tokens_per_call(self) -> float | None:
+        """Return the mean tokens of the calls answered here, or None before the first."""
+        return self.used_tokens / self.used_calls if self.used_calls else None
 
     def back_off(self, now: float, wait: float) -> None:
         """Hold new calls for ``wait`` seconds and halve the calls in flight, once per refusal."""
@@ -209,10 +222,17 @@ class ProviderLimits:
         """Return what is known of ``key``."""
         return self._keys.setdefault(key, KeyState())
 
+    def used(self, key: str, tokens: int) -> None:
+        """Note the tokens one answered call used."""
+        state = self.state(key)
+        state.used_calls += 1
+        state.used_tokens += tokens
+
     def observe(self, key: str, status: int, headers: Mapping[str, str]) -> None:
         """Learn from one answer: its announced limits and, on a refusal, the wait asked for."""
         state, now = self.state(key), time.monotonic()
         state.heard = True
+        state.answers += 1
         try:
             said = announced(headers)
             wait = retry_after(headers) if status in BACKOFF_STATUSES else None
@@ -230,6 +250,7 @@ class ProviderLimits:
             said, wait = Announced(), None
         state.learn(said, now)
         if status in BACKOFF_STATUSES:
+            state.refusals += 1
             state.back_off(now, DEFAULT_BACKOFF_SECONDS if wait is None else wait)
         elif status < 400:
             state.answered()
