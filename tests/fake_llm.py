@@ -126,6 +126,8 @@ class FakeLLM:
         self.rate_limit: RateLimit | None = None
         # What GET /v1/models lists, as Ollama and other local servers do.
         self.models: list[str] = []
+        # Seconds GET /v1/models takes to answer.
+        self.models_delay = 0.0
         routes = [
             Route("/v1/chat/completions", self._chat, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
@@ -152,6 +154,8 @@ class FakeLLM:
         return self.base_url.removesuffix("/v1")
 
     async def _models(self, request: Request) -> JSONResponse:
+        if self.models_delay:
+            await asyncio.sleep(self.models_delay)
         data = [{"id": m, "object": "model", "owned_by": "library"} for m in self.models]
         return JSONResponse({"object": "list", "data": data})
 

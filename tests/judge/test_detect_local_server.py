@@ -1,10 +1,11 @@
 """A local Ollama (or other OpenAI-compatible) server is offered without any setting."""
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
 
-from execlens.judge.detect import probes
+from execlens.judge.detect import ProbeCache, probes
 from tests.fake_llm import FakeLLM, answer
 from tests.judge.conftest import fake_llm  # noqa: F401  (fixture)
 from tests.upstream.test_config_route import _config
@@ -136,3 +137,22 @@ async def test_demo_with_a_model_no_server_serves_is_one_line(
     [line] = result.output.strip().splitlines()
     assert "'mistral:7b' is not available; choose one of: gemma3:4b, llama3.1:8b" in line
     assert "loaded" not in result.output
+
+
+async def test_a_stale_probe_answers_with_what_was_seen_while_a_thread_asks_again(
+    fake_llm: FakeLLM,  # noqa: F811
+):
+    # Callers run on the server's event loop: a slow server must not hold it up.
+    cache = ProbeCache(ttl_seconds=0.0)  # every answer is stale at once
+    fake_llm.models = ["llama3.1:8b"]
+    assert cache.models(fake_llm.root_url, 5.0) == ("llama3.1:8b",)
+    fake_llm.models = ["gemma3:4b"]
+    fake_llm.models_delay = 0.5
+
+    assert cache.models(fake_llm.root_url, 5.0) == ("llama3.1:8b",)
+
+    for _ in range(100):
+        if cache.models(fake_llm.root_url, 5.0) == ("gemma3:4b",):
+            break
+        await asyncio.sleep(0.05)
+    assert cache.models(fake_llm.root_url, 5.0) == ("gemma3:4b",)

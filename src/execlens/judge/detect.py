@@ -2,6 +2,8 @@
 
 A probe is one GET of `/v1/models` with a short timeout, remembered for a minute: a
 missing server costs a refused connection once, not a delay on every command or page.
+After that minute the remembered answer is given at once while a thread probes again:
+the callers run on the server's event loop, which a slow server would otherwise stall.
 """
 
 import threading
@@ -45,23 +47,31 @@ def probe(url: str, timeout: float) -> tuple[str, ...]:
 
 
 class ProbeCache:
-    """Remember each URL's probe for a while; probe again once it is stale."""
+    """Remember each URL's probe for a while; once it is stale, probe again in a thread."""
 
     def __init__(self, ttl_seconds: float = PROBE_TTL_SECONDS) -> None:
         self.ttl = ttl_seconds
         self._seen: dict[tuple[str, float], tuple[float, tuple[str, ...]]] = {}
+        self._probing: set[tuple[str, float]] = set()
         self._lock = threading.Lock()
 
     def models(self, url: str, timeout: float) -> tuple[str, ...]:
-        """Return the server's models, probing it if the last probe is stale."""
+        """Return the server's models: probed now the first time, else as last probed."""
         key, now = (url, timeout), time.monotonic()
         with self._lock:
             seen = self._seen.get(key)
-            if seen is not None and now - seen[0] < self.ttl:
+            if seen is not None:
+                if now - seen[0] >= self.ttl and key not in self._probing:
+                    self._probing.add(key)
+                    threading.Thread(target=self._probe, args=key, daemon=True).start()
                 return seen[1]
+        return self._probe(url, timeout)
+
+    def _probe(self, url: str, timeout: float) -> tuple[str, ...]:
         found = probe(url, timeout)
         with self._lock:
-            self._seen[key] = (time.monotonic(), found)
+            self._seen[(url, timeout)] = (time.monotonic(), found)
+            self._probing.discard((url, timeout))
         return found
 
     def clear(self) -> None:
