@@ -58,6 +58,7 @@ EncodedRows = CopyRecords | list[Any]
 # serialises schema upgrades of one PostgreSQL database.
 MIGRATION_LOCK_KEY = 0x657865636C656E73  # "execlens"
 
+_UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 # SQLite before 3.32 allows 999 parameters per statement, later versions 32766.
 _SQLITE_MAX_PARAMETERS = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 # Measured: statements of a few hundred rows insert fastest; full ones repeat, so the
@@ -164,6 +165,18 @@ def _is_datetime(table: Table, name: str) -> bool:
     return isinstance(table.c[name].type, UTCDateTime | DateTime)
 
 
+def stores_times_as_text(dialect: Dialect) -> bool:
+    """Tell whether bulk rows carry ``ready`` times as UTC text, not aware datetimes."""
+    match dialect:
+        case "sqlite":
+            return True
+        case "postgresql":
+            # A binary COPY straight into a table (``insert_new``) takes timestamptz values.
+            return False
+        case _:
+            assert_never(dialect)
+
+
 def utc_text(value: datetime) -> str:
     """Return ``value`` in UTC as "YYYY-MM-DD HH:MM:SS.ffffff"; naive means UTC."""
     if value.utcoffset():
@@ -188,14 +201,14 @@ def _record_datetime(value: datetime) -> datetime:
 
 @cache
 def _converters(
-    dialect: Dialect, table: Table, columns: tuple[str, ...], as_text: frozenset[str]
+    dialect: Dialect, table: Table, columns: tuple[str, ...], as_is: frozenset[str]
 ) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
     # SQLite stores datetimes in SQLAlchemy's text format for DATETIME: bulk rows must match
     # it byte for byte to sort and compare like ORM-written rows.
     to_datetime = utc_text if dialect == "sqlite" else _record_datetime
     converters: list[tuple[int, Callable[[Any], Any]]] = []
     for index, name in enumerate(columns):
-        if name in as_text:
+        if name in as_is:
             continue
         if _is_datetime(table, name):
             converters.append((index, to_datetime))
@@ -226,13 +239,15 @@ def encode_rows(
     rows: Iterable[Sequence[Any]],
     *,
     as_text: frozenset[str] = frozenset(),
+    ready: frozenset[str] = frozenset(),
 ) -> EncodedRows:
     """Encode ``rows`` (values in the order of ``columns``) for ``bulk_upsert``.
 
     Values of the time and JSON columns in ``as_text`` come as stored text already: UTC
-    times as ``utc_text`` writes them, valid JSON text without NUL characters.
+    times as ``utc_text`` writes them, valid JSON text without NUL characters. Times in
+    ``ready`` come as ``stored_time`` returns them for this dialect.
     """
-    rows = _converted(rows, _converters(dialect, table, columns, as_text))
+    rows = _converted(rows, _converters(dialect, table, columns, as_text | ready))
     match dialect:
         case "sqlite":
             return list(chain.from_iterable(rows))
@@ -409,6 +424,50 @@ async def bulk_upsert_returning(
     keep = _Keep(keep_existing, keep_first)
     tail = _returning(table, update_where)
     return await _upsert(session, dialect, table, columns, rows, keep, tail)
+
+
+async def insert_new(
+    session: AsyncSession,
+    dialect: Dialect,
+    writes: Sequence[tuple[Table, tuple[str, ...], EncodedRows]],
+) -> bool:
+    """Insert rows that no table holds yet, all or none; tell whether they were inserted.
+
+    On PostgreSQL each table's rows go by binary COPY straight into it: no temporary
+    table, no ``ON CONFLICT``. A key already stored (another writer got there first)
+    undoes them all, and False tells the caller to upsert instead. SQLite's upsert costs
+    little more than its insert: there it always answers False.
+    """
+    match dialect:
+        case "sqlite":
+            return False
+        case "postgresql":
+            records = [(t, c, typing.cast(CopyRecords, r)) for t, c, r in writes if r]
+            if any(_is_datetime(t, n) for t, _, r in records for n in r.as_text):
+                return False  # times as text need the staging table's cast
+            return await _postgresql_copy_new(session, records)
+        case _:
+            assert_never(dialect)
+
+
+async def _postgresql_copy_new(
+    session: AsyncSession, writes: Sequence[tuple[Table, tuple[str, ...], CopyRecords]]
+) -> bool:
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # an open asyncpg connection
+    try:
+        # A savepoint, so a conflict undoes only these rows, not the caller's transaction.
+        async with connection.begin_nested():
+            for table, columns, rows in writes:
+                await driver.copy_records_to_table(
+                    table.name, records=rows.records, columns=columns
+                )
+    except Exception as exc:  # asyncpg's own error: the COPY went past SQLAlchemy
+        if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
+            raise
+        return False
+    return True
 
 
 def _returning(table: Table, update_where: str | None) -> str:

@@ -19,7 +19,13 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.base import AnyRow
-from execlens.db.dialect import EncodedRows, bulk_upsert, encode_rows, insert_on_conflict
+from execlens.db.dialect import (
+    EncodedRows,
+    bulk_upsert,
+    encode_rows,
+    insert_new,
+    insert_on_conflict,
+)
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution, ExecutionStatus, Graph, NodeExecution
 
@@ -58,7 +64,8 @@ NODE_EXECUTION_COLUMNS = (
     "ended_at",
 )
 
-_NODE_TEXT_COLUMNS = frozenset(("input_data", "output_data", "queued_at", "started_at", "ended_at"))
+_NODE_JSON_COLUMNS = frozenset(("input_data", "output_data"))
+_NODE_TIME_COLUMNS = frozenset(("queued_at", "started_at", "ended_at"))
 
 
 async def upsert_graphs(
@@ -98,6 +105,21 @@ async def upsert_node_executions(
     await bulk_upsert(session, dialect, NodeExecution.__table__, NODE_EXECUTION_COLUMNS, rows)
 
 
+async def insert_new_executions(
+    session: AsyncSession, dialect: Dialect, executions: EncodedRows, node_executions: EncodedRows
+) -> None:
+    """Insert executions not stored yet with their node executions; upsert if one is now."""
+    writes = (
+        (Execution.__table__, EXECUTION_COLUMNS, executions),
+        (NodeExecution.__table__, NODE_EXECUTION_COLUMNS, node_executions),
+    )
+    # Another writer (a REST ingest of the same run, say) may have stored one since the
+    # caller looked: then the rows go the usual way, and nothing is lost or doubled.
+    if not await insert_new(session, dialect, writes):
+        await upsert_executions(session, dialect, executions)
+        await upsert_node_executions(session, dialect, node_executions)
+
+
 async def delete_executions(session: AsyncSession, ids: Sequence[str]) -> int:
     """Delete executions by id, with their node executions and verdicts; return how many."""
     if not ids:
@@ -112,14 +134,27 @@ def encode_executions(dialect: Dialect, rows: Iterable[Sequence[Any]]) -> Encode
 
 
 def encode_node_executions(
-    dialect: Dialect, rows: Iterable[Sequence[Any]], *, as_text: bool = False
+    dialect: Dialect,
+    rows: Iterable[Sequence[Any]],
+    *,
+    as_text: bool = False,
+    times_ready: bool = False,
 ) -> EncodedRows:
     """Encode node execution rows, values in the order of NODE_EXECUTION_COLUMNS.
 
-    With ``as_text``, inputs and outputs come as JSON text and times as UTC text.
+    With ``as_text``, inputs and outputs come as JSON text and times as UTC text, or with
+    ``times_ready`` too, as ``stores_times_as_text`` says this dialect takes them.
     """
-    text = _NODE_TEXT_COLUMNS if as_text else frozenset()
-    return encode_rows(dialect, NodeExecution.__table__, NODE_EXECUTION_COLUMNS, rows, as_text=text)
+    table, columns = NodeExecution.__table__, NODE_EXECUTION_COLUMNS
+    if not as_text:
+        return encode_rows(dialect, table, columns, rows)
+    if times_ready:
+        return encode_rows(
+            dialect, table, columns, rows, as_text=_NODE_JSON_COLUMNS, ready=_NODE_TIME_COLUMNS
+        )
+    return encode_rows(
+        dialect, table, columns, rows, as_text=_NODE_JSON_COLUMNS | _NODE_TIME_COLUMNS
+    )
 
 
 def select_executions(

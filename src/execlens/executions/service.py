@@ -119,18 +119,20 @@ def encode_values(
     node_executions: Sequence[Sequence[Any]],
     *,
     nodes_as_text: bool = False,
+    node_times_ready: bool = False,
 ) -> IngestRows:
     """Return the rows that ingesting ``graphs`` and rows of values writes.
 
     The values come in the order of repository.EXECUTION_COLUMNS and NODE_EXECUTION_COLUMNS,
     already valid (as ``execution_values`` returns them for a validated ExecutionIn). With
-    ``nodes_as_text``, node inputs and outputs are JSON text and their times UTC text.
+    ``nodes_as_text``, node inputs and outputs are JSON text and their times UTC text, or
+    with ``node_times_ready``, as ``db.dialect.stores_times_as_text`` says.
     """
     return IngestRows(
         graphs=[graph_row(g) for g in graphs],
         executions=repository.encode_executions(dialect, executions),
         node_executions=repository.encode_node_executions(
-            dialect, node_executions, as_text=nodes_as_text
+            dialect, node_executions, as_text=nodes_as_text, times_ready=node_times_ready
         ),
         execution_count=len(executions),
         node_execution_count=len(node_executions),
@@ -224,6 +226,21 @@ class ExecutionService:
         await repository.upsert_graphs(session, dialect, rows.graphs)
         await repository.upsert_executions(session, dialect, rows.executions)
         await repository.upsert_node_executions(session, dialect, rows.node_executions)
+        return IngestResult(
+            executions=rows.execution_count, node_executions=rows.node_execution_count
+        )
+
+    async def insert_new(
+        self, session: AsyncSession, dialect: Dialect, rows: IngestRows
+    ) -> IngestResult:
+        """Write rows of executions that were not stored when looked up, in the transaction.
+
+        Faster than ``write`` while none is stored yet; as safe as it when one is.
+        """
+        await repository.upsert_graphs(session, dialect, rows.graphs)
+        await repository.insert_new_executions(
+            session, dialect, rows.executions, rows.node_executions
+        )
         return IngestResult(
             executions=rows.execution_count, node_executions=rows.node_execution_count
         )
