@@ -11,6 +11,7 @@ from pydantic_core import to_json
 from execlens.autogpt import reader
 from execlens.autogpt.reader import NodeRow, RunRow
 from execlens.db.base import AnyRow
+from execlens.db.dialect import utc_text
 from execlens.errors import field_path
 from execlens.executions.models import ExecutionStatus
 from execlens.executions.repository import NODE_EXECUTION_COLUMNS
@@ -150,11 +151,8 @@ def node_executions(run_id: str, rows: Sequence[NodeRow]) -> list[tuple[Any, ...
     return [*nodes[:head], note, *nodes[head:]]
 
 
-def trimmed_note(run_id: str, total: int, at: str | datetime | None) -> tuple[Any, ...]:
-    """Return the node execution that says how much of a run was left out, queued ``at``.
-
-    ``at`` is in the form of the other node executions' times (the reader's).
-    """
+def trimmed_note(run_id: str, total: int, at: datetime | None) -> tuple[Any, ...]:
+    """Return the node execution that says how much of a run was left out."""
     dropped = total - (MAX_NODE_EXECUTIONS - 1)
     note = (
         f"execlens kept the first and last node executions of this run: it has {total:,}, "
@@ -169,7 +167,7 @@ def trimmed_note(run_id: str, total: int, at: str | datetime | None) -> tuple[An
         None,
         to_json({"note": [note]}).decode(),
         None,
-        at,
+        None if at is None else utc_text(at),
         None,
         None,
     )

@@ -48,12 +48,7 @@ _COUNT = text(f'SELECT count(*) FROM "AgentGraphExecution" r {_RUN_FILTER}')
 # Values AutoGPT's moderation cleared replace the node's own, as AutoGPT reads them back;
 # a JSON value Python holds false (null, {}, [], "", 0, false) counts as none.
 _FALSY = "('null', '{}', '[]', '\"\"', '0', 'false')"
-# Where a trimmed run's note goes: the time its first left-out node execution was queued.
-_NEXT_QUEUED_AT = "CASE WHEN k.total - :tail > :head THEN k.next_queued_at END"
-
-
-def _node_executions_sql(times: str) -> str:
-    return f"""
+_NODE_EXECUTIONS = text(f"""
 WITH k AS (
   SELECT * FROM (
     SELECT ne.id, ne."agentGraphExecutionId" AS run_id, ne."agentNodeId" AS node_id,
@@ -102,22 +97,14 @@ SELECT k.id, k.run_id, k.node_id, nullif(left(k.block_name, {NAME_LIMIT}), '') A
     outputs.output::text
   ) AS output,
   k.stats -> 'error' AS error,
-  {times.format("k.queued_at")} AS queued_at,
-  {times.format("k.started_at")} AS started_at,
-  {times.format("k.ended_at")} AS ended_at,
+  to_char(k.queued_at, '{_UTC_TEXT}') AS queued_at,
+  to_char(k.started_at, '{_UTC_TEXT}') AS started_at,
+  to_char(k.ended_at, '{_UTC_TEXT}') AS ended_at,
   k.total,
-  {times.format(_NEXT_QUEUED_AT)} AS next_queued_at
+  CASE WHEN k.total - :tail > :head THEN k.next_queued_at END AS next_queued_at
 FROM k LEFT JOIN outputs ON outputs.node_execution_id = k.id
 ORDER BY k.run_id, k.position
-"""
-
-
-# Times as the execlens database stores them (db.dialect.stores_times_as_text): UTC text
-# for SQLite, or aware UTC datetimes that PostgreSQL's binary COPY takes as they are.
-_NODE_EXECUTIONS = {
-    True: text(_node_executions_sql(f"to_char({{}}, '{_UTC_TEXT}')")),
-    False: text(_node_executions_sql("({} AT TIME ZONE 'UTC')")),
-}
+""")
 _GRAPH_KEYS = "SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:versions AS integer[]))"
 _GRAPHS = text(f"""
 SELECT g.id, g.version, g.name, g.description FROM "AgentGraph" g
@@ -174,11 +161,11 @@ class NodeRow(NamedTuple):
     input: str | None
     output: str | None
     error: Any
-    queued_at: str | datetime | None
-    started_at: str | datetime | None
-    ended_at: str | datetime | None
+    queued_at: str | None
+    started_at: str | None
+    ended_at: str | None
     total: int
-    next_queued_at: str | datetime | None
+    next_queued_at: datetime | None
 
 
 async def count_finished_runs(connection: AsyncConnection, *, since: datetime | None) -> int:
@@ -198,22 +185,16 @@ async def finished_runs(
 
 
 async def node_executions(
-    connection: AsyncConnection,
-    run_ids: Sequence[str],
-    *,
-    head: int,
-    tail: int,
-    times_as_text: bool = True,
+    connection: AsyncConnection, run_ids: Sequence[str], *, head: int, tail: int
 ) -> list[NodeRow]:
     """Return these runs' node executions with inputs and outputs, in the order added.
 
     A run with more than ``head + tail`` keeps its first ``head`` and last ``tail``; each
-    row carries the run's ``total`` and its ``position``. Times are UTC text, or aware
-    UTC datetimes unless ``times_as_text``.
+    row carries the run's ``total`` and its ``position``.
     """
     params = {"run_ids": list(run_ids), "head": head, "tail": tail}
     # all() fetches the rows at once; iterating the result would fetch them one by one.
-    rows = (await connection.execute(_NODE_EXECUTIONS[times_as_text], params)).all()
+    rows = (await connection.execute(_NODE_EXECUTIONS, params)).all()
     return [NodeRow._make(row) for row in rows]
 
 

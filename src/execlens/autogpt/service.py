@@ -16,7 +16,6 @@ from execlens.autogpt.reader import NodeRow, RunRow
 from execlens.autogpt.schema_check import check_source_schema
 from execlens.autogpt.source import SourceError, source_connection, source_engine
 from execlens.db.base import AnyRow, as_utc
-from execlens.db.dialect import stores_times_as_text
 from execlens.db.engine import Database
 from execlens.executions.schemas import GraphIn
 from execlens.executions.service import IngestRows, encode_values, execution_service
@@ -110,7 +109,6 @@ class AutoGPTSync:
         self.lease = lease
         self._engine: AsyncEngine | None = None
         self._graphs_seen: set[tuple[str, int]] = set()
-        self._times_as_text = stores_times_as_text(database.dialect)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -229,9 +227,7 @@ class AutoGPTSync:
         keys = sorted({(r.graph_id, r.graph_version) for r in kept} - self._graphs_seen)
         async with source_connection(self.engine, self.source) as connection:
             ids = [r.id for r in kept]
-            fetched.nodes = await reader.node_executions(
-                connection, ids, head=head, tail=tail, times_as_text=self._times_as_text
-            )
+            fetched.nodes = await reader.node_executions(connection, ids, head=head, tail=tail)
             if keys:
                 fetched.graphs = await reader.graphs(connection, keys)
         return fetched
@@ -289,14 +285,8 @@ class AutoGPTSync:
         return batch
 
     def _encode(self, graphs: list[GraphIn], executions: list[Any], nodes: list[Any]) -> IngestRows:
-        return encode_values(
-            self.database.dialect,
-            graphs,
-            executions,
-            nodes,
-            nodes_as_text=True,
-            node_times_ready=True,
-        )
+        dialect = self.database.dialect
+        return encode_values(dialect, graphs, executions, nodes, nodes_as_text=True)
 
     def _map_graphs(self, rows: _GraphRows | None, invalid: list[tuple[str, str]]) -> list[GraphIn]:
         if rows is None:

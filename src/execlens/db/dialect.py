@@ -165,18 +165,6 @@ def _is_datetime(table: Table, name: str) -> bool:
     return isinstance(table.c[name].type, UTCDateTime | DateTime)
 
 
-def stores_times_as_text(dialect: Dialect) -> bool:
-    """Tell whether bulk rows carry ``ready`` times as UTC text, not aware datetimes."""
-    match dialect:
-        case "sqlite":
-            return True
-        case "postgresql":
-            # A binary COPY straight into a table (``insert_new``) takes timestamptz values.
-            return False
-        case _:
-            assert_never(dialect)
-
-
 def utc_text(value: datetime) -> str:
     """Return ``value`` in UTC as "YYYY-MM-DD HH:MM:SS.ffffff"; naive means UTC."""
     if value.utcoffset():
@@ -239,15 +227,13 @@ def encode_rows(
     rows: Iterable[Sequence[Any]],
     *,
     as_text: frozenset[str] = frozenset(),
-    ready: frozenset[str] = frozenset(),
 ) -> EncodedRows:
     """Encode ``rows`` (values in the order of ``columns``) for ``bulk_upsert``.
 
     Values of the time and JSON columns in ``as_text`` come as stored text already: UTC
-    times as ``utc_text`` writes them, valid JSON text without NUL characters. Times in
-    ``ready`` come as ``stored_time`` returns them for this dialect.
+    times as ``utc_text`` writes them, valid JSON text without NUL characters.
     """
-    rows = _converted(rows, _converters(dialect, table, columns, as_text | ready))
+    rows = _converted(rows, _converters(dialect, table, columns, as_text))
     match dialect:
         case "sqlite":
             return list(chain.from_iterable(rows))
@@ -305,11 +291,16 @@ def _sqlite_upsert_sql(
 
 @cache
 def _postgresql_staging(
-    table: Table, columns: tuple[str, ...], keep: _Keep, as_text: frozenset[str], tail: str = ""
+    table: Table,
+    columns: tuple[str, ...],
+    keep: _Keep | None,
+    as_text: frozenset[str],
+    tail: str = "",
 ) -> tuple[str, str, str]:
     """Return a staging table's name, its DDL, and the upsert from it into ``table``.
 
-    With a ``tail`` (``bulk_upsert_returning``), rows are upserted in key order.
+    With a ``tail`` (``bulk_upsert_returning``), rows are upserted in key order. Without
+    ``keep``, a plain insert.
     """
     staging = f"bulk_{table.name}" + ("_text" if as_text else "")
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -326,13 +317,13 @@ def _postgresql_staging(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ({', '.join(definitions)}) "
         "ON COMMIT DELETE ROWS"
     )
+    insert = f"INSERT INTO {table.name} ({', '.join(columns)}) "
+    insert += f"SELECT {', '.join(selected)} FROM {staging}"
+    if keep is None:
+        return staging, ddl, insert
     conflict = _conflict_clause(table, columns, keep)
     order = f" ORDER BY {', '.join(c.name for c in table.primary_key.columns)}" if tail else ""
-    upsert = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"SELECT {', '.join(selected)} FROM {staging}{order} {conflict}{tail}"
-    )
-    return staging, ddl, upsert
+    return staging, ddl, f"{insert}{order} {conflict}{tail}"
 
 
 async def _postgresql_upsert(
@@ -340,7 +331,7 @@ async def _postgresql_upsert(
     table: Table,
     columns: tuple[str, ...],
     rows: CopyRecords,
-    keep: _Keep,
+    keep: _Keep | None,
     tail: str = "",
 ) -> list[Any]:
     # COPY into a temporary table, then upsert from it: COPY cannot upsert, and its binary
@@ -433,19 +424,18 @@ async def insert_new(
 ) -> bool:
     """Insert rows that no table holds yet, all or none; tell whether they were inserted.
 
-    On PostgreSQL each table's rows go by binary COPY straight into it: no temporary
-    table, no ``ON CONFLICT``. A key already stored (another writer got there first)
-    undoes them all, and False tells the caller to upsert instead. SQLite's upsert costs
-    little more than its insert: there it always answers False.
+    On PostgreSQL each table's rows go by binary COPY straight into it, or (times as
+    text) through the staging table by a plain INSERT: no ``ON CONFLICT``. A key stored
+    already (another writer got there first) undoes them all, and False tells the caller
+    to upsert instead. SQLite's upsert costs little more than its insert: there it
+    always answers False.
     """
     match dialect:
         case "sqlite":
             return False
         case "postgresql":
             records = [(t, c, typing.cast(CopyRecords, r)) for t, c, r in writes if r]
-            if any(_is_datetime(t, n) for t, _, r in records for n in r.as_text):
-                return False  # times as text need the staging table's cast
-            return await _postgresql_copy_new(session, records)
+            return not records or await _postgresql_copy_new(session, records)
         case _:
             assert_never(dialect)
 
@@ -460,9 +450,13 @@ async def _postgresql_copy_new(
         # A savepoint, so a conflict undoes only these rows, not the caller's transaction.
         async with connection.begin_nested():
             for table, columns, rows in writes:
-                await driver.copy_records_to_table(
-                    table.name, records=rows.records, columns=columns
-                )
+                if any(_is_datetime(table, name) for name in rows.as_text):
+                    # Times as text: through the staging table that casts them.
+                    await _postgresql_upsert(session, table, columns, rows, None)
+                else:
+                    await driver.copy_records_to_table(
+                        table.name, records=rows.records, columns=columns
+                    )
     except Exception as exc:  # asyncpg's own error: the COPY went past SQLAlchemy
         if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
             raise

@@ -64,8 +64,7 @@ NODE_EXECUTION_COLUMNS = (
     "ended_at",
 )
 
-_NODE_JSON_COLUMNS = frozenset(("input_data", "output_data"))
-_NODE_TIME_COLUMNS = frozenset(("queued_at", "started_at", "ended_at"))
+_NODE_TEXT_COLUMNS = frozenset(("input_data", "output_data", "queued_at", "started_at", "ended_at"))
 
 
 async def upsert_graphs(
@@ -134,27 +133,14 @@ def encode_executions(dialect: Dialect, rows: Iterable[Sequence[Any]]) -> Encode
 
 
 def encode_node_executions(
-    dialect: Dialect,
-    rows: Iterable[Sequence[Any]],
-    *,
-    as_text: bool = False,
-    times_ready: bool = False,
+    dialect: Dialect, rows: Iterable[Sequence[Any]], *, as_text: bool = False
 ) -> EncodedRows:
     """Encode node execution rows, values in the order of NODE_EXECUTION_COLUMNS.
 
-    With ``as_text``, inputs and outputs come as JSON text and times as UTC text, or with
-    ``times_ready`` too, as ``stores_times_as_text`` says this dialect takes them.
+    With ``as_text``, inputs and outputs come as JSON text and times as UTC text.
     """
-    table, columns = NodeExecution.__table__, NODE_EXECUTION_COLUMNS
-    if not as_text:
-        return encode_rows(dialect, table, columns, rows)
-    if times_ready:
-        return encode_rows(
-            dialect, table, columns, rows, as_text=_NODE_JSON_COLUMNS, ready=_NODE_TIME_COLUMNS
-        )
-    return encode_rows(
-        dialect, table, columns, rows, as_text=_NODE_JSON_COLUMNS | _NODE_TIME_COLUMNS
-    )
+    text = _NODE_TEXT_COLUMNS if as_text else frozenset()
+    return encode_rows(dialect, NodeExecution.__table__, NODE_EXECUTION_COLUMNS, rows, as_text=text)
 
 
 def select_executions(

@@ -119,20 +119,18 @@ def encode_values(
     node_executions: Sequence[Sequence[Any]],
     *,
     nodes_as_text: bool = False,
-    node_times_ready: bool = False,
 ) -> IngestRows:
     """Return the rows that ingesting ``graphs`` and rows of values writes.
 
     The values come in the order of repository.EXECUTION_COLUMNS and NODE_EXECUTION_COLUMNS,
     already valid (as ``execution_values`` returns them for a validated ExecutionIn). With
-    ``nodes_as_text``, node inputs and outputs are JSON text and their times UTC text, or
-    with ``node_times_ready``, as ``db.dialect.stores_times_as_text`` says.
+    ``nodes_as_text``, node inputs and outputs are JSON text and their times UTC text.
     """
     return IngestRows(
         graphs=[graph_row(g) for g in graphs],
         executions=repository.encode_executions(dialect, executions),
         node_executions=repository.encode_node_executions(
-            dialect, node_executions, as_text=nodes_as_text, times_ready=node_times_ready
+            dialect, node_executions, as_text=nodes_as_text
         ),
         execution_count=len(executions),
         node_execution_count=len(node_executions),
