@@ -457,11 +457,16 @@ async def _postgresql_copy_new(
                     await driver.copy_records_to_table(
                         table.name, records=rows.records, columns=columns
                     )
-    except Exception as exc:  # asyncpg's own error: the COPY went past SQLAlchemy
-        if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
+    except Exception as exc:
+        # asyncpg's own error from a COPY sent past SQLAlchemy, or SQLAlchemy's around it.
+        if _UNIQUE_VIOLATION not in (getattr(e, "sqlstate", None) for e in (exc, _orig(exc))):
             raise
         return False
     return True
+
+
+def _orig(exc: Exception) -> object:
+    return getattr(exc, "orig", None)
 
 
 def _returning(table: Table, update_where: str | None) -> str:
