@@ -189,14 +189,14 @@ def _record_datetime(value: datetime) -> datetime:
 
 @cache
 def _converters(
-    dialect: Dialect, table: Table, columns: tuple[str, ...], as_is: frozenset[str]
+    dialect: Dialect, table: Table, columns: tuple[str, ...], as_text: frozenset[str]
 ) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
     # SQLite stores datetimes in SQLAlchemy's text format for DATETIME: bulk rows must match
     # it byte for byte to sort and compare like ORM-written rows.
     to_datetime = utc_text if dialect == "sqlite" else _record_datetime
     converters: list[tuple[int, Callable[[Any], Any]]] = []
     for index, name in enumerate(columns):
-        if name in as_is:
+        if name in as_text:
             continue
         if _is_datetime(table, name):
             converters.append((index, to_datetime))
@@ -300,7 +300,7 @@ def _postgresql_staging(
     """Return a staging table's name, its DDL, and the upsert from it into ``table``.
 
     With a ``tail`` (``bulk_upsert_returning``), rows are upserted in key order. Without
-    ``keep``, a plain insert.
+    ``keep``, the statement is a plain INSERT (``insert_new``).
     """
     staging = f"bulk_{table.name}" + ("_text" if as_text else "")
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -459,14 +459,11 @@ async def _postgresql_copy_new(
                     )
     except Exception as exc:
         # asyncpg's own error from a COPY sent past SQLAlchemy, or SQLAlchemy's around it.
-        if _UNIQUE_VIOLATION not in (getattr(e, "sqlstate", None) for e in (exc, _orig(exc))):
+        errors = (exc, getattr(exc, "orig", None))
+        if _UNIQUE_VIOLATION not in {getattr(e, "sqlstate", None) for e in errors}:
             raise
         return False
     return True
-
-
-def _orig(exc: Exception) -> object:
-    return getattr(exc, "orig", None)
 
 
 def _returning(table: Table, update_where: str | None) -> str:
