@@ -73,12 +73,17 @@ async def release_lease(session: AsyncSession, source: str, owner: str) -> None:
 
 async def stored_changes(
     session: AsyncSession, dialect: Dialect, ids: Sequence[str]
-) -> dict[str, datetime]:
-    """Return the AutoGPT change time stored for each of these synced runs."""
+) -> dict[str, datetime | None]:
+    """Return, for each of these runs execlens stores, the AutoGPT change time synced.
+
+    A run stored by another way in (REST ingest, import) and never synced maps to None.
+    """
     if not ids:
         return {}
-    stmt = select(SyncedRun.execution_id, SyncedRun.changed_at).where(
-        one_of(dialect, SyncedRun.__table__.c.execution_id, ids)
+    stmt = (
+        select(Execution.id, SyncedRun.changed_at)
+        .outerjoin(SyncedRun, SyncedRun.execution_id == Execution.id)
+        .where(one_of(dialect, Execution.__table__.c.id, ids))
     )
     return dict((await session.execute(stmt)).all())
 

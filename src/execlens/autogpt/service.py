@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from operator import attrgetter
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -54,6 +55,8 @@ class _Fetched:
     kept: list[RunRow]
     gone: list[str]
     unchanged: int
+    # Ids of the runs execlens stored when they were read (synced or not).
+    stored: frozenset[str] = frozenset()
     nodes: Sequence[NodeRow] = ()
     graphs: _GraphRows | None = None
 
@@ -61,6 +64,8 @@ class _Fetched:
 @dataclass
 class _Batch:
     rows: IngestRows
+    # Runs execlens did not store when they were read: inserted rather than upserted.
+    new: IngestRows
     written: list[str]
     graphs: list[GraphIn]
     gone: list[str]
@@ -215,7 +220,7 @@ class AutoGPTSync:
         fresh = [run for run in runs if not mapping.is_skipped(run)]
         # Runs re-read in the lookback window that did not change since: nothing to write.
         kept = [run for run in fresh if stored.get(run.id) != as_utc(run.changed_at)]
-        fetched = _Fetched(runs, kept, gone, unchanged=len(fresh) - len(kept))
+        fetched = _Fetched(runs, kept, gone, len(fresh) - len(kept), frozenset(stored))
         head, tail = mapping.trim_limits()
         # Graph versions do not change once written (AutoGPT adds a version per edit):
         # read each once per process.
@@ -255,24 +260,33 @@ class AutoGPTSync:
         """Return what to write for a fetched batch."""
         by_run = {run_id: list(n) for run_id, n in groupby(fetched.nodes, key=_RUN_ID)}
         trimmed = [run_id for run_id, nodes in by_run.items() if nodes[0].total > len(nodes)]
-        executions, nodes, written, invalid = [], [], [], []
+        # [0]: runs execlens stored when read, to upsert; [1]: the others, to insert.
+        executions: tuple[list[Any], list[Any]] = ([], [])
+        nodes: tuple[list[Any], list[Any]] = ([], [])
+        written, invalid = [], []
         arrived_at = datetime.now(UTC)
         for run in fetched.kept:
             try:
                 run_nodes = mapping.node_executions(run.id, by_run.get(run.id, []))
-                executions.append(mapping.execution_values(run, arrived_at))
+                execution = mapping.execution_values(run, arrived_at)
             except ValueError as exc:  # pydantic's ValidationError is one
                 invalid.append((run.id, mapping.first_problem(exc)))
                 continue
-            nodes += run_nodes
+            new = run.id not in fetched.stored
+            executions[new].append(execution)
+            nodes[new].extend(run_nodes)
             written.append(run.id)
         graphs = self._map_graphs(fetched.graphs, invalid)
-        dialect = self.database.dialect
-        encoded = encode_values(dialect, graphs, executions, nodes, nodes_as_text=True)
-        batch = _Batch(encoded, written, graphs, fetched.gone, trimmed, invalid)
+        encoded = self._encode(graphs, executions[0], nodes[0])
+        new_rows = self._encode([], executions[1], nodes[1])
+        batch = _Batch(encoded, new_rows, written, graphs, fetched.gone, trimmed, invalid)
         batch.unchanged = fetched.unchanged
         batch.changes = [(run.id, run.changed_at) for run in fetched.kept]
         return batch
+
+    def _encode(self, graphs: list[GraphIn], executions: list[Any], nodes: list[Any]) -> IngestRows:
+        dialect = self.database.dialect
+        return encode_values(dialect, graphs, executions, nodes, nodes_as_text=True)
 
     def _map_graphs(self, rows: _GraphRows | None, invalid: list[tuple[str, str]]) -> list[GraphIn]:
         if rows is None:
@@ -301,15 +315,16 @@ class AutoGPTSync:
                 raise LeaseLost(f"another process holds the {SOURCE} sync lease")
             dialect = self.database.dialect
             result = await execution_service.write(session, dialect, batch.rows)
+            new = await execution_service.insert_new(session, dialect, batch.new)
             written = set(batch.written)
             changes = [(i, c) for i, c in batch.changes if i in written]
             await repository.save_changes(session, dialect, changes)
             removed = await execution_service.remove(session, batch.gone)
             await repository.save_cursor(session, dialect, SOURCE, position)
         self._graphs_seen |= {(g.id, g.version) for g in batch.graphs}
-        report.runs += result.executions
+        report.runs += result.executions + new.executions
         report.unchanged += batch.unchanged
-        report.node_executions += result.node_executions
+        report.node_executions += result.node_executions + new.node_executions
         report.graphs += len(batch.graphs)
         report.removed += removed
         report.skipped += len(batch.gone)

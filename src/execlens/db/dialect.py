@@ -58,6 +58,7 @@ EncodedRows = CopyRecords | list[Any]
 # serialises schema upgrades of one PostgreSQL database.
 MIGRATION_LOCK_KEY = 0x657865636C656E73  # "execlens"
 
+_UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 # SQLite before 3.32 allows 999 parameters per statement, later versions 32766.
 _SQLITE_MAX_PARAMETERS = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 # Measured: statements of a few hundred rows insert fastest; full ones repeat, so the
@@ -290,11 +291,16 @@ def _sqlite_upsert_sql(
 
 @cache
 def _postgresql_staging(
-    table: Table, columns: tuple[str, ...], keep: _Keep, as_text: frozenset[str], tail: str = ""
+    table: Table,
+    columns: tuple[str, ...],
+    keep: _Keep | None,
+    as_text: frozenset[str],
+    tail: str = "",
 ) -> tuple[str, str, str]:
     """Return a staging table's name, its DDL, and the upsert from it into ``table``.
 
-    With a ``tail`` (``bulk_upsert_returning``), rows are upserted in key order.
+    With a ``tail`` (``bulk_upsert_returning``), rows are upserted in key order. Without
+    ``keep``, the statement is a plain INSERT (``insert_new``).
     """
     staging = f"bulk_{table.name}" + ("_text" if as_text else "")
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -311,13 +317,13 @@ def _postgresql_staging(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ({', '.join(definitions)}) "
         "ON COMMIT DELETE ROWS"
     )
+    insert = f"INSERT INTO {table.name} ({', '.join(columns)}) "
+    insert += f"SELECT {', '.join(selected)} FROM {staging}"
+    if keep is None:
+        return staging, ddl, insert
     conflict = _conflict_clause(table, columns, keep)
     order = f" ORDER BY {', '.join(c.name for c in table.primary_key.columns)}" if tail else ""
-    upsert = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"SELECT {', '.join(selected)} FROM {staging}{order} {conflict}{tail}"
-    )
-    return staging, ddl, upsert
+    return staging, ddl, f"{insert}{order} {conflict}{tail}"
 
 
 async def _postgresql_upsert(
@@ -325,7 +331,7 @@ async def _postgresql_upsert(
     table: Table,
     columns: tuple[str, ...],
     rows: CopyRecords,
-    keep: _Keep,
+    keep: _Keep | None,
     tail: str = "",
 ) -> list[Any]:
     # COPY into a temporary table, then upsert from it: COPY cannot upsert, and its binary
@@ -409,6 +415,55 @@ async def bulk_upsert_returning(
     keep = _Keep(keep_existing, keep_first)
     tail = _returning(table, update_where)
     return await _upsert(session, dialect, table, columns, rows, keep, tail)
+
+
+async def insert_new(
+    session: AsyncSession,
+    dialect: Dialect,
+    writes: Sequence[tuple[Table, tuple[str, ...], EncodedRows]],
+) -> bool:
+    """Insert rows that no table holds yet, all or none; tell whether they were inserted.
+
+    On PostgreSQL each table's rows go by binary COPY straight into it, or (times as
+    text) through the staging table by a plain INSERT: no ``ON CONFLICT``. A key stored
+    already (another writer got there first) undoes them all, and False tells the caller
+    to upsert instead. SQLite's upsert costs little more than its insert: there it
+    always answers False.
+    """
+    match dialect:
+        case "sqlite":
+            return False
+        case "postgresql":
+            records = [(t, c, typing.cast(CopyRecords, r)) for t, c, r in writes if r]
+            return not records or await _postgresql_copy_new(session, records)
+        case _:
+            assert_never(dialect)
+
+
+async def _postgresql_copy_new(
+    session: AsyncSession, writes: Sequence[tuple[Table, tuple[str, ...], CopyRecords]]
+) -> bool:
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # an open asyncpg connection
+    try:
+        # A savepoint, so a conflict undoes only these rows, not the caller's transaction.
+        async with connection.begin_nested():
+            for table, columns, rows in writes:
+                if any(_is_datetime(table, name) for name in rows.as_text):
+                    # Times as text: through the staging table that casts them.
+                    await _postgresql_upsert(session, table, columns, rows, None)
+                else:
+                    await driver.copy_records_to_table(
+                        table.name, records=rows.records, columns=columns
+                    )
+    except Exception as exc:
+        # asyncpg's own error from a COPY sent past SQLAlchemy, or SQLAlchemy's around it.
+        errors = (exc, getattr(exc, "orig", None))
+        if _UNIQUE_VIOLATION not in {getattr(e, "sqlstate", None) for e in errors}:
+            raise
+        return False
+    return True
 
 
 def _returning(table: Table, update_where: str | None) -> str:

@@ -19,7 +19,13 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.base import AnyRow
-from execlens.db.dialect import EncodedRows, bulk_upsert, encode_rows, insert_on_conflict
+from execlens.db.dialect import (
+    EncodedRows,
+    bulk_upsert,
+    encode_rows,
+    insert_new,
+    insert_on_conflict,
+)
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution, ExecutionStatus, Graph, NodeExecution
 
@@ -96,6 +102,21 @@ async def upsert_node_executions(
 ) -> None:
     """Insert node executions (``encode_node_executions`` rows) by id, updating stored ones."""
     await bulk_upsert(session, dialect, NodeExecution.__table__, NODE_EXECUTION_COLUMNS, rows)
+
+
+async def insert_new_executions(
+    session: AsyncSession, dialect: Dialect, executions: EncodedRows, node_executions: EncodedRows
+) -> None:
+    """Insert executions not stored yet with their node executions; upsert if one is now."""
+    writes = (
+        (Execution.__table__, EXECUTION_COLUMNS, executions),
+        (NodeExecution.__table__, NODE_EXECUTION_COLUMNS, node_executions),
+    )
+    # Another writer (a REST ingest of the same run, say) may have stored one since the
+    # caller looked: then the rows go the usual way, and nothing is lost or doubled.
+    if not await insert_new(session, dialect, writes):
+        await upsert_executions(session, dialect, executions)
+        await upsert_node_executions(session, dialect, node_executions)
 
 
 async def delete_executions(session: AsyncSession, ids: Sequence[str]) -> int:
