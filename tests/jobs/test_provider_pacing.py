@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections import Counter
 
 from execlens.jobs.cli import limit_text
 from execlens.jobs.models import JobStatus
@@ -10,6 +11,7 @@ from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge
 from tests.fake_llm import FakeLLM, RateLimit
 from tests.jobs.conftest import create_job, finished, job_row, run, store, wait_for
+from tests.jobs.test_durability import items_of
 
 JOBS = "/api/analytics/jobs"
 # The fake's answers cost 420 + 38 tokens each.
@@ -137,3 +139,32 @@ async def test_before_any_limit_is_known_a_small_first_wave_learns_it_without_re
     assert (status, job.succeeded, job.failed) == (JobStatus.COMPLETED, 24, 0)
     # A first burst of 16 calls would have had 10 refused.
     assert limit.refused == 0, f"{limit.refused} of {len(fake_llm.received)} calls refused"
+
+
+async def test_a_worker_that_joins_a_busy_job_gets_calls_when_the_provider_announces_no_limit(
+    database, jobs_settings, fake_llm: FakeLLM
+):
+    # A local server (Ollama, vLLM) says nothing of limits: the first worker's answers
+    # tell every worker that nothing is announced, not only the one that heard them.
+    fake_llm.default.delay = 0.3
+    await store(database, [run(n) for n in range(1, 41)])
+    job_id = await create_job(database, jobs_settings, concurrency=8)
+    judges = [Judge(jobs_settings), Judge(jobs_settings)]  # two processes
+    workers = [Worker(database, jobs_settings, judge) for judge in judges]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(workers[0].run(stop))]
+    try:
+        # The first worker has heard its first answers and holds more calls than a first wave.
+        while len(fake_llm.received) < 8:
+            await asyncio.sleep(0.02)
+        tasks.append(asyncio.create_task(workers[1].run(stop)))
+        job = await wait_for(database, job_id, finished, seconds=60)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        for judge in judges:
+            await judge.aclose()
+
+    assert (job.status, job.succeeded) == (JobStatus.COMPLETED, 40)
+    by_worker = Counter(i.judged_by for i in await items_of(database, job_id))
+    assert by_worker[workers[1].id] >= 5, by_worker

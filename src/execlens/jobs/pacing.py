@@ -29,6 +29,9 @@ BURST_SECONDS = 2.0
 # Calls in flight for a key whose limits nobody has heard yet: enough to learn them from
 # the first answers' headers, too few to run into a limit nobody announced.
 FIRST_WAVE = 4
+# A budget another process used this lately has heard the key's answers: a process that
+# has heard none itself need not start with a first wave of its own.
+HEARD_LATELY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ class ProviderRate:
             return Grant(0, wait=(bucket.blocked_until - now).total_seconds())
         if state.window is not None:
             want = min(want, max(0, int(state.window) - spending))
-        if rpm is None and tpm is None and not state.heard:
+        if rpm is None and tpm is None and not (state.heard or _heard_elsewhere(bucket, now)):
             job.paced_by = None
             return _first_wave(bucket, per_call, want, spending, now)
         if bucket.requests < 0:
@@ -186,6 +189,16 @@ class ProviderRate:
         if job.tokens_per_minute is not None:
             tpm = min(tpm or math.inf, job.tokens_per_minute)
         return rpm, tpm
+
+
+def _heard_elsewhere(bucket: ProviderBucket, now: datetime) -> bool:
+    """Say whether another process started this budget from answers lately.
+
+    A first wave in flight leaves the budget below zero; a new one was last updated long
+    ago. Without this, a process joining a key that announces no limit (a local server)
+    would count every other worker's calls against its own first wave, and never start one.
+    """
+    return bucket.requests >= 0 and now - bucket.updated_at < HEARD_LATELY
 
 
 def _first_wave(
