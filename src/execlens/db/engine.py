@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from execlens.config import Settings
+from execlens.db.sqlite_driver import one_trip_dbapi
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -59,6 +60,7 @@ def _sqlite_engine(url: str, *, busy_timeout_ms: int, writer: bool) -> AsyncEngi
         pool_size=1 if writer else 4,
         max_overflow=0,
         pool_pre_ping=False,
+        module=one_trip_dbapi(),
     )
 
     @event.listens_for(engine.sync_engine, "connect")
