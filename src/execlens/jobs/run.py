@@ -306,6 +306,10 @@ class JobRun:
         # the read-ahead, since each commit costs a transaction of several statements.
         self._recorder.batch = max(1, self._read_ahead(self._slots))
         waiting = len(ready)
+        # The share just learned may be wider than the one the claim was asked for (the
+        # first claim knows none): fill it now, not with a second claim behind the first call.
+        share = self._slots + self._read_ahead(self._slots) - self._calls - waiting
+        want = max(want, share)
         spending = running + waiting + self._recorder.unrecorded
         cap = job.concurrency + self._read_ahead(self._slots) - running - waiting
         await self.pacing.prepare(session, job, now)
