@@ -61,22 +61,60 @@ async def test_sampling_keeps_about_the_rate_and_always_the_same_runs(
     api: httpx2.AsyncClient, database: Database, jobs_settings: Settings
 ):
     rule = await _add_rule(api, sample_rate=0.3)
-    other = await _add_rule(api, sample_rate=0.3, name="the same sample")
     runs = [run(n) for n in range(600)]
     await store(database, runs)
 
     picked = await rule_service.run_all(database, jobs_settings)
     await store(database, runs)  # a re-sync sends every run again
-    await rule_service.run_all(database, jobs_settings)
+    again = await rule_service.run_all(database, jobs_settings)
 
     chosen = await _picked(database, rule["id"])
     assert 0.25 * 600 <= len(chosen) <= 0.35 * 600
-    assert picked == 2 * len(chosen)
+    assert (picked, again) == (len(chosen), 0)
     assert chosen == sorted(r["id"] for r in runs if is_sampled(r["id"], 0.3))
-    assert await _picked(database, other["id"]) == chosen
     async with database.read() as session:
         seen = await session.scalar(select(func.count()).select_from(RuleMatch))
-    assert seen == 2 * 600
+    assert seen == 600
+
+
+async def test_a_run_another_rule_picked_is_left_to_it(
+    api: httpx2.AsyncClient, database: Database, jobs_settings: Settings
+):
+    first = await _add_rule(api, sample_rate=0.3)
+    same = await _add_rule(api, sample_rate=0.3, name="the same sample")
+    wider = await _add_rule(api, sample_rate=0.6, name="a wider sample")
+    runs = [run(n) for n in range(600)]
+    await store(database, runs)
+
+    await rule_service.run_all(database, jobs_settings)
+
+    chosen = await _picked(database, first["id"])
+    assert chosen == sorted(r["id"] for r in runs if is_sampled(r["id"], 0.3))
+    assert await _picked(database, same["id"]) == []
+    # The wider rule judges the runs of its sample the first rule did not take.
+    wider_only = [r["id"] for r in runs if is_sampled(r["id"], 0.6) and r["id"] not in chosen]
+    assert await _picked(database, wider["id"]) == sorted(wider_only)
+    async with database.read() as session:
+        seen = await session.scalar(select(func.count()).select_from(RuleMatch))
+    assert seen == 3 * 600
+
+
+async def test_two_rules_over_the_same_runs_pay_for_each_run_once(
+    api: httpx2.AsyncClient, database: Database, jobs_settings: Settings, worker, fake_llm
+):
+    await _add_rule(api)
+    await _add_rule(api, name="the same rule, added twice")
+    await store(database, [run(n) for n in range(8)])
+    await rule_service.run_all(database, jobs_settings, worker.wake)
+
+    for _ in range(400):
+        if len(await verdict_counts(database)) == 8:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # a second call for the same run would have been sent by now
+
+    assert await verdict_counts(database) == {f"run-{n:03d}": 1 for n in range(8)}
+    assert len(fake_llm.received) == 8
 
 
 async def test_a_rules_runs_are_judged_by_the_worker_and_its_health_shows_it(
@@ -156,6 +194,8 @@ async def test_two_processes_never_pick_a_run_twice(
     api: httpx2.AsyncClient, database: Database, jobs_settings: Settings, settings: Settings
 ):
     rule = await _add_rule(api)
+    # While one process reads the first rule, another reads the second at once.
+    same = await _add_rule(api, name="the same rule, added twice")
     other = Database(settings.resolved_database_url, settings=settings)
     try:
         await store(database, [run(n) for n in range(300)])
@@ -166,7 +206,8 @@ async def test_two_processes_never_pick_a_run_twice(
         await other.dispose()
 
     assert sum(counts) == 300
-    assert len(await _picked(database, rule["id"])) == 300
+    picked = await _picked(database, rule["id"]) + await _picked(database, same["id"])
+    assert sorted(picked) == [f"run-{n:03d}" for n in range(300)]
 
 
 async def test_pausing_stops_the_rule_and_its_job_and_unpausing_resumes_both(

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from execlens.db.base import Base, UTCDateTime
@@ -35,6 +35,9 @@ class RuleMatch(Base):
     """A run a rule has seen: sampled in (handed to a job) or out. Seen once, never again."""
 
     __tablename__ = "rule_matches"
+    # Which rule took a run (another rule leaves it alone), and a run's deletion, whose
+    # cascade finds its matches by this column.
+    __table_args__ = (Index("ix_rule_matches_execution", "execution_id"),)
 
     rule_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("judging_rules.id", ondelete="CASCADE"), primary_key=True

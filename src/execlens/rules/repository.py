@@ -1,9 +1,9 @@
 """Queries of judging rules: new arrivals, matches, the rule's jobs and their numbers."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, Select, exists, func, insert, select
+from sqlalchemy import Row, Select, exists, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.executions.models import Execution
@@ -13,6 +13,9 @@ from execlens.rules.models import JudgingRule, RuleMatch
 # A rule's job that still has work: running, waiting, or paused by the daily budget.
 OPEN_STATUSES = (*ACTIVE_STATUSES, JobStatus.PAUSED)
 WAITING_ITEMS = (ItemStatus.PENDING, ItemStatus.RUNNING)
+# Any fixed 64-bit number, the same in every execlens process: the advisory lock that
+# lets one process at a time pick runs for rules on a PostgreSQL database.
+PICKING_LOCK_KEY = 0x72756C6570696B  # "rulepik"
 
 
 async def list_rules(session: AsyncSession) -> Sequence[JudgingRule]:
@@ -66,6 +69,28 @@ async def unseen_arrivals(
     if rule.graph_id is not None:
         stmt = stmt.where(Execution.graph_id == rule.graph_id)
     return (await session.execute(stmt)).all()
+
+
+async def taken_by_other_rules(
+    session: AsyncSession, rule_id: str, execution_ids: Collection[str]
+) -> set[str]:
+    """Return which of these runs another rule has already handed to its job."""
+    stmt = select(RuleMatch.execution_id).where(
+        RuleMatch.execution_id.in_(execution_ids),
+        RuleMatch.rule_id != rule_id,
+        RuleMatch.sampled.is_(True),
+    )
+    return set((await session.scalars(stmt)).all())
+
+
+async def serialise_picking(session: AsyncSession) -> None:
+    """Make this transaction wait until no other process is picking runs for any rule.
+
+    Two rules read by two processes at once would each find a run no rule has taken yet,
+    and both take it. SQLite has one writer at a time already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"SELECT pg_advisory_xact_lock({PICKING_LOCK_KEY})"))
 
 
 async def add_matches(session: AsyncSession, rows: list[dict[str, object]]) -> None:

@@ -264,6 +264,7 @@ class RuleService:
         picked = 0
         while True:
             async with database.write() as session:
+                await repository.serialise_picking(session)
                 rule = await repository.lock_rule(session, rule_id)
                 if rule is None or rule.paused:
                     return picked
@@ -281,6 +282,10 @@ class RuleService:
                 if not rows:
                     return picked
                 chosen = {run_id for run_id, _ in rows if is_sampled(run_id, rule.sample_rate)}
+                # A run another rule took is judged once, by that rule: the same run judged
+                # by two rules at once would be paid for twice.
+                if chosen:
+                    chosen -= await repository.taken_by_other_rules(session, rule.id, chosen)
                 await repository.add_matches(
                     session,
                     [

@@ -18,12 +18,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("autogpt_runs") as batch:
-        batch.add_column(sa.Column("written_summary", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("written_score", sa.Float(), nullable=True))
-        batch.add_column(
-            sa.Column("kept_theirs", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # Plain ALTER TABLE ... ADD COLUMN on both databases. A batch would reflect the
+    # table and the executions it refers to, whose expression index SQLAlchemy cannot
+    # reflect: every new SQLite database printed a warning about it.
+    op.add_column("autogpt_runs", sa.Column("written_summary", sa.Text(), nullable=True))
+    op.add_column("autogpt_runs", sa.Column("written_score", sa.Float(), nullable=True))
+    op.add_column(
+        "autogpt_runs",
+        sa.Column("kept_theirs", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
