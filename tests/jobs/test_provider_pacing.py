@@ -155,7 +155,9 @@ async def test_a_worker_that_joins_a_busy_job_gets_calls_when_the_provider_annou
     tasks = [asyncio.create_task(workers[0].run(stop))]
     try:
         # The first worker has heard its first answers and holds more calls than a first wave.
-        while len(fake_llm.received) < 8:
+        for _ in range(1000):
+            if len(fake_llm.received) >= 8:
+                break
             await asyncio.sleep(0.02)
         tasks.append(asyncio.create_task(workers[1].run(stop)))
         job = await wait_for(database, job_id, finished, seconds=60)
