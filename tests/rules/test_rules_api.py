@@ -80,6 +80,20 @@ async def test_bad_rules_are_refused_and_nothing_is_stored(
     assert (await api.get("/api/audit")).json()["items"] == []
 
 
+@pytest.mark.parametrize("field", ["name", "statuses", "sample_rate", "paused"])
+async def test_a_change_that_nulls_a_required_field_is_refused_and_changes_nothing(
+    api: httpx2.AsyncClient, field: str
+):
+    rule = (await api.post(RULES, json={"graph_id": "g-blog", "sample_rate": 0.5})).json()
+
+    response = await api.patch(f"{RULES}/{rule['id']}", json={field: None, "daily_budget_usd": 3})
+
+    assert response.status_code == 422, response.text
+    assert field in response.text and "cannot be null" in response.text
+    kept = (await api.get(f"{RULES}/{rule['id']}")).json()
+    assert (kept["sample_rate"], kept["paused"], kept["daily_budget_usd"]) == (0.5, False, None)
+
+
 async def test_a_budget_needs_a_model_with_a_known_price(database: Database, jobs_settings):
     # A model of the admin's own OpenAI-compatible server has no price in the catalog.
     settings = jobs_settings.model_copy(

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from execlens.jobs.schemas import Prompt
 
@@ -46,6 +46,15 @@ class RuleUpdate(BaseModel):
     model_name: str | None = Field(default=None, max_length=200)
     daily_budget_usd: float | None = Field(default=None, gt=0, le=1_000_000)
     paused: bool | None = None
+
+    @field_validator("name", "statuses", "sample_rate", "paused")
+    @classmethod
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
+        # Left out, a field keeps its value; null is no value a rule can have (a null
+        # budget, by contrast, removes the budget).
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null; omit it to keep the rule's value")
+        return value
 
 
 class RuleHealth(BaseModel):

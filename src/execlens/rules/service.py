@@ -152,8 +152,6 @@ class RuleService:
         """Change a rule's fields; pausing it also pauses its open job."""
         rule = await self.get(session, rule_id)
         fields = changes.model_dump(exclude_unset=True)
-        if fields.get("name", "") is None or fields.get("statuses", []) is None:
-            raise UserError("name and statuses cannot be null; omit them to keep them")
         if "model_name" in fields or "daily_budget_usd" in fields:
             budget = fields.get("daily_budget_usd", rule.daily_budget_usd)
             model = fields.pop("model_name", None) or rule.model
