@@ -46,6 +46,20 @@ async def test_analyze_runs_the_job_here_and_prints_a_summary(database, cli, fak
     assert len(fake_llm.received) == 6
 
 
+async def test_analyze_of_an_agent_without_runs_names_the_agents_that_have_some(
+    database, cli, fake_llm
+):
+    await store(database, [run(1), run(2, graph_id="g-mail")])
+
+    typo = await cli("analyze", "--graph-id", "g-blgo", extra_env=llm_env(fake_llm))
+    known = await cli("analyze", "--graph-id", "g-blog", extra_env=llm_env(fake_llm))
+
+    assert typo.exit_code == 0, typo.output
+    assert "no runs of agent 'g-blgo'; agents with runs: g-blog, g-mail" in typo.stderr
+    assert known.exit_code == 0 and "no runs of agent" not in known.stderr
+    assert len(fake_llm.received) == 1
+
+
 async def test_dry_run_estimates_and_judges_nothing(database, cli, fake_llm):
     await store(database, [run(n) for n in range(1, 4)])
 

@@ -294,6 +294,15 @@ def latest_graph_name(graph_id: ColumnExpressionArgument[str]) -> ScalarSelect[s
     )
 
 
+async def graph_ids_like(session: AsyncSession, graph_id: str, limit: int) -> list[str]:
+    """Return ``graph_id`` if it has runs, else up to ``limit`` graph ids that do."""
+    found = select(Execution.graph_id).where(Execution.graph_id == graph_id).limit(1)
+    if (await session.execute(found)).first() is not None:
+        return [graph_id]
+    others = select(Execution.graph_id).distinct().order_by(Execution.graph_id).limit(limit)
+    return list((await session.scalars(others)).all())
+
+
 async def graph_overview(session: AsyncSession) -> Sequence[AnyRow]:
     """Return per-graph counts, mean score and newest version of the executions."""
     latest_name = latest_graph_name(Execution.graph_id)

@@ -296,6 +296,17 @@ class ExecutionService:
         """Return several runs as the judge reads them, by id; missing ids are absent."""
         return runs_from_rows(*await repository.run_rows(session, ids))
 
+    async def unknown_graph_hint(self, session: AsyncSession, graph_id: str) -> str | None:
+        """Return a hint naming stored agents when ``graph_id`` has no runs, else None."""
+        known = await repository.graph_ids_like(session, graph_id, limit=5)
+        if known == [graph_id]:
+            return None
+        if not known:
+            return "execlens stores no runs yet; import some first (execlens import, sync)"
+        return f"execlens stores no runs of agent {graph_id!r}; agents with runs: " + ", ".join(
+            known
+        )
+
     async def overview(self, session: AsyncSession) -> GraphList:
         """Return every graph that has executions, with counts, sorted by name."""
         rows = await repository.graph_overview(session)

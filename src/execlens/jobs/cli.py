@@ -22,6 +22,7 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.errors import field_path
+from execlens.executions.service import execution_service
 from execlens.jobs.driver import JobDriver, sigint_interrupts
 from execlens.jobs.estimate import estimate
 from execlens.jobs.models import JobStatus
@@ -89,19 +90,27 @@ def analyze_command(
     )
     settings = load_settings()
 
-    async def work(database: Database) -> JobOut | JobEstimate:
+    async def work(database: Database) -> tuple[JobOut | JobEstimate, str | None]:
         await upgrade(database)
         if dry_run:
             async with database.read() as session:
-                return await estimate(session, settings, params)
+                return await estimate(session, settings, params), None
         async with score_export(database, settings), open_judge(settings) as judge:
-            return await run_job(database, settings, params, judge)
+            job = await run_job(database, settings, params, judge)
+        hint = None
+        if job.total == 0:
+            # A mistyped agent id is not "done": say which agents have runs.
+            async with database.read() as session:
+                hint = await execution_service.unknown_graph_hint(session, graph_id)
+        return job, hint
 
-    result = run_with_database(work, settings)
+    result, hint = run_with_database(work, settings)
     if isinstance(result, JobEstimate):
         print_estimate(result)
         return
     print_job(result)
+    if hint is not None:
+        err_console.print(f"note: {hint}", soft_wrap=True)
     if result.status == JobStatus.FAILED.value:
         raise typer.Exit(EXIT_FAILED)
     if result.status == JobStatus.PAUSED.value:
