@@ -27,6 +27,18 @@ def _ingested(run_id: str, **overrides) -> ExecutionIn:
     return ExecutionIn.model_validate(make_execution(run_id, nodes=3, **overrides))
 
 
+async def _two_runs(autogpt: AutoGPTDatabase) -> None:
+    """Finish run-1 and run-2 in AutoGPT, each answering differently."""
+    graph = await autogpt.graph()
+    await autogpt.run(graph, "run-1", steps=_steps(graph, "from AutoGPT"))
+    await autogpt.run(graph, "run-2", steps=_steps(graph, "second"))
+
+
+async def _ingest(database: Database, run: ExecutionIn) -> None:
+    async with database.write() as session:
+        await execution_service.ingest(session, database.dialect, executions=[run])
+
+
 async def _stored(database: Database) -> tuple[dict[str, str], dict[str, tuple]]:
     """Return each run's status, and each node execution's run and output."""
     async with database.read() as session:
@@ -40,13 +52,8 @@ async def _stored(database: Database) -> tuple[dict[str, str], dict[str, tuple]]
 async def test_a_run_stored_by_rest_before_its_first_sync_is_updated_not_doubled(
     autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
 ):
-    graph = await autogpt.graph()
-    await autogpt.run(graph, "run-1", steps=_steps(graph, "from AutoGPT"))
-    await autogpt.run(graph, "run-2", steps=_steps(graph, "second"))
-    async with database.write() as session:
-        await execution_service.ingest(
-            session, database.dialect, executions=[_ingested("run-1", status="RUNNING")]
-        )
+    await _two_runs(autogpt)
+    await _ingest(database, _ingested("run-1", status="RUNNING"))
 
     report = await syncer.sync_once()
 
@@ -61,15 +68,11 @@ async def test_a_run_stored_by_rest_before_its_first_sync_is_updated_not_doubled
 async def test_a_new_run_whose_step_id_another_run_holds_is_synced_with_that_step(
     autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
 ):
-    graph = await autogpt.graph()
-    await autogpt.run(graph, "run-1", steps=_steps(graph, "from AutoGPT"))
-    await autogpt.run(graph, "run-2", steps=_steps(graph, "second"))
+    await _two_runs(autogpt)
     # A run ingested by REST under another id, holding one of run-1's node execution ids.
     other = make_execution("other", nodes=1)
     other["node_executions"][0]["id"] = "run-1-n1"
-    async with database.write() as session:
-        runs = [ExecutionIn.model_validate(other)]
-        await execution_service.ingest(session, database.dialect, executions=runs)
+    await _ingest(database, ExecutionIn.model_validate(other))
 
     report = await syncer.sync_once()
 
@@ -101,9 +104,7 @@ async def _wait_for_a_blocked_writer(database: Database) -> None:
 async def test_a_run_ingested_while_its_first_sync_writes_it_is_stored_once_and_whole(
     autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
 ):
-    graph = await autogpt.graph()
-    await autogpt.run(graph, "run-1", steps=_steps(graph, "from AutoGPT"))
-    await autogpt.run(graph, "run-2", steps=_steps(graph, "second"))
+    await _two_runs(autogpt)
 
     # A REST ingest of run-1 has written but not committed when the sync reads execlens:
     # the sync takes run-1 for new, then finds it stored when it writes.

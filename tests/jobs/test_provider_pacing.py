@@ -10,7 +10,7 @@ from execlens.jobs.schemas import JobOut
 from execlens.jobs.worker import Worker
 from execlens.judge.judge import Judge
 from tests.fake_llm import FakeLLM, RateLimit
-from tests.jobs.conftest import create_job, finished, job_row, run, store, wait_for
+from tests.jobs.conftest import create_job, finished, job_row, run, store, until, wait_for
 from tests.jobs.test_durability import items_of
 
 JOBS = "/api/analytics/jobs"
@@ -155,10 +155,7 @@ async def test_a_worker_that_joins_a_busy_job_gets_calls_when_the_provider_annou
     tasks = [asyncio.create_task(workers[0].run(stop))]
     try:
         # The first worker has heard its first answers and holds more calls than a first wave.
-        for _ in range(1000):
-            if len(fake_llm.received) >= 8:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: len(fake_llm.received) >= 8)
         tasks.append(asyncio.create_task(workers[1].run(stop)))
         job = await wait_for(database, job_id, finished, seconds=60)
     finally:

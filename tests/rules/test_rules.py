@@ -35,6 +35,14 @@ async def _picked(database: Database, rule_id: str) -> list[str]:
         return list((await session.scalars(stmt)).all())
 
 
+async def _until_judged(database: Database, count: int) -> None:
+    """Wait until ``count`` runs have a verdict, or 20 s pass."""
+    for _ in range(400):
+        if len(await verdict_counts(database)) >= count:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def test_a_rule_picks_new_finished_runs_once(
     api: httpx2.AsyncClient, database: Database, jobs_settings: Settings
 ):
@@ -107,10 +115,7 @@ async def test_two_rules_over_the_same_runs_pay_for_each_run_once(
     await store(database, [run(n) for n in range(8)])
     await rule_service.run_all(database, jobs_settings, worker.wake)
 
-    for _ in range(400):
-        if len(await verdict_counts(database)) == 8:
-            break
-        await asyncio.sleep(0.05)
+    await _until_judged(database, 8)
     await asyncio.sleep(0.3)  # a second call for the same run would have been sent by now
 
     assert await verdict_counts(database) == {f"run-{n:03d}": 1 for n in range(8)}
@@ -124,10 +129,7 @@ async def test_a_rules_runs_are_judged_by_the_worker_and_its_health_shows_it(
     await store(database, [run(n) for n in range(5)])
     await rule_service.run_all(database, jobs_settings, worker.wake)
 
-    for _ in range(400):
-        if len(await verdict_counts(database)) == 5:
-            break
-        await asyncio.sleep(0.05)
+    await _until_judged(database, 5)
     health = (await api.get(f"/api/judging-rules/{rule['id']}")).json()["health"]
 
     assert await verdict_counts(database) == {f"run-{n:03d}": 1 for n in range(5)}

@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -57,6 +58,8 @@ EncodedRows = CopyRecords | list[Any]
 # Any fixed 64-bit number, the same in every execlens process: the advisory lock that
 # serialises schema upgrades of one PostgreSQL database.
 MIGRATION_LOCK_KEY = 0x657865636C656E73  # "execlens"
+# Likewise: the lock that lets one process at a time pick runs for judging rules.
+RULE_PICKING_LOCK_KEY = 0x72756C6570696B  # "rulepik"
 
 _UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 # SQLite before 3.32 allows 999 parameters per statement, later versions 32766.
@@ -107,6 +110,21 @@ def lock_migrations(dialect: Dialect, connection: Connection) -> None:
             # A transaction-level lock is released by the commit or rollback that ends the
             # migration, so a failed upgrade can never leave it held on a pooled connection.
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+        case _:
+            assert_never(dialect)
+
+
+async def hold_lock(session: AsyncSession, dialect: Dialect, key: int) -> None:
+    """Make the session's write transaction wait for, then hold until it ends, lock ``key``.
+
+    PostgreSQL's advisory lock, released by the commit or rollback; SQLite's write
+    transactions already run one at a time.
+    """
+    match dialect:
+        case "sqlite":
+            return
+        case "postgresql":
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
         case _:
             assert_never(dialect)
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
     or_,
     select,
@@ -294,13 +295,15 @@ def latest_graph_name(graph_id: ColumnExpressionArgument[str]) -> ScalarSelect[s
     )
 
 
-async def graph_ids_like(session: AsyncSession, graph_id: str, limit: int) -> list[str]:
-    """Return ``graph_id`` if it has runs, else up to ``limit`` graph ids that do."""
-    found = select(Execution.graph_id).where(Execution.graph_id == graph_id).limit(1)
-    if (await session.execute(found)).first() is not None:
-        return [graph_id]
-    others = select(Execution.graph_id).distinct().order_by(Execution.graph_id).limit(limit)
-    return list((await session.scalars(others)).all())
+async def graph_has_runs(session: AsyncSession, graph_id: str) -> bool:
+    """Tell whether any run of ``graph_id`` is stored."""
+    return bool(await session.scalar(select(exists().where(Execution.graph_id == graph_id))))
+
+
+async def graph_ids(session: AsyncSession, limit: int) -> list[str]:
+    """Return up to ``limit`` ids of graphs with runs, in order."""
+    stmt = select(Execution.graph_id).distinct().order_by(Execution.graph_id).limit(limit)
+    return list((await session.scalars(stmt)).all())
 
 
 async def graph_overview(session: AsyncSession) -> Sequence[AnyRow]:

@@ -298,14 +298,13 @@ class ExecutionService:
 
     async def unknown_graph_hint(self, session: AsyncSession, graph_id: str) -> str | None:
         """Return a hint naming stored agents when ``graph_id`` has no runs, else None."""
-        known = await repository.graph_ids_like(session, graph_id, limit=5)
-        if known == [graph_id]:
+        if await repository.graph_has_runs(session, graph_id):
             return None
+        known = await repository.graph_ids(session, limit=5)
         if not known:
             return "execlens stores no runs yet; import some first (execlens import, sync)"
-        return f"execlens stores no runs of agent {graph_id!r}; agents with runs: " + ", ".join(
-            known
-        )
+        names = ", ".join(known)
+        return f"execlens stores no runs of agent {graph_id!r}; agents with runs: {names}"
 
     async def overview(self, session: AsyncSession) -> GraphList:
         """Return every graph that has executions, with counts, sorted by name."""

@@ -304,14 +304,14 @@ class JobRun:
         self._slots = math.ceil(job.concurrency / max(1, live))
         # A batch of outcomes per commit where claims come in batches too: as many as
         # the read-ahead, since each commit costs a transaction of several statements.
-        self._recorder.batch = max(1, self._read_ahead(self._slots))
+        ahead = self._read_ahead(self._slots)
+        self._recorder.batch = max(1, ahead)
         waiting = len(ready)
         # The share just learned may be wider than the one the claim was asked for (the
         # first claim knows none): fill it now, not with a second claim behind the first call.
-        share = self._slots + self._read_ahead(self._slots) - self._calls - waiting
-        want = max(want, share)
+        want = max(want, self._slots + ahead - self._calls - waiting)
         spending = running + waiting + self._recorder.unrecorded
-        cap = job.concurrency + self._read_ahead(self._slots) - running - waiting
+        cap = job.concurrency + ahead - running - waiting
         await self.pacing.prepare(session, job, now)
         grant = self.pacing.grant(job, min(want, cap), spending=spending, now=now)
         items: list[tuple[int, str]] = []

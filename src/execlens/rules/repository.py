@@ -3,9 +3,11 @@
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, Select, exists, func, insert, select, text
+from sqlalchemy import Row, Select, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from execlens.db.dialect import RULE_PICKING_LOCK_KEY, hold_lock
+from execlens.db.engine import Dialect
 from execlens.executions.models import Execution
 from execlens.jobs.models import ACTIVE_STATUSES, AnalyticsJob, ItemStatus, JobItem, JobStatus
 from execlens.rules.models import JudgingRule, RuleMatch
@@ -13,9 +15,6 @@ from execlens.rules.models import JudgingRule, RuleMatch
 # A rule's job that still has work: running, waiting, or paused by the daily budget.
 OPEN_STATUSES = (*ACTIVE_STATUSES, JobStatus.PAUSED)
 WAITING_ITEMS = (ItemStatus.PENDING, ItemStatus.RUNNING)
-# Any fixed 64-bit number, the same in every execlens process: the advisory lock that
-# lets one process at a time pick runs for rules on a PostgreSQL database.
-PICKING_LOCK_KEY = 0x72756C6570696B  # "rulepik"
 
 
 async def list_rules(session: AsyncSession) -> Sequence[JudgingRule]:
@@ -83,14 +82,13 @@ async def taken_by_other_rules(
     return set((await session.scalars(stmt)).all())
 
 
-async def serialise_picking(session: AsyncSession) -> None:
-    """Make this transaction wait until no other process is picking runs for any rule.
+async def lock_picking(session: AsyncSession, dialect: Dialect) -> None:
+    """Wait until no other process picks runs for rules, then pick until the commit.
 
     Two rules read by two processes at once would each find a run no rule has taken yet,
-    and both take it. SQLite has one writer at a time already.
+    and both take it.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text(f"SELECT pg_advisory_xact_lock({PICKING_LOCK_KEY})"))
+    await hold_lock(session, dialect, RULE_PICKING_LOCK_KEY)
 
 
 async def add_matches(session: AsyncSession, rows: list[dict[str, object]]) -> None:

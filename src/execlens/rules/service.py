@@ -262,7 +262,7 @@ class RuleService:
         picked = 0
         while True:
             async with database.write() as session:
-                await repository.serialise_picking(session)
+                await repository.lock_picking(session, database.dialect)
                 rule = await repository.lock_rule(session, rule_id)
                 if rule is None or rule.paused:
                     return picked
