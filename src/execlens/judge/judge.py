@@ -1,6 +1,8 @@
 """Judge one execution: rules first, else one structured LLM call on its digest."""
 
 import asyncio
+import functools
+import time
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,12 +30,17 @@ from execlens.judge.prompts import (
     prompt_hash,
     render_user_prompt,
 )
-from execlens.judge.providers import output_mode, resolve_model
+from execlens.judge.providers import OutputMode, output_mode, resolve_model
 from execlens.judge.rules import apply_rules
 from execlens.judge.schemas import JudgeAnswer, Verdict
 
 if TYPE_CHECKING:
     from execlens.judge.llm import JudgeModel
+
+# How long a judge reuses a model's resolution (the catalog entry, the digest budget,
+# the provider's budget key): a backfill asks for the same one thousands of times, and a
+# changed setup (a model pulled into Ollama, a server gone) shows within this time.
+PLAN_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -54,14 +61,33 @@ class PreparedCall:
     user_prompt: str
     prompt_hash: str
     model_name: str  # the model that answers: another GGUF may stand behind the local entry
+    output_mode: OutputMode
+    provider_key: str | None  # the provider's rate-limit budget; None for the local model
 
 
-def _prompts(request: JudgeRequest) -> tuple[str, str]:
-    """Return the system prompt and user template to use, checked."""
-    system = request.system_prompt or DEFAULT_SYSTEM_PROMPT
-    template = request.user_prompt or DEFAULT_USER_PROMPT
+@dataclass(frozen=True)
+class _Plan:
+    """What a model and a pair of prompts resolve to, the same for every execution."""
+
+    entry: ModelEntry
+    budget: int
+    model_name: str
+    output_mode: OutputMode
+    provider_key: str | None
+    made: float
+
+
+def _prompts(request: JudgeRequest) -> tuple[str, str, str]:
+    """Return the system prompt, the user template and their hash, checked."""
+    return _checked_prompts(request.system_prompt, request.user_prompt)
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_prompts(system: str | None, template: str | None) -> tuple[str, str, str]:
+    system = system or DEFAULT_SYSTEM_PROMPT
+    template = template or DEFAULT_USER_PROMPT
     check_prompts(system, template)
-    return system, template
+    return system, template, prompt_hash(system, template)
 
 
 class Judge:
@@ -84,6 +110,7 @@ class Judge:
         self._models: dict[tuple[str, str], asyncio.Task[JudgeModel]] = {}
         # The rate limits each provider key announced to this process, for the pacing.
         self.limits = ProviderLimits()
+        self._plans: dict[tuple[str | None, str, str], _Plan] = {}
 
     def prepare(
         self, execution: RunRecord, graph: GraphRecord | None, request: JudgeRequest
@@ -98,7 +125,30 @@ class Judge:
         model: str | None,
         system: str,
         template: str,
+        hashed: str,
     ) -> PreparedCall:
+        plan = self._plan(model, system, template)
+        digest = build_digest(execution, graph, budget_tokens=plan.budget)
+        name = graph.name if graph is not None else execution.graph_id
+        user = render_user_prompt(template, graph_name=name, execution_data=digest.text)
+        return PreparedCall(
+            plan.entry,
+            digest,
+            system,
+            user,
+            hashed,
+            plan.model_name,
+            plan.output_mode,
+            plan.provider_key,
+        )
+
+    def _plan(self, model: str | None, system: str, template: str) -> _Plan:
+        """Return the model's resolution for these prompts; raise UserError if it has none."""
+        key = (model, system, template)
+        now = time.monotonic()
+        plan = self._plans.get(key)
+        if plan is not None and now - plan.made < PLAN_SECONDS:
+            return plan
         entry = resolve_model(self.settings, model)
         reserved = (
             estimate_tokens(system)
@@ -116,30 +166,37 @@ class Judge:
                 f"model {entry.id!r} has a {entry.context_window:,}-token context, too small "
                 "for these prompts; shorten them or pick a larger model"
             )
-        digest = build_digest(execution, graph, budget_tokens=budget)
-        name = graph.name if graph is not None else execution.graph_id
-        user = render_user_prompt(template, graph_name=name, execution_data=digest.text)
         model_name = (
             local_model_name(self.settings.local_model_path)
             if entry.provider == "local"
             else entry.id
         )
-        return PreparedCall(entry, digest, system, user, prompt_hash(system, template), model_name)
+        if len(self._plans) >= 64:
+            self._plans.clear()
+        plan = self._plans[key] = _Plan(
+            entry,
+            budget,
+            model_name,
+            output_mode(self.settings, entry),
+            provider_key(self.settings, entry.provider),
+            now,
+        )
+        return plan
 
     async def judge(
         self, execution: RunRecord, graph: GraphRecord | None, request: JudgeRequest
     ) -> Verdict:
         """Return a verdict for one execution; raise JudgeFailed when the model gives none."""
-        system, template = _prompts(request)
+        system, template, hashed = _prompts(request)
         if request.use_rules and (ruled := apply_rules(execution)) is not None:
             return self._verdict(
                 execution,
                 judge="rules",
                 summary=ruled.activity_status,
                 score=ruled.correctness_score,
-                prompt=prompt_hash(system, template),
+                prompt=hashed,
             )
-        call = self._prepare(execution, graph, request.model, system, template)
+        call = self._prepare(execution, graph, request.model, system, template, hashed)
         answer, usage, latency_ms = await self._ask(call)
         score = min(1.0, max(0.0, answer.score))
         return self._verdict(
@@ -197,15 +254,15 @@ class Judge:
         model = await asyncio.shield(self._model(call.entry))
         result = await llm.ask(
             model,
-            mode=output_mode(self.settings, call.entry),
+            mode=call.output_mode,
             provider=call.entry.provider,
             system=call.system_prompt,
             user=call.user_prompt,
             max_tokens=self.settings.judge_max_output_tokens,
         )
         tokens = (result.input_tokens, result.output_tokens)
-        if (key := provider_key(self.settings, call.entry.provider)) is not None:
-            self.limits.used(key, sum(tokens))
+        if call.provider_key is not None:
+            self.limits.used(call.provider_key, sum(tokens))
         return result.answer, tokens, result.latency_ms
 
     def _verdict(

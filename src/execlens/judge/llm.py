@@ -95,11 +95,23 @@ def _answer_text(response: ModelResponse, mode: OutputMode) -> tuple[str, str | 
             if call.tool_name == OUTPUT_TOOL:
                 return call.args_as_json_str(), call.tool_call_id
         return "", None
-    text = response.text or ""
+    return _json_of(response.text or "", mode), None
+
+
+def _completion_text(completion: Completion, mode: OutputMode) -> tuple[str, str | None]:
+    """Return what ``_answer_text`` returns for the same answer as pydantic-ai's response."""
+    if mode == "tool":
+        if completion.call_id is None:
+            return "", None
+        return completion.text or "{}", completion.call_id
+    return _json_of(completion.text, mode), None
+
+
+def _json_of(text: str, mode: OutputMode) -> str:
     if mode == "prompted" and "{" in text:
         # Prompted answers may wrap the JSON in prose or a code fence.
         text = text[text.index("{") : text.rindex("}") + 1]
-    return text, None
+    return text
 
 
 def _feedback(problems: list[str], call_id: str | None) -> ToolReturnPart | RetryFeedbackPart:
@@ -196,22 +208,34 @@ async def ask(
     model: JudgeModel, *, mode: OutputMode, provider: str, system: str, user: str, max_tokens: int
 ) -> Answer:
     """Return the model's valid answer, re-asking with the problem; else raise JudgeFailed."""
+    started = time.perf_counter()
+    tokens_in = tokens_out = 0
+    history: list[ModelMessage] = []
+    problems: list[str] = []
+    if model.direct is not None:
+        # Most verdicts are one direct call: pydantic-ai's messages are built only for a
+        # re-ask, which needs the first answer in its history.
+        completion = await model.direct.complete(system, user)
+        tokens_in, tokens_out = completion.input_tokens, completion.output_tokens
+        text, call_id = _completion_text(completion, mode)
+        try:
+            answer = JudgeAnswer.model_validate_json(text)
+        except ValidationError as exc:
+            problems = validation_problems(exc)
+            feedback = ModelRequest(parts=[_feedback(problems, call_id)])
+            history = [_as_response(completion, mode), feedback]
+        else:
+            return Answer(answer, tokens_in, tokens_out, _since(started))
     # The system prompt goes first and never varies, so servers that cache prompt
     # prefixes (llama.cpp, OpenAI, vLLM) reuse it across executions.
     messages: list[ModelMessage] = [
-        ModelRequest(parts=[SystemPromptPart(system), UserPromptPart(user)])
+        ModelRequest(parts=[SystemPromptPart(system), UserPromptPart(user)]),
+        *history,
     ]
     parameters = request_parameters(mode)
     settings = ModelSettings(max_tokens=max_tokens, temperature=0.0)
-    tokens_in = tokens_out = 0
-    started = time.perf_counter()
-    problems: list[str] = []
-    for attempt in range(1 + REASKS):
-        if attempt == 0 and model.direct is not None:
-            completion = await model.direct.complete(system, user)
-            response = _as_response(completion, mode)
-        else:
-            response = await _request(model.model, messages, settings, parameters, provider)
+    for _ in range(1 + REASKS - bool(history)):
+        response = await _request(model.model, messages, settings, parameters, provider)
         tokens_in += response.usage.input_tokens
         tokens_out += response.usage.output_tokens
         text, call_id = _answer_text(response, mode)
@@ -221,9 +245,12 @@ async def ask(
             problems = validation_problems(exc)
             messages += [response, ModelRequest(parts=[_feedback(problems, call_id)])]
             continue
-        latency_ms = int((time.perf_counter() - started) * 1000)
-        return Answer(answer, tokens_in, tokens_out, latency_ms)
+        return Answer(answer, tokens_in, tokens_out, _since(started))
     raise JudgeFailed(f"no valid verdict after {1 + REASKS} attempts: {problems[0]}")
+
+
+def _since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
 
 
 def _watched(
