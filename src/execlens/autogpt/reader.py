@@ -7,7 +7,9 @@ from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import asyncpg
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from execlens.db.base import AnyRow
@@ -45,10 +47,11 @@ _COUNT = text(f'SELECT count(*) FROM "AgentGraphExecution" r {_RUN_FILTER}')
 # The first columns are execlens's node execution row (NODE_EXECUTION_COLUMNS), inputs
 # and outputs as JSON text and times as UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"), stored
 # as they are: decoding them in Python only to encode them again was most of a sync's time.
+# asyncpg's placeholders: $1 holds the run ids, $2 and $3 the head and tail kept.
 # Values AutoGPT's moderation cleared replace the node's own, as AutoGPT reads them back;
 # a JSON value Python holds false (null, {}, [], "", 0, false) counts as none.
 _FALSY = "('null', '{}', '[]', '\"\"', '0', 'false')"
-_NODE_EXECUTIONS = text(f"""
+_NODE_EXECUTIONS = f"""
 WITH k AS (
   SELECT * FROM (
     SELECT ne.id, ne."agentGraphExecutionId" AS run_id, ne."agentNodeId" AS node_id,
@@ -62,12 +65,12 @@ WITH k AS (
     FROM "AgentNodeExecution" ne
     LEFT JOIN "AgentNode" n ON n.id = ne."agentNodeId"
     LEFT JOIN "AgentBlock" b ON b.id = n."agentBlockId"
-    WHERE ne."agentGraphExecutionId" = ANY(:run_ids)
+    WHERE ne."agentGraphExecutionId" = ANY(CAST($1 AS text[]))
     -- One frame for all three, so one sort and one pass compute them.
     WINDOW w AS (PARTITION BY ne."agentGraphExecutionId" ORDER BY ne."addedTime", ne.id
                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
   ) k
-  WHERE k.position <= :head OR k.position > k.total - :tail
+  WHERE k.position <= CAST($2 AS integer) OR k.position > k.total - CAST($3 AS integer)
 ),
 -- Outputs of the whole batch aggregated at once: one grouping, not one per node. As JSON
 -- text (json_agg), not jsonb: building jsonb values cost about as much again.
@@ -101,10 +104,11 @@ SELECT k.id, k.run_id, k.node_id, nullif(left(k.block_name, {NAME_LIMIT}), '') A
   to_char(k.started_at, '{_UTC_TEXT}') AS started_at,
   to_char(k.ended_at, '{_UTC_TEXT}') AS ended_at,
   k.total,
-  CASE WHEN k.total - :tail > :head THEN k.next_queued_at END AS next_queued_at
+  CASE WHEN k.total - CAST($3 AS integer) > CAST($2 AS integer)
+    THEN k.next_queued_at END AS next_queued_at
 FROM k LEFT JOIN outputs ON outputs.node_execution_id = k.id
 ORDER BY k.run_id, k.position
-""")
+"""
 _GRAPH_KEYS = "SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:versions AS integer[]))"
 _GRAPHS = text(f"""
 SELECT g.id, g.version, g.name, g.description FROM "AgentGraph" g
@@ -192,9 +196,16 @@ async def node_executions(
     A run with more than ``head + tail`` keeps its first ``head`` and last ``tail``; each
     row carries the run's ``total`` and its ``position``.
     """
-    params = {"run_ids": list(run_ids), "head": head, "tail": tail}
-    # all() fetches the rows at once; iterating the result would fetch them one by one.
-    rows = (await connection.execute(_NODE_EXECUTIONS, params)).all()
+    # Straight through asyncpg, which decodes jsonb as the engine does (its codec is set
+    # on the connection): SQLAlchemy's Row for each of a batch's thousands of rows cost
+    # more than the rest of reading them.
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # an open asyncpg connection
+    try:
+        rows = await driver.fetch(_NODE_EXECUTIONS, list(run_ids), head, tail)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # As SQLAlchemy would raise it, so source_connection reports it as AutoGPT's.
+        raise DBAPIError(_NODE_EXECUTIONS, None, exc) from exc
     return [NodeRow._make(row) for row in rows]
 
 
