@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.autogpt.models import SyncCursor, SyncedRun
 from execlens.db.base import AnyRow
-from execlens.db.dialect import bulk_upsert, encode_rows, insert_on_conflict, one_of
+from execlens.db.dialect import bulk_upsert, encode_rows, insert_new, insert_on_conflict, one_of
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution
 from execlens.judge.models import VerdictRecord
@@ -95,6 +95,20 @@ async def save_changes(
     table = SyncedRun.__table__
     rows = encode_rows(dialect, table, _CHANGE_COLUMNS, changes)
     await bulk_upsert(session, dialect, table, _CHANGE_COLUMNS, rows)
+
+
+async def save_new_changes(
+    session: AsyncSession, dialect: Dialect, changes: Sequence[tuple[str, datetime]]
+) -> None:
+    """Store the AutoGPT change time of runs execlens did not store when they were read.
+
+    Inserted without ON CONFLICT (on PostgreSQL a COPY, no temporary table); upserted if
+    one is stored meanwhile.
+    """
+    table = SyncedRun.__table__
+    rows = encode_rows(dialect, table, _CHANGE_COLUMNS, changes)
+    if not await insert_new(session, dialect, [(table, _CHANGE_COLUMNS, rows)]):
+        await bulk_upsert(session, dialect, table, _CHANGE_COLUMNS, rows)
 
 
 async def due_write_backs(

@@ -71,8 +71,9 @@ class _Batch:
     gone: list[str]
     trimmed: list[str]
     invalid: list[tuple[str, str]]
+    # (run id, change time) of the runs written: [0] stored when read, [1] the others.
+    changes: tuple[list[tuple[str, datetime]], list[tuple[str, datetime]]]
     unchanged: int = 0
-    changes: list[tuple[str, datetime]] = field(default_factory=list)
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -263,6 +264,7 @@ class AutoGPTSync:
         # [0]: runs execlens stored when read, to upsert; [1]: the others, to insert.
         executions: tuple[list[Any], list[Any]] = ([], [])
         nodes: tuple[list[Any], list[Any]] = ([], [])
+        changes: tuple[list[Any], list[Any]] = ([], [])
         written, invalid = [], []
         arrived_at = datetime.now(UTC)
         for run in fetched.kept:
@@ -275,13 +277,13 @@ class AutoGPTSync:
             new = run.id not in fetched.stored
             executions[new].append(execution)
             nodes[new].extend(run_nodes)
+            changes[new].append((run.id, run.changed_at))
             written.append(run.id)
         graphs = self._map_graphs(fetched.graphs, invalid)
         encoded = self._encode(graphs, executions[0], nodes[0])
         new_rows = self._encode([], executions[1], nodes[1])
-        batch = _Batch(encoded, new_rows, written, graphs, fetched.gone, trimmed, invalid)
+        batch = _Batch(encoded, new_rows, written, graphs, fetched.gone, trimmed, invalid, changes)
         batch.unchanged = fetched.unchanged
-        batch.changes = [(run.id, run.changed_at) for run in fetched.kept]
         return batch
 
     def _encode(self, graphs: list[GraphIn], executions: list[Any], nodes: list[Any]) -> IngestRows:
@@ -316,9 +318,8 @@ class AutoGPTSync:
             dialect = self.database.dialect
             result = await execution_service.write(session, dialect, batch.rows)
             new = await execution_service.insert_new(session, dialect, batch.new)
-            written = set(batch.written)
-            changes = [(i, c) for i, c in batch.changes if i in written]
-            await repository.save_changes(session, dialect, changes)
+            await repository.save_changes(session, dialect, batch.changes[0])
+            await repository.save_new_changes(session, dialect, batch.changes[1])
             removed = await execution_service.remove(session, batch.gone)
             await repository.save_cursor(session, dialect, SOURCE, position)
         self._graphs_seen |= {(g.id, g.version) for g in batch.graphs}
