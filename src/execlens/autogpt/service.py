@@ -220,7 +220,12 @@ class AutoGPTSync:
         gone = [run.id for run in runs if mapping.is_skipped(run)]
         fresh = [run for run in runs if not mapping.is_skipped(run)]
         # Runs re-read in the lookback window that did not change since: nothing to write.
-        kept = [run for run in fresh if stored.get(run.id) != as_utc(run.changed_at)]
+        # A run never synced is kept without converting its time for the comparison.
+        kept = [
+            run
+            for run in fresh
+            if (synced := stored.get(run.id)) is None or synced != as_utc(run.changed_at)
+        ]
         fetched = _Fetched(runs, kept, gone, len(fresh) - len(kept), frozenset(stored))
         head, tail = mapping.trim_limits()
         # Graph versions do not change once written (AutoGPT adds a version per edit):
