@@ -1,9 +1,12 @@
 """Runs synced for the first time: stored once and whole, whoever else writes the same ids."""
 
 import asyncio
+from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
+from execlens.autogpt import repository
+from execlens.autogpt.models import SyncedRun
 from execlens.autogpt.service import AutoGPTSync
 from execlens.db.engine import Database
 from execlens.executions.models import Execution, NodeExecution
@@ -11,6 +14,8 @@ from execlens.executions.schemas import ExecutionIn
 from execlens.executions.service import execution_service
 from tests.autogpt.autogpt_db import AutoGPTDatabase, Step
 from tests.factories import make_execution
+
+EARLIER = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def _steps(graph, answer: str) -> list[Step]:
@@ -128,3 +133,28 @@ async def test_a_run_ingested_while_its_first_sync_writes_it_is_stored_once_and_
     assert nodes["run-1-n1"] == ("run-1", {"response": ["from AutoGPT"]})
     assert nodes["rest-only"][0] == "run-1"
     assert len(nodes) == 7
+
+
+async def test_a_run_another_pass_stores_meanwhile_keeps_the_change_time_read_last(
+    autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
+):
+    await _two_runs(autogpt)
+
+    # Another pass (a second process, without a lease) has written run-1 with an older
+    # change time, but not committed, when this one reads execlens: this one takes run-1
+    # for new, then finds it and its change time stored when it writes.
+    async with database.write() as session:
+        await execution_service.ingest(session, database.dialect, executions=[_ingested("run-1")])
+        await repository.save_changes(session, database.dialect, [("run-1", EARLIER)])
+        syncing = asyncio.create_task(syncer.sync_once())
+        await _wait_for_a_blocked_writer(database)
+        assert not syncing.done()
+
+    report = await asyncio.wait_for(syncing, 60)
+
+    assert (report.runs, report.node_executions, report.invalid) == (2, 6, [])
+    async with database.read() as session:
+        synced = (await session.scalars(select(SyncedRun.execution_id))).all()
+    assert sorted(synced) == ["run-1", "run-2"]
+    # run-1's change time is AutoGPT's, not the older one: the next pass has nothing to do.
+    assert (await syncer.sync_once()).runs == 0
