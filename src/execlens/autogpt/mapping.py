@@ -114,7 +114,7 @@ def _is_id(value: Any) -> bool:
 def _check_node(node: NodeRow) -> None:
     """Raise ValidationError naming the first field of ``node`` execlens cannot store."""
     NodeExecutionIn(
-        id=node.id, node_id=node.node_id, block_name=node.block_name, status=node.status
+        id=node["id"], node_id=node["node_id"], block_name=node["block_name"], status=node["status"]
     )
 
 
@@ -124,7 +124,7 @@ def node_values(node: NodeRow) -> tuple[Any, ...]:
     The reader selects them in that order, as AutoGPT reads them back (moderated values
     first), inputs and outputs as JSON text and times as UTC text, stored as they are.
     """
-    values = node[:_NODE_COLUMNS]
+    values: tuple[Any, ...] = node[:_NODE_COLUMNS]
     # The checks NodeExecutionIn makes, spelled out: pydantic for each of many rows cost
     # more than the rest of the mapping. It names the field of a row that fails them.
     if not (_is_id(values[0]) and _is_id(values[2]) and values[4] in _STATUSES):
@@ -144,10 +144,10 @@ def trim_limits() -> tuple[int, int]:
 def node_executions(run_id: str, rows: Sequence[NodeRow]) -> list[tuple[Any, ...]]:
     """Return a run's node executions; a trimmed run gets a note where steps were left out."""
     nodes = [node_values(row) for row in rows]
-    if not rows or rows[0].total <= MAX_NODE_EXECUTIONS:
+    if not rows or rows[0]["total"] <= MAX_NODE_EXECUTIONS:
         return nodes
     head, _ = trim_limits()
-    note = trimmed_note(run_id, rows[0].total, rows[head - 1].next_queued_at)
+    note = trimmed_note(run_id, rows[0]["total"], rows[head - 1]["next_queued_at"])
     return [*nodes[:head], note, *nodes[head:]]
 
 

@@ -6,7 +6,7 @@ from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -22,7 +22,7 @@ from execlens.executions.service import IngestRows, encode_values, execution_ser
 from execlens.source_url import SourceDatabase
 
 SOURCE = "autogpt"
-_RUN_ID = attrgetter("run_id")
+_RUN_ID = itemgetter("run_id")
 _GraphRows = tuple[Sequence[AnyRow], Sequence[AnyRow], Sequence[AnyRow]]
 DEFAULT_BATCH = 500
 
@@ -265,7 +265,7 @@ class AutoGPTSync:
     def _map(self, fetched: _Fetched) -> _Batch:
         """Return what to write for a fetched batch."""
         by_run = {run_id: list(n) for run_id, n in groupby(fetched.nodes, key=_RUN_ID)}
-        trimmed = [run_id for run_id, nodes in by_run.items() if nodes[0].total > len(nodes)]
+        trimmed = [run_id for run_id, nodes in by_run.items() if nodes[0]["total"] > len(nodes)]
         # [0]: runs execlens stored when read, to upsert; [1]: the others, to insert.
         executions: tuple[list[Any], list[Any]] = ([], [])
         nodes: tuple[list[Any], list[Any]] = ([], [])
