@@ -30,10 +30,14 @@ WHERE r."executionStatus"::text IN ('COMPLETED', 'FAILED', 'TERMINATED')
 # No index orders runs by their change time (AutoGPT's schema has none): the runs of a
 # pass are read by one query, sorted once, through a server-side cursor. A query per batch
 # would scan and sort every run again, and a pass would grow with the square of its runs.
+# Their times come as timestamptz, which asyncpg reads as aware UTC datetimes: making each
+# naive one aware in Python cost about 1 µs. The change time stays naive, as it is bound.
 _RUNS = text(f"""
 SELECT r.id, r."agentGraphId" AS graph_id, r."agentGraphVersion" AS graph_version,
        r."userId" AS user_id, r."executionStatus"::text AS status,
-       r."createdAt" AS created_at, r."startedAt" AS started_at, r."endedAt" AS ended_at,
+       r."createdAt" AT TIME ZONE 'UTC' AS created_at,
+       r."startedAt" AT TIME ZONE 'UTC' AS started_at,
+       r."endedAt" AT TIME ZONE 'UTC' AS ended_at,
        r."isDeleted" AS is_deleted, r.stats, {CHANGED_AT} AS changed_at
 FROM "AgentGraphExecution" r
 {_RUN_FILTER}
