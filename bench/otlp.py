@@ -161,6 +161,11 @@ def start_server(
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    return healthy(process, port, "execlens serve")
+
+
+def healthy(process: subprocess.Popen[bytes], port: int, name: str) -> subprocess.Popen[bytes]:
+    """Return ``process`` once it answers /healthz on ``port``; kill it after 60 s without."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with suppress(httpx2.TransportError):
@@ -168,7 +173,7 @@ def start_server(
                 return process
         time.sleep(0.1)
     process.kill()
-    raise SystemExit("execlens serve did not start")
+    raise SystemExit(f"{name} did not start")
 
 
 def _children(pid: int) -> list[int]:

@@ -46,7 +46,6 @@ import os
 import subprocess
 import sys
 import time
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -338,21 +337,14 @@ def serve(step: str, port: int) -> None:
 
 
 def start(step: str, port: int) -> subprocess.Popen[bytes]:
-    import httpx2
+    import otlp
 
     process = subprocess.Popen(
         [sys.executable, __file__, "serve", step, str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with suppress(httpx2.TransportError):
-            if httpx2.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return process
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("server did not start")
+    return otlp.healthy(process, port, "the floor's server")
 
 
 async def prepare(step: str) -> None:
