@@ -5,8 +5,10 @@ import contextlib
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
+from execlens.autogpt import repository as sync_repository
 from execlens.autogpt.service import AutoGPTSync
 from execlens.db.engine import Database
 from execlens.errors import NotFoundError
@@ -234,6 +236,65 @@ async def test_a_second_pass_over_unchanged_runs_changes_nothing(
     assert (again.runs, again.unchanged) == (0, 20)  # ... seen unchanged, not written
     assert await _dump(database) == before
     assert len(before["executions"]) == 20 and len(before["node_executions"]) == 60
+
+
+_REFUSE = {
+    "postgresql": [
+        "CREATE FUNCTION refuse_run() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.id = 'bulk-000010' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+        "RETURN NEW; END $$",
+        "CREATE TRIGGER refuse_run BEFORE INSERT ON executions "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_run()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER refuse_run BEFORE INSERT ON executions "
+        "WHEN NEW.id = 'bulk-000010' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    ],
+}
+_ALLOW = {
+    "postgresql": ["DROP TRIGGER refuse_run ON executions", "DROP FUNCTION refuse_run()"],
+    "sqlite": ["DROP TRIGGER refuse_run"],
+}
+
+
+async def _run_ddl(database: Database, statements: list[str]) -> None:
+    async with database.write() as session:
+        for statement in statements:
+            await session.execute(text(statement))
+
+
+async def test_a_batch_that_fails_to_write_leaves_it_and_later_ones_to_the_next_pass(
+    autogpt: AutoGPTDatabase, syncer: AutoGPTSync, database: Database
+):
+    # Batches of 7: the run refused is in the second. On PostgreSQL the third is written
+    # at the same time; it must not commit past the failed one.
+    graph = await autogpt.graph()
+    await autogpt.many_runs(graph, 30, steps=2)
+    dialect = database.dialect
+    await _run_ddl(database, _REFUSE[dialect])
+    try:
+        with pytest.raises(DBAPIError, match="refused by the test"):
+            await syncer.sync_once()
+        stored = await _ids(database)
+        async with database.read() as session:
+            cursor = await sync_repository.get_cursor(session, "autogpt")
+    finally:
+        await _run_ddl(database, _ALLOW[dialect])
+
+    assert stored == {f"bulk-{n:06d}" for n in range(1, 8)}
+    # The next pass starts after the last run stored, not after a batch that rolled back.
+    first = await autogpt.db.fetchval(
+        'SELECT "updatedAt" FROM "AgentGraphExecution" WHERE id = $1', "bulk-000007"
+    )
+    assert cursor is not None and cursor.replace(tzinfo=None) == first
+
+    report = await syncer.sync_once()
+
+    assert report.runs == 23 and report.unchanged == 7
+    assert await _ids(database) == {f"bulk-{n:06d}" for n in range(1, 31)}
+    async with database.read() as session:
+        nodes = await session.scalar(select(func.count()).select_from(NodeExecution))
+    assert nodes == 60
 
 
 async def test_a_run_that_finishes_after_a_pass_is_synced_by_the_next(

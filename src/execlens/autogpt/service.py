@@ -110,6 +110,9 @@ class AutoGPTSync:
         self.lease = lease
         self._engine: AsyncEngine | None = None
         self._graphs_seen: set[tuple[str, int]] = set()
+        # Graphs a batch of this pass will write, not committed yet: no later batch writes
+        # them again, so no write ever waits for a row a later one holds.
+        self._graphs_claimed: set[tuple[str, int]] = set()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -161,49 +164,58 @@ class AutoGPTSync:
                 report.total = await reader.count_finished_runs(connection, since=since)
             if on_batch:
                 on_batch(report)
-        # Three batches are in flight: PostgreSQL reads batch n+2's node executions while
-        # Python maps batch n+1 and the database writes batch n. Each side's work overlaps
-        # the others'; writes stay one at a time and in order.
+        # Batches flow through three stages that overlap: PostgreSQL reads batch n+2's
+        # node executions while Python maps batch n+1 and the database writes the batches
+        # before. On PostgreSQL two writes run at once, each on its own connection; each
+        # commits only after the one before it, so the cursor never passes a run that is
+        # not stored.
+        self._graphs_claimed = set()
         fetching: asyncio.Task[_Fetched] | None = None
-        writing: asyncio.Task[None] | None = None
+        writing: list[asyncio.Task[None]] = []
         try:
             async with aclosing(self._finished_runs(since)) as batches:
                 async for runs in batches:
                     fetched, fetching = fetching, asyncio.create_task(self._fetch(runs))
                     if fetched is not None:
-                        writing = await self._pass_on(await fetched, writing, report, on_batch)
+                        await self._pass_on(await fetched, writing, report, on_batch)
                 if fetching is not None:
                     fetched, fetching = fetching, None
-                    writing = await self._pass_on(await fetched, writing, report, on_batch)
-            if writing is not None:
-                await writing
-                if on_batch:
-                    on_batch(report)
+                    await self._pass_on(await fetched, writing, report, on_batch)
+            while writing:
+                await writing.pop(0)
+            if on_batch:
+                on_batch(report)
             return report
         finally:
             if fetching is not None:
                 fetching.cancel()
                 with suppress(BaseException):
                     await fetching
-            # A failed read still lets the batch in flight commit (or roll back) whole.
-            if writing is not None:
+            # A failed read still lets the batches in flight commit (or roll back) whole.
+            for task in writing:
                 with suppress(Exception):
-                    await writing
+                    await task
 
     async def _pass_on(
         self,
         fetched: _Fetched,
-        writing: asyncio.Task[None] | None,
+        writing: list[asyncio.Task[None]],
         report: SyncReport,
         on_batch: Callable[[SyncReport], None] | None,
-    ) -> asyncio.Task[None]:
-        """Map a fetched batch, wait for the write before it, and start writing this one."""
+    ) -> None:
+        """Map a fetched batch, wait for room among the writes, and start writing this one."""
         batch = self._map(fetched)
-        if writing is not None:
-            await writing
+        while len(writing) >= self._writes_at_once:
+            await writing.pop(0)
             if on_batch:
                 on_batch(report)
-        return asyncio.create_task(self._write(batch, fetched.runs, report))
+        after = writing[-1] if writing else None
+        writing.append(asyncio.create_task(self._write(batch, fetched.runs, report, after)))
+
+    @property
+    def _writes_at_once(self) -> int:
+        # SQLite has one writer: a second write would only wait for the first.
+        return 2 if self.database.dialect == "postgresql" else 1
 
     async def _finished_runs(self, since: datetime | None) -> AsyncGenerator[list[RunRow]]:
         # Only reading AutoGPT's runs happens in this connection's context: an error
@@ -306,6 +318,10 @@ class AutoGPTSync:
         graphs = []
         for g in graph_rows:
             key = (g.id, g.version)
+            # An earlier batch read it too and writes it, or has written it.
+            if key in self._graphs_claimed or key in self._graphs_seen:
+                continue
+            self._graphs_claimed.add(key)
             try:
                 graphs.append(mapping.graph(g, nodes.get(key, []), links.get(key, [])))
             except ValueError as exc:  # runs need no stored graph: they sync without it
@@ -313,19 +329,30 @@ class AutoGPTSync:
                 invalid.append((f"graph {g.id} version {g.version}", mapping.first_problem(exc)))
         return graphs
 
-    async def _write(self, batch: _Batch, runs: Sequence[RunRow], report: SyncReport) -> None:
+    async def _write(
+        self,
+        batch: _Batch,
+        runs: Sequence[RunRow],
+        report: SyncReport,
+        after: asyncio.Task[None] | None,
+    ) -> None:
+        """Write a batch; commit it, with the cursor, once the write ``after`` has committed."""
         position = runs[-1].changed_at
         # Runs, removals and the cursor commit together: a crash (kill -9) between
         # batches loses nothing, and the next pass re-reads from the cursor.
         async with self.database.write() as session:
-            if self.lease_owner is not None and not await self._renew(session, self.lease_owner):
-                raise LeaseLost(f"another process holds the {SOURCE} sync lease")
             dialect = self.database.dialect
             result = await execution_service.write(session, dialect, batch.rows)
             new = await execution_service.insert_new(session, dialect, batch.new)
             await repository.save_changes(session, dialect, batch.changes[0])
             await repository.save_new_changes(session, dialect, batch.changes[1])
             removed = await execution_service.remove(session, batch.gone)
+            if after is not None:
+                # Its failure rolls this batch back too: the cursor stays before both.
+                await after
+            # The lease and the cursor share a row: taken last, it is held only to the commit.
+            if self.lease_owner is not None and not await self._renew(session, self.lease_owner):
+                raise LeaseLost(f"another process holds the {SOURCE} sync lease")
             await repository.save_cursor(session, dialect, SOURCE, position)
         self._graphs_seen |= {(g.id, g.version) for g in batch.graphs}
         report.runs += result.executions + new.executions

@@ -10,6 +10,7 @@ from functools import cache
 from itertools import chain
 from typing import Any, assert_never
 
+import asyncpg
 from filelock import AsyncFileLock
 from pydantic_core import to_json
 from sqlalchemy import (
@@ -33,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from execlens.db.base import UTCDateTime, as_utc
 from execlens.db.engine import Dialect
@@ -360,11 +361,23 @@ async def _postgresql_upsert(
     await connection.exec_driver_sql(ddl)
     # Empty already unless this transaction upserted into the table before.
     await connection.exec_driver_sql(f"DELETE FROM {staging}")
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None  # an open asyncpg connection
-    await driver.copy_records_to_table(staging, records=rows.records, columns=columns)
+    await _copy(connection, staging, columns, rows.records)
     result = await connection.exec_driver_sql(upsert)
     return list(result.scalars()) if tail else []
+
+
+async def _copy(
+    connection: AsyncConnection, table: str, columns: Sequence[str], records: Any
+) -> None:
+    """COPY records into a table in the connection's transaction, past SQLAlchemy."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # an open asyncpg connection
+    try:
+        await driver.copy_records_to_table(table, records=records, columns=columns)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # As SQLAlchemy raises a failed statement: callers and the error handlers (a full
+        # disk, a deadlock, a lost connection) know SQLAlchemy's errors, not asyncpg's.
+        raise DBAPIError(f"COPY {table}", None, exc) from exc
 
 
 async def _sqlite_upsert(
@@ -462,8 +475,6 @@ async def _postgresql_copy_new(
     session: AsyncSession, writes: Sequence[tuple[Table, tuple[str, ...], CopyRecords]]
 ) -> bool:
     connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None  # an open asyncpg connection
     try:
         # A savepoint, so a conflict undoes only these rows, not the caller's transaction.
         async with connection.begin_nested():
@@ -472,13 +483,10 @@ async def _postgresql_copy_new(
                     # Times as text: through the staging table that casts them.
                     await _postgresql_upsert(session, table, columns, rows, None)
                 else:
-                    await driver.copy_records_to_table(
-                        table.name, records=rows.records, columns=columns
-                    )
-    except Exception as exc:
-        # asyncpg's own error from a COPY sent past SQLAlchemy, or SQLAlchemy's around it.
-        errors = (exc, getattr(exc, "orig", None))
-        if _UNIQUE_VIOLATION not in {getattr(e, "sqlstate", None) for e in errors}:
+                    await _copy(connection, table.name, columns, rows.records)
+    except DBAPIError as exc:
+        # Its driver's error (asyncpg's, or SQLAlchemy's adapter of it) carries the SQLSTATE.
+        if getattr(exc.orig, "sqlstate", None) != _UNIQUE_VIOLATION:
             raise
         return False
     return True
