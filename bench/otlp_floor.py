@@ -25,6 +25,11 @@ with one route, POST /v1/traces, doing only the work of one step:
   4fkc    as 4fk, but the server remembers (in memory) the traces it has inserted a
             placeholder for: a trace's executions row is written twice (placeholder,
             then finished by the root) instead of once per request carrying its spans
+  4fkd    as 4fk, but as a design must that keeps no state in the server and lets a
+            re-sent span change nothing: every request inserts its traces' placeholder
+            rows with ON CONFLICT DO NOTHING (no row lock when the row exists), writes
+            the roots' rows by the upsert of 4fk, and inserts the node rows from arrays
+            with ON CONFLICT (id) DO NOTHING instead of COPYing them
   3req    step 2, then the request body as one bytea row (floor_requests), one
             transaction per request: durable, but not one row per span
 
@@ -91,6 +96,7 @@ TRUNCATE = {
     "4": "TRUNCATE floor.node_executions, floor.executions",
     "4fk": "TRUNCATE node_executions, executions CASCADE",
     "4fkc": "TRUNCATE node_executions, executions CASCADE",
+    "4fkd": "TRUNCATE node_executions, executions CASCADE",
     "3req": "TRUNCATE floor_requests",
 }
 UPSERT_FK = """
@@ -105,6 +111,37 @@ ON CONFLICT (id) DO UPDATE SET
     walltime = excluded.walltime, arrived_at = excluded.arrived_at
 WHERE excluded.status <> 'INCOMPLETE'
 """
+PLACE = f"""
+INSERT INTO executions ({", ".join(EXECUTION_COLUMNS)})
+SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::int[], $4::varchar[], $5::varchar[],
+    $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::float8[], $10::timestamptz[])
+ON CONFLICT (id) DO NOTHING
+"""
+INSERT_NODES = f"""
+INSERT INTO node_executions ({", ".join(NODE_COLUMNS)})
+SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[],
+    $5::varchar[], $6::json[], $7::json[], $8::text[], $9::timestamptz[], $10::timestamptz[],
+    $11::timestamptz[])
+ON CONFLICT (id) DO NOTHING
+"""
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [[r[i] for r in rows] for i in range(width)]
+
+
+async def write_deduplicated(connection: Any, spans: list[tuple[Any, ...]]) -> None:
+    """Step 4fkd's writes, in the caller's transaction."""
+    nodes, executions, traces = final_rows(spans)
+    nodes = [(*r[:8], pg_time(r[8]), pg_time(r[9]), pg_time(r[10])) for r in nodes]
+    placeholders = sorted(r for r in traces.values() if r[4] == "INCOMPLETE")
+    for statement, rows in ((PLACE, placeholders), (UPSERT_FK, sorted(executions))):
+        if rows:
+            columns = _columns(rows, len(EXECUTION_COLUMNS))
+            for i in (5, 6, 7, 9):
+                columns[i] = [pg_time(v) if v else None for v in columns[i]]
+            await connection.execute(statement, *columns)
+    await connection.execute(INSERT_NODES, *_columns(nodes, len(NODE_COLUMNS)))
 
 
 # ---------------------------------------------------------------------------- server
@@ -272,7 +309,7 @@ def make_app(step: str) -> Any:  # noqa: C901  one route, one branch per step
         return {"status": "ok"}
 
     @app.post("/v1/traces")
-    async def export(request: Request) -> Response:
+    async def export(request: Request) -> Response:  # noqa: C901  one branch per step
         body = await request.body()
         if step != "1":
             spans = walk(ExportTraceServiceRequest.FromString(body))
@@ -286,6 +323,9 @@ def make_app(step: str) -> Any:  # noqa: C901  one route, one branch per step
             elif step == "3req":
                 async with state["pool"].acquire() as connection, connection.transaction():
                     await connection.execute("INSERT INTO floor_requests (body) VALUES ($1)", body)
+            elif step == "4fkd":
+                async with state["pool"].acquire() as connection, connection.transaction():
+                    await write_deduplicated(connection, spans)
             elif step in ("4", "4fk", "4fkc"):
                 nodes, executions, traces = final_rows(spans)
                 nodes = [(*r[:8], pg_time(r[8]), pg_time(r[9]), pg_time(r[10])) for r in nodes]

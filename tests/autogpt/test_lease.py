@@ -121,6 +121,31 @@ async def test_a_holder_whose_lease_expired_writes_nothing_once_another_took_ove
         await fast.close()
 
 
+async def test_a_pass_still_writing_when_its_process_released_the_lease_does_not_take_it_back(
+    autogpt: AutoGPTDatabase, database: Database, other_database: Database
+):
+    graph = await autogpt.graph()
+    for n in range(12):
+        await autogpt.run(graph, f"run-{n}")
+    # A stopping process releases the lease while batches it read are still being written.
+    stopping = _sync(database, "stopping")
+    taking_over = _sync(other_database, "taking-over")
+    try:
+        assert await stopping.claim()
+        await stopping.release()
+
+        with pytest.raises(LeaseLost):
+            await stopping.sync_once()
+        assert await _run_count(database) == 0
+
+        # The lease stayed free: another process takes over at once, not a lease later.
+        assert await taking_over.claim()
+        assert (await taking_over.sync_once()).runs == 12
+    finally:
+        await stopping.close()
+        await taking_over.close()
+
+
 async def _runs_stored(database: Database, count: int) -> bool:
     return await _run_count(database) == count
 

@@ -62,6 +62,20 @@ async def claim_lease(
     return cast(CursorResult[Any], claimed).rowcount == 1
 
 
+async def renew_lease(session: AsyncSession, source: str, owner: str, until: datetime) -> bool:
+    """Extend the lease on ``source`` if ``owner`` still holds it; never take a free one.
+
+    A write that commits under the lease checks this: once its process has released the
+    lease (it is stopping) or another took it, the write must roll back, not take it back.
+    """
+    renewed = await session.execute(
+        update(SyncCursor)
+        .where(SyncCursor.source == source, SyncCursor.lease_owner == owner)
+        .values(lease_until=until)
+    )
+    return cast(CursorResult[Any], renewed).rowcount == 1
+
+
 async def release_lease(session: AsyncSession, source: str, owner: str) -> None:
     """Give up the lease on ``source`` if ``owner`` holds it."""
     await session.execute(

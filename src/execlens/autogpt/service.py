@@ -350,9 +350,11 @@ class AutoGPTSync:
             if after is not None:
                 # Its failure rolls this batch back too: the cursor stays before both.
                 await after
-            # The lease and the cursor share a row: taken last, it is held only to the commit.
-            if self.lease_owner is not None and not await self._renew(session, self.lease_owner):
-                raise LeaseLost(f"another process holds the {SOURCE} sync lease")
+            # The lease and the cursor share a row: locked last, it is held only to the commit.
+            if self.lease_owner is not None and not await repository.renew_lease(
+                session, SOURCE, self.lease_owner, datetime.now(UTC) + self.lease
+            ):
+                raise LeaseLost(f"this process no longer holds the {SOURCE} sync lease")
             await repository.save_cursor(session, dialect, SOURCE, position)
         self._graphs_seen |= {(g.id, g.version) for g in batch.graphs}
         report.runs += result.executions + new.executions
