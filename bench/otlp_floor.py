@@ -30,6 +30,8 @@ with one route, POST /v1/traces, doing only the work of one step:
             rows with ON CONFLICT DO NOTHING (no row lock when the row exists), writes
             the roots' rows by the upsert of 4fk, and inserts the node rows from arrays
             with ON CONFLICT (id) DO NOTHING instead of COPYing them
+  4fkt    as 4fkd, but the node rows are COPYed into a temporary table (one per
+            connection, emptied at commit), then inserted from it ON CONFLICT DO NOTHING
   3req    step 2, then the request body as one bytea row (floor_requests), one
             transaction per request: durable, but not one row per span
 
@@ -97,6 +99,7 @@ TRUNCATE = {
     "4fk": "TRUNCATE node_executions, executions CASCADE",
     "4fkc": "TRUNCATE node_executions, executions CASCADE",
     "4fkd": "TRUNCATE node_executions, executions CASCADE",
+    "4fkt": "TRUNCATE node_executions, executions CASCADE",
     "3req": "TRUNCATE floor_requests",
 }
 UPSERT_FK = """
@@ -130,8 +133,20 @@ def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [[r[i] for r in rows] for i in range(width)]
 
 
-async def write_deduplicated(connection: Any, spans: list[tuple[Any, ...]]) -> None:
-    """Step 4fkd's writes, in the caller's transaction."""
+STAGE_NODES = """
+CREATE TEMPORARY TABLE IF NOT EXISTS floor_staged_nodes
+    (LIKE node_executions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
+"""
+INSERT_STAGED_NODES = f"""
+INSERT INTO node_executions ({", ".join(NODE_COLUMNS)})
+SELECT {", ".join(NODE_COLUMNS)} FROM floor_staged_nodes ON CONFLICT (id) DO NOTHING
+"""
+
+
+async def write_deduplicated(
+    connection: Any, spans: list[tuple[Any, ...]], *, staged: bool = False
+) -> None:
+    """Step 4fkd's writes (4fkt's with ``staged``), in the caller's transaction."""
     nodes, executions, traces = final_rows(spans)
     nodes = [(*r[:8], pg_time(r[8]), pg_time(r[9]), pg_time(r[10])) for r in nodes]
     placeholders = sorted(r for r in traces.values() if r[4] == "INCOMPLETE")
@@ -141,7 +156,14 @@ async def write_deduplicated(connection: Any, spans: list[tuple[Any, ...]]) -> N
             for i in (5, 6, 7, 9):
                 columns[i] = [pg_time(v) if v else None for v in columns[i]]
             await connection.execute(statement, *columns)
-    await connection.execute(INSERT_NODES, *_columns(nodes, len(NODE_COLUMNS)))
+    if staged:
+        await connection.execute(STAGE_NODES)
+        await connection.copy_records_to_table(
+            "floor_staged_nodes", columns=NODE_COLUMNS, records=nodes
+        )
+        await connection.execute(INSERT_STAGED_NODES)
+    else:
+        await connection.execute(INSERT_NODES, *_columns(nodes, len(NODE_COLUMNS)))
 
 
 # ---------------------------------------------------------------------------- server
@@ -323,9 +345,9 @@ def make_app(step: str) -> Any:  # noqa: C901  one route, one branch per step
             elif step == "3req":
                 async with state["pool"].acquire() as connection, connection.transaction():
                     await connection.execute("INSERT INTO floor_requests (body) VALUES ($1)", body)
-            elif step == "4fkd":
+            elif step in ("4fkd", "4fkt"):
                 async with state["pool"].acquire() as connection, connection.transaction():
-                    await write_deduplicated(connection, spans)
+                    await write_deduplicated(connection, spans, staged=step == "4fkt")
             elif step in ("4", "4fk", "4fkc"):
                 nodes, executions, traces = final_rows(spans)
                 nodes = [(*r[:8], pg_time(r[8]), pg_time(r[9]), pg_time(r[10])) for r in nodes]
