@@ -127,12 +127,6 @@ SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[],
     $11::timestamptz[])
 ON CONFLICT (id) DO NOTHING
 """
-
-
-def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    return [[r[i] for r in rows] for i in range(width)]
-
-
 STAGE_NODES = """
 CREATE TEMPORARY TABLE IF NOT EXISTS floor_staged_nodes
     (LIKE node_executions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
@@ -141,6 +135,10 @@ INSERT_STAGED_NODES = f"""
 INSERT INTO node_executions ({", ".join(NODE_COLUMNS)})
 SELECT {", ".join(NODE_COLUMNS)} FROM floor_staged_nodes ON CONFLICT (id) DO NOTHING
 """
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [[r[i] for r in rows] for i in range(width)]
 
 
 async def write_deduplicated(

@@ -283,10 +283,10 @@ async def test_a_batch_that_fails_to_write_leaves_it_and_later_ones_to_the_next_
 
     assert stored == {f"bulk-{n:06d}" for n in range(1, 8)}
     # The next pass starts after the last run stored, not after a batch that rolled back.
-    first = await autogpt.db.fetchval(
+    last_stored = await autogpt.db.fetchval(
         'SELECT "updatedAt" FROM "AgentGraphExecution" WHERE id = $1', "bulk-000007"
     )
-    assert cursor is not None and cursor.replace(tzinfo=None) == first
+    assert cursor is not None and cursor.replace(tzinfo=None) == last_stored
 
     report = await syncer.sync_once()
 

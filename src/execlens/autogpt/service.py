@@ -183,8 +183,8 @@ class AutoGPTSync:
                     await self._pass_on(await fetched, writing, report, on_batch)
             while writing:
                 await writing.pop(0)
-            if on_batch:
-                on_batch(report)
+                if on_batch:
+                    on_batch(report)
             return report
         finally:
             if fetching is not None:
