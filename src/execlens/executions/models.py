@@ -111,3 +111,5 @@ class NodeExecution(Base):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The node execution that called this one, when the source says (an OTLP parent span).
+    parent_id: Mapped[str | None] = mapped_column(String(200))

@@ -1,27 +1,22 @@
-"""Put a trace's spans together into one execution with its node executions and graph."""
+"""What spans become: node executions as they arrive, and the execution once its trace ends."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain
 from typing import Any, NamedTuple
 
-from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from pydantic_core import from_json, to_json
 
 from execlens.executions.models import ExecutionStatus
-from execlens.executions.schemas import (
-    ExecutionIn,
-    ExecutionStats,
-    GraphIn,
-    GraphLink,
-    GraphNode,
-)
+from execlens.executions.schemas import GraphIn, GraphLink, GraphNode
 from execlens.otlp import mapping
+from execlens.otlp.schemas import valid_ids
 
 GRAPH_VERSION = 1
 UNKNOWN_USER = "unknown"
+UNKNOWN_SERVICE = "unknown_service"
 NOTE_BLOCK = "execlens note"
 _ID_CHARS = 200
 _COMPLETED = ExecutionStatus.COMPLETED.value
@@ -36,62 +31,11 @@ class Limits:
     max_value_chars: int
 
 
-@dataclass
-class ParsedSpan:
-    """One staged span, decoded, with its attributes and its resource's."""
-
-    span_id: str
-    parent_span_id: str | None
-    span: Span
-    attrs: dict[str, Any]
-    resource: dict[str, Any]
-    start_ns: int
-    end_ns: int
-
-    @property
-    def start(self) -> datetime | None:
-        """Return when the span started, if it says."""
-        return mapping.timestamp(self.start_ns)
-
-    @property
-    def end(self) -> datetime | None:
-        """Return when the span ended, if it says."""
-        return mapping.timestamp(self.end_ns)
-
-
-def parse_staged(
-    rows: Sequence[tuple[bytes, bytes]], resources: dict[bytes, dict[str, Any]]
-) -> list[ParsedSpan]:
-    """Decode a trace's staged (resource, spans) rows; ``resources`` caches resources.
-
-    Rows come in the order received: a span sent again replaces the earlier copy.
-    """
-    parsed: dict[str, ParsedSpan] = {}
-    for resource_bytes, spans_bytes in rows:
-        if resource_bytes not in resources:
-            resources[resource_bytes] = mapping.attributes(
-                Resource.FromString(resource_bytes).attributes
-            )
-        resource = resources[resource_bytes]
-        for span in ScopeSpans.FromString(spans_bytes).spans:
-            span_id = span.span_id.hex()
-            parsed[span_id] = ParsedSpan(
-                span_id,
-                span.parent_span_id.hex() or None,
-                span,
-                mapping.attributes(span.attributes),
-                resource,
-                span.start_time_unix_nano,
-                span.end_time_unix_nano,
-            )
-    return list(parsed.values())
-
-
 class NodeRow(NamedTuple):
-    """A node execution as stored: the columns of executions.repository.NODE_EXECUTION_COLUMNS.
+    """A node execution as stored: executions.repository.NODE_EXECUTION_COLUMNS, then parent_id.
 
     Rows rather than NodeExecutionIn: every value is made here to fit (ids cut, times
-    parsed), and building and validating a model cost more than assembling the span.
+    formatted), and building and validating a model cost more than mapping the span.
     Inputs, outputs and errors are JSON text, times UTC text, as the bulk path stores them.
     """
 
@@ -106,16 +50,265 @@ class NodeRow(NamedTuple):
     queued_at: str | None
     started_at: str | None
     ended_at: str | None
+    parent_id: str | None
 
 
 @dataclass
-class AssembledRun:
-    """What a trace becomes: the execution (without its nodes), its node rows, its graph."""
+class Arrival:
+    """The spans of one trace in one request, mapped, and what they say about the run."""
 
-    execution: ExecutionIn
-    nodes: list[NodeRow]
+    trace_id: str
+    nodes: list[NodeRow] = field(default_factory=list)
+    root_span_id: str | None = None
+    # The agent the root span names; else the first one a span of this request names.
+    root_agent: str | None = None
+    agent: str | None = None
+    service: str | None = None
+    user: str | None = None
+    first_start_ns: int = 0
+    trimmed_values: int = 0
+    dropped_spans: int = 0
+
+
+@dataclass
+class _Trimmer:
+    max_chars: int
+    trimmed: int = 0
+
+    def bound(self, value: Any) -> str | None:
+        """Return ``value`` as JSON text (JSON text sent as the value it encodes), cut to the limit.
+
+        A value longer than the limit becomes a JSON string of its text, cut.
+        """
+        if value is None:
+            return None
+        text = value if isinstance(value, str) else to_json(value, fallback=str).decode()
+        text = mapping.storable(text)
+        if len(text) > self.max_chars:
+            return _json(self._cut(text))
+        return _json(mapping.parsed(text) if isinstance(value, str) else from_json(text))
+
+    def text(self, text: str) -> str:
+        """Return ``text`` storable and cut to the limit, with a note of what was cut."""
+        text = mapping.storable(text)
+        return self._cut(text) if len(text) > self.max_chars else text
+
+    def _cut(self, text: str) -> str:
+        self.trimmed += 1
+        cut = len(text) - self.max_chars
+        return f"{text[: self.max_chars]}… [trimmed by execlens: {cut} more characters]"
+
+
+def _json(value: Any) -> str:
+    # As the bulk path encodes JSON columns: NaN and Infinity, which are not JSON, as null.
+    return to_json(value, inf_nan_mode="null").decode()
+
+
+def _short(text: str | None) -> str | None:
+    return mapping.storable(text)[:_ID_CHARS] if text else None
+
+
+def _agent(span: Span, attrs: dict[str, Any]) -> str | None:
+    """Return the agent a span names: its id or name, else an OpenInference agent span's name."""
+    named = mapping.agent_name(attrs)
+    if named is None and attrs.get(mapping.OI_KIND) == "AGENT" and span.name.strip():
+        named = span.name.strip()
+    return _short(named)
+
+
+def arrivals(request: ExportTraceServiceRequest, limits: Limits) -> tuple[dict[str, Arrival], int]:
+    """Map a request's valid spans to node rows, by trace; return them and the invalid count.
+
+    A span sent twice in the request counts once (its last copy). A trace with more spans
+    in one request than the limit keeps its root and its earliest others.
+    """
+    spans: dict[bytes, dict[bytes, tuple[Span, dict[str, Any], dict[str, Any]]]] = {}
+    invalid = 0
+    for resource_spans in request.resource_spans:
+        resource = mapping.attributes(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                trace_id = span.trace_id
+                if not valid_ids(trace_id, span.span_id, span.parent_span_id):
+                    invalid += 1
+                    continue
+                attrs = mapping.attributes(span.attributes)
+                spans.setdefault(trace_id, {})[span.span_id] = (span, attrs, resource)
+    found = {}
+    for trace_id, by_id in spans.items():
+        arrival = _arrival(trace_id.hex(), list(by_id.values()), limits)
+        found[arrival.trace_id] = arrival
+    return found, invalid
+
+
+def _arrival(
+    trace_id: str, spans: list[tuple[Span, dict[str, Any], dict[str, Any]]], limits: Limits
+) -> Arrival:
+    spans.sort(key=lambda s: (s[0].start_time_unix_nano, s[0].span_id))
+    arrival = Arrival(trace_id)
+    if len(spans) > limits.max_spans:
+        roots = [s for s in spans if not s[0].parent_span_id][:1]
+        others = [s for s in spans if s[0].parent_span_id][: limits.max_spans - len(roots)]
+        arrival.dropped_spans = len(spans) - len(roots) - len(others)
+        spans = sorted(roots + others, key=lambda s: (s[0].start_time_unix_nano, s[0].span_id))
+    trimmer = _Trimmer(limits.max_value_chars)
+    for span, attrs, resource in spans:
+        arrival.nodes.append(_node(trace_id, span, attrs, trimmer))
+        if arrival.agent is None:
+            arrival.agent = _agent(span, attrs)
+        if arrival.user is None:
+            arrival.user = _short(mapping.user_of(attrs) or mapping.user_of(resource))
+        if arrival.service is None:
+            service = resource.get("service.name")
+            arrival.service = _short(service.strip()) if isinstance(service, str) else None
+        if not span.parent_span_id and arrival.root_span_id is None:
+            arrival.root_span_id = span.span_id.hex()
+            arrival.root_agent = _agent(span, attrs)
+    starts = (s[0].start_time_unix_nano for s in spans if s[0].start_time_unix_nano > 0)
+    arrival.first_start_ns = next(starts, 0)
+    arrival.trimmed_values = trimmer.trimmed
+    return arrival
+
+
+def _node(trace_id: str, span: Span, attrs: dict[str, Any], trimmer: _Trimmer) -> NodeRow:
+    error = mapping.error_of(span, attrs)
+    block = mapping.storable(mapping.block_name(span.name, attrs))[:500]
+    start = mapping.utc_text(span.start_time_unix_nano)
+    parent = span.parent_span_id
+    return NodeRow(
+        f"{trace_id}:{span.span_id.hex()}",
+        trace_id,
+        block[:_ID_CHARS],
+        block,
+        _FAILED if error.failed else _COMPLETED,
+        trimmer.bound(mapping.first_value(attrs, mapping.INPUT_KEYS)),
+        trimmer.bound(mapping.first_value(attrs, mapping.OUTPUT_KEYS)),
+        trimmer.text(error.message) if error.message else None,
+        start,
+        start,
+        mapping.utc_text(span.end_time_unix_nano),
+        f"{trace_id}:{parent.hex()}" if parent else None,
+    )
+
+
+def graph_of(agent: str | None, service: str | None) -> str:
+    """Return a run's graph id: its agent, else its service, else "unknown_service"."""
+    return agent or service or UNKNOWN_SERVICE
+
+
+class TraceFacts(NamedTuple):
+    """What finishing reads of a pending trace (its row in otlp_traces)."""
+
+    trace_id: str
+    root_span_id: str | None
+    agent_name: str | None
+    service_name: str | None
+    user_id: str | None
+    trimmed_values: int
+    dropped_spans: int
+    first_received_at: datetime
+
+
+class NodeFacts(NamedTuple):
+    """What finishing reads of one stored node execution of a trace."""
+
+    id: str
+    node_id: str
+    block_name: str | None
+    status: str
+    error: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    parent_id: str | None
+
+
+@dataclass
+class FinishedRun:
+    """A finished trace: its execution's final values, the note row if any, its graph."""
+
+    values: dict[str, Any]
+    note: str | None
+    note_at: datetime | None
     graph: "GraphBlocks"
-    notes: list[str] = field(default_factory=list)
+    span_count: int
+
+
+def finish(
+    trace: TraceFacts, nodes: Sequence[NodeFacts], trimmed_spans: int, limits: Limits
+) -> FinishedRun:
+    """Return what a trace's run becomes, from its trace row and its stored node executions.
+
+    ``trimmed_spans`` counts the spans just deleted over the limit (not in ``nodes``).
+    """
+    ids = {n.id for n in nodes}
+    root_id = f"{trace.trace_id}:{trace.root_span_id}" if trace.root_span_id else None
+    root = next((n for n in nodes if n.id == root_id), None)
+    total = len(nodes) + trimmed_spans + trace.dropped_spans
+    notes: list[str] = []
+    if root is None:
+        notes.append(f"the root span never arrived; assembled from the {len(nodes)} spans that did")
+    orphans = sum(1 for n in nodes if n.parent_id and n.parent_id not in ids)
+    if orphans:
+        notes.append(
+            f"{orphans} spans name a parent span that never arrived; they are kept as "
+            "steps of the run"
+        )
+    if total > len(nodes):
+        notes.append(
+            f"the trace has {total} spans; kept the first {len(nodes)} "
+            "(EXECLENS_OTLP_MAX_SPANS_PER_TRACE)"
+        )
+    if trace.trimmed_values:
+        notes.append(
+            f"{trimmed_values(trace.trimmed_values)} longer than {limits.max_value_chars} "
+            "characters were cut (EXECLENS_OTLP_MAX_VALUE_CHARS)"
+        )
+    starts = [n.started_at for n in nodes if n.started_at is not None]
+    ends = [n.ended_at for n in nodes if n.ended_at is not None]
+    start = (root.started_at if root is not None else None) or (min(starts) if starts else None)
+    end = max(ends) if ends else None
+    status = ExecutionStatus.INCOMPLETE.value if root is None else root.status
+    error = root.error if root is not None else None
+    graph_id = graph_of(trace.agent_name, trace.service_name)
+    values = {
+        "id": trace.trace_id,
+        "graph_id": graph_id,
+        "user_id": trace.user_id or UNKNOWN_USER,
+        "status": status,
+        "created_at": start or end or trace.first_received_at,
+        "started_at": start,
+        "ended_at": root.ended_at if root is not None else None,
+        "walltime": (end - start).total_seconds() if start and end and end >= start else None,
+        "node_count": len(nodes),
+        "node_error_count": sum(n.status == _FAILED for n in nodes),
+        "error": error[:10_000] if error else None,
+    }
+    note_at = max(ends or starts, default=None)
+    return FinishedRun(values, "; ".join(notes) or None, note_at, _graph(graph_id, nodes), total)
+
+
+def note_row(trace_id: str, note: str, at: str | None) -> NodeRow:
+    """Return the node row that tells what execlens changed in the trace; it reads last."""
+    text = _json({"note": note})
+    return NodeRow(
+        f"{trace_id}:note",
+        trace_id,
+        NOTE_BLOCK,
+        NOTE_BLOCK,
+        _COMPLETED,
+        None,
+        text,
+        None,
+        at,
+        at,
+        at,
+        None,
+    )
+
+
+def trimmed_values(count: int) -> str:
+    """Return "1 value" or "N values"."""
+    return f"{count} value" if count == 1 else f"{count} values"
 
 
 @dataclass(frozen=True)
@@ -127,203 +320,15 @@ class GraphBlocks:
     links: frozenset[tuple[str, str]]
 
 
-@dataclass
-class _Trimmer:
-    max_chars: int
-    trimmed: int = 0
-
-    def bound(self, value: Any, *, parse: bool = True) -> str | None:
-        """Return ``value`` as JSON text (JSON text sent as the value it encodes), cut to the limit.
-
-        A value longer than the limit becomes a JSON string of its text, cut.
-        """
-        if value is None:
-            return None
-        text = value if isinstance(value, str) else to_json(value, fallback=str).decode()
-        text = mapping.storable(text)
-        if len(text) > self.max_chars:
-            self.trimmed += 1
-            cut = len(text) - self.max_chars
-            return _json(f"{text[: self.max_chars]}… [trimmed by execlens: {cut} more characters]")
-        if not parse:
-            return _json(text)
-        return _json(mapping.parsed(text) if isinstance(value, str) else from_json(text))
-
-
-def _json(value: Any) -> str:
-    # As the bulk path encodes JSON columns: NaN and Infinity, which are not JSON, as null.
-    return to_json(value, inf_nan_mode="null").decode()
-
-
-def _sorted(spans: list[ParsedSpan]) -> list[ParsedSpan]:
-    return sorted(spans, key=lambda s: (s.span.start_time_unix_nano, s.span_id))
-
-
-def _keep(spans: list[ParsedSpan], root: ParsedSpan | None, limits: Limits) -> list[ParsedSpan]:
-    """Return the spans kept under the limit: the root, then the earliest others."""
-    if len(spans) <= limits.max_spans:
-        return spans
-    others = [s for s in spans if s is not root][: limits.max_spans - (root is not None)]
-    return _sorted(([root] if root else []) + others)
-
-
-def assemble(
-    trace_id: str, spans: list[ParsedSpan], limits: Limits, *, received_at: datetime
-) -> AssembledRun:
-    """Return the execution, node executions and graph of one trace's spans.
-
-    ``received_at`` stands in for the run's start when no span carries a time.
-    """
-    spans = _sorted(spans)
-    known = {s.span_id for s in spans}
-    roots = [s for s in spans if s.parent_span_id is None]
-    root = roots[0] if roots else None
-    notes: list[str] = []
-    if root is None:
-        notes.append(f"the root span never arrived; assembled from the {len(spans)} spans that did")
-    orphans = [s for s in spans if s.parent_span_id and s.parent_span_id not in known]
-    if orphans:
-        notes.append(
-            f"{len(orphans)} spans name a parent span that never arrived; they are kept as "
-            "steps of the run"
-        )
-    kept = _keep(spans, root, limits)
-    if len(kept) < len(spans):
-        notes.append(
-            f"the trace has {len(spans)} spans; kept the first {len(kept)} "
-            "(EXECLENS_OTLP_MAX_SPANS_PER_TRACE)"
-        )
-    trimmer = _Trimmer(limits.max_value_chars)
-    nodes = [_node(trace_id, s, trimmer) for s in kept]
-    if trimmer.trimmed:
-        notes.append(
-            f"{trimmed_values(trimmer.trimmed)} longer than {limits.max_value_chars} "
-            "characters were cut (EXECLENS_OTLP_MAX_VALUE_CHARS)"
-        )
-    top = root or kept[0]
-    graph_id = _graph_id(kept)
-    if notes:
-        nodes.append(_note(trace_id, kept, notes))
-    execution = _execution(trace_id, graph_id, root, top, kept, nodes, received_at)
-    return AssembledRun(execution, nodes, _graph(graph_id, kept, nodes), notes)
-
-
-def trimmed_values(count: int) -> str:
-    """Return "1 value" or "N values"."""
-    return f"{count} value" if count == 1 else f"{count} values"
-
-
-def _graph_id(spans: list[ParsedSpan]) -> str:
-    """Return the agent's id or name, else an OpenInference agent span's name, else the service."""
-    named = (mapping.agent_name(s.attrs) for s in spans)
-    agent_spans = (s.span.name for s in spans if s.attrs.get(mapping.OI_KIND) == "AGENT")
-    services = (s.resource.get("service.name") for s in spans)
-    # Lazily: most traces name their agent on the first span.
-    for candidate in chain(named, agent_spans, services):
-        if isinstance(candidate, str) and candidate.strip():
-            return mapping.storable(candidate.strip())[:_ID_CHARS]
-    return "unknown_service"
-
-
-def _node(trace_id: str, span: ParsedSpan, trimmer: _Trimmer) -> NodeRow:
-    error = mapping.error_of(span.span, span.attrs)
-    block = mapping.storable(mapping.block_name(span.span.name, span.attrs))[:500]
-    start = mapping.utc_text(span.start_ns)
-    return NodeRow(
-        f"{trace_id}:{span.span_id}",
-        trace_id,
-        block[:_ID_CHARS],
-        block,
-        _FAILED if error.failed else _COMPLETED,
-        trimmer.bound(mapping.first_value(span.attrs, mapping.INPUT_KEYS)),
-        trimmer.bound(mapping.first_value(span.attrs, mapping.OUTPUT_KEYS)),
-        trimmer.bound(error.message, parse=False),
-        start,
-        start,
-        mapping.utc_text(span.end_ns),
-    )
-
-
-def _note(trace_id: str, kept: list[ParsedSpan], notes: list[str]) -> NodeRow:
-    # After every step, so it reads last.
-    at = mapping.utc_text(max((s.end_ns or s.start_ns for s in kept), default=0))
-    note = _json({"note": "; ".join(notes)})
-    return NodeRow(
-        f"{trace_id}:note",
-        trace_id,
-        NOTE_BLOCK,
-        NOTE_BLOCK,
-        _COMPLETED,
-        None,
-        note,
-        None,
-        at,
-        at,
-        at,
-    )
-
-
-def _user(spans: list[ParsedSpan]) -> str:
-    resources: set[int] = set()
-    for span in spans:
-        user = mapping.user_of(span.attrs)
-        # Spans share their request's resource: read each resource once.
-        if not user and id(span.resource) not in resources:
-            resources.add(id(span.resource))
-            user = mapping.user_of(span.resource)
-        if user:
-            return mapping.storable(user)[:_ID_CHARS]
-    return UNKNOWN_USER
-
-
-def _execution(
-    trace_id: str,
-    graph_id: str,
-    root: ParsedSpan | None,
-    top: ParsedSpan,
-    kept: list[ParsedSpan],
-    nodes: list[NodeRow],
-    received_at: datetime,
-) -> ExecutionIn:
-    steps = [n for n in nodes if n.block_name != NOTE_BLOCK]
-    failed = root is not None and mapping.error_of(root.span, root.attrs).failed
-    if root is None:
-        status = ExecutionStatus.INCOMPLETE
-    else:
-        status = ExecutionStatus.FAILED if failed else ExecutionStatus.COMPLETED
-    start = top.start or mapping.timestamp(
-        min((s.start_ns for s in kept if s.start_ns > 0), default=0)
-    )
-    end = mapping.timestamp(max((s.end_ns for s in kept), default=0))
-    ends = root.end if root is not None else None
-    error = mapping.error_of(root.span, root.attrs).message if root is not None else None
-    error = mapping.storable(error)[:10_000] if error else None
-    return ExecutionIn(
-        id=trace_id,
-        graph_id=graph_id,
-        graph_version=GRAPH_VERSION,
-        user_id=_user(([root] if root else []) + kept),
-        status=status,
-        created_at=start or end or received_at,
-        started_at=start,
-        ended_at=ends,
-        stats=ExecutionStats(
-            walltime=(end - start).total_seconds() if start and end and end >= start else None,
-            node_count=len(steps),
-            node_error_count=sum(n.status == _FAILED for n in steps),
-            error=error,
-        ),
-    )
-
-
-def _graph(graph_id: str, kept: list[ParsedSpan], nodes: list[NodeRow]) -> GraphBlocks:
+def _graph(graph_id: str, nodes: Iterable[NodeFacts]) -> GraphBlocks:
     """Return the blocks this run used, linked parent block to child block."""
-    block_of = {s.span_id: n.node_id for s, n in zip(kept, nodes[: len(kept)], strict=True)}
-    blocks = {n.node_id: n.block_name for n in nodes if n.block_name != NOTE_BLOCK}
+    nodes = list(nodes)
+    block_of = {n.id: n.node_id for n in nodes}
+    blocks = {n.node_id: n.block_name or "" for n in nodes}
     links = frozenset(
-        (block_of[s.parent_span_id], block_of[s.span_id])
-        for s in kept
-        if s.parent_span_id in block_of and block_of[s.parent_span_id] != block_of[s.span_id]
+        (block_of[n.parent_id], n.node_id)
+        for n in nodes
+        if n.parent_id in block_of and block_of[n.parent_id] != n.node_id
     )
     return GraphBlocks(graph_id, blocks, links)
 

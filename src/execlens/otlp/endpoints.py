@@ -27,7 +27,7 @@ from execlens.otlp.schemas import (
     error_body,
     export_response,
 )
-from execlens.otlp.service import otlp_service
+from execlens.otlp.service import limits_of, otlp_service
 from execlens.redaction import redact
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,13 @@ async def _ingest(request: Request, export: Any) -> Any:
     database = request.app.state.database
     try:
         async with database.write() as session:
-            return await otlp_service.ingest(session, database.dialect, export, datetime.now(UTC))
+            return await otlp_service.ingest(
+                session,
+                database.dialect,
+                export,
+                datetime.now(UTC),
+                limits_of(request.app.state.settings),
+            )
     except DBAPIError as exc:
         problem = storage_problem(exc)
         if problem is None:

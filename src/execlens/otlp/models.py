@@ -15,7 +15,10 @@ class TraceState(StrEnum):
 
 
 class StagedSpans(Base):
-    """The spans of one trace from one request, kept as sent until the trace is assembled.
+    """Spans staged by execlens before migration 0022, until assembly writes them as now.
+
+    Ingest writes each span as its node execution when it arrives; nothing is staged.
+    The table stays so that spans staged before an upgrade are not lost.
 
     One row per trace per request, not per span: ingest writes and assembly reads far
     fewer rows. The spans are a serialized protobuf ``ScopeSpans`` and the resource a
@@ -38,7 +41,11 @@ class StagedSpans(Base):
 
 
 class OtlpTrace(Base):
-    """A trace seen by OTLP: when its spans arrived, whether its root ended, what it became."""
+    """A trace seen by OTLP: when its spans arrived, whether its root ended, what it became.
+
+    While pending, its spans are the node executions of a RUNNING execution with the
+    trace's id (``execution_id``), hidden from judging and trends until it finishes.
+    """
 
     __tablename__ = "otlp_traces"
     __table_args__ = (Index("ix_otlp_traces_state_last", "state", "last_received_at"),)
@@ -53,3 +60,12 @@ class OtlpTrace(Base):
     span_count: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
     assembled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What finishing the run needs from attributes its node executions do not keep: the
+    # agent named by the root span (else the first one named), the service, the user.
+    agent_name: Mapped[str | None] = mapped_column(String(200))
+    service_name: Mapped[str | None] = mapped_column(String(200))
+    user_id: Mapped[str | None] = mapped_column(String(200))
+    # Input and output values cut to EXECLENS_OTLP_MAX_VALUE_CHARS as they arrived.
+    trimmed_values: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Spans not stored because the trace had more than EXECLENS_OTLP_MAX_SPANS_PER_TRACE.
+    dropped_spans: Mapped[int] = mapped_column(Integer, server_default="0")

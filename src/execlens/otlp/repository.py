@@ -1,110 +1,311 @@
-"""Queries and writes of staged spans and OTLP traces."""
+"""Queries and writes of OTLP traces: their rows, their running executions, their spans."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import (
-    ColumnElement,
-    CursorResult,
-    Row,
-    Select,
-    delete,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import CursorResult, Row, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.dialect import encode_rows, one_of, update_rows, upsert_few, utc_text
+from execlens.db.dialect import encode_rows, one_of, update_rows, utc_text
 from execlens.db.engine import Dialect
-from execlens.executions.models import Execution
+from execlens.executions.models import Execution, NodeExecution
+from execlens.otlp.assembly import NodeFacts, NodeRow, TraceFacts
 from execlens.otlp.models import OtlpTrace, StagedSpans, TraceState
 
-STAGED_COLUMNS = ("trace_id", "batch_id", "received_at", "span_count", "resource", "spans")
-TRACE_COLUMNS = ("trace_id", "state", "first_received_at", "last_received_at", "root_span_id")
+_STAGED_COLUMNS = ("trace_id", "batch_id", "received_at", "resource", "spans")
 _OUTCOME_COLUMNS = ("trace_id", "state", "execution_id", "span_count", "note", "assembled_at")
+_EXECUTION_COLUMNS = (
+    "id",
+    "graph_id",
+    "user_id",
+    "status",
+    "created_at",
+    "started_at",
+    "ended_at",
+    "walltime",
+    "node_count",
+    "node_error_count",
+    "error",
+    "arrived_at",
+)
 SPANS = StagedSpans.__table__
 TRACES = OtlpTrace.__table__
-_STAGED_TIMES = frozenset(("received_at",))
-_TRACE_TIMES = frozenset(("first_received_at", "last_received_at"))
+NODES = NodeExecution.__table__
+_PENDING = TraceState.PENDING.value
+# SQLite binds at most 32,766 values per statement: rows go in chunks that fit.
+_SQLITE_VALUES = 30_000
+# A stored UTC text time, read as UTC (PostgreSQL); SQLite stores that text as it is.
+_PG_TIME = "CAST({} AS timestamp) AT TIME ZONE 'UTC'"
 
 
-async def touch_traces(
-    session: AsyncSession, dialect: Dialect, roots: dict[str, str | None], now: datetime
+@dataclass(frozen=True)
+class _Columns:
+    """Rows sent to a statement as a common table expression named ``v``."""
+
+    names: tuple[str, ...]
+    # PostgreSQL's type of each column's array.
+    kinds: tuple[str, ...]
+
+    def chunks(
+        self, dialect: Dialect, rows: Sequence[Sequence[Any]]
+    ) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        """Yield (the CTE, its parameters) for all rows: one on PostgreSQL, a few on SQLite."""
+        if not rows:
+            return
+        if dialect == "postgresql":
+            arrays = ", ".join(f"${n}::{k}[]" for n, k in enumerate(self.kinds, start=1))
+            cte = f"WITH v AS (SELECT * FROM unnest({arrays}) AS u ({', '.join(self.names)}))"
+            yield cte, tuple(list(column) for column in zip(*rows, strict=True))
+            return
+        row = f"({', '.join('?' * len(self.names))})"
+        step = _SQLITE_VALUES // len(self.names)
+        for start in range(0, len(rows), step):
+            part = rows[start : start + step]
+            cte = f"WITH v ({', '.join(self.names)}) AS (VALUES {', '.join([row] * len(part))})"
+            yield cte, tuple(value for values in part for value in values)
+
+
+_NEW_TRACES = _Columns(
+    (
+        "trace_id",
+        "root_span_id",
+        "agent_name",
+        "service_name",
+        "user_id",
+        "trimmed_values",
+        "dropped_spans",
+        "graph_id",
+        "created_at",
+    ),
+    ("text", "text", "text", "text", "text", "int", "int", "text", "text"),
+)
+_SEEN_TRACES = _Columns(
+    (
+        "trace_id",
+        "root_span_id",
+        "root_agent",
+        "agent_name",
+        "service_name",
+        "user_id",
+        "trimmed_values",
+        "dropped_spans",
+    ),
+    ("text", "text", "text", "text", "text", "text", "int", "int"),
+)
+_NODES = _Columns(
+    (
+        "id",
+        "execution_id",
+        "node_id",
+        "block_name",
+        "status",
+        "input_data",
+        "output_data",
+        "error",
+        "queued_at",
+        "started_at",
+        "ended_at",
+        "parent_id",
+    ),
+    ("text",) * 12,
+)
+
+
+def _time(dialect: Dialect, column: str) -> str:
+    return _PG_TIME.format(column) if dialect == "postgresql" else column
+
+
+def _now(dialect: Dialect, count: int) -> str:
+    """Return the placeholder of ``now``, the parameter after ``count`` others."""
+    return f"${count + 1}::timestamptz" if dialect == "postgresql" else "?"
+
+
+def _when(dialect: Dialect, now: datetime) -> Any:
+    return now if dialect == "postgresql" else utc_text(now)
+
+
+async def _run(
+    session: AsyncSession, sql: str, params: tuple[Any, ...], returning: bool = False
+) -> list[Any]:
+    connection = await session.connection()
+    result = await connection.exec_driver_sql(sql, params)
+    return list(result.scalars()) if returning else []
+
+
+async def insert_new_traces(
+    session: AsyncSession, dialect: Dialect, rows: Sequence[Sequence[Any]], now: datetime
 ) -> set[str]:
-    """Record that spans of these traces arrived now; return those still pending.
+    """Insert rows of traces seen for the first time (values: _NEW_TRACES); return those new.
 
-    ``roots`` maps a trace to its root span. A trace seen before changes only when its
-    root arrives: how long ago its last span arrived, the grace period's clock, is read
-    from its staged spans (``ready_traces``). An assembled trace is left as it is.
+    A trace stored already (by an earlier request, or by one committing meanwhile, which
+    this waits for) is left as it is.
     """
-    pending = TraceState.PENDING.value
-    # One time for every row: converted once, not per row.
-    at = utc_text(now)
-    rows = [(trace_id, pending, at, at, root) for trace_id, root in sorted(roots.items())]
-    name = TRACES.name
-    # A row the condition leaves alone is still locked (PostgreSQL), as one updated is:
-    # the call waits for an assembly of the trace in progress, so it sees its outcome.
-    await upsert_few(
-        session,
-        dialect,
-        TRACES,
-        TRACE_COLUMNS,
-        encode_rows(dialect, TRACES, TRACE_COLUMNS, rows, as_text=_TRACE_TIMES),
-        keep_existing=("root_span_id",),
-        keep_first=("state", "first_received_at"),
-        update_where=(
-            f"excluded.root_span_id IS NOT NULL AND {name}.root_span_id IS NULL "
-            f"AND {name}.state = '{pending}'"
-        ),
-    )
-    stmt = select(TRACES.c.trace_id).where(
-        one_of(dialect, TRACES.c.trace_id, list(roots)), TRACES.c.state != pending
-    )
-    return roots.keys() - set((await session.scalars(stmt)).all())
+    new: set[str] = set()
+    at = _when(dialect, now)
+    for cte, params in _NEW_TRACES.chunks(dialect, sorted(rows)):
+        now_at = _now(dialect, len(_NEW_TRACES.names))
+        sql = (
+            f"{cte} INSERT INTO otlp_traces (trace_id, state, first_received_at, "
+            "last_received_at, root_span_id, execution_id, agent_name, service_name, user_id, "
+            "trimmed_values, dropped_spans) "
+            f"SELECT trace_id, '{_PENDING}', {now_at}, {now_at}, root_span_id, trace_id, "
+            "agent_name, service_name, user_id, trimmed_values, dropped_spans FROM v "
+            "WHERE true ORDER BY trace_id ON CONFLICT (trace_id) DO NOTHING RETURNING trace_id"
+        )
+        # PostgreSQL numbers its parameters; SQLite's come in the order of the text.
+        values = params + ((at,) if dialect == "postgresql" else (at, at))
+        new.update(await _run(session, sql, values, returning=True))
+    return new
 
 
-async def unstage(session: AsyncSession, trace_ids: Collection[str]) -> None:
-    """Delete the staged spans of these traces."""
-    spans = SPANS
-    await session.execute(delete(spans).where(spans.c.trace_id.in_(list(trace_ids))))
-
-
-async def stage_spans(
+async def place_executions(
     session: AsyncSession, dialect: Dialect, rows: Sequence[Sequence[Any]]
-) -> None:
-    """Store rows of staged spans, values in the order of STAGED_COLUMNS.
+) -> set[str]:
+    """Insert the RUNNING execution of each new trace (values: _NEW_TRACES); return those placed.
 
-    ``received_at`` comes as UTC text (``utc_text``).
+    One that is not placed has an execution with its id already, which did not come by
+    OTLP: it is left as it is.
     """
-    table = SPANS
-    encoded = encode_rows(dialect, table, STAGED_COLUMNS, rows, as_text=_STAGED_TIMES)
-    await upsert_few(session, dialect, table, STAGED_COLUMNS, encoded)
+    placed: set[str] = set()
+    for cte, params in _NEW_TRACES.chunks(dialect, sorted(rows)):
+        created = _time(dialect, "created_at")
+        sql = (
+            f"{cte} INSERT INTO executions (id, graph_id, graph_version, user_id, status, "
+            "created_at, started_at) "
+            f"SELECT trace_id, graph_id, 1, coalesce(user_id, 'unknown'), 'RUNNING', "
+            f"{created}, {created} FROM v WHERE true ORDER BY trace_id "
+            "ON CONFLICT (id) DO NOTHING RETURNING id"
+        )
+        placed.update(await _run(session, sql, params, returning=True))
+    return placed
+
+
+async def refuse_trace(session: AsyncSession, trace_id: str, note: str, now: datetime) -> None:
+    """Record that a trace will not be stored, and why."""
+    await session.execute(
+        update(OtlpTrace)
+        .where(OtlpTrace.trace_id == trace_id)
+        .values(
+            state=TraceState.ASSEMBLED.value,
+            execution_id=None,
+            span_count=0,
+            note=note,
+            assembled_at=now,
+        )
+    )
+
+
+async def update_seen_traces(
+    session: AsyncSession, dialect: Dialect, rows: Sequence[Sequence[Any]], now: datetime
+) -> None:
+    """Record what spans of traces stored already say (values: _SEEN_TRACES).
+
+    A pending trace changes only when there is something new: its root arrived now (its
+    agent then names the run), a span arrived after its root (the grace period starts
+    again), a first agent, service or user, values cut or spans dropped. On PostgreSQL
+    the rows are locked in trace order first: concurrent requests never deadlock, and a
+    trace being finished is waited for, then seen finished.
+    """
+    condition = (
+        "v.root_span_id IS NOT NULL OR t.root_span_id IS NOT NULL "
+        "OR v.trimmed_values > 0 OR v.dropped_spans > 0 "
+        "OR (t.agent_name IS NULL AND v.agent_name IS NOT NULL) "
+        "OR (t.service_name IS NULL AND v.service_name IS NOT NULL) "
+        "OR (t.user_id IS NULL AND v.user_id IS NOT NULL)"
+    )
+    sets = (
+        "root_span_id = coalesce(t.root_span_id, v.root_span_id), "
+        "agent_name = CASE WHEN t.root_span_id IS NULL AND v.root_agent IS NOT NULL "
+        "THEN v.root_agent ELSE coalesce(t.agent_name, v.agent_name) END, "
+        "service_name = coalesce(t.service_name, v.service_name), "
+        "user_id = coalesce(t.user_id, v.user_id), "
+        "trimmed_values = t.trimmed_values + v.trimmed_values, "
+        "dropped_spans = t.dropped_spans + v.dropped_spans, "
+        "last_received_at = CASE WHEN t.root_span_id IS NOT NULL OR v.root_span_id IS NOT NULL "
+        "THEN {now} ELSE t.last_received_at END"
+    )
+    for cte, params in _SEEN_TRACES.chunks(dialect, sorted(rows)):
+        if dialect == "postgresql":
+            now_at = _now(dialect, len(_SEEN_TRACES.names))
+            sql = (
+                f"{cte}, locked AS (SELECT t.trace_id FROM otlp_traces t JOIN v "
+                f"ON v.trace_id = t.trace_id WHERE t.state = '{_PENDING}' AND ({condition}) "
+                "ORDER BY t.trace_id FOR UPDATE OF t) "
+                f"UPDATE otlp_traces AS t SET {sets.format(now=now_at)} FROM v "
+                "WHERE v.trace_id = t.trace_id AND t.trace_id IN (SELECT trace_id FROM locked)"
+            )
+        else:
+            # SQLite has one writer at a time: nothing to lock.
+            sql = (
+                f"{cte} UPDATE otlp_traces AS t SET {sets.format(now='?')} FROM v "
+                f"WHERE v.trace_id = t.trace_id AND t.state = '{_PENDING}' AND ({condition})"
+            )
+        values = (*params, _when(dialect, now))
+        await _run(session, sql, values)
+
+
+async def receiving(session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]) -> set[str]:
+    """Return which of these traces still take spans: pending, their execution stored."""
+    if not trace_ids:
+        return set()
+    stored = select(Execution.id).where(Execution.id == OtlpTrace.execution_id).exists()
+    stmt = select(OtlpTrace.trace_id).where(
+        one_of(dialect, TRACES.c.trace_id, trace_ids),
+        OtlpTrace.state == _PENDING,
+        stored,
+    )
+    return set((await session.scalars(stmt)).all())
+
+
+async def insert_nodes(session: AsyncSession, dialect: Dialect, rows: Sequence[NodeRow]) -> None:
+    """Insert node rows of spans; a span stored already keeps its first copy."""
+    if not rows:
+        return
+    inputs = ("input_data", "output_data") if dialect == "postgresql" else ()
+    selected = []
+    for name in _NODES.names:
+        if name in ("queued_at", "started_at", "ended_at"):
+            selected.append(_time(dialect, name))
+        elif name in inputs:
+            selected.append(f"CAST({name} AS json)")
+        else:
+            selected.append(name)
+    for cte, params in _NODES.chunks(dialect, rows):
+        sql = (
+            f"{cte} INSERT INTO node_executions ({', '.join(_NODES.names)}) "
+            f"SELECT {', '.join(selected)} FROM v WHERE true ON CONFLICT (id) DO NOTHING"
+        )
+        await _run(session, sql, params)
 
 
 def ready_traces(
     dialect: Dialect, *, settled_before: datetime, abandoned_before: datetime, limit: int
-) -> Select[str, datetime]:
-    """Return (trace id, first received) of pending traces to assemble now, oldest first.
+) -> Any:
+    """Return a query of the pending traces to finish now, oldest first (TraceFacts).
 
     Ready means: the root span arrived and nothing arrived since ``settled_before`` (the
     grace period), or the first span arrived before ``abandoned_before`` (the trace never
-    ended). On PostgreSQL, traces another process is assembling are skipped.
+    ended). On PostgreSQL, traces another process is finishing, or an ingest is
+    updating, are skipped.
     """
-    # A trace's row holds when its root arrived; spans that came later, only their rows.
-    later_spans = select(SPANS.c.trace_id).where(
-        SPANS.c.trace_id == OtlpTrace.trace_id, SPANS.c.received_at > settled_before
-    )
-    ready: ColumnElement[bool] = or_(
-        OtlpTrace.root_span_id.is_not(None)
-        & (OtlpTrace.last_received_at <= settled_before)
-        & ~later_spans.exists(),
+    ready = or_(
+        OtlpTrace.root_span_id.is_not(None) & (OtlpTrace.last_received_at <= settled_before),
         OtlpTrace.first_received_at <= abandoned_before,
     )
     stmt = (
-        select(OtlpTrace.trace_id, OtlpTrace.first_received_at)
-        .where(OtlpTrace.state == TraceState.PENDING.value, ready)
+        select(
+            OtlpTrace.trace_id,
+            OtlpTrace.root_span_id,
+            OtlpTrace.agent_name,
+            OtlpTrace.service_name,
+            OtlpTrace.user_id,
+            OtlpTrace.trimmed_values,
+            OtlpTrace.dropped_spans,
+            OtlpTrace.first_received_at,
+        )
+        .where(OtlpTrace.state == _PENDING, ready)
         .order_by(OtlpTrace.last_received_at)
         .limit(limit)
     )
@@ -112,36 +313,87 @@ def ready_traces(
     return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
 
 
-async def span_counts(
+async def ready(
+    session: AsyncSession,
+    dialect: Dialect,
+    *,
+    settled_before: datetime,
+    abandoned_before: datetime,
+    limit: int,
+) -> list[TraceFacts]:
+    """Return the pending traces to finish now (see ``ready_traces``)."""
+    stmt = ready_traces(
+        dialect, settled_before=settled_before, abandoned_before=abandoned_before, limit=limit
+    )
+    return [TraceFacts(*row) for row in await session.execute(stmt)]
+
+
+async def node_counts(
     session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]
 ) -> dict[str, int]:
-    """Return how many spans are staged per trace, for the traces that have any."""
-    table = SPANS
+    """Return how many node executions each of these traces' executions has."""
     stmt = (
-        select(table.c.trace_id, func.sum(table.c.span_count))
-        .where(one_of(dialect, table.c.trace_id, trace_ids))
-        .group_by(table.c.trace_id)
+        select(NodeExecution.execution_id, func.count())
+        .where(one_of(dialect, NODES.c.execution_id, trace_ids))
+        .group_by(NodeExecution.execution_id)
     )
     return {trace_id: int(count) for trace_id, count in await session.execute(stmt)}
 
 
-async def staged_spans(
-    session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]
-) -> Sequence[Row[str, bytes, bytes]]:
-    """Return (trace id, resource, spans) rows of these traces, in the order received."""
-    table = SPANS
+async def drop_nodes_over(
+    session: AsyncSession, trace_id: str, root_id: str | None, keep: int
+) -> int:
+    """Delete a trace's node executions past the first ``keep`` (root first); return how many."""
+    order = [NodeExecution.started_at, NodeExecution.id]
+    if root_id is not None:
+        order.insert(0, (NodeExecution.id == root_id).desc())
     stmt = (
-        select(table.c.trace_id, table.c.resource, table.c.spans)
-        .where(one_of(dialect, table.c.trace_id, trace_ids))
-        .order_by(table.c.received_at, table.c.batch_id)
+        select(NodeExecution.id)
+        .where(NodeExecution.execution_id == trace_id)
+        .order_by(*order)
+        .offset(keep)
     )
-    return (await session.execute(stmt)).all()
+    extra = list((await session.scalars(stmt)).all())
+    for start in range(0, len(extra), 500):
+        part = extra[start : start + 500]
+        await session.execute(delete(NodeExecution).where(NodeExecution.id.in_(part)))
+    return len(extra)
+
+
+async def node_facts(
+    session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]
+) -> dict[str, list[NodeFacts]]:
+    """Return what finishing reads of these traces' node executions, by trace."""
+    stmt = select(
+        NodeExecution.execution_id,
+        NodeExecution.id,
+        NodeExecution.node_id,
+        NodeExecution.block_name,
+        NodeExecution.status,
+        NodeExecution.error,
+        NodeExecution.started_at,
+        NodeExecution.ended_at,
+        NodeExecution.parent_id,
+    ).where(one_of(dialect, NODES.c.execution_id, trace_ids))
+    found: dict[str, list[NodeFacts]] = {}
+    for row in await session.execute(stmt):
+        found.setdefault(row[0], []).append(NodeFacts(*row[1:]))
+    return found
+
+
+async def finish_executions(
+    session: AsyncSession, dialect: Dialect, values: Sequence[dict[str, Any]], now: datetime
+) -> None:
+    """Give finished traces' executions their final values; they arrive now."""
+    rows = [(*(v[c] for c in _EXECUTION_COLUMNS[:-1]), now) for v in values]
+    encoded = encode_rows(dialect, Execution.__table__, _EXECUTION_COLUMNS, rows)
+    await update_rows(session, dialect, Execution.__table__, _EXECUTION_COLUMNS, encoded)
 
 
 async def mark_assembled(
     session: AsyncSession, dialect: Dialect, outcomes: Sequence[dict[str, Any]], now: datetime
 ) -> None:
-    """Record what traces became (trace_id, execution_id, span_count, note); drop their spans."""
+    """Record what traces became (trace_id, execution_id, span_count, note)."""
     assembled = TraceState.ASSEMBLED.value
     rows = [
         (o["trace_id"], assembled, o["execution_id"], o["span_count"], o["note"], now)
@@ -149,23 +401,24 @@ async def mark_assembled(
     ]
     encoded = encode_rows(dialect, TRACES, _OUTCOME_COLUMNS, rows)
     await update_rows(session, dialect, TRACES, _OUTCOME_COLUMNS, encoded)
-    spans = SPANS
-    await session.execute(
-        delete(spans).where(one_of(dialect, spans.c.trace_id, [o["trace_id"] for o in outcomes]))
-    )
 
 
-async def foreign_executions(
-    session: AsyncSession, dialect: Dialect, execution_ids: Sequence[str]
-) -> set[str]:
-    """Return which of these execution ids are taken by executions that did not come by OTLP."""
-    linked = select(OtlpTrace.execution_id).where(
-        one_of(dialect, TRACES.c.execution_id, execution_ids)
+async def staged_batch(session: AsyncSession, limit: int) -> Sequence[Row[Any]]:
+    """Return up to ``limit`` rows of spans staged before migration 0022, oldest first."""
+    stmt = (
+        select(*(SPANS.c[name] for name in _STAGED_COLUMNS))
+        .order_by(SPANS.c.received_at, SPANS.c.batch_id)
+        .limit(limit)
     )
-    stmt = select(Execution.id).where(
-        one_of(dialect, Execution.__table__.c.id, execution_ids), Execution.id.not_in(linked)
-    )
-    return set((await session.scalars(stmt)).all())
+    return (await session.execute(stmt)).all()
+
+
+async def unstage(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> None:
+    """Delete staged rows by (trace id, batch id)."""
+    for trace_id, batch_id in keys:
+        await session.execute(
+            delete(SPANS).where(SPANS.c.trace_id == trace_id, SPANS.c.batch_id == batch_id)
+        )
 
 
 async def prune_traces(session: AsyncSession, assembled_before: datetime) -> int:
@@ -198,5 +451,11 @@ async def get_trace(session: AsyncSession, trace_id: str) -> OtlpTrace | None:
 
 
 async def count_staged(session: AsyncSession) -> int:
-    """Return how many spans wait for their trace to be assembled."""
+    """Return how many spans staged before migration 0022 wait to be written as now."""
     return await session.scalar(select(func.sum(SPANS.c.span_count))) or 0
+
+
+async def count_pending(session: AsyncSession) -> int:
+    """Return how many traces are still arriving (not finished)."""
+    stmt = select(func.count()).select_from(OtlpTrace).where(OtlpTrace.state == _PENDING)
+    return await session.scalar(stmt) or 0

@@ -1,112 +1,69 @@
-"""Stage OTLP spans as they arrive, and assemble finished traces into executions."""
+"""Write OTLP spans as node executions when they arrive; finish each run once its trace ends."""
 
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.config import Settings
 from execlens.db.dialect import utc_text
 from execlens.db.engine import Database, Dialect
 from execlens.executions.repository import (
-    encode_executions,
     encode_node_executions,
     get_graph,
+    upsert_graphs,
+    upsert_node_executions,
 )
 from execlens.executions.schemas import GraphIn, GraphOut
-from execlens.executions.service import (
-    IngestRows,
-    execution_service,
-    execution_values,
-    graph_row,
-)
-from execlens.otlp import repository
+from execlens.executions.service import graph_row
+from execlens.otlp import mapping, repository
 from execlens.otlp.assembly import (
     GRAPH_VERSION,
-    AssembledRun,
+    Arrival,
+    FinishedRun,
     GraphBlocks,
     Limits,
-    assemble,
+    TraceFacts,
+    arrivals,
+    finish,
+    graph_of,
     merge_graphs,
-    parse_staged,
+    note_row,
 )
-from execlens.otlp.schemas import scope_spans_bytes, valid_ids
 
 log = logging.getLogger(__name__)
-# Per transaction: traces considered, and the spans assembled at most (unless one trace
-# has more), so that memory and the write lock stay bounded however many traces are
-# ready, while each transaction's round trips are shared by many short traces.
+DEFAULT_LIMITS = Limits(
+    Settings.model_fields["otlp_max_spans_per_trace"].default,
+    Settings.model_fields["otlp_max_value_chars"].default,
+)
+# Per transaction: traces finished at most, and the node executions read at most (unless
+# one trace has more), so that memory and the write lock stay bounded however many
+# traces are ready, while each transaction's round trips are shared by many traces.
 ASSEMBLY_TRACES = 1_000
-ASSEMBLY_SPANS = 5_000
+ASSEMBLY_SPANS = 20_000
+# Staged rows (spans of an earlier version) written the new way per transaction.
+STAGED_ROWS = 200
+FOREIGN_NOTE = (
+    "an execution with id {} exists already and did not come by OTLP; the trace was not "
+    "stored, so as not to overwrite it"
+)
 
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What one export request did: spans staged, spans refused, and why."""
+    """What one export request did: spans accepted, spans refused, and why."""
 
     accepted: int
     rejected: int
     message: str
 
 
-@dataclass
-class _Staged:
-    """A request's spans grouped by trace and resource, ready to stage."""
-
-    # (trace id, resource index) -> span id -> the span, serialized
-    groups: dict[tuple[bytes, int], dict[bytes, bytes]]
-    # trace id -> its root span id, or None while the root has not arrived
-    roots: dict[str, str | None]
-    invalid: int
-
-
-def _grouped(request: ExportTraceServiceRequest) -> _Staged:
-    """Group a request's valid spans by trace and resource; a span sent twice counts once."""
-    groups: dict[tuple[bytes, int], dict[bytes, bytes]] = {}
-    roots: dict[bytes, bytes | None] = {}
-    invalid = 0
-    for index, resource_spans in enumerate(request.resource_spans):
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
-                if not valid_ids(trace_id, span_id, parent):
-                    invalid += 1
-                    continue
-                groups.setdefault((trace_id, index), {})[span_id] = span.SerializeToString()
-                if not parent:
-                    roots[trace_id] = span_id
-                else:
-                    roots.setdefault(trace_id, None)
-    hex_roots = {t.hex(): (r.hex() if r else None) for t, r in roots.items()}
-    return _Staged(groups, hex_roots, invalid)
-
-
-def _staged_rows(
-    request: ExportTraceServiceRequest, staged: _Staged, now: datetime
-) -> list[tuple[str, str, str, int, bytes, bytes]]:
-    """Return one staged row per trace and resource, in trace order (values: STAGED_COLUMNS)."""
-    # One batch per resource, numbered in the request's order: a trace whose spans came
-    # under two resources (a collector's batch of several services) stages two rows.
-    request_id = uuid.uuid4().hex[:24]
-    at = utc_text(now)
-    resources: dict[int, bytes] = {}
-    rows = []
-    for (trace_id, index), spans in staged.groups.items():
-        if index not in resources:
-            resources[index] = request.resource_spans[index].resource.SerializeToString()
-        data = scope_spans_bytes(spans.values())
-        batch_id = f"{request_id}{index:08x}"
-        rows.append((trace_id.hex(), batch_id, at, len(spans), resources[index], data))
-    rows.sort()
-    return rows
-
-
-def _message(invalid: int, late: int) -> str:
+def _message(invalid: int, late: int, foreign: int) -> str:
     parts = []
     if invalid:
         parts.append(
@@ -118,11 +75,51 @@ def _message(invalid: int, late: int) -> str:
             f"{late} spans belong to traces assembled already (their root ended more than "
             "EXECLENS_OTLP_GRACE_SECONDS earlier) and were ignored"
         )
+    if foreign:
+        parts.append(
+            f"{foreign} spans belong to traces whose id an execution that did not come by "
+            "OTLP holds already; they were not stored"
+        )
     return "; ".join(parts)
 
 
+def limits_of(settings: Settings) -> Limits:
+    """Return the limits on one trace that ``settings`` set."""
+    return Limits(settings.otlp_max_spans_per_trace, settings.otlp_max_value_chars)
+
+
+def _new_row(arrival: Arrival, received_at: datetime) -> tuple[Any, ...]:
+    """Return a new trace's values in the order of repository._NEW_TRACES."""
+    start = mapping.utc_text(arrival.first_start_ns) or utc_text(received_at)
+    return (
+        arrival.trace_id,
+        arrival.root_span_id,
+        arrival.root_agent or arrival.agent,
+        arrival.service,
+        arrival.user,
+        arrival.trimmed_values,
+        arrival.dropped_spans,
+        graph_of(arrival.root_agent or arrival.agent, arrival.service),
+        start,
+    )
+
+
+def _seen_row(arrival: Arrival) -> tuple[Any, ...]:
+    """Return a known trace's values in the order of repository._SEEN_TRACES."""
+    return (
+        arrival.trace_id,
+        arrival.root_span_id,
+        arrival.root_agent,
+        arrival.agent,
+        arrival.service,
+        arrival.user,
+        arrival.trimmed_values,
+        arrival.dropped_spans,
+    )
+
+
 class OtlpService:
-    """OTLP ingestion and trace assembly."""
+    """OTLP ingestion and the finishing of runs whose trace ended."""
 
     async def ingest(
         self,
@@ -130,32 +127,44 @@ class OtlpService:
         dialect: Dialect,
         request: ExportTraceServiceRequest,
         now: datetime,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> IngestReport:
-        """Stage the request's spans in the caller's transaction; a re-sent span changes nothing."""
-        staged = _grouped(request)
-        accepted = sum(len(spans) for spans in staged.groups.values())
-        late = 0
-        if staged.roots:
-            # Staged first, the traces touched last: concurrent exports of the same traces
-            # wait for each other's row locks only from the touch to the commit. The touch
-            # waits for an assembly of the same trace in progress (PostgreSQL), so it sees
-            # its outcome; the spans just staged of a trace assembled meanwhile go again.
-            rows = _staged_rows(request, staged, now)
-            await repository.stage_spans(session, dialect, rows)
-            pending = await repository.touch_traces(session, dialect, staged.roots, now)
-            assembled = staged.roots.keys() - pending
-            if assembled:
-                await repository.unstage(session, assembled)
-                late = sum(row[3] for row in rows if row[0] in assembled)
-        return IngestReport(accepted - late, staged.invalid, _message(staged.invalid, late))
+        """Write the request's spans in the caller's transaction; a re-sent span changes nothing."""
+        found, invalid = arrivals(request, limits)
+        if not found:
+            return IngestReport(0, invalid, _message(invalid, 0, 0))
+        # A trace seen first: its row, then its RUNNING execution (unless the id is taken).
+        rows = [_new_row(a, now) for a in found.values()]
+        new = await repository.insert_new_traces(session, dialect, rows, now)
+        placed = await repository.place_executions(
+            session, dialect, [r for r in rows if r[0] in new]
+        )
+        foreign = sorted(new - placed)
+        for trace_id in foreign:
+            log.warning("OTLP trace %s not stored: its execution id is taken", trace_id)
+            await repository.refuse_trace(session, trace_id, FOREIGN_NOTE.format(trace_id), now)
+        # A trace seen before: its row first (the lock that orders this request after a
+        # finishing of the trace), then whether it still takes spans.
+        seen = [found[t] for t in sorted(found.keys() - new)]
+        await repository.update_seen_traces(session, dialect, [_seen_row(a) for a in seen], now)
+        live = placed | await repository.receiving(session, dialect, [a.trace_id for a in seen])
+        await repository.insert_nodes(
+            session, dialect, [n for t in sorted(live) for n in found[t].nodes]
+        )
+        spans = {t: len(a.nodes) + a.dropped_spans for t, a in found.items()}
+        refused = sum(spans[t] for t in foreign)
+        late = sum(spans[t] for t in found.keys() - live - set(foreign))
+        accepted = sum(spans.values()) - refused - late
+        return IngestReport(accepted, invalid, _message(invalid, late, refused))
 
     async def assemble_ready(self, database: Database, settings: Settings, now: datetime) -> int:
-        """Assemble every trace that is ready into an execution; return how many."""
+        """Finish every run whose trace ended (or was abandoned); return how many."""
+        await self._write_staged(database, settings)
         total = 0
         more = True
         while more:
             async with database.write() as session:
-                count, more = await self._assemble_batch(session, database.dialect, settings, now)
+                count, more = await self._finish_batch(session, database.dialect, settings, now)
             total += count
         return total
 
@@ -163,56 +172,76 @@ class OtlpService:
         """Forget assembled traces that link no execution, once late spans are unlikely.
 
         A trace linking a stored execution is kept: it makes re-sent spans change nothing,
-        and score export finds the run's trace through it. The others (refused, empty, or
-        whose execution was deleted) would otherwise stay forever.
+        and score export finds the run's trace through it. The others (refused, or whose
+        execution was deleted) would otherwise stay forever.
         """
         before = now - timedelta(seconds=settings.otlp_max_trace_seconds)
         async with database.write() as session:
             return await repository.prune_traces(session, before)
 
-    async def _assemble_batch(
+    async def _write_staged(self, database: Database, settings: Settings) -> None:
+        """Write spans staged by an earlier version (before migration 0022) as ingest does now.
+
+        Each staged row is one request's spans of one trace: it goes through ``ingest`` as
+        that request, at the time it was received, so that nothing staged is lost.
+        """
+        limits = limits_of(settings)
+        while True:
+            async with database.write() as session:
+                rows = await repository.staged_batch(session, STAGED_ROWS)
+                for _, _, received_at, resource, spans in rows:
+                    request = ExportTraceServiceRequest()
+                    resource_spans = request.resource_spans.add()
+                    resource_spans.resource.CopyFrom(Resource.FromString(resource))
+                    resource_spans.scope_spans.append(ScopeSpans.FromString(spans))
+                    await self.ingest(session, database.dialect, request, received_at, limits)
+                await repository.unstage(session, [(row[0], row[1]) for row in rows])
+            if len(rows) < STAGED_ROWS:
+                return
+
+    async def _finish_batch(
         self, session: AsyncSession, dialect: Dialect, settings: Settings, now: datetime
     ) -> tuple[int, bool]:
-        """Assemble one transaction's worth of ready traces; return how many, and if more wait."""
-        stmt = repository.ready_traces(
+        """Finish one transaction's worth of ready traces; return how many, and if more wait."""
+        ready = await repository.ready(
+            session,
             dialect,
             settled_before=now - timedelta(seconds=settings.otlp_grace_seconds),
             abandoned_before=now - timedelta(seconds=settings.otlp_max_trace_seconds),
             limit=ASSEMBLY_TRACES,
         )
-        ready = [(row[0], row[1]) for row in await session.execute(stmt)]
         if not ready:
             return 0, False
-        traces = _within_budget(
-            ready, await repository.span_counts(session, dialect, [t for t, _ in ready])
-        )
-        await self._assemble_traces(session, dialect, settings, now, traces)
+        counts = await repository.node_counts(session, dialect, [t.trace_id for t in ready])
+        traces = _within_budget(ready, counts)
+        limits = limits_of(settings)
+        dropped: dict[str, int] = {}
+        for trace in traces:
+            if counts.get(trace.trace_id, 0) > limits.max_spans:
+                root = f"{trace.trace_id}:{trace.root_span_id}" if trace.root_span_id else None
+                dropped[trace.trace_id] = await repository.drop_nodes_over(
+                    session, trace.trace_id, root, limits.max_spans
+                )
+        facts = await repository.node_facts(session, dialect, [t.trace_id for t in traces])
+        runs = [
+            finish(trace, facts.get(trace.trace_id, []), dropped.get(trace.trace_id, 0), limits)
+            for trace in traces
+        ]
+        await self._write_finished(session, dialect, runs, now)
         return len(traces), len(ready) == ASSEMBLY_TRACES or len(traces) < len(ready)
 
-    async def _assemble_traces(
-        self,
-        session: AsyncSession,
-        dialect: Dialect,
-        settings: Settings,
-        now: datetime,
-        traces: list[tuple[str, datetime]],
+    async def _write_finished(
+        self, session: AsyncSession, dialect: Dialect, runs: list[FinishedRun], now: datetime
     ) -> None:
-        by_trace: dict[str, list[tuple[bytes, bytes]]] = {}
-        for row in await repository.staged_spans(
-            session, dialect, [trace_id for trace_id, _ in traces]
-        ):
-            by_trace.setdefault(row[0], []).append((row[1], row[2]))
-        limits = Limits(settings.otlp_max_spans_per_trace, settings.otlp_max_value_chars)
-        resources: dict[bytes, dict[str, Any]] = {}
-        runs: list[AssembledRun] = []
-        outcomes: list[dict[str, Any]] = []
-        for trace_id, first_received_at in traces:
-            rows = by_trace.get(trace_id, [])
-            run, outcome = _assembled(trace_id, rows, resources, limits, first_received_at)
-            outcomes.append(outcome)
-            if run is not None:
-                runs.append(run)
-        runs = await _without_foreign(session, dialect, runs, outcomes)
+        notes = [
+            note_row(run.values["id"], run.note, _text(run.note_at))
+            for run in runs
+            if run.note is not None
+        ]
+        if notes:
+            encoded = encode_node_executions(dialect, [n[:-1] for n in notes], as_text=True)
+            await upsert_node_executions(session, dialect, encoded)
+        await repository.finish_executions(session, dialect, [run.values for run in runs], now)
         blocks: dict[str, list[GraphBlocks]] = {}
         for run in runs:
             blocks.setdefault(run.graph.id, []).append(run.graph)
@@ -220,79 +249,33 @@ class OtlpService:
             merge_graphs(await _stored_graph(session, graph_id), parts)
             for graph_id, parts in blocks.items()
         ]
-        await execution_service.write(session, dialect, _rows_of(dialect, graphs, runs))
+        await upsert_graphs(session, dialect, [graph_row(graph) for graph in graphs])
+        outcomes = [
+            {
+                "trace_id": run.values["id"],
+                "execution_id": run.values["id"],
+                "span_count": run.span_count,
+                "note": run.note,
+            }
+            for run in runs
+        ]
         await repository.mark_assembled(session, dialect, outcomes, now)
 
 
-def _assembled(
-    trace_id: str,
-    rows: list[tuple[bytes, bytes]],
-    resources: dict[bytes, dict[str, Any]],
-    limits: Limits,
-    received_at: datetime,
-) -> tuple[AssembledRun | None, dict[str, Any]]:
-    """Return a trace's run (None when it has no span or cannot be read) and its outcome."""
-    outcome = {"trace_id": trace_id, "execution_id": None, "span_count": 0}
-    try:
-        spans = parse_staged(rows, resources)
-        outcome["span_count"] = len(spans)
-        if not spans:
-            return None, outcome | {"note": "no valid spans arrived"}
-        run = assemble(trace_id, spans, limits, received_at=received_at)
-    except (ValueError, DecodeError) as exc:
-        # One unreadable trace must not hold up the others on every pass.
-        reason = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
-        log.warning("OTLP trace %s could not be assembled: %s", trace_id, reason)
-        return None, outcome | {"note": f"could not be assembled: {reason}"}
-    return run, outcome | {"execution_id": run.execution.id, "note": "; ".join(run.notes) or None}
+def _text(at: datetime | None) -> str | None:
+    return utc_text(at) if at is not None else None
 
 
-def _within_budget(
-    ready: list[tuple[str, datetime]], counts: dict[str, int]
-) -> list[tuple[str, datetime]]:
-    """Return the first ready traces whose spans fit ASSEMBLY_SPANS; at least one."""
-    chosen: list[tuple[str, datetime]] = []
+def _within_budget(ready: list[TraceFacts], counts: dict[str, int]) -> list[TraceFacts]:
+    """Return the first ready traces whose node executions fit ASSEMBLY_SPANS; at least one."""
+    chosen: list[TraceFacts] = []
     spans = 0
     for trace in ready:
-        spans += counts.get(trace[0], 0)
+        spans += counts.get(trace.trace_id, 0)
         if chosen and spans > ASSEMBLY_SPANS:
             break
         chosen.append(trace)
     return chosen
-
-
-def _rows_of(dialect: Dialect, graphs: list[GraphIn], runs: list[AssembledRun]) -> IngestRows:
-    nodes = [node for run in runs for node in run.nodes]
-    return IngestRows(
-        graphs=[graph_row(graph) for graph in graphs],
-        executions=encode_executions(dialect, [execution_values(run.execution) for run in runs]),
-        node_executions=encode_node_executions(dialect, nodes, as_text=True),
-        execution_count=len(runs),
-        node_execution_count=len(nodes),
-    )
-
-
-async def _without_foreign(
-    session: AsyncSession,
-    dialect: Dialect,
-    runs: list[AssembledRun],
-    outcomes: list[dict[str, Any]],
-) -> list[AssembledRun]:
-    """Return the runs whose id no execution from elsewhere (REST, a sync) holds already."""
-    taken = await repository.foreign_executions(
-        session, dialect, [run.execution.id for run in runs]
-    )
-    if not taken:
-        return runs
-    for outcome in outcomes:
-        if outcome["execution_id"] in taken:
-            outcome["execution_id"] = None
-            outcome["note"] = (
-                f"an execution with id {outcome['trace_id']} exists already and did not come "
-                "by OTLP; the trace was not stored, so as not to overwrite it"
-            )
-            log.warning("OTLP trace %s not stored: its execution id is taken", outcome["trace_id"])
-    return [run for run in runs if run.execution.id not in taken]
 
 
 async def _stored_graph(session: AsyncSession, graph_id: str) -> GraphIn | None:
