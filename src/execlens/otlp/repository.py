@@ -197,24 +197,61 @@ async def refuse_trace(session: AsyncSession, trace_id: str, note: str, now: dat
     )
 
 
+@dataclass(frozen=True)
+class Known:
+    """What a stored trace's row says, as ingest needs it."""
+
+    receiving: bool
+    root: bool
+    agent: bool
+    service: bool
+    user: bool
+
+
+_LOOKUP = _Columns(("trace_id",), ("text",))
+_FLAGS = (
+    f"(CASE WHEN t.state = '{_PENDING}' AND EXISTS (SELECT 1 FROM executions e "
+    "WHERE e.id = t.execution_id) THEN 'y' ELSE 'n' END)"
+    " || (CASE WHEN t.root_span_id IS NULL THEN 'n' ELSE 'y' END)"
+    " || (CASE WHEN t.agent_name IS NULL THEN 'n' ELSE 'y' END)"
+    " || (CASE WHEN t.service_name IS NULL THEN 'n' ELSE 'y' END)"
+    " || (CASE WHEN t.user_id IS NULL THEN 'n' ELSE 'y' END)"
+)
+
+
+async def lookup(
+    session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]
+) -> dict[str, Known]:
+    """Return what is stored of these traces, for those stored.
+
+    ``receiving``: pending, with its execution stored (so it takes spans).
+    """
+    # Each trace looked up by key in a subquery: a join planned from the statistics of
+    # tables that grew since may read every trace in flight at every request.
+    known: dict[str, Known] = {}
+    for cte, params in _LOOKUP.chunks(dialect, [(t,) for t in trace_ids]):
+        sql = (
+            f"{cte} SELECT v.trace_id, (SELECT {_FLAGS} FROM otlp_traces t "
+            "WHERE t.trace_id = v.trace_id) FROM v"
+        )
+        connection = await session.connection()
+        for trace_id, flags in await connection.exec_driver_sql(sql, params):
+            if flags is not None:
+                known[trace_id] = Known(*(flag == "y" for flag in flags))
+    return known
+
+
 async def update_seen_traces(
     session: AsyncSession, dialect: Dialect, rows: Sequence[Sequence[Any]], now: datetime
-) -> None:
-    """Record what spans of traces stored already say (values: _SEEN_TRACES).
+) -> set[str]:
+    """Record what new spans of stored traces say (values: _SEEN_TRACES); return those pending.
 
-    A pending trace changes only when there is something new: its root arrived now (its
-    agent then names the run), a span arrived after its root (the grace period starts
-    again), a first agent, service or user, values cut or spans dropped. On PostgreSQL
-    the rows are locked in trace order first: concurrent requests never deadlock, and a
-    trace being finished is waited for, then seen finished.
+    Its root arrived now (its agent then names the run), a span arrived after its root
+    (the grace period starts again), a first agent, service or user, values cut, spans
+    dropped. A trace no longer pending (finished meanwhile) is left as it is. On
+    PostgreSQL the rows are locked in trace order: concurrent requests never deadlock,
+    and a trace being finished is waited for, then seen finished.
     """
-    condition = (
-        "v.root_span_id IS NOT NULL OR t.root_span_id IS NOT NULL "
-        "OR v.trimmed_values > 0 OR v.dropped_spans > 0 "
-        "OR (t.agent_name IS NULL AND v.agent_name IS NOT NULL) "
-        "OR (t.service_name IS NULL AND v.service_name IS NOT NULL) "
-        "OR (t.user_id IS NULL AND v.user_id IS NOT NULL)"
-    )
     sets = (
         "root_span_id = coalesce(t.root_span_id, v.root_span_id), "
         "agent_name = CASE WHEN t.root_span_id IS NULL AND v.root_agent IS NOT NULL "
@@ -226,42 +263,29 @@ async def update_seen_traces(
         "last_received_at = CASE WHEN t.root_span_id IS NOT NULL OR v.root_span_id IS NOT NULL "
         "THEN {now} ELSE t.last_received_at END"
     )
+    pending: set[str] = set()
     for cte, params in _SEEN_TRACES.chunks(dialect, sorted(rows)):
         if dialect == "postgresql":
             now_at = _now(dialect, len(_SEEN_TRACES.names))
+            # By key only: the state is checked by the UPDATE, on the row's newest version.
+            locked = (
+                ", locked AS (SELECT t.trace_id FROM otlp_traces t WHERE t.trace_id IN "
+                "(SELECT trace_id FROM v) ORDER BY t.trace_id FOR UPDATE OF t)"
+            )
             sql = (
-                f"{cte}, locked AS (SELECT t.trace_id FROM otlp_traces t JOIN v "
-                f"ON v.trace_id = t.trace_id WHERE t.state = '{_PENDING}' AND ({condition}) "
-                "ORDER BY t.trace_id FOR UPDATE OF t) "
-                f"UPDATE otlp_traces AS t SET {sets.format(now=now_at)} FROM v "
-                "WHERE v.trace_id = t.trace_id AND t.trace_id IN (SELECT trace_id FROM locked)"
+                f"{cte}{locked} UPDATE otlp_traces AS t SET {sets.format(now=now_at)} FROM v "
+                "WHERE v.trace_id = t.trace_id AND t.trace_id IN (SELECT trace_id FROM locked) "
+                f"AND t.state = '{_PENDING}' RETURNING t.trace_id"
             )
         else:
             # SQLite has one writer at a time: nothing to lock.
             sql = (
                 f"{cte} UPDATE otlp_traces AS t SET {sets.format(now='?')} FROM v "
-                f"WHERE v.trace_id = t.trace_id AND t.state = '{_PENDING}' AND ({condition})"
+                f"WHERE v.trace_id = t.trace_id AND t.state = '{_PENDING}' RETURNING t.trace_id"
             )
         values = (*params, _when(dialect, now))
-        await _run(session, sql, values)
-
-
-_RECEIVING = _Columns(("trace_id",), ("text",))
-
-
-async def receiving(session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]) -> set[str]:
-    """Return which of these traces still take spans: pending, their execution stored."""
-    # Each trace looked up by key in a subquery: planned from the statistics of tables
-    # that grew since, a join may read every trace in flight at every request.
-    live: set[str] = set()
-    for cte, params in _RECEIVING.chunks(dialect, [(t,) for t in trace_ids]):
-        sql = (
-            f"{cte} SELECT v.trace_id FROM v WHERE (SELECT t.state = '{_PENDING}' AND EXISTS "
-            "(SELECT 1 FROM executions e WHERE e.id = t.execution_id) FROM otlp_traces t "
-            "WHERE t.trace_id = v.trace_id)"
-        )
-        live.update(await _run(session, sql, params, returning=True))
-    return live
+        pending.update(await _run(session, sql, values, returning=True))
+    return pending
 
 
 async def insert_nodes(session: AsyncSession, dialect: Dialect, rows: Sequence[NodeRow]) -> None:

@@ -118,6 +118,19 @@ def _seen_row(arrival: Arrival) -> tuple[Any, ...]:
     )
 
 
+def _says_more(arrival: Arrival, known: "repository.Known") -> bool:
+    """Return whether spans of a stored trace change its row (see update_seen_traces)."""
+    return bool(
+        known.root
+        or arrival.root_span_id
+        or arrival.trimmed_values
+        or arrival.dropped_spans
+        or (arrival.agent and not known.agent)
+        or (arrival.service and not known.service)
+        or (arrival.user and not known.user)
+    )
+
+
 class OtlpService:
     """OTLP ingestion and the finishing of runs whose trace ended."""
 
@@ -133,8 +146,9 @@ class OtlpService:
         found, invalid = arrivals(request, limits)
         if not found:
             return IngestReport(0, invalid, _message(invalid, 0, 0))
+        known = await repository.lookup(session, dialect, sorted(found))
         # A trace seen first: its row, then its RUNNING execution (unless the id is taken).
-        rows = [_new_row(a, now) for a in found.values()]
+        rows = [_new_row(a, now) for t, a in found.items() if t not in known]
         new = await repository.insert_new_traces(session, dialect, rows, now)
         placed = await repository.place_executions(
             session, dialect, [r for r in rows if r[0] in new]
@@ -143,11 +157,16 @@ class OtlpService:
         for trace_id in foreign:
             log.warning("OTLP trace %s not stored: its execution id is taken", trace_id)
             await repository.refuse_trace(session, trace_id, FOREIGN_NOTE.format(trace_id), now)
-        # A trace seen before: its row first (the lock that orders this request after a
-        # finishing of the trace), then whether it still takes spans.
-        seen = [found[t] for t in sorted(found.keys() - new)]
-        await repository.update_seen_traces(session, dialect, [_seen_row(a) for a in seen], now)
-        live = placed | await repository.receiving(session, dialect, [a.trace_id for a in seen])
+        # A trace seen before, or stored by a request that committed meanwhile: its row is
+        # updated (and locked) when the spans say something new of it, or when its root
+        # arrived already; the others only take the spans.
+        stored = [r[0] for r in rows if r[0] not in new]
+        updates = stored + [t for t, k in known.items() if k.receiving and _says_more(found[t], k)]
+        updated = await repository.update_seen_traces(
+            session, dialect, [_seen_row(found[t]) for t in updates], now
+        )
+        live = placed | updated
+        live.update(t for t, k in known.items() if k.receiving and t not in updates)
         await repository.insert_nodes(
             session, dialect, [n for t in sorted(live) for n in found[t].nodes]
         )
