@@ -1,6 +1,6 @@
 """What spans become: node executions as they arrive, and the execution once its trace ends."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -209,17 +209,49 @@ class TraceFacts(NamedTuple):
     first_received_at: datetime
 
 
-class NodeFacts(NamedTuple):
-    """What finishing reads of one stored node execution of a trace."""
+class RootFacts(NamedTuple):
+    """What finishing reads of a trace's root span, stored as its node execution."""
 
-    id: str
-    node_id: str
-    block_name: str | None
     status: str
     error: str | None
     started_at: datetime | None
     ended_at: datetime | None
-    parent_id: str | None
+
+
+@dataclass
+class NodeSummary:
+    """A trace's stored node executions, summed up by the database."""
+
+    count: int = 0
+    failed: int = 0
+    # Spans whose parent never arrived.
+    orphans: int = 0
+    first_start: datetime | None = None
+    last_end: datetime | None = None
+    blocks: dict[str, str] = field(default_factory=dict)
+    # (calling block, called block)
+    links: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(
+        self,
+        node_id: str,
+        block_name: str | None,
+        parent_node_id: str | None,
+        counts: tuple[int, int, int],
+        first_start: datetime | None,
+        last_end: datetime | None,
+    ) -> None:
+        """Add one group of node executions: one block, called by one block."""
+        self.count += counts[0]
+        self.failed += counts[1]
+        self.orphans += counts[2]
+        self.blocks[node_id] = block_name or ""
+        if parent_node_id is not None and parent_node_id != node_id:
+            self.links.add((parent_node_id, node_id))
+        if first_start is not None and (self.first_start is None or first_start < self.first_start):
+            self.first_start = first_start
+        if last_end is not None and (self.last_end is None or last_end > self.last_end):
+            self.last_end = last_end
 
 
 @dataclass
@@ -234,28 +266,30 @@ class FinishedRun:
 
 
 def finish(
-    trace: TraceFacts, nodes: Sequence[NodeFacts], trimmed_spans: int, limits: Limits
+    trace: TraceFacts,
+    nodes: NodeSummary,
+    root: RootFacts | None,
+    trimmed_spans: int,
+    limits: Limits,
 ) -> FinishedRun:
     """Return what a trace's run becomes, from its trace row and its stored node executions.
 
     ``trimmed_spans`` counts the spans just deleted over the limit (not in ``nodes``).
     """
-    ids = {n.id for n in nodes}
-    root_id = f"{trace.trace_id}:{trace.root_span_id}" if trace.root_span_id else None
-    root = next((n for n in nodes if n.id == root_id), None)
-    total = len(nodes) + trimmed_spans + trace.dropped_spans
+    total = nodes.count + trimmed_spans + trace.dropped_spans
     notes: list[str] = []
     if root is None:
-        notes.append(f"the root span never arrived; assembled from the {len(nodes)} spans that did")
-    orphans = sum(1 for n in nodes if n.parent_id and n.parent_id not in ids)
-    if orphans:
         notes.append(
-            f"{orphans} spans name a parent span that never arrived; they are kept as "
+            f"the root span never arrived; assembled from the {nodes.count} spans that did"
+        )
+    if nodes.orphans:
+        notes.append(
+            f"{nodes.orphans} spans name a parent span that never arrived; they are kept as "
             "steps of the run"
         )
-    if total > len(nodes):
+    if total > nodes.count:
         notes.append(
-            f"the trace has {total} spans; kept the first {len(nodes)} "
+            f"the trace has {total} spans; kept the first {nodes.count} "
             "(EXECLENS_OTLP_MAX_SPANS_PER_TRACE)"
         )
     if trace.trimmed_values:
@@ -263,10 +297,8 @@ def finish(
             f"{trimmed_values(trace.trimmed_values)} longer than {limits.max_value_chars} "
             "characters were cut (EXECLENS_OTLP_MAX_VALUE_CHARS)"
         )
-    starts = [n.started_at for n in nodes if n.started_at is not None]
-    ends = [n.ended_at for n in nodes if n.ended_at is not None]
-    start = (root.started_at if root is not None else None) or (min(starts) if starts else None)
-    end = max(ends) if ends else None
+    start = (root.started_at if root is not None else None) or nodes.first_start
+    end = nodes.last_end
     status = ExecutionStatus.INCOMPLETE.value if root is None else root.status
     error = root.error if root is not None else None
     graph_id = graph_of(trace.agent_name, trace.service_name)
@@ -279,12 +311,12 @@ def finish(
         "started_at": start,
         "ended_at": root.ended_at if root is not None else None,
         "walltime": (end - start).total_seconds() if start and end and end >= start else None,
-        "node_count": len(nodes),
-        "node_error_count": sum(n.status == _FAILED for n in nodes),
+        "node_count": nodes.count,
+        "node_error_count": nodes.failed,
         "error": error[:10_000] if error else None,
     }
-    note_at = max(ends or starts, default=None)
-    return FinishedRun(values, "; ".join(notes) or None, note_at, _graph(graph_id, nodes), total)
+    graph = GraphBlocks(graph_id, nodes.blocks, frozenset(nodes.links))
+    return FinishedRun(values, "; ".join(notes) or None, end or start, graph, total)
 
 
 def note_row(trace_id: str, note: str, at: str | None) -> NodeRow:
@@ -318,19 +350,6 @@ class GraphBlocks:
     id: str
     blocks: dict[str, str]
     links: frozenset[tuple[str, str]]
-
-
-def _graph(graph_id: str, nodes: Iterable[NodeFacts]) -> GraphBlocks:
-    """Return the blocks this run used, linked parent block to child block."""
-    nodes = list(nodes)
-    block_of = {n.id: n.node_id for n in nodes}
-    blocks = {n.node_id: n.block_name or "" for n in nodes}
-    links = frozenset(
-        (block_of[n.parent_id], n.node_id)
-        for n in nodes
-        if n.parent_id in block_of and block_of[n.parent_id] != n.node_id
-    )
-    return GraphBlocks(graph_id, blocks, links)
 
 
 def merge_graphs(stored: GraphIn | None, runs: Sequence[GraphBlocks]) -> GraphIn:

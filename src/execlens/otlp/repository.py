@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, delete, func, or_, select, update
+from sqlalchemy import CursorResult, Row, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import encode_rows, one_of, update_rows, utc_text
 from execlens.db.engine import Dialect
-from execlens.executions.models import Execution, NodeExecution
-from execlens.otlp.assembly import NodeFacts, NodeRow, TraceFacts
+from execlens.executions.models import Execution, ExecutionStatus, NodeExecution
+from execlens.otlp.assembly import NodeRow, NodeSummary, RootFacts, TraceFacts
 from execlens.otlp.models import OtlpTrace, StagedSpans, TraceState
 
 _STAGED_COLUMNS = ("trace_id", "batch_id", "received_at", "resource", "spans")
@@ -34,6 +34,7 @@ SPANS = StagedSpans.__table__
 TRACES = OtlpTrace.__table__
 NODES = NodeExecution.__table__
 _PENDING = TraceState.PENDING.value
+_FAILED = ExecutionStatus.FAILED.value
 # SQLite binds at most 32,766 values per statement: rows go in chunks that fit.
 _SQLITE_VALUES = 30_000
 # A stored UTC text time, read as UTC (PostgreSQL); SQLite stores that text as it is.
@@ -281,7 +282,8 @@ async def update_seen_traces(
             # SQLite has one writer at a time: nothing to lock.
             sql = (
                 f"{cte} UPDATE otlp_traces AS t SET {sets.format(now='?')} FROM v "
-                f"WHERE v.trace_id = t.trace_id AND t.state = '{_PENDING}' RETURNING t.trace_id"
+                # RETURNING names the updated table's columns, without its alias.
+                f"WHERE v.trace_id = t.trace_id AND t.state = '{_PENDING}' RETURNING trace_id"
             )
         values = (*params, _when(dialect, now))
         pending.update(await _run(session, sql, values, returning=True))
@@ -389,25 +391,58 @@ async def drop_nodes_over(
     return len(extra)
 
 
-async def node_facts(
+async def node_summaries(
     session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]
-) -> dict[str, list[NodeFacts]]:
-    """Return what finishing reads of these traces' node executions, by trace."""
+) -> dict[str, NodeSummary]:
+    """Return these traces' node executions summed up, by trace, grouped in the database."""
+    node, parent = NODES.alias("n"), NODES.alias("p")
+    stmt = (
+        select(
+            node.c.execution_id,
+            node.c.node_id,
+            func.max(node.c.block_name),
+            parent.c.node_id,
+            func.count(),
+            func.sum(case((node.c.status == _FAILED, 1), else_=0)),
+            func.sum(case((node.c.parent_id.is_not(None) & parent.c.id.is_(None), 1), else_=0)),
+            func.min(node.c.started_at),
+            func.max(node.c.ended_at),
+        )
+        .select_from(node.outerjoin(parent, parent.c.id == node.c.parent_id))
+        .where(one_of(dialect, node.c.execution_id, trace_ids))
+        .group_by(node.c.execution_id, node.c.node_id, parent.c.node_id)
+    )
+    found: dict[str, NodeSummary] = {}
+    for (
+        trace_id,
+        node_id,
+        block,
+        parent_node,
+        count,
+        failed,
+        orphans,
+        first,
+        last,
+    ) in await session.execute(stmt):
+        summary = found.setdefault(trace_id, NodeSummary())
+        summary.add(node_id, block, parent_node, (count, failed or 0, orphans or 0), first, last)
+    return found
+
+
+async def roots(
+    session: AsyncSession, dialect: Dialect, ids: Sequence[str]
+) -> dict[str, RootFacts]:
+    """Return the root spans' node executions by their ids (trace id:span id)."""
+    if not ids:
+        return {}
     stmt = select(
-        NodeExecution.execution_id,
         NodeExecution.id,
-        NodeExecution.node_id,
-        NodeExecution.block_name,
         NodeExecution.status,
         NodeExecution.error,
         NodeExecution.started_at,
         NodeExecution.ended_at,
-        NodeExecution.parent_id,
-    ).where(one_of(dialect, NODES.c.execution_id, trace_ids))
-    found: dict[str, list[NodeFacts]] = {}
-    for row in await session.execute(stmt):
-        found.setdefault(row[0], []).append(NodeFacts(*row[1:]))
-    return found
+    ).where(one_of(dialect, NODES.c.id, ids))
+    return {row[0]: RootFacts(row[1].value, *row[2:]) for row in await session.execute(stmt)}
 
 
 async def finish_executions(

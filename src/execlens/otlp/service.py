@@ -28,6 +28,7 @@ from execlens.otlp.assembly import (
     FinishedRun,
     GraphBlocks,
     Limits,
+    NodeSummary,
     TraceFacts,
     arrivals,
     finish,
@@ -241,9 +242,19 @@ class OtlpService:
                 dropped[trace.trace_id] = await repository.drop_nodes_over(
                     session, trace.trace_id, root, limits.max_spans
                 )
-        facts = await repository.node_facts(session, dialect, [t.trace_id for t in traces])
+        ids = [t.trace_id for t in traces]
+        summaries = await repository.node_summaries(session, dialect, ids)
+        roots = await repository.roots(
+            session, dialect, [f"{t.trace_id}:{t.root_span_id}" for t in traces if t.root_span_id]
+        )
         runs = [
-            finish(trace, facts.get(trace.trace_id, []), dropped.get(trace.trace_id, 0), limits)
+            finish(
+                trace,
+                summaries.get(trace.trace_id) or NodeSummary(),
+                roots.get(f"{trace.trace_id}:{trace.root_span_id}"),
+                dropped.get(trace.trace_id, 0),
+                limits,
+            )
             for trace in traces
         ]
         await self._write_finished(session, dialect, runs, now)
