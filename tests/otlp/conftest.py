@@ -129,13 +129,14 @@ def otlp_server(otlp_settings: Settings, database: Database) -> Iterator[str]:
 async def wait_for_execution(
     base_url: str, headers: dict[str, str], execution_id: str, seconds: float = 20
 ) -> dict[str, Any]:
-    """Poll the API until the execution exists; return it."""
+    """Poll the API until the execution's trace has finished; return it."""
     deadline = time.monotonic() + seconds
     async with httpx2.AsyncClient(base_url=base_url, headers=headers) as client:
         while time.monotonic() < deadline:
             response = await client.get(f"/api/executions/{execution_id}")
-            if response.status_code == 200:
+            # While its spans arrive, the run is listed as RUNNING.
+            if response.status_code == 200 and response.json()["status"] != "RUNNING":
                 return response.json()
-            assert response.status_code == 404, response.text
+            assert response.status_code in (200, 404), response.text
             await asyncio.sleep(0.1)
     raise AssertionError(f"execution {execution_id} was not assembled in {seconds} s")

@@ -160,7 +160,7 @@ async def test_a_span_whose_parent_never_arrives_is_kept_with_a_note(
 
 
 async def test_a_trace_over_the_limits_is_trimmed_with_a_note(
-    client, database, settings, ingest_key, admin_headers
+    app, client, database, settings, ingest_key, admin_headers
 ):
     def big_agent(tracer) -> None:
         with tracer.start_as_current_span(
@@ -173,6 +173,7 @@ async def test_a_trace_over_the_limits_is_trimmed_with_a_note(
                     pass
 
     small = settings.model_copy(update={"otlp_max_spans_per_trace": 3, "otlp_max_value_chars": 100})
+    app.state.settings = small
     spans = record_spans(big_agent)
     await client.post(
         "/v1/traces", content=encode(spans), headers={**PROTOBUF, "X-API-Key": ingest_key}

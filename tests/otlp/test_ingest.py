@@ -1,4 +1,4 @@
-"""POST /v1/traces: spans staged across requests, assembled once the root ended, idempotent."""
+"""POST /v1/traces: spans stored as they arrive, runs finished once the root ended, idempotent."""
 
 import asyncio
 import gzip
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from execlens.db.dialect import storage_problem
+from execlens.executions.models import NodeExecution
 from execlens.otlp import repository, service
 from execlens.otlp.models import OtlpTrace
 from execlens.otlp.service import otlp_service
@@ -76,7 +77,7 @@ async def test_spans_in_several_requests_out_of_order_become_one_execution(
         ("invoke_agent weather", "execute_tool get_weather"),
     }
     async with database.read() as session:
-        assert await repository.count_staged(session) == 0
+        assert await repository.count_pending(session) == 0
 
 
 async def test_a_span_arriving_after_the_root_restarts_the_grace_period(database, settings):
@@ -122,17 +123,13 @@ async def test_re_sent_spans_change_nothing(client, database, settings, ingest_k
     after = (await client.get(f"/api/executions/{trace_id}", headers=admin_headers)).json()
     assert after == before
     async with database.read() as session:
-        assert await repository.count_staged(session) == 0
+        assert await repository.count_pending(session) == 0
         assert await session.scalar(select(func.count()).select_from(OtlpTrace)) == 1
 
 
-async def test_a_span_sent_again_before_assembly_replaces_the_earlier_copy(
+async def test_a_span_sent_again_keeps_its_first_copy(
     client, database, settings, ingest_key, admin_headers
 ):
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceRequest,
-    )
-
     spans = record_spans(weather_agent)
     assert (await post(client, encode(spans), ingest_key)).status_code == 200
     # The exporter sends the tool span again, now with another result, in a request of its own.
@@ -142,15 +139,20 @@ async def test_a_span_sent_again_before_assembly_replaces_the_earlier_copy(
         if pair.key == "gen_ai.tool.call.result":
             pair.value.string_value = '{"sky": "cloudy", "celsius": 12}'
     assert (await post(client, request.SerializeToString(), ingest_key)).status_code == 200
-    async with database.read() as session:
-        assert await repository.count_staged(session) == 4
 
+    # Before the run finishes, it is listed as running, with the steps that arrived.
+    running = (
+        await client.get(f"/api/executions/{trace_id_of(spans)}", headers=admin_headers)
+    ).json()
+    assert running["status"] == "RUNNING"
+    assert len(running["node_executions"]) == 3
     assert await assemble_after(database, settings, 10) == 1
     execution = (
         await client.get(f"/api/executions/{trace_id_of(spans)}", headers=admin_headers)
     ).json()
+    assert execution["status"] == "COMPLETED"
     assert execution["stats"]["node_count"] == 3
-    assert execution["node_executions"][2]["output"] == {"sky": "cloudy", "celsius": 12}
+    assert execution["node_executions"][2]["output"] == {"sky": "sunny", "celsius": 21}
     async with database.read() as session:
         trace = await session.get(OtlpTrace, trace_id_of(spans))
         assert trace is not None and trace.span_count == 3
@@ -223,7 +225,7 @@ async def test_invalid_ids_are_refused_as_partial_success(client, database, inge
     assert answer.partial_success.rejected_spans == 1
     assert "trace_id must be 16 bytes" in answer.partial_success.error_message
     async with database.read() as session:
-        assert await repository.count_staged(session) == 2
+        assert await session.scalar(select(func.count()).select_from(NodeExecution)) == 2
 
 
 def status_of(response) -> Status:
@@ -239,8 +241,14 @@ async def test_a_trace_never_overwrites_an_execution_that_did_not_come_by_otlp(
     assert (await client.post("/api/executions", json=batch, headers=admin_headers)).is_success
     before = (await client.get(f"/api/executions/{trace_id}", headers=admin_headers)).json()
 
-    assert (await post(client, encode(spans), ingest_key)).status_code == 200
-    assert await assemble_after(database, settings, 10) == 1
+    response = await post(client, encode(spans), ingest_key)
+    assert response.status_code == 200
+    answer = ExportTraceServiceResponse.FromString(response.content)
+    assert answer.partial_success.rejected_spans == 0
+    assert "3 spans belong to traces whose id an execution that did not come by OTLP" in (
+        answer.partial_success.error_message
+    )
+    assert await assemble_after(database, settings, 10) == 0
 
     after = (await client.get(f"/api/executions/{trace_id}", headers=admin_headers)).json()
     assert after == before
@@ -248,7 +256,6 @@ async def test_a_trace_never_overwrites_an_execution_that_did_not_come_by_otlp(
         trace = await session.get(OtlpTrace, trace_id)
         assert trace is not None and trace.execution_id is None
         assert "exists already" in (trace.note or "")
-        assert await repository.count_staged(session) == 0
 
 
 async def test_one_pass_assembles_every_ready_trace_over_several_transactions(
@@ -264,7 +271,7 @@ async def test_one_pass_assembles_every_ready_trace_over_several_transactions(
     async with database.read() as session:
         states = (await session.scalars(select(OtlpTrace.state))).all()
         assert states == ["assembled"] * 5
-        assert await repository.count_staged(session) == 0
+        assert await repository.count_pending(session) == 0
 
 
 async def test_hundreds_of_traces_assembled_in_one_transaction_each_link_their_execution(
@@ -278,7 +285,7 @@ async def test_hundreds_of_traces_assembled_in_one_transaction_each_link_their_e
     assert await assemble_after(database, settings, 10) == 260
     async with database.read() as session:
         rows = (await session.execute(select(OtlpTrace))).scalars().all()
-        assert await repository.count_staged(session) == 0
+        assert await repository.count_pending(session) == 0
     assert sorted((t.trace_id, t.execution_id) for t in rows) == sorted(
         (trace_id_of(spans), trace_id_of(spans)) for spans in traces
     )
@@ -294,7 +301,8 @@ async def test_traces_that_link_no_execution_are_forgotten_after_the_max_trace_a
     batch = {"executions": [make_execution(trace_id_of(refused))]}
     assert (await client.post("/api/executions", json=batch, headers=admin_headers)).is_success
     assert (await post(client, encode(kept + refused), ingest_key)).status_code == 200
-    assert await assemble_after(database, settings, 10) == 2
+    # The refused trace was settled as it arrived: only the other one is finished.
+    assert await assemble_after(database, settings, 10) == 1
 
     assert await otlp_service.prune(database, settings, later(60)) == 0
     age = settings.otlp_max_trace_seconds + 60
@@ -310,12 +318,13 @@ async def test_traces_that_link_no_execution_are_forgotten_after_the_max_trace_a
 async def test_a_deadlock_broken_by_postgresql_reads_as_a_retryable_storage_problem(
     database, dialect
 ):
-    # Ingest stages spans before touching its traces; a span re-sent while its trace is
-    # being assembled can deadlock the two, and PostgreSQL then ends one transaction.
+    # Should two transactions ever lock traces in opposite orders, PostgreSQL ends one:
+    # the OTLP answer must then tell the exporter to retry.
     if dialect != "postgresql":
         pytest.skip("SQLite has one writer at a time: no deadlocks")
+    rows = [(t * 32, None, None, None, None, 0, 0, "g", None) for t in "ab"]
     async with database.write() as session:
-        await repository.touch_traces(session, dialect, {"a" * 32: None, "b" * 32: None}, later(0))
+        await repository.insert_new_traces(session, dialect, rows, later(0))
     update = "UPDATE otlp_traces SET note = 'x' WHERE trace_id = '{}'"
     async with database.writer.connect() as one, database.writer.connect() as two:
         await one.begin()
@@ -362,4 +371,4 @@ async def test_spans_sent_while_their_trace_is_assembled_wait_and_are_reported_l
     assert report.accepted == 0
     assert "assembled already" in report.message
     async with database.read() as session:
-        assert await repository.count_staged(session) == 0
+        assert await repository.count_pending(session) == 0

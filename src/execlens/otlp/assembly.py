@@ -60,7 +60,8 @@ class Arrival:
     trace_id: str
     nodes: list[NodeRow] = field(default_factory=list)
     root_span_id: str | None = None
-    # The agent the root span names; else the first one a span of this request names.
+    # The agent the root span names in an attribute; else the first one a span of this
+    # request names, else the name of its first OpenInference agent span.
     root_agent: str | None = None
     agent: str | None = None
     service: str | None = None
@@ -108,12 +109,11 @@ def _short(text: str | None) -> str | None:
     return mapping.storable(text)[:_ID_CHARS] if text else None
 
 
-def _agent(span: Span, attrs: dict[str, Any]) -> str | None:
-    """Return the agent a span names: its id or name, else an OpenInference agent span's name."""
-    named = mapping.agent_name(attrs)
-    if named is None and attrs.get(mapping.OI_KIND) == "AGENT" and span.name.strip():
-        named = span.name.strip()
-    return _short(named)
+def _agent_span(span: Span, attrs: dict[str, Any]) -> str | None:
+    """Return an OpenInference agent span's name: the agent, when no span names one."""
+    if attrs.get(mapping.OI_KIND) == "AGENT" and span.name.strip():
+        return _short(span.name.strip())
+    return None
 
 
 def arrivals(request: ExportTraceServiceRequest, limits: Limits) -> tuple[dict[str, Arrival], int]:
@@ -152,10 +152,13 @@ def _arrival(
         arrival.dropped_spans = len(spans) - len(roots) - len(others)
         spans = sorted(roots + others, key=lambda s: (s[0].start_time_unix_nano, s[0].span_id))
     trimmer = _Trimmer(limits.max_value_chars)
+    agent_span = None
     for span, attrs, resource in spans:
         arrival.nodes.append(_node(trace_id, span, attrs, trimmer))
         if arrival.agent is None:
-            arrival.agent = _agent(span, attrs)
+            arrival.agent = _short(mapping.agent_name(attrs))
+        if agent_span is None:
+            agent_span = _agent_span(span, attrs)
         if arrival.user is None:
             arrival.user = _short(mapping.user_of(attrs) or mapping.user_of(resource))
         if arrival.service is None:
@@ -163,7 +166,9 @@ def _arrival(
             arrival.service = _short(service.strip()) if isinstance(service, str) else None
         if not span.parent_span_id and arrival.root_span_id is None:
             arrival.root_span_id = span.span_id.hex()
-            arrival.root_agent = _agent(span, attrs)
+            arrival.root_agent = _short(mapping.agent_name(attrs))
+    # An agent named in an attribute, by any span, before an agent span's name.
+    arrival.agent = arrival.agent or agent_span
     starts = (s[0].start_time_unix_nano for s in spans if s[0].start_time_unix_nano > 0)
     arrival.first_start_ns = next(starts, 0)
     arrival.trimmed_values = trimmer.trimmed
