@@ -13,7 +13,7 @@ from execlens.auth.service import issue_token
 from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
-from execlens.otlp import repository
+from execlens.executions.models import NodeExecution
 from execlens.otlp.models import OtlpTrace
 from tests.conftest import JWT_SECRET
 from tests.otlp.conftest import (
@@ -27,8 +27,9 @@ from tests.otlp.conftest import (
 
 
 async def stored(database) -> tuple[int, int]:
+    """Return how many spans (node executions) and traces are stored."""
     async with database.read() as session:
-        spans = await repository.count_staged(session)
+        spans = await session.scalar(select(func.count()).select_from(NodeExecution))
         traces = await session.scalar(select(func.count()).select_from(OtlpTrace))
     return spans or 0, traces or 0
 
@@ -193,6 +194,40 @@ async def test_a_trace_over_the_limits_is_trimmed_with_a_note(
     note = nodes[-1]["output"]["note"]
     assert "the trace has 6 spans; kept the first 3" in note
     assert "2 values longer than 100 characters were cut" in note
+
+
+async def test_a_trace_over_the_span_limit_across_requests_is_trimmed_when_it_finishes(
+    app, client, database, settings, ingest_key, admin_headers
+):
+    def long_agent(tracer) -> None:
+        with tracer.start_as_current_span(
+            "run", attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "long"}
+        ):
+            for n in range(5):
+                with tracer.start_as_current_span(f"step {n}"):
+                    pass
+
+    small = settings.model_copy(update={"otlp_max_spans_per_trace": 4})
+    app.state.settings = small
+    spans = record_spans(long_agent)
+    steps = [s for s in spans if s.parent is not None]
+    root = [s for s in spans if s.parent is None]
+    # Each request under the limit: steps 0-2, then steps 3-4 with the root.
+    for part in (steps[:3], steps[3:] + root):
+        response = await client.post(
+            "/v1/traces", content=encode(part), headers={**PROTOBUF, "X-API-Key": ingest_key}
+        )
+        assert response.status_code == 200
+
+    assert await assemble_after(database, small, 10) == 1
+    execution = (
+        await client.get(f"/api/executions/{trace_id_of(spans)}", headers=admin_headers)
+    ).json()
+    blocks = [n["block_name"] for n in execution["node_executions"]]
+    assert blocks == ["invoke_agent long", "step 0", "step 1", "step 2", "execlens note"]
+    assert execution["stats"]["node_count"] == 4
+    note = execution["node_executions"][-1]["output"]["note"]
+    assert "the trace has 6 spans; kept the first 4" in note
 
 
 async def test_a_signed_in_user_who_is_no_admin_gets_403(client, database):
