@@ -1,6 +1,6 @@
 """What spans become: node executions as they arrive, and the execution once its trace ends."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -36,7 +36,8 @@ class NodeRow(NamedTuple):
 
     Rows rather than NodeExecutionIn: every value is made here to fit (ids cut, times
     formatted), and building and validating a model cost more than mapping the span.
-    Inputs, outputs and errors are JSON text, times UTC text, as the bulk path stores them.
+    Inputs and outputs are JSON text; times UTC text as the bulk path stores them, or
+    datetimes (see ``arrivals``).
     """
 
     id: str
@@ -47,9 +48,9 @@ class NodeRow(NamedTuple):
     input_data: str | None
     output_data: str | None
     error: str | None
-    queued_at: str | None
-    started_at: str | None
-    ended_at: str | None
+    queued_at: str | datetime | None
+    started_at: str | datetime | None
+    ended_at: str | datetime | None
     parent_id: str | None
 
 
@@ -116,12 +117,16 @@ def _agent_span(span: Span, attrs: dict[str, Any]) -> str | None:
     return None
 
 
-def arrivals(request: ExportTraceServiceRequest, limits: Limits) -> tuple[dict[str, Arrival], int]:
+def arrivals(
+    request: ExportTraceServiceRequest, limits: Limits, *, datetimes: bool = False
+) -> tuple[dict[str, Arrival], int]:
     """Map a request's valid spans to node rows, by trace; return them and the invalid count.
 
     A span sent twice in the request counts once (its last copy). A trace with more spans
-    in one request than the limit keeps its root and its earliest others.
+    in one request than the limit keeps its root and its earliest others. The node rows'
+    times are UTC text, or with ``datetimes`` UTC datetimes (PostgreSQL's COPY takes them).
     """
+    time = mapping.timestamp if datetimes else mapping.utc_text
     spans: dict[bytes, dict[bytes, tuple[Span, dict[str, Any], dict[str, Any]]]] = {}
     invalid = 0
     for resource_spans in request.resource_spans:
@@ -136,13 +141,16 @@ def arrivals(request: ExportTraceServiceRequest, limits: Limits) -> tuple[dict[s
                 spans.setdefault(trace_id, {})[span.span_id] = (span, attrs, resource)
     found = {}
     for trace_id, by_id in spans.items():
-        arrival = _arrival(trace_id.hex(), list(by_id.values()), limits)
+        arrival = _arrival(trace_id.hex(), list(by_id.values()), limits, time)
         found[arrival.trace_id] = arrival
     return found, invalid
 
 
 def _arrival(
-    trace_id: str, spans: list[tuple[Span, dict[str, Any], dict[str, Any]]], limits: Limits
+    trace_id: str,
+    spans: list[tuple[Span, dict[str, Any], dict[str, Any]]],
+    limits: Limits,
+    time: Callable[[int], Any],
 ) -> Arrival:
     spans.sort(key=lambda s: (s[0].start_time_unix_nano, s[0].span_id))
     arrival = Arrival(trace_id)
@@ -154,7 +162,7 @@ def _arrival(
     trimmer = _Trimmer(limits.max_value_chars)
     agent_span = None
     for span, attrs, resource in spans:
-        arrival.nodes.append(_node(trace_id, span, attrs, trimmer))
+        arrival.nodes.append(_node(trace_id, span, attrs, trimmer, time))
         if arrival.agent is None:
             arrival.agent = _short(mapping.agent_name(attrs))
         if agent_span is None:
@@ -175,10 +183,16 @@ def _arrival(
     return arrival
 
 
-def _node(trace_id: str, span: Span, attrs: dict[str, Any], trimmer: _Trimmer) -> NodeRow:
+def _node(
+    trace_id: str,
+    span: Span,
+    attrs: dict[str, Any],
+    trimmer: _Trimmer,
+    time: Callable[[int], Any],
+) -> NodeRow:
     error = mapping.error_of(span, attrs)
     block = mapping.storable(mapping.block_name(span.name, attrs))[:500]
-    start = mapping.utc_text(span.start_time_unix_nano)
+    start = time(span.start_time_unix_nano)
     parent = span.parent_span_id
     return NodeRow(
         f"{trace_id}:{span.span_id.hex()}",
@@ -191,7 +205,7 @@ def _node(trace_id: str, span: Span, attrs: dict[str, Any], trimmer: _Trimmer) -
         trimmer.text(error.message) if error.message else None,
         start,
         start,
-        mapping.utc_text(span.end_time_unix_nano),
+        time(span.end_time_unix_nano),
         f"{trace_id}:{parent.hex()}" if parent else None,
     )
 

@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Row, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.dialect import encode_rows, one_of, update_rows, utc_text
+from execlens.db.dialect import CopyRecords, encode_rows, insert_new, one_of, update_rows, utc_text
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution, ExecutionStatus, NodeExecution
 from execlens.otlp.assembly import NodeRow, NodeSummary, RootFacts, TraceFacts
@@ -110,7 +110,7 @@ _NODES = _Columns(
         "ended_at",
         "parent_id",
     ),
-    ("text",) * 12,
+    ("text",) * 5 + ("json", "json", "text") + ("timestamptz",) * 3 + ("text",),
 )
 
 
@@ -291,22 +291,22 @@ async def update_seen_traces(
 
 
 async def insert_nodes(session: AsyncSession, dialect: Dialect, rows: Sequence[NodeRow]) -> None:
-    """Insert node rows of spans; a span stored already keeps its first copy."""
+    """Insert node rows of spans; a span stored already keeps its first copy.
+
+    On PostgreSQL the times are datetimes, and the rows go by binary COPY unless one is
+    stored already (a re-sent span): then by an insert that skips those.
+    """
     if not rows:
         return
-    inputs = ("input_data", "output_data") if dialect == "postgresql" else ()
-    selected = []
-    for name in _NODES.names:
-        if name in ("queued_at", "started_at", "ended_at"):
-            selected.append(_time(dialect, name))
-        elif name in inputs:
-            selected.append(f"CAST({name} AS json)")
-        else:
-            selected.append(name)
+    if dialect == "postgresql":
+        copy = [(NODES, _NODES.names, CopyRecords(list(rows)))]
+        if await insert_new(session, dialect, copy):
+            return
+    names = ", ".join(_NODES.names)
     for cte, params in _NODES.chunks(dialect, rows):
         sql = (
-            f"{cte} INSERT INTO node_executions ({', '.join(_NODES.names)}) "
-            f"SELECT {', '.join(selected)} FROM v WHERE true ON CONFLICT (id) DO NOTHING"
+            f"{cte} INSERT INTO node_executions ({names}) "
+            f"SELECT {names} FROM v WHERE true ON CONFLICT (id) DO NOTHING"
         )
         await _run(session, sql, params)
 

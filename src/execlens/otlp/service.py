@@ -144,7 +144,7 @@ class OtlpService:
         limits: Limits = DEFAULT_LIMITS,
     ) -> IngestReport:
         """Write the request's spans in the caller's transaction; a re-sent span changes nothing."""
-        found, invalid = arrivals(request, limits)
+        found, invalid = arrivals(request, limits, datetimes=dialect == "postgresql")
         if not found:
             return IngestReport(0, invalid, _message(invalid, 0, 0))
         known = await repository.lookup(session, dialect, sorted(found))
