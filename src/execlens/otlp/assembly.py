@@ -127,18 +127,21 @@ def arrivals(
     times are UTC text, or with ``datetimes`` UTC datetimes (PostgreSQL's COPY takes them).
     """
     time = mapping.timestamp if datetimes else mapping.utc_text
-    spans: dict[bytes, dict[bytes, tuple[Span, dict[str, Any], dict[str, Any]]]] = {}
+    spans: dict[bytes, dict[bytes, _Span]] = {}
     invalid = 0
     for resource_spans in request.resource_spans:
-        resource = mapping.attributes(resource_spans.resource.attributes)
+        resource = _resource(mapping.attributes(resource_spans.resource.attributes))
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                trace_id = span.trace_id
-                if not valid_ids(trace_id, span.span_id, span.parent_span_id):
+                trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
+                if not valid_ids(trace_id, span_id, parent):
                     invalid += 1
                     continue
                 attrs = mapping.attributes(span.attributes)
-                spans.setdefault(trace_id, {})[span.span_id] = (span, attrs, resource)
+                found_span = _Span(
+                    span.start_time_unix_nano, span_id, parent, span, attrs, resource
+                )
+                spans.setdefault(trace_id, {})[span_id] = found_span
     found = {}
     for trace_id, by_id in spans.items():
         arrival = _arrival(trace_id.hex(), list(by_id.values()), limits, time)
@@ -146,56 +149,78 @@ def arrivals(
     return found, invalid
 
 
+class _Resource(NamedTuple):
+    """What a resource says of the run: its service and its user."""
+
+    service: str | None
+    user: str | None
+
+
+def _resource(attrs: dict[str, Any]) -> _Resource:
+    service = attrs.get("service.name")
+    return _Resource(
+        _short(service.strip()) if isinstance(service, str) else None,
+        _short(mapping.user_of(attrs)),
+    )
+
+
+class _Span(NamedTuple):
+    """A span of a request, with what mapping reads of it more than once."""
+
+    start_ns: int
+    span_id: bytes
+    parent: bytes
+    span: Span
+    attrs: dict[str, Any]
+    resource: _Resource
+
+
+def _by_start(span: _Span) -> tuple[int, bytes]:
+    return span.start_ns, span.span_id
+
+
 def _arrival(
-    trace_id: str,
-    spans: list[tuple[Span, dict[str, Any], dict[str, Any]]],
-    limits: Limits,
-    time: Callable[[int], Any],
+    trace_id: str, spans: list[_Span], limits: Limits, time: Callable[[int], Any]
 ) -> Arrival:
-    spans.sort(key=lambda s: (s[0].start_time_unix_nano, s[0].span_id))
+    if len(spans) > 1:
+        spans.sort(key=_by_start)
     arrival = Arrival(trace_id)
     if len(spans) > limits.max_spans:
-        roots = [s for s in spans if not s[0].parent_span_id][:1]
-        others = [s for s in spans if s[0].parent_span_id][: limits.max_spans - len(roots)]
+        roots = [s for s in spans if not s.parent][:1]
+        others = [s for s in spans if s.parent][: limits.max_spans - len(roots)]
         arrival.dropped_spans = len(spans) - len(roots) - len(others)
-        spans = sorted(roots + others, key=lambda s: (s[0].start_time_unix_nano, s[0].span_id))
+        spans = sorted(roots + others, key=_by_start)
     trimmer = _Trimmer(limits.max_value_chars)
     agent_span = None
-    for span, attrs, resource in spans:
-        arrival.nodes.append(_node(trace_id, span, attrs, trimmer, time))
+    nodes = arrival.nodes
+    for found in spans:
+        attrs = found.attrs
+        nodes.append(_node(trace_id, found, trimmer, time))
         if arrival.agent is None:
             arrival.agent = _short(mapping.agent_name(attrs))
         if agent_span is None:
-            agent_span = _agent_span(span, attrs)
+            agent_span = _agent_span(found.span, attrs)
         if arrival.user is None:
-            arrival.user = _short(mapping.user_of(attrs) or mapping.user_of(resource))
+            arrival.user = _short(mapping.user_of(attrs)) or found.resource.user
         if arrival.service is None:
-            service = resource.get("service.name")
-            arrival.service = _short(service.strip()) if isinstance(service, str) else None
-        if not span.parent_span_id and arrival.root_span_id is None:
-            arrival.root_span_id = span.span_id.hex()
+            arrival.service = found.resource.service
+        if not found.parent and arrival.root_span_id is None:
+            arrival.root_span_id = found.span_id.hex()
             arrival.root_agent = _short(mapping.agent_name(attrs))
     # An agent named in an attribute, by any span, before an agent span's name.
     arrival.agent = arrival.agent or agent_span
-    starts = (s[0].start_time_unix_nano for s in spans if s[0].start_time_unix_nano > 0)
-    arrival.first_start_ns = next(starts, 0)
+    arrival.first_start_ns = next((s.start_ns for s in spans if s.start_ns > 0), 0)
     arrival.trimmed_values = trimmer.trimmed
     return arrival
 
 
-def _node(
-    trace_id: str,
-    span: Span,
-    attrs: dict[str, Any],
-    trimmer: _Trimmer,
-    time: Callable[[int], Any],
-) -> NodeRow:
+def _node(trace_id: str, found: _Span, trimmer: _Trimmer, time: Callable[[int], Any]) -> NodeRow:
+    span, attrs = found.span, found.attrs
     error = mapping.error_of(span, attrs)
     block = mapping.storable(mapping.block_name(span.name, attrs))[:500]
-    start = time(span.start_time_unix_nano)
-    parent = span.parent_span_id
+    start = time(found.start_ns)
     return NodeRow(
-        f"{trace_id}:{span.span_id.hex()}",
+        f"{trace_id}:{found.span_id.hex()}",
         trace_id,
         block[:_ID_CHARS],
         block,
@@ -206,7 +231,7 @@ def _node(
         start,
         start,
         time(span.end_time_unix_nano),
-        f"{trace_id}:{parent.hex()}" if parent else None,
+        f"{trace_id}:{found.parent.hex()}" if found.parent else None,
     )
 
 
