@@ -114,6 +114,11 @@ _NODES = _Columns(
 )
 
 
+def _by_trace(rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+    """Return rows in the order of their trace ids (first value): the order locks are taken."""
+    return sorted(rows, key=lambda row: str(row[0]))
+
+
 def _time(dialect: Dialect, column: str) -> str:
     return _PG_TIME.format(column) if dialect == "postgresql" else column
 
@@ -145,7 +150,7 @@ async def insert_new_traces(
     """
     new: set[str] = set()
     at = _when(dialect, now)
-    for cte, params in _NEW_TRACES.chunks(dialect, sorted(rows)):
+    for cte, params in _NEW_TRACES.chunks(dialect, _by_trace(rows)):
         now_at = _now(dialect, len(_NEW_TRACES.names))
         sql = (
             f"{cte} INSERT INTO otlp_traces (trace_id, state, first_received_at, "
@@ -170,7 +175,7 @@ async def place_executions(
     OTLP: it is left as it is.
     """
     placed: set[str] = set()
-    for cte, params in _NEW_TRACES.chunks(dialect, sorted(rows)):
+    for cte, params in _NEW_TRACES.chunks(dialect, _by_trace(rows)):
         created = _time(dialect, "created_at")
         sql = (
             f"{cte} INSERT INTO executions (id, graph_id, graph_version, user_id, status, "
@@ -236,7 +241,8 @@ async def lookup(
             "WHERE t.trace_id = v.trace_id) FROM v"
         )
         connection = await session.connection()
-        for trace_id, flags in await connection.exec_driver_sql(sql, params):
+        result = await connection.exec_driver_sql(sql, params)
+        for trace_id, flags in cast(list[tuple[str, str | None]], result.all()):
             if flags is not None:
                 known[trace_id] = Known(*(flag == "y" for flag in flags))
     return known
@@ -265,7 +271,7 @@ async def update_seen_traces(
         "THEN {now} ELSE t.last_received_at END"
     )
     pending: set[str] = set()
-    for cte, params in _SEEN_TRACES.chunks(dialect, sorted(rows)):
+    for cte, params in _SEEN_TRACES.chunks(dialect, _by_trace(rows)):
         if dialect == "postgresql":
             now_at = _now(dialect, len(_SEEN_TRACES.names))
             # By key only: the state is checked by the UPDATE, on the row's newest version.
@@ -375,7 +381,7 @@ async def drop_nodes_over(
     session: AsyncSession, trace_id: str, root_id: str | None, keep: int
 ) -> int:
     """Delete a trace's node executions past the first ``keep`` (root first); return how many."""
-    order = [NodeExecution.started_at, NodeExecution.id]
+    order: list[Any] = [NodeExecution.started_at, NodeExecution.id]
     if root_id is not None:
         order.insert(0, (NodeExecution.id == root_id).desc())
     stmt = (

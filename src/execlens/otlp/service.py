@@ -209,13 +209,13 @@ class OtlpService:
         while True:
             async with database.write() as session:
                 rows = await repository.staged_batch(session, STAGED_ROWS)
-                for _, _, received_at, resource, spans in rows:
+                for row in rows:
                     request = ExportTraceServiceRequest()
                     resource_spans = request.resource_spans.add()
-                    resource_spans.resource.CopyFrom(Resource.FromString(resource))
-                    resource_spans.scope_spans.append(ScopeSpans.FromString(spans))
-                    await self.ingest(session, database.dialect, request, received_at, limits)
-                await repository.unstage(session, [(row[0], row[1]) for row in rows])
+                    resource_spans.resource.CopyFrom(Resource.FromString(row.resource))
+                    resource_spans.scope_spans.append(ScopeSpans.FromString(row.spans))
+                    await self.ingest(session, database.dialect, request, row.received_at, limits)
+                await repository.unstage(session, [(row.trace_id, row.batch_id) for row in rows])
             if len(rows) < STAGED_ROWS:
                 return
 
