@@ -149,9 +149,9 @@ Model = TypeVar("Model", bound=Base)
 class HeldRow(Generic[Model]):
     """A row read under its lock, as an object outside the session, and its values as read.
 
-    A job's claims and commits of outcomes change a few of its columns many times a
-    job: ``write_changes`` writes those with one Core UPDATE, with none of the ORM's
-    identity map, autoflush or unit of work (about a tenth of a judged run's CPU).
+    A job's claims and commits of outcomes change a few of its columns each time:
+    ``write_changes`` writes those with one Core UPDATE, without the ORM's identity map,
+    autoflush and unit of work, which cost more CPU than the statements they sent.
     """
 
     obj: Model
