@@ -202,42 +202,46 @@ async def list_node_executions(session: AsyncSession, execution_id: str) -> Sequ
 
 
 # What the judge reads of a run and of its node runs, in the order of RunRecord's fields.
+# Columns of the tables, not of the mapped classes: the rows then come back through Core,
+# without the ORM's compile and loading steps.
+_RUNS = Execution.__table__.c
+_NODE_RUNS = NodeExecution.__table__.c
 _RUN_COLUMNS = (
-    Execution.id,
-    Execution.graph_id,
-    Execution.graph_version,
-    Execution.status,
-    Execution.started_at,
-    Execution.ended_at,
-    Execution.walltime,
-    Execution.node_count,
-    Execution.node_error_count,
-    Execution.error,
-    Execution.activity_status,
-    Execution.correctness_score,
+    _RUNS.id,
+    _RUNS.graph_id,
+    _RUNS.graph_version,
+    _RUNS.status,
+    _RUNS.started_at,
+    _RUNS.ended_at,
+    _RUNS.walltime,
+    _RUNS.node_count,
+    _RUNS.node_error_count,
+    _RUNS.error,
+    _RUNS.activity_status,
+    _RUNS.correctness_score,
 )
 _NODE_RUN_COLUMNS = (
-    NodeExecution.execution_id,
-    NodeExecution.id,
-    NodeExecution.node_id,
-    NodeExecution.block_name,
-    NodeExecution.status,
-    NodeExecution.input_data,
-    NodeExecution.output_data,
-    NodeExecution.error,
-    NodeExecution.queued_at,
-    NodeExecution.started_at,
-    NodeExecution.ended_at,
+    _NODE_RUNS.execution_id,
+    _NODE_RUNS.id,
+    _NODE_RUNS.node_id,
+    _NODE_RUNS.block_name,
+    _NODE_RUNS.status,
+    _NODE_RUNS.input_data,
+    _NODE_RUNS.output_data,
+    _NODE_RUNS.error,
+    _NODE_RUNS.queued_at,
+    _NODE_RUNS.started_at,
+    _NODE_RUNS.ended_at,
 )
 
 
 # Built once, with the ids as a bind parameter: building them and their cache keys cost
 # a backfill more CPU per read than the read itself.
-_RUNS_BY_ID = select(*_RUN_COLUMNS).where(Execution.id.in_(bindparam("ids", expanding=True)))
+_RUNS_BY_ID = select(*_RUN_COLUMNS).where(_RUNS.id.in_(bindparam("ids", expanding=True)))
 _NODE_RUNS_BY_RUN = (
     select(*_NODE_RUN_COLUMNS)
-    .where(NodeExecution.execution_id.in_(bindparam("ids", expanding=True)))
-    .order_by(NodeExecution.execution_id, NodeExecution.queued_at, NodeExecution.id)
+    .where(_NODE_RUNS.execution_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_NODE_RUNS.execution_id, _NODE_RUNS.queued_at, _NODE_RUNS.id)
 )
 
 

@@ -47,14 +47,15 @@ async def report(session: AsyncSession, job_id: str) -> ExecutionAnalyticsRespon
     """Return a finished job as AutoGPT's analytics report."""
     job = await job_service.get(session, job_id)
     results: list[ExecutionAnalyticsResult] = []
-    after: int | None = None
+    after = 0
     while True:
-        rows = await repository.results_page(session, job_id, after_id=after, limit=REPORT_PAGE)
-        # Straight into upstream's shape: no JobResult to dump and validate again.
-        results += [analytics_result(item, execution) for item, execution in rows]
+        rows = await repository.report_page(session, job_id, after_id=after, limit=REPORT_PAGE)
+        # Straight into upstream's shape: no JobResult to dump and validate again. A row
+        # holds the item's fields and the run's under the names each side reads.
+        results += [analytics_result(row, row) for row in rows]
         if len(rows) < REPORT_PAGE:
             break
-        after = rows[-1][0].id
+        after = rows[-1].item_id
     return ExecutionAnalyticsResponse(
         total_executions=job.succeeded + job.failed + job.skipped,
         processed_executions=job.succeeded + job.failed,

@@ -4,7 +4,7 @@ import hashlib
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from execlens.config import Settings
 from execlens.errors import UserError
@@ -126,12 +126,50 @@ def job_result(item: JobItem, execution: Execution) -> JobResult:
     )
 
 
-def analytics_result(item: JobItem, execution: Execution) -> ExecutionAnalyticsResult:
+class ItemOutcome(Protocol):
+    """What a result shows of a job's item: a JobItem, or a row of the report's read."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def summary(self) -> str | None: ...
+    @property
+    def score(self) -> float | None: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+class RunShown(Protocol):
+    """What a result shows of the item's run: an Execution, or a row of the report's read."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def graph_id(self) -> str: ...
+    @property
+    def graph_version(self) -> int: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def activity_status(self) -> str | None: ...
+    @property
+    def correctness_score(self) -> float | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def last_changed_at(self) -> datetime | None: ...
+    @property
+    def started_at(self) -> datetime | None: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+
+
+def analytics_result(item: ItemOutcome, execution: RunShown) -> ExecutionAnalyticsResult:
     """Describe one item's outcome as upstream's report lists it."""
     return ExecutionAnalyticsResult(**_result_fields(item, execution))
 
 
-def _result_fields(item: JobItem, execution: Execution) -> dict[str, Any]:
+def _result_fields(item: ItemOutcome, execution: RunShown) -> dict[str, Any]:
     skipped = item.status == ItemStatus.SKIPPED
     return dict(
         agent_id=execution.graph_id,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from execlens.config import Settings
 from execlens.jobs import repository
 from execlens.jobs.models import AnalyticsJob, ProviderBucket
+from execlens.jobs.repository import HeldRow
 from execlens.judge.digest import estimate_tokens
 from execlens.judge.limits import KeyState, ProviderLimits, provider_key
 from execlens.judge.prompts import DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_PROMPT
@@ -135,20 +136,26 @@ class ProviderRate:
         self.settings = settings
         self.limits = limits
         self._key: str | None = None
-        self._bucket: ProviderBucket | None = None
+        self._held: HeldRow[ProviderBucket] | None = None
 
     async def prepare(self, session: AsyncSession, job: AnalyticsJob, now: datetime) -> None:
         """Read and hold the job's provider budget for this claim's transaction."""
         self._key = provider_key(self.settings, job.provider)
-        self._bucket = None
+        self._held = None
         if self._key is not None:
-            self._bucket = await repository.provider_bucket(session, self._key, now)
+            self._held = await repository.provider_bucket(session, self._key, now)
+
+    async def store(self, session: AsyncSession) -> None:
+        """Write what this claim's grant changed of the provider budget."""
+        if self._held is not None:
+            await repository.write_changes(session, self._held)
 
     def grant(self, job: AnalyticsJob, want: int, *, spending: int, now: datetime) -> Grant:
         """Spend the provider key's budget for up to ``want`` calls; say how long to wait."""
-        bucket, key = self._bucket, self._key
-        if bucket is None or key is None or want <= 0:
+        key = self._key
+        if self._held is None or key is None or want <= 0:
             return Grant(want)
+        bucket = self._held.obj
         state = self.limits.state(key)
         state.ceiling = job.concurrency
         rpm, tpm = self._limits(job, state, bucket)
@@ -310,6 +317,12 @@ class Pacing:
         for policy in self.policies:
             if (prepare := getattr(policy, "prepare", None)) is not None:
                 await prepare(session, job, now)
+
+    async def store(self, session: AsyncSession) -> None:
+        """Let the limits that keep state in the database write what this claim changed."""
+        for policy in self.policies:
+            if (store := getattr(policy, "store", None)) is not None:
+                await store(session)
 
     def grant(self, job: AnalyticsJob, want: int, *, spending: int, now: datetime) -> Grant:
         """Return how many of ``want`` calls every limit allows now."""

@@ -138,9 +138,12 @@ class Recorder:
         """Commit items' outcomes, their verdicts and the job's counters in one transaction."""
         ids = [item_id for item_id, _, _ in batch]
         async with self.db.write() as session:
-            job = await repository.get_job(session, self.job_id, lock=True)
-            if job is None:
+            # The job's row is locked first: its counters, and the items' done_order, move
+            # in one order across workers.
+            row = await repository.hold_job(session, self.job_id)
+            if row is None:
                 return ids
+            job = row.obj
             # Only items this worker still holds: one whose lease expired belongs to
             # whoever claimed it since, and this result is dropped.
             held = await repository.still_leased(session, self.worker_id, ids)
@@ -148,21 +151,21 @@ class Recorder:
             rows: list[dict[str, Any]] = []
             retries: list[dict[str, Any]] = []
             verdicts: list[Verdict] = []
-            with session.no_autoflush:
-                for item_id, outcome, _ in batch:
-                    # pop: a run this worker took again after its own lease lapsed can
-                    # finish twice in one commit; only the first answer counts.
-                    attempts = held.pop(item_id, None)
-                    if attempts is None:
-                        continue
-                    final = self._final(outcome, attempts)
-                    if final is None:
-                        retries.append(self._retry(item_id, outcome, attempts))
-                        continue
-                    rows.append(self._count(job, item_id, final))
-                    if final.verdict is not None:
-                        verdicts.append(final.verdict)
-                job.updated_at = self.clock.now()
+            for item_id, outcome, _ in batch:
+                # pop: a run this worker took again after its own lease lapsed can
+                # finish twice in one commit; only the first answer counts.
+                attempts = held.pop(item_id, None)
+                if attempts is None:
+                    continue
+                final = self._final(outcome, attempts)
+                if final is None:
+                    retries.append(self._retry(item_id, outcome, attempts))
+                    continue
+                rows.append(self._count(job, item_id, final))
+                if final.verdict is not None:
+                    verdicts.append(final.verdict)
+            job.updated_at = self.clock.now()
+            await repository.write_changes(session, row)
             await repository.finish_items(session, rows)
             await repository.finish_items(session, retries)
             if verdicts:

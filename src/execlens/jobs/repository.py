@@ -1,9 +1,10 @@
 """SQL for analytics jobs: selection, atomic claims with leases, results, workers."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import (
     BindParameter,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Integer,
     Row,
     Select,
+    Update,
     and_,
     bindparam,
     delete,
@@ -29,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, with_expression
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from execlens.db.base import Base
 from execlens.db.dialect import insert_on_conflict
 from execlens.db.engine import Dialect
 from execlens.executions.models import FINISHED_STATUSES, Execution
@@ -139,17 +142,86 @@ async def get_job(session: AsyncSession, job_id: str, *, lock: bool = False) -> 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def provider_bucket(session: AsyncSession, key: str, now: datetime) -> ProviderBucket:
+Model = TypeVar("Model", bound=Base)
+
+
+@dataclass(frozen=True)
+class HeldRow(Generic[Model]):
+    """A row read under its lock, as an object outside the session, and its values as read.
+
+    A job's claims and commits of outcomes change a few of its columns each time:
+    ``write_changes`` writes those with one Core UPDATE, without the ORM's identity map,
+    autoflush and unit of work, which cost more CPU than the statements they sent.
+    """
+
+    obj: Model
+    read: dict[str, Any]
+
+    def changes(self) -> dict[str, Any]:
+        """Return the columns whose values differ from those read, with their new values."""
+        obj = self.obj
+        return {key: new for key, old in self.read.items() if (new := getattr(obj, key)) != old}
+
+
+@cache
+def _locked_row_statement(model: type[Base]) -> Select[Any]:
+    """Return the read of one row by primary key under its lock, built once."""
+    table = model.__table__
+    (key,) = table.primary_key.columns
+    return select(*table.columns).where(key == bindparam("row_key")).with_for_update()
+
+
+@cache
+def _row_update_statement(model: type[Base]) -> Update:
+    """Return the UPDATE of one row by primary key; its SET holds the parameters given."""
+    table = model.__table__
+    (key,) = table.primary_key.columns
+    return update(table).where(key == bindparam("row_key"))
+
+
+async def _hold_row(session: AsyncSession, model: type[Model], key: str) -> HeldRow[Model] | None:
+    """Return a row by primary key, held until the transaction ends (PostgreSQL), or None."""
+    row = (await session.execute(_locked_row_statement(model), {"row_key": key})).first()
+    if row is None:
+        return None
+    read = row._asdict()
+    return HeldRow(model(**read), read)
+
+
+async def hold_job(session: AsyncSession, job_id: str) -> HeldRow[AnalyticsJob] | None:
+    """Return a job's row, held until the transaction ends (PostgreSQL), outside the session.
+
+    SQLite has no row locks; its single writer already serialises these transactions.
+    """
+    return await _hold_row(session, AnalyticsJob, job_id)
+
+
+async def write_changes(session: AsyncSession, held: HeldRow[Model]) -> bool:
+    """Write the columns of a held row that changed since it was read; return True if any."""
+    changed = held.changes()
+    if not changed:
+        return False
+    key = held.obj.__table__.primary_key.columns[0].key
+    values = {"row_key": getattr(held.obj, key), **changed}
+    await session.execute(_row_update_statement(type(held.obj)), values)
+    held.read.update(changed)
+    return True
+
+
+async def provider_bucket(
+    session: AsyncSession, key: str, now: datetime
+) -> HeldRow[ProviderBucket]:
     """Return a provider key's rate budget, held until the transaction ends; create it full."""
-    stmt = select(ProviderBucket).where(ProviderBucket.key == key).with_for_update()
-    if (bucket := (await session.execute(stmt)).scalar_one_or_none()) is not None:
+    if (bucket := await _hold_row(session, ProviderBucket, key)) is not None:
         return bucket
     dialect = cast(Dialect, session.get_bind().dialect.name)
     # Long since updated: the first grant finds the bucket refilled to its burst.
     row = {"key": key, "requests": 0.0, "tokens": 0.0, "updated_at": now - timedelta(hours=1)}
     insert = insert_on_conflict(dialect, ProviderBucket.__table__).values(row)
     await session.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
-    return (await session.execute(stmt)).scalar_one()
+    bucket = await _hold_row(session, ProviderBucket, key)
+    assert bucket is not None
+    return bucket
 
 
 async def list_jobs(
@@ -187,16 +259,24 @@ async def active_job_ids(session: AsyncSession) -> list[str]:
     return list((await session.execute(stmt)).scalars())
 
 
+# The statements a job sends per claim and per commit of outcomes are Core, on the tables:
+# ORM-enabled ones add its compile and result steps (and, for an UPDATE, a synchronisation
+# with the session) to every execution.
+_ITEMS = JobItem.__table__
+_WORKERS = WorkerRecord.__table__
+
+
 def _claimable(job_id: BindParameter[str], now: BindParameter[datetime]) -> ColumnElement[bool]:
+    items = _ITEMS.c
     return and_(
-        JobItem.job_id == job_id,
+        items.job_id == job_id,
         or_(
             # A pending item put back after a failed call waits until its retry time.
             and_(
-                JobItem.status == ItemStatus.PENDING,
-                or_(JobItem.lease_expires_at.is_(None), JobItem.lease_expires_at < now),
+                items.status == ItemStatus.PENDING,
+                or_(items.lease_expires_at.is_(None), items.lease_expires_at < now),
             ),
-            and_(JobItem.status == ItemStatus.RUNNING, JobItem.lease_expires_at < now),
+            and_(items.status == ItemStatus.RUNNING, items.lease_expires_at < now),
         ),
     )
 
@@ -208,36 +288,38 @@ def _claim_statement() -> ReturningUpdate[int, str]:
     Building it and its cache key took about 1.5 ms of CPU per claim, more than a
     judged run's share of the claim's transaction; one statement object keeps both.
     """
+    items = _ITEMS.c
     picked = (
-        select(JobItem.id)
+        select(items.id)
         .where(_claimable(bindparam("claimed_job"), bindparam("now")))
-        .order_by(JobItem.id)
+        .order_by(items.id)
         .limit(bindparam("count", type_=Integer))
         .with_for_update(skip_locked=True)
     )
     return (
-        update(JobItem)
-        .where(JobItem.id.in_(picked.scalar_subquery()))
+        update(_ITEMS)
+        .where(items.id.in_(picked.scalar_subquery()))
         .values(
             status=ItemStatus.RUNNING,
             lease_owner=bindparam("claiming_worker"),
             lease_expires_at=bindparam("until"),
-            attempts=JobItem.attempts + 1,
+            attempts=items.attempts + 1,
         )
-        .returning(JobItem.id, JobItem.execution_id)
+        .returning(items.id, items.execution_id)
     )
 
 
 @cache
 def _running_statement(excluding_owner: bool) -> Select[int]:
     """Return the count of a job's live leases, built once (see _claim_statement)."""
+    items = _ITEMS.c
     stmt = select(func.count()).where(
-        JobItem.job_id == bindparam("counted_job"),
-        JobItem.status == ItemStatus.RUNNING,
-        JobItem.lease_expires_at >= bindparam("now"),
+        items.job_id == bindparam("counted_job"),
+        items.status == ItemStatus.RUNNING,
+        items.lease_expires_at >= bindparam("now"),
     )
     if excluding_owner:
-        stmt = stmt.where(JobItem.lease_owner != bindparam("other_than"))
+        stmt = stmt.where(items.lease_owner != bindparam("other_than"))
     return stmt
 
 
@@ -287,10 +369,11 @@ async def claim_items(
 @cache
 def _held_statement() -> Select[int, int]:
     """Return the read of the items a worker still holds, built once (see _claim_statement)."""
-    return select(JobItem.id, JobItem.attempts).where(
-        JobItem.id.in_(bindparam("item_ids", expanding=True)),
-        JobItem.lease_owner == bindparam("holder"),
-        JobItem.status == ItemStatus.RUNNING,
+    items = _ITEMS.c
+    return select(items.id, items.attempts).where(
+        items.id.in_(bindparam("item_ids", expanding=True)),
+        items.lease_owner == bindparam("holder"),
+        items.status == ItemStatus.RUNNING,
     )
 
 
@@ -314,8 +397,7 @@ async def finish_items(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
     # Core's executemany, not the ORM's bulk update by primary key: that one walks each
     # row in Python and flushes the session first, which cost a wide job more CPU than
     # the statement itself.
-    table = JobItem.__table__
-    stmt = update(table).where(table.c.id == bindparam("item_id"))
+    stmt = update(_ITEMS).where(_ITEMS.c.id == bindparam("item_id"))
     params = [
         {**leases, **{k: v for k, v in row.items() if k != "id"}, "item_id": row["id"]}
         for row in rows
@@ -334,25 +416,29 @@ async def renew_leases(session: AsyncSession, worker_id: str, until: datetime) -
 
 async def release_items(session: AsyncSession, *, worker_id: str, job_id: str | None = None) -> int:
     """Give a worker's leased items (of one job, or all) back as pending for another run."""
-    stmt = update(JobItem).where(
-        JobItem.lease_owner == worker_id, JobItem.status == ItemStatus.RUNNING
-    )
+    items = _ITEMS.c
+    stmt = update(_ITEMS).where(items.lease_owner == worker_id, items.status == ItemStatus.RUNNING)
     if job_id is not None:
-        stmt = stmt.where(JobItem.job_id == job_id)
+        stmt = stmt.where(items.job_id == job_id)
     result = await session.execute(
         stmt.values(status=ItemStatus.PENDING, lease_owner=None, lease_expires_at=None)
     )
     return int(cast("CursorResult[Any]", result).rowcount)
 
 
-def _results() -> Select[JobItem, Execution]:
+def _last_changed(runs: Any) -> ColumnElement[datetime]:
     # A run last changed when its latest verdict was stored, else when it ended.
+    verdicts = VerdictRecord.__table__.c
     latest_verdict = (
-        select(func.max(VerdictRecord.created_at))
-        .where(VerdictRecord.execution_id == Execution.id)
+        select(func.max(verdicts.created_at))
+        .where(verdicts.execution_id == runs.id)
         .scalar_subquery()
     )
-    changed = func.coalesce(latest_verdict, Execution.ended_at, Execution.created_at)
+    return func.coalesce(latest_verdict, runs.ended_at, runs.created_at)
+
+
+def _results() -> Select[JobItem, Execution]:
+    changed = _last_changed(Execution)
     return (
         select(JobItem, Execution)
         .join(Execution, Execution.id == JobItem.execution_id)
@@ -390,6 +476,52 @@ async def results_page(
     return (await session.execute(stmt)).all()
 
 
+@cache
+def _report_statement() -> Select[Any]:
+    """Return a page of a job's outcomes with their runs as plain rows, built once.
+
+    Upstream's report lists every run of the job: read as ORM objects, two per run, the
+    rows cost more than the rest of the report.
+    """
+    items, runs = _ITEMS.c, Execution.__table__.c
+    return (
+        select(
+            items.id.label("item_id"),
+            items.status,
+            items.summary,
+            items.score,
+            items.error,
+            runs.id,
+            runs.graph_id,
+            runs.graph_version,
+            runs.user_id,
+            runs.activity_status,
+            runs.correctness_score,
+            runs.created_at,
+            _last_changed(runs).label("last_changed_at"),
+            runs.started_at,
+            runs.ended_at,
+        )
+        .join_from(_ITEMS, Execution.__table__, runs.id == items.execution_id)
+        .where(items.job_id == bindparam("reported_job"), items.id > bindparam("after"))
+        .order_by(items.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+async def report_page(
+    session: AsyncSession, job_id: str, *, after_id: int, limit: int
+) -> Sequence[Any]:
+    """Return a job's outcomes after item ``after_id`` in selection order, as plain rows.
+
+    Each row has the item's ``item_id``, ``status``, ``summary``, ``score`` and
+    ``error``, and its run's columns under their own names (the run's id as ``id``).
+    """
+    values = {"reported_job": job_id, "after": after_id, "limit": limit}
+    rows: Sequence[Any] = (await session.execute(_report_statement(), values)).all()
+    return rows
+
+
 async def upsert_worker(session: AsyncSession, record: WorkerRecord) -> None:
     """Register a worker or refresh its heartbeat."""
     # One upsert, not merge's SELECT then INSERT: a job's first call waits for this beat.
@@ -406,10 +538,15 @@ async def remove_worker(session: AsyncSession, worker_id: str) -> None:
     await session.execute(delete(WorkerRecord).where(WorkerRecord.id == worker_id))
 
 
+@cache
+def _live_workers_statement() -> Select[int]:
+    """Return the count of live workers, built once (see _claim_statement)."""
+    return select(func.count()).where(_WORKERS.c.heartbeat_at >= bindparam("since"))
+
+
 async def live_workers(session: AsyncSession, since: datetime) -> int:
     """Return how many workers of any kind sent a heartbeat since ``since``."""
-    stmt = select(func.count()).where(WorkerRecord.heartbeat_at >= since)
-    return int((await session.execute(stmt)).scalar_one())
+    return int((await session.execute(_live_workers_statement(), {"since": since})).scalar_one())
 
 
 async def live_service_workers(session: AsyncSession, since: datetime) -> int:

@@ -270,15 +270,13 @@ class JobRun:
         read-ahead this worker may hold.
         """
         async with self.db.write() as session:
-            # The job's row is written once, at commit, not flushed before each query.
-            with session.no_autoflush:
-                return await self._claim_in(session, want, ready)
+            return await self._claim_in(session, want, ready)
 
     async def _claim_in(self, session: AsyncSession, want: int, ready: list[Ready]) -> Claim:
-        job = await repository.get_job(session, self.job_id, lock=True)
-        if job is None:
+        held = await repository.hold_job(session, self.job_id)
+        if held is None:
             return Claim(status=JobStatus.CANCELLED)
-        self.job = job
+        job = self.job = held.obj
         if job.status not in ACTIVE_STATUSES:
             return Claim(status=job.status)
         if not self._released:
@@ -327,10 +325,12 @@ class JobRun:
         # Results not yet recorded settle nothing: what they cost decides the cap.
         if not items and spending == 0:
             await self._settle_idle(session, job, grant, now)
-        if session.is_modified(job):
+        await self.pacing.store(session)
+        if held.changes():
             # Leasing items changes no column of the job: its row is written only when
             # the claim changed it (started, settled, paced), not one UPDATE per claim.
             job.updated_at = now
+            await repository.write_changes(session, held)
         return Claim(
             items=items,
             status=job.status,
