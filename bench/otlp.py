@@ -8,7 +8,7 @@ Starts `execlens serve` in its own process and sends it OTLP/HTTP protobuf reque
 exporters. Each span carries GenAI attributes (operation, model or tool, input and output
 messages of about 200 characters). The same number of spans is sent twice: as few long
 traces (200 spans each) and as many short ones (10 spans each). Every trace's root span
-is sent last, so all traces of a run are in flight (staged, not yet assembled) until the
+is sent last, so all traces of a run are in flight (their runs RUNNING, not finished) until the
 end. The clock stops when the last trace is assembled into an execution; the grace period
 is 0 s, since waiting is not work; one empty export before the clock starts warms the
 server up (FastAPI builds its routes on the first request). Prints spans/s ingested
