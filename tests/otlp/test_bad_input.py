@@ -3,6 +3,8 @@
 import gzip
 import json
 import sqlite3
+from collections.abc import Callable
+from typing import Any
 
 import httpx2
 from google.rpc.status_pb2 import Status
@@ -160,22 +162,25 @@ async def test_a_span_whose_parent_never_arrives_is_kept_with_a_note(
     )
 
 
+def five_steps(agent: str, step_attributes: dict[str, str]) -> Callable[[Any], None]:
+    """Return an agent whose root span runs five steps, each with these attributes."""
+
+    def run(tracer: Any) -> None:
+        root = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent}
+        with tracer.start_as_current_span("run", attributes=root):
+            for n in range(5):
+                with tracer.start_as_current_span(f"step {n}", attributes=step_attributes):
+                    pass
+
+    return run
+
+
 async def test_a_trace_over_the_limits_is_trimmed_with_a_note(
     app, client, database, settings, ingest_key, admin_headers
 ):
-    def big_agent(tracer) -> None:
-        with tracer.start_as_current_span(
-            "run", attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "big"}
-        ):
-            for n in range(5):
-                with tracer.start_as_current_span(
-                    f"step {n}", attributes={"output.value": "x" * 500}
-                ):
-                    pass
-
     small = settings.model_copy(update={"otlp_max_spans_per_trace": 3, "otlp_max_value_chars": 100})
     app.state.settings = small
-    spans = record_spans(big_agent)
+    spans = record_spans(five_steps("big", {"output.value": "x" * 500}))
     await client.post(
         "/v1/traces", content=encode(spans), headers={**PROTOBUF, "X-API-Key": ingest_key}
     )
@@ -199,17 +204,9 @@ async def test_a_trace_over_the_limits_is_trimmed_with_a_note(
 async def test_a_trace_over_the_span_limit_across_requests_is_trimmed_when_it_finishes(
     app, client, database, settings, ingest_key, admin_headers
 ):
-    def long_agent(tracer) -> None:
-        with tracer.start_as_current_span(
-            "run", attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "long"}
-        ):
-            for n in range(5):
-                with tracer.start_as_current_span(f"step {n}"):
-                    pass
-
     small = settings.model_copy(update={"otlp_max_spans_per_trace": 4})
     app.state.settings = small
-    spans = record_spans(long_agent)
+    spans = record_spans(five_steps("long", {}))
     steps = [s for s in spans if s.parent is not None]
     root = [s for s in spans if s.parent is None]
     # Each request under the limit: steps 0-2, then steps 3-4 with the root.

@@ -64,7 +64,7 @@ RULE_PICKING_LOCK_KEY = 0x72756C6570696B  # "rulepik"
 
 _UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 # SQLite before 3.32 allows 999 parameters per statement, later versions 32766.
-_SQLITE_MAX_PARAMETERS = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+SQLITE_MAX_PARAMETERS = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 # Measured: statements of a few hundred rows insert fastest; full ones repeat, so the
 # sqlite3 module compiles them once and reuses them from its statement cache.
 _SQLITE_ROWS_PER_STATEMENT = 250
@@ -389,7 +389,7 @@ async def _sqlite_upsert(
     tail: str = "",
 ) -> list[Any]:
     width = len(columns)
-    rows_per_statement = min(_SQLITE_ROWS_PER_STATEMENT, _SQLITE_MAX_PARAMETERS // width)
+    rows_per_statement = min(_SQLITE_ROWS_PER_STATEMENT, SQLITE_MAX_PARAMETERS // width)
     step = rows_per_statement * width
     connection = await session.connection()
     returned: list[Any] = []
@@ -651,7 +651,7 @@ async def update_rows(
         await connection.exec_driver_sql(_update_rows_sql(dialect, table, columns, 0), arrays)
         return
     width = len(columns)
-    step = min(_SQLITE_ROWS_PER_STATEMENT, _SQLITE_MAX_PARAMETERS // width) * width
+    step = min(_SQLITE_ROWS_PER_STATEMENT, SQLITE_MAX_PARAMETERS // width) * width
     for start in range(0, len(rows), step):
         part = tuple(rows[start : start + step])
         sql = _update_rows_sql(dialect, table, columns, len(part) // width)

@@ -252,6 +252,11 @@ class TraceFacts(NamedTuple):
     dropped_spans: int
     first_received_at: datetime
 
+    @property
+    def root_node_id(self) -> str | None:
+        """Return the id of the root span's node execution, once the root arrived."""
+        return f"{self.trace_id}:{self.root_span_id}" if self.root_span_id else None
+
 
 class RootFacts(NamedTuple):
     """What finishing reads of a trace's root span, stored as its node execution."""
@@ -363,8 +368,11 @@ def finish(
     return FinishedRun(values, "; ".join(notes) or None, end or start, graph, total)
 
 
-def note_row(trace_id: str, note: str, at: str | None) -> NodeRow:
-    """Return the node row that tells what execlens changed in the trace; it reads last."""
+def note_row(trace_id: str, note: str, at: str | datetime | None) -> NodeRow:
+    """Return the node row that tells what execlens changed in the trace; it reads last.
+
+    ``at``: as the node rows of spans hold their times (see ``arrivals``).
+    """
     text = _json({"note": note})
     return NodeRow(
         f"{trace_id}:note",

@@ -8,9 +8,18 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Row, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execlens.db.dialect import CopyRecords, encode_rows, insert_new, one_of, update_rows, utc_text
+from execlens.db.dialect import (
+    SQLITE_MAX_PARAMETERS,
+    CopyRecords,
+    encode_rows,
+    insert_new,
+    one_of,
+    update_rows,
+    utc_text,
+)
 from execlens.db.engine import Dialect
 from execlens.executions.models import Execution, ExecutionStatus, NodeExecution
+from execlens.executions.repository import NODE_EXECUTION_COLUMNS
 from execlens.otlp.assembly import NodeRow, NodeSummary, RootFacts, TraceFacts
 from execlens.otlp.models import OtlpTrace, StagedSpans, TraceState
 
@@ -35,8 +44,6 @@ TRACES = OtlpTrace.__table__
 NODES = NodeExecution.__table__
 _PENDING = TraceState.PENDING.value
 _FAILED = ExecutionStatus.FAILED.value
-# SQLite binds at most 32,766 values per statement: rows go in chunks that fit.
-_SQLITE_VALUES = 30_000
 # A stored UTC text time, read as UTC (PostgreSQL); SQLite stores that text as it is.
 _PG_TIME = "CAST({} AS timestamp) AT TIME ZONE 'UTC'"
 
@@ -61,7 +68,8 @@ class _Columns:
             yield cte, tuple(list(column) for column in zip(*rows, strict=True))
             return
         row = f"({', '.join('?' * len(self.names))})"
-        step = _SQLITE_VALUES // len(self.names)
+        # The times bound after the rows take up to two more parameters (see _now).
+        step = (SQLITE_MAX_PARAMETERS - 2) // len(self.names)
         for start in range(0, len(rows), step):
             part = rows[start : start + step]
             cte = f"WITH v ({', '.join(self.names)}) AS (VALUES {', '.join([row] * len(part))})"
@@ -95,21 +103,9 @@ _SEEN_TRACES = _Columns(
     ),
     ("text", "text", "text", "text", "text", "text", "int", "int"),
 )
+# A node execution's columns, then the span's parent (OTLP alone writes it).
 _NODES = _Columns(
-    (
-        "id",
-        "execution_id",
-        "node_id",
-        "block_name",
-        "status",
-        "input_data",
-        "output_data",
-        "error",
-        "queued_at",
-        "started_at",
-        "ended_at",
-        "parent_id",
-    ),
+    (*NODE_EXECUTION_COLUMNS, "parent_id"),
     ("text",) * 5 + ("json", "json", "text") + ("timestamptz",) * 3 + ("text",),
 )
 
@@ -317,10 +313,15 @@ async def insert_nodes(session: AsyncSession, dialect: Dialect, rows: Sequence[N
         await _run(session, sql, params)
 
 
-def ready_traces(
-    dialect: Dialect, *, settled_before: datetime, abandoned_before: datetime, limit: int
-) -> Any:
-    """Return a query of the pending traces to finish now, oldest first (TraceFacts).
+async def ready(
+    session: AsyncSession,
+    dialect: Dialect,
+    *,
+    settled_before: datetime,
+    abandoned_before: datetime,
+    limit: int,
+) -> list[TraceFacts]:
+    """Return the pending traces to finish now, oldest first.
 
     Ready means: the root span arrived and nothing arrived since ``settled_before`` (the
     grace period), or the first span arrived before ``abandoned_before`` (the trace never
@@ -332,36 +333,14 @@ def ready_traces(
         OtlpTrace.first_received_at <= abandoned_before,
     )
     stmt = (
-        select(
-            OtlpTrace.trace_id,
-            OtlpTrace.root_span_id,
-            OtlpTrace.agent_name,
-            OtlpTrace.service_name,
-            OtlpTrace.user_id,
-            OtlpTrace.trimmed_values,
-            OtlpTrace.dropped_spans,
-            OtlpTrace.first_received_at,
-        )
+        select(*(TRACES.c[name] for name in TraceFacts._fields))
         .where(OtlpTrace.state == _PENDING, ready)
         .order_by(OtlpTrace.last_received_at)
         .limit(limit)
     )
-    # SQLite drops the clause; its writer holds the database's write lock instead.
-    return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
-
-
-async def ready(
-    session: AsyncSession,
-    dialect: Dialect,
-    *,
-    settled_before: datetime,
-    abandoned_before: datetime,
-    limit: int,
-) -> list[TraceFacts]:
-    """Return the pending traces to finish now (see ``ready_traces``)."""
-    stmt = ready_traces(
-        dialect, settled_before=settled_before, abandoned_before=abandoned_before, limit=limit
-    )
+    if dialect == "postgresql":
+        # SQLite has no such clause; its writer holds the database's write lock instead.
+        stmt = stmt.with_for_update(skip_locked=True)
     return [TraceFacts(*row) for row in await session.execute(stmt)]
 
 

@@ -14,10 +14,8 @@ from execlens.config import Settings
 from execlens.db.dialect import utc_text
 from execlens.db.engine import Database, Dialect
 from execlens.executions.repository import (
-    encode_node_executions,
     get_graph,
     upsert_graphs,
-    upsert_node_executions,
 )
 from execlens.executions.schemas import GraphIn, GraphOut
 from execlens.executions.service import graph_row
@@ -238,20 +236,19 @@ class OtlpService:
         dropped: dict[str, int] = {}
         for trace in traces:
             if counts.get(trace.trace_id, 0) > limits.max_spans:
-                root = f"{trace.trace_id}:{trace.root_span_id}" if trace.root_span_id else None
                 dropped[trace.trace_id] = await repository.drop_nodes_over(
-                    session, trace.trace_id, root, limits.max_spans
+                    session, trace.trace_id, trace.root_node_id, limits.max_spans
                 )
         ids = [t.trace_id for t in traces]
         summaries = await repository.node_summaries(session, dialect, ids)
         roots = await repository.roots(
-            session, dialect, [f"{t.trace_id}:{t.root_span_id}" for t in traces if t.root_span_id]
+            session, dialect, [t.root_node_id for t in traces if t.root_node_id]
         )
         runs = [
             finish(
                 trace,
                 summaries.get(trace.trace_id) or NodeSummary(),
-                roots.get(f"{trace.trace_id}:{trace.root_span_id}"),
+                roots.get(trace.root_node_id) if trace.root_node_id else None,
                 dropped.get(trace.trace_id, 0),
                 limits,
             )
@@ -263,14 +260,13 @@ class OtlpService:
     async def _write_finished(
         self, session: AsyncSession, dialect: Dialect, runs: list[FinishedRun], now: datetime
     ) -> None:
+        # Written as the spans' rows are: times as datetimes on PostgreSQL, text on SQLite.
         notes = [
-            note_row(run.values["id"], run.note, _text(run.note_at))
+            note_row(run.values["id"], run.note, _time(dialect, run.note_at))
             for run in runs
             if run.note is not None
         ]
-        if notes:
-            encoded = encode_node_executions(dialect, [n[:-1] for n in notes], as_text=True)
-            await upsert_node_executions(session, dialect, encoded)
+        await repository.insert_nodes(session, dialect, notes)
         await repository.finish_executions(session, dialect, [run.values for run in runs], now)
         blocks: dict[str, list[GraphBlocks]] = {}
         for run in runs:
@@ -292,8 +288,8 @@ class OtlpService:
         await repository.mark_assembled(session, dialect, outcomes, now)
 
 
-def _text(at: datetime | None) -> str | None:
-    return utc_text(at) if at is not None else None
+def _time(dialect: Dialect, at: datetime | None) -> str | datetime | None:
+    return utc_text(at) if at is not None and dialect == "sqlite" else at
 
 
 def _within_budget(ready: list[TraceFacts], counts: dict[str, int]) -> list[TraceFacts]:
