@@ -138,7 +138,7 @@ def free_port() -> int:
 
 
 def start_server(
-    url: str, data_dir: Path, port: int, source: str | None, processes: int
+    url: str, data_dir: Path, port: int, source: str | None, run: dict[str, Any]
 ) -> subprocess.Popen[bytes]:
     """Run `execlens serve` (from ``source`` when given) in its own process; return once up."""
     env = (
@@ -154,7 +154,9 @@ def start_server(
             "EXECLENS_OTLP_GRACE_SECONDS": "0",
             "EXECLENS_OTLP_ASSEMBLY_POLL_SECONDS": "0.1",
             # A baseline from before this setting ignores it, and assembles in the server.
-            "EXECLENS_OTLP_ASSEMBLY_PROCESSES": str(processes),
+            "EXECLENS_OTLP_ASSEMBLY_PROCESSES": str(run["processes"]),
+            # Likewise: a baseline from before this setting runs one process.
+            "EXECLENS_SERVE_PROCESSES": str(run["serve_processes"]),
         }
     )
     command = [sys.executable, "-m", "execlens", "serve", "--port", str(port)]
@@ -177,8 +179,10 @@ def healthy(process: subprocess.Popen[bytes], port: int, name: str) -> subproces
 
 
 def _children(pid: int) -> list[int]:
+    """Return the processes ``pid`` started, and theirs, and so on."""
     path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()] if path.exists() else []
+    found = [int(child) for child in path.read_text().split()] if path.exists() else []
+    return found + [grandchild for child in found for grandchild in _children(child)]
 
 
 def peak_mib(pid: int) -> float:
@@ -284,7 +288,7 @@ def bench(dialect: str, root: Path, run: dict[str, Any], source: str | None) -> 
     # The server migrates: a baseline checkout may stop at an older schema revision.
     asyncio.run(empty(url, settings))
     port = free_port()
-    server = start_server(url, root, port, source, run["processes"])
+    server = start_server(url, root, port, source, run)
     try:
         key = asyncio.run(create_key(url, settings))
         result = asyncio.run(measure(url, settings, port, key, run | {"server": server.pid}))
@@ -308,6 +312,12 @@ def main() -> None:
         help="EXECLENS_OTLP_ASSEMBLY_PROCESSES of the server (0, its default: in the server)",
     )
     parser.add_argument(
+        "--serve-processes",
+        type=int,
+        default=1,
+        help="EXECLENS_SERVE_PROCESSES of the server (PostgreSQL only above 1)",
+    )
+    parser.add_argument(
         "--baseline-src",
         "--before",
         dest="baseline_src",
@@ -318,8 +328,9 @@ def main() -> None:
     load = os.getloadavg()
     print(
         f"{args.spans:,} spans per run, {args.batch} per request, {args.exporters} concurrent "
-        f"exporters, {args.assembly_processes} assembly processes; goal: at least {GOAL:,} "
-        "spans/s ingested and assembled, memory flat\n"
+        f"exporters, {args.serve_processes} server processes (PostgreSQL), "
+        f"{args.assembly_processes} assembly processes; goal: at least {GOAL:,} spans/s "
+        "ingested and assembled, memory flat\n"
     )
     versions = ([args.baseline_src] if args.baseline_src else []) + [None]
     compare = "| baseline spans/s (peak; CPU µs/span) | ÷ baseline " if args.baseline_src else ""
@@ -338,6 +349,7 @@ def main() -> None:
                 "traces": traces,
                 "exporters": args.exporters,
                 "processes": args.assembly_processes,
+                "serve_processes": args.serve_processes if dialect == "postgresql" else 1,
                 "per_trace": per_trace,
             }
             measured: list[list[dict[str, Any]]] = [[] for _ in versions]

@@ -46,11 +46,11 @@ class ThreadedServer:
 
 
 @contextmanager
-def serve_process(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run `execlens serve` as a real process on a free port; yield (base_url, process)."""
+def serve_process(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run `execlens serve [args]` as a real process on a free port; yield (base_url, process)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "execlens", "serve", "--port", str(port)],
+        [sys.executable, "-m", "execlens", "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -3,6 +3,7 @@
 import sys
 
 import typer
+from sqlalchemy.engine import make_url
 
 from execlens.auth.cli import apikey_app, token_command
 from execlens.auth.links import LINK_MINUTES, is_local_mode, issue_link_token
@@ -74,6 +75,13 @@ def db_current_command() -> None:
 def serve_command(
     host: str | None = typer.Option(None, help="Interface to listen on."),
     port: int | None = typer.Option(None, min=1, max=65535, help="Port to listen on."),
+    processes: int | None = typer.Option(
+        None,
+        min=1,
+        max=64,
+        help="Processes answering on the port, PostgreSQL only above 1 "
+        "[default: EXECLENS_SERVE_PROCESSES, 1].",
+    ),
 ) -> None:
     """Run the API server; it applies pending migrations first."""
     # Imported here: the app (FastAPI, the pages and every router) and uvicorn add about
@@ -81,20 +89,52 @@ def serve_command(
     import uvicorn
 
     from execlens.app import create_app
+    from execlens.serving import port_problem, serve_processes
 
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
+    processes = processes or settings.serve_processes
+    if processes > 1:
+        _check_processes(settings, processes, port_problem(host, port))
     try:
-        app_ = create_app(settings)
+        if processes > 1:
+            # Once, before the processes start; each would otherwise race to migrate.
+            run_with_database(upgrade, settings)
+        else:
+            app_ = create_app(settings, server=True)
     except UserError as exc:
         raise fail(str(exc)) from None
+    _print_banner(settings, host, port, processes)
+    if processes == 1:
+        uvicorn.run(app_, host=host, port=port, log_level="info")
+    elif stopped := serve_processes(host, port, processes):
+        raise fail(stopped)
+
+
+def _check_processes(settings: Settings, processes: int, port_problem: str | None) -> None:
+    """Fail unless ``processes`` server processes can run with these settings."""
+    if make_url(settings.resolved_database_url).get_backend_name() == "sqlite":
+        raise fail(
+            f"{processes} server processes need PostgreSQL (EXECLENS_DATABASE_URL): SQLite "
+            "takes one writer at a time; run one process, or move to PostgreSQL"
+        )
+    if port_problem:
+        raise fail(port_problem)
+
+
+def _print_banner(settings: Settings, host: str, port: int, processes: int) -> None:
+    """Tell where the server listens, what it runs, and how to sign in."""
     err_console.print(f"execlens serving on http://{host}:{port} (docs at /docs)")
     err_console.print(f"database: {settings.database_label}")
-    if settings.serve_worker:
+    if processes > 1:
         err_console.print(
-            "analytics jobs run in this process (EXECLENS_SERVE_WORKER=false to stop)"
+            f"{processes} processes answer requests and finish OTLP traces; the first also "
+            "runs the background work"
         )
+    if settings.serve_worker:
+        where = "the first process" if processes > 1 else "this process"
+        err_console.print(f"analytics jobs run in {where} (EXECLENS_SERVE_WORKER=false to stop)")
     if settings.autogpt_database_url is not None:
         err_console.print("syncing from AutoGPT's database, one process at a time")
     if is_local_mode(settings):
@@ -107,7 +147,6 @@ def serve_command(
         )
     else:
         err_console.print(f"dashboard: http://{host}:{port}/ (sign in with an admin token)")
-    uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
 def _sign_in_link(settings: Settings, host: str, port: int) -> str:

@@ -115,6 +115,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=1, le=65535)
+    # Processes of `serve` answering requests on the same port (PostgreSQL only above 1).
+    serve_processes: int = Field(default=1, ge=1, le=64)
 
     # Accuracy trends: the monitor and where it sends alerts.
     public_url: str | None = None
