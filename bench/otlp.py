@@ -1,7 +1,7 @@
 """Measure OTLP spans per second ingested and assembled into executions, with peak memory.
 
 Usage: .venv/bin/python bench/otlp.py [--dialects sqlite postgresql] [--spans 100000]
-       [--exporters 8] [--batch 512] [--baseline-src DIR] [--repeat 1]
+       [--exporters 8] [--batch 512] [--serve-processes 1] [--baseline-src DIR] [--repeat 1]
 
 Starts `execlens serve` in its own process and sends it OTLP/HTTP protobuf requests of
 ``--batch`` spans (the SDK's BatchSpanProcessor default) from ``--exporters`` concurrent
@@ -19,7 +19,8 @@ with its assembly processes, and of the PostgreSQL backends of the bench databas
 at the last answered request into ingest (before; nothing is ready to assemble until the
 roots arrive, last) and assembly (after): on a machine shared with other work the rates swing with
 the load, the CPU per span much less. ``--assembly-processes`` sets the server's
-EXECLENS_OTLP_ASSEMBLY_PROCESSES.
+EXECLENS_OTLP_ASSEMBLY_PROCESSES; ``--serve-processes`` its EXECLENS_SERVE_PROCESSES
+(PostgreSQL only: SQLite runs one).
 
 With ``--baseline-src`` (the ``src`` directory of another checkout, such as a worktree of
 the previous commit), each run is measured twice, side by side: first by a server running
