@@ -114,6 +114,9 @@ def serve_command(
 
 def _check_processes(settings: Settings, processes: int, port_problem: str | None) -> None:
     """Fail unless ``processes`` server processes can run with these settings."""
+    if not sys.platform.startswith("linux"):
+        # Elsewhere SO_REUSEPORT does not share connections out: one process would get all.
+        raise fail(f"{processes} server processes need Linux; run one process here")
     if make_url(settings.resolved_database_url).get_backend_name() == "sqlite":
         raise fail(
             f"{processes} server processes need PostgreSQL (EXECLENS_DATABASE_URL): SQLite "
