@@ -5,7 +5,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, Select, case, delete, func, or_, select, true, update
+from sqlalchemy import (
+    CursorResult,
+    Integer,
+    Row,
+    Select,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import (
@@ -390,8 +402,9 @@ def _summary_statement(
             NODES.c.node_id,
             NODES.c.parent_id,
             func.max(NODES.c.block_name).label("block"),
-            func.count().label("nodes"),
-            func.sum(case((NODES.c.status == _FAILED, 1), else_=0)).label("failed"),
+            # Integers: PostgreSQL sums bigints as numerics, which the driver reads slowly.
+            func.count().cast(Integer).label("nodes"),
+            func.sum(case((NODES.c.status == _FAILED, 1), else_=0)).cast(Integer).label("failed"),
             func.min(NODES.c.started_at).label("first"),
             func.max(NODES.c.ended_at).label("last"),
         )
@@ -472,12 +485,10 @@ async def node_summaries(
         first,
         last,
     ) in await session.execute(stmt):
-        found.counts[trace_id] = int(nodes)
-        if node_id is None:
-            continue
-        summary = found.summaries.setdefault(trace_id, NodeSummary())
-        counts = (int(count), int(failed or 0), int(orphans or 0))
-        summary.add(node_id, block, parent_node, counts, first, last)
+        found.counts[trace_id] = nodes
+        if node_id is not None:
+            summary = found.summaries.setdefault(trace_id, NodeSummary())
+            summary.add(node_id, block, parent_node, (count, failed, orphans), first, last)
     return found
 
 
