@@ -6,16 +6,18 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    CompoundSelect,
     CursorResult,
     Integer,
     Row,
-    Select,
     case,
     delete,
     func,
+    null,
     or_,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -389,7 +391,7 @@ class BatchNodes:
 
 def _summary_statement(
     dialect: Dialect, trace_ids: Sequence[str], budget: int | None, max_spans: int | None
-) -> Select[Any]:
+) -> CompoundSelect[Any]:
     """Return the query of ``node_summaries``: per trace taken, its count, then its groups.
 
     Each trace's nodes are read once, grouped by block and parent span; the counts, summed
@@ -430,16 +432,19 @@ def _summary_statement(
         func.row_number().over(order_by=order).label("place"),
         func.sum(totals.c.nodes).over(order_by=order).label("running"),
     ).subquery("running")
-    taken = true() if budget is None else (running.c.place == 1) | (running.c.running <= budget)
-    joined = groups.c.execution_id == running.c.trace_id
+    chosen = true() if budget is None else (running.c.place == 1) | (running.c.running <= budget)
+    taken = select(running.c.trace_id, running.c.nodes).where(chosen).cte("taken")
+    summed = select(taken.c.trace_id)
     if max_spans is not None:
-        joined = joined & (running.c.nodes <= max_spans)
+        summed = summed.where(taken.c.nodes <= max_spans)
     parent = NODES.alias("p")
     orphan = groups.c.parent_id.is_not(None) & parent.c.id.is_(None)
-    return (
+    # Groups of the traces summed up, then each trace taken with its count (no groups).
+    # Chosen by IN, not a join: SQLite would read all groups once per trace taken.
+    grouped = (
         select(
-            running.c.trace_id,
-            running.c.nodes,
+            groups.c.execution_id,
+            null(),
             groups.c.node_id,
             func.max(groups.c.block),
             parent.c.node_id,
@@ -449,12 +454,12 @@ def _summary_statement(
             func.min(groups.c.first),
             func.max(groups.c.last),
         )
-        .select_from(
-            running.outerjoin(groups, joined).outerjoin(parent, parent.c.id == groups.c.parent_id)
-        )
-        .where(taken)
-        .group_by(running.c.trace_id, running.c.nodes, groups.c.node_id, parent.c.node_id)
+        .select_from(groups.outerjoin(parent, parent.c.id == groups.c.parent_id))
+        .where(groups.c.execution_id.in_(summed))
+        .group_by(groups.c.execution_id, groups.c.node_id, parent.c.node_id)
     )
+    counted = select(taken.c.trace_id, taken.c.nodes, *[null()] * 8)
+    return union_all(grouped, counted)
 
 
 async def node_summaries(
@@ -485,8 +490,9 @@ async def node_summaries(
         first,
         last,
     ) in await session.execute(stmt):
-        found.counts[trace_id] = nodes
-        if node_id is not None:
+        if node_id is None:
+            found.counts[trace_id] = nodes
+        else:
             summary = found.summaries.setdefault(trace_id, NodeSummary())
             summary.add(node_id, block, parent_node, (count, failed, orphans), first, last)
     return found
