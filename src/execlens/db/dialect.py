@@ -187,7 +187,7 @@ def in_order(dialect: Dialect, values: Sequence[str]) -> FromClause:
     match dialect:
         case "sqlite":
             each = func.json_each(bindparam(None, to_json(list(values)).decode(), type_=Text()))
-            rows = each.table_valued(column("value", Text), "key").alias("ordered")
+            rows = each.table_valued(column("value", Text), "key").alias("each")
             return select(rows.c.value, (rows.c.key + 1).label("position")).subquery("ordered")
         case "postgresql":
             array = bindparam(None, list(values), type_=postgresql.ARRAY(Text()))

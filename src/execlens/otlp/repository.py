@@ -392,11 +392,12 @@ class BatchNodes:
 def _summary_statement(
     dialect: Dialect, trace_ids: Sequence[str], budget: int | None, max_spans: int | None
 ) -> CompoundSelect[Any]:
-    """Return the query of ``node_summaries``: per trace taken, its count, then its groups.
+    """Return the query of ``node_summaries``: groups of node executions, then trace counts.
 
     Each trace's nodes are read once, grouped by block and parent span; the counts, summed
     from those groups, choose the traces taken. Only the groups of a trace taken, within
-    the span limit, are joined to their parents: one probe per group, not per node.
+    the span limit, are joined to their parents: one probe per group, not per node. A row
+    of a group has no count; a trace's count row has no group.
     """
     groups = (
         select(
@@ -430,17 +431,17 @@ def _summary_statement(
         totals.c.trace_id,
         totals.c.nodes,
         func.row_number().over(order_by=order).label("place"),
-        func.sum(totals.c.nodes).over(order_by=order).label("running"),
+        func.sum(totals.c.nodes).over(order_by=order).label("total"),
     ).subquery("running")
-    chosen = true() if budget is None else (running.c.place == 1) | (running.c.running <= budget)
+    chosen = true() if budget is None else (running.c.place == 1) | (running.c.total <= budget)
     taken = select(running.c.trace_id, running.c.nodes).where(chosen).cte("taken")
     summed = select(taken.c.trace_id)
     if max_spans is not None:
         summed = summed.where(taken.c.nodes <= max_spans)
     parent = NODES.alias("p")
     orphan = groups.c.parent_id.is_not(None) & parent.c.id.is_(None)
-    # Groups of the traces summed up, then each trace taken with its count (no groups).
-    # Chosen by IN, not a join: SQLite would read all groups once per trace taken.
+    # The traces summed up chosen by IN, not by a join: SQLite would read all groups once
+    # per trace taken.
     grouped = (
         select(
             groups.c.execution_id,

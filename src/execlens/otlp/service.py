@@ -299,9 +299,9 @@ async def _trim(
     batch: "repository.BatchNodes",
     limits: Limits,
 ) -> dict[str, int]:
-    """Trim the traces over the span limit, summed up in ``batch`` then; return what each lost.
+    """Delete the nodes of the traces over the span limit past it; return how many each lost.
 
-    Their nodes past the limit are deleted, and the rest summed up into ``batch``.
+    What those traces keep is then summed up again, into ``batch``.
     """
     dropped: dict[str, int] = {}
     for trace in traces:
