@@ -6,10 +6,14 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    CTE,
+    ColumnElement,
     CompoundSelect,
     CursorResult,
+    FromClause,
     Integer,
     Row,
+    Select,
     case,
     delete,
     func,
@@ -389,17 +393,9 @@ class BatchNodes:
     summaries: dict[str, NodeSummary] = field(default_factory=dict)
 
 
-def _summary_statement(
-    dialect: Dialect, trace_ids: Sequence[str], budget: int | None, max_spans: int | None
-) -> CompoundSelect[Any]:
-    """Return the query of ``node_summaries``: groups of node executions, then trace counts.
-
-    Each trace's nodes are read once, grouped by block and parent span; the counts, summed
-    from those groups, choose the traces taken. Only the groups of a trace taken, within
-    the span limit, are joined to their parents: one probe per group, not per node. A row
-    of a group has no count; a trace's count row has no group.
-    """
-    groups = (
+def _node_groups(where: ColumnElement[bool]) -> CTE:
+    """Return the node executions ``where`` says, grouped by trace, block and parent span."""
+    return (
         select(
             NODES.c.execution_id,
             NODES.c.node_id,
@@ -411,18 +407,28 @@ def _summary_statement(
             func.min(NODES.c.started_at).label("first"),
             func.max(NODES.c.ended_at).label("last"),
         )
-        .where(one_of(dialect, NODES.c.execution_id, trace_ids))
+        .where(where)
         .group_by(NODES.c.execution_id, NODES.c.node_id, NODES.c.parent_id)
         .cte("groups")
     )
+
+
+def _taken(
+    dialect: Dialect, trace_ids: Sequence[str], counts: FromClause, budget: int | None
+) -> CTE:
+    """Return the traces taken, with their node counts summed from ``counts``' rows.
+
+    Those whose counts, summed in the order of ``trace_ids``, come to at most ``budget``
+    (all without one), and the first always.
+    """
     asked = in_order(dialect, trace_ids)
     totals = (
         select(
             asked.c.value.label("trace_id"),
             asked.c.position,
-            func.coalesce(func.sum(groups.c.nodes), 0).label("nodes"),
+            func.coalesce(func.sum(counts.c.nodes), 0).label("nodes"),
         )
-        .select_from(asked.outerjoin(groups, groups.c.execution_id == asked.c.value))
+        .select_from(asked.outerjoin(counts, counts.c.execution_id == asked.c.value))
         .group_by(asked.c.value, asked.c.position)
         .subquery("totals")
     )
@@ -434,10 +440,39 @@ def _summary_statement(
         func.sum(totals.c.nodes).over(order_by=order).label("total"),
     ).subquery("running")
     chosen = true() if budget is None else (running.c.place == 1) | (running.c.total <= budget)
-    taken = select(running.c.trace_id, running.c.nodes).where(chosen).cte("taken")
+    return select(running.c.trace_id, running.c.nodes).where(chosen).cte("taken")
+
+
+def _summed(taken: CTE, max_spans: int | None) -> Select[Any]:
+    """Return the ids of the traces taken that are summed up: those within ``max_spans``."""
     summed = select(taken.c.trace_id)
-    if max_spans is not None:
-        summed = summed.where(taken.c.nodes <= max_spans)
+    return summed if max_spans is None else summed.where(taken.c.nodes <= max_spans)
+
+
+def _summary_statement(
+    dialect: Dialect, trace_ids: Sequence[str], budget: int | None, max_spans: int | None
+) -> CompoundSelect[Any]:
+    """Return the query of ``node_summaries``: groups of node executions, then trace counts.
+
+    Only the groups of a trace taken, within the span limit, are joined to their parents:
+    one probe per group, not per node. A row of a group has no count; a trace's count row
+    has no group.
+    """
+    asked = one_of(dialect, NODES.c.execution_id, trace_ids)
+    if dialect == "postgresql":
+        # Each trace's nodes are read once (PostgreSQL would read them to count them, to
+        # see which it may), grouped; the counts, summed from the groups, choose the traces.
+        groups = _node_groups(asked)
+        taken = _taken(dialect, trace_ids, groups, budget)
+        summed = _summed(taken, max_spans)
+    else:
+        # SQLite counts from its index on execution_id alone: the nodes of the traces not
+        # taken (many, when traces are long) are never read.
+        counts = select(NODES.c.execution_id, func.count().label("nodes"))
+        counts = counts.where(asked).group_by(NODES.c.execution_id)
+        taken = _taken(dialect, trace_ids, counts.subquery("counts"), budget)
+        summed = _summed(taken, max_spans)
+        groups = _node_groups(NODES.c.execution_id.in_(summed))
     parent = NODES.alias("p")
     orphan = groups.c.parent_id.is_not(None) & parent.c.id.is_(None)
     # The traces summed up chosen by IN, not by a join: SQLite would read all groups once
