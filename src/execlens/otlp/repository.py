@@ -460,8 +460,9 @@ def _summary_statement(
     """
     asked = one_of(dialect, NODES.c.execution_id, trace_ids)
     if dialect == "postgresql":
-        # Each trace's nodes are read once (PostgreSQL would read them to count them, to
-        # see which it may), grouped; the counts, summed from the groups, choose the traces.
+        # Each trace's nodes are read once, grouped (counting them first would read them
+        # too: PostgreSQL checks in the table which rows it may see); the counts, summed
+        # from the groups, choose the traces.
         groups = _node_groups(asked)
         taken = _taken(dialect, trace_ids, groups, budget)
         summed = _summed(taken, max_spans)
