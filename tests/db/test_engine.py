@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from execlens.db.dialect import one_of
+from execlens.db.dialect import in_order, one_of
 from execlens.db.engine import Database
 from execlens.db.migrate import current_revision, head_revision, upgrade
 from execlens.executions.models import Execution, ExecutionStatus
@@ -133,3 +133,15 @@ async def test_a_list_of_ids_bound_as_one_parameter_matches_exactly_those_ids(
             select(column).where(one_of(database.dialect, column, wanted))
         )
         assert set(found) == set(wanted) & set(ids)
+
+
+@pytest.mark.parametrize("values", [[], ["b"], ["b", 'it\'s "quoted", \\ ✓', "a", "b"]])
+async def test_values_bound_as_one_parameter_come_back_numbered_in_their_order(
+    database: Database, values: list[str]
+):
+    rows = in_order(database.dialect, values)
+    async with database.read() as session:
+        found = await session.execute(
+            select(rows.c.value, rows.c.position).order_by(rows.c.position)
+        )
+        assert [tuple(row) for row in found] == [(v, n) for n, v in enumerate(values, start=1)]

@@ -16,6 +16,7 @@ from execlens.config import Settings
 from execlens.db.engine import Database
 from execlens.db.migrate import upgrade
 from execlens.executions.models import NodeExecution
+from execlens.otlp import service
 from execlens.otlp.models import OtlpTrace
 from tests.conftest import JWT_SECRET
 from tests.otlp.conftest import (
@@ -225,6 +226,39 @@ async def test_a_trace_over_the_span_limit_across_requests_is_trimmed_when_it_fi
     assert execution["stats"]["node_count"] == 4
     note = execution["node_executions"][-1]["output"]["note"]
     assert "the trace has 6 spans; kept the first 4" in note
+
+
+async def test_a_trace_over_both_limits_is_finished_alone_and_trimmed_between_others(
+    app, client, database, settings, ingest_key, admin_headers, monkeypatch
+):
+    # A transaction takes at most 5 spans, or one trace: the long trace (6 spans) is
+    # finished alone, between the two short ones (3 spans each), and trimmed to 4.
+    monkeypatch.setattr(service, "ASSEMBLY_SPANS", 5)
+    small = settings.model_copy(update={"otlp_max_spans_per_trace": 4})
+    app.state.settings = small
+    first, last = record_spans(weather_agent), record_spans(weather_agent)
+    spans = record_spans(five_steps("long", {}))
+    steps = [s for s in spans if s.parent is not None]
+    root = [s for s in spans if s.parent is None]
+    for part in (first, steps[:3], steps[3:] + root, last):
+        response = await client.post(
+            "/v1/traces", content=encode(part), headers={**PROTOBUF, "X-API-Key": ingest_key}
+        )
+        assert response.status_code == 200
+
+    assert await assemble_after(database, small, 10) == 3
+    counts = {}
+    for trace in (first, spans, last):
+        execution = (
+            await client.get(f"/api/executions/{trace_id_of(trace)}", headers=admin_headers)
+        ).json()
+        counts[trace_id_of(trace)] = execution["stats"]["node_count"]
+        notes = [n for n in execution["node_executions"] if n["block_name"] == "execlens note"]
+        if trace is spans:
+            assert "the trace has 6 spans; kept the first 4" in notes[0]["output"]["note"]
+        else:
+            assert notes == []
+    assert list(counts.values()) == [3, 4, 3]
 
 
 async def test_a_signed_in_user_who_is_no_admin_gets_403(client, database):

@@ -19,12 +19,14 @@ from sqlalchemy import (
     ColumnExpressionArgument,
     Date,
     DateTime,
+    FromClause,
     Integer,
     Table,
     Text,
     any_,
     bindparam,
     cast,
+    column,
     func,
     literal_column,
     select,
@@ -172,6 +174,27 @@ def one_of(
         case "postgresql":
             array = bindparam(None, list(values), type_=postgresql.ARRAY(Text()))
             return column == any_(array)
+        case _:
+            assert_never(dialect)
+
+
+def in_order(dialect: Dialect, values: Sequence[str]) -> FromClause:
+    """Return text values as rows (``value``, ``position``), numbered from 1 in their order.
+
+    Bound as one parameter whatever their count, as in ``one_of``: ``unnest(array) WITH
+    ORDINALITY`` (PostgreSQL), ``json_each(array)`` (SQLite, which numbers from 0).
+    """
+    match dialect:
+        case "sqlite":
+            each = func.json_each(bindparam(None, to_json(list(values)).decode(), type_=Text()))
+            rows = each.table_valued(column("value", Text), "key").alias("each")
+            return select(rows.c.value, (rows.c.key + 1).label("position")).subquery("ordered")
+        case "postgresql":
+            array = bindparam(None, list(values), type_=postgresql.ARRAY(Text()))
+            rows = func.unnest(array).table_valued(
+                column("value", Text), with_ordinality="position"
+            )
+            return rows.render_derived("ordered")
         case _:
             assert_never(dialect)
 

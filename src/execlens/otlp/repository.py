@@ -1,17 +1,36 @@
 """Queries and writes of OTLP traces: their rows, their running executions, their spans."""
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, case, delete, func, or_, select, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    CompoundSelect,
+    CursorResult,
+    FromClause,
+    Integer,
+    Row,
+    Select,
+    case,
+    delete,
+    func,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execlens.db.dialect import (
     SQLITE_MAX_PARAMETERS,
     CopyRecords,
     encode_rows,
+    in_order,
     insert_new,
     one_of,
     update_rows,
@@ -344,18 +363,6 @@ async def ready(
     return [TraceFacts(*row) for row in await session.execute(stmt)]
 
 
-async def node_counts(
-    session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]
-) -> dict[str, int]:
-    """Return how many node executions each of these traces' executions has."""
-    stmt = (
-        select(NodeExecution.execution_id, func.count())
-        .where(one_of(dialect, NODES.c.execution_id, trace_ids))
-        .group_by(NodeExecution.execution_id)
-    )
-    return {trace_id: int(count) for trace_id, count in await session.execute(stmt)}
-
-
 async def drop_nodes_over(
     session: AsyncSession, trace_id: str, root_id: str | None, keep: int
 ) -> int:
@@ -376,30 +383,141 @@ async def drop_nodes_over(
     return len(extra)
 
 
-async def node_summaries(
-    session: AsyncSession, dialect: Dialect, trace_ids: Sequence[str]
-) -> dict[str, NodeSummary]:
-    """Return these traces' node executions summed up, by trace, grouped in the database."""
-    node, parent = NODES.alias("n"), NODES.alias("p")
-    stmt = (
+@dataclass
+class BatchNodes:
+    """The node executions of the traces a batch takes, as ``node_summaries`` reads them."""
+
+    # How many node executions each trace taken has.
+    counts: dict[str, int] = field(default_factory=dict)
+    # Those of each trace taken within the span limit, summed up (none: no such nodes).
+    summaries: dict[str, NodeSummary] = field(default_factory=dict)
+
+
+def _node_groups(where: ColumnElement[bool]) -> CTE:
+    """Return the node executions ``where`` says, grouped by trace, block and parent span."""
+    return (
         select(
-            node.c.execution_id,
-            node.c.node_id,
-            func.max(node.c.block_name),
-            parent.c.node_id,
-            func.count(),
-            func.sum(case((node.c.status == _FAILED, 1), else_=0)),
-            func.sum(case((node.c.parent_id.is_not(None) & parent.c.id.is_(None), 1), else_=0)),
-            func.min(node.c.started_at),
-            func.max(node.c.ended_at),
+            NODES.c.execution_id,
+            NODES.c.node_id,
+            NODES.c.parent_id,
+            func.max(NODES.c.block_name).label("block"),
+            # Integers: PostgreSQL sums bigints as numerics, which the driver reads slowly.
+            func.count().cast(Integer).label("nodes"),
+            func.sum(case((NODES.c.status == _FAILED, 1), else_=0)).cast(Integer).label("failed"),
+            func.min(NODES.c.started_at).label("first"),
+            func.max(NODES.c.ended_at).label("last"),
         )
-        .select_from(node.outerjoin(parent, parent.c.id == node.c.parent_id))
-        .where(one_of(dialect, node.c.execution_id, trace_ids))
-        .group_by(node.c.execution_id, node.c.node_id, parent.c.node_id)
+        .where(where)
+        .group_by(NODES.c.execution_id, NODES.c.node_id, NODES.c.parent_id)
+        .cte("groups")
     )
-    found: dict[str, NodeSummary] = {}
+
+
+def _taken(
+    dialect: Dialect, trace_ids: Sequence[str], counts: FromClause, budget: int | None
+) -> CTE:
+    """Return the traces taken, with their node counts summed from ``counts``' rows.
+
+    Those whose counts, summed in the order of ``trace_ids``, come to at most ``budget``
+    (all without one), and the first always.
+    """
+    asked = in_order(dialect, trace_ids)
+    totals = (
+        select(
+            asked.c.value.label("trace_id"),
+            asked.c.position,
+            func.coalesce(func.sum(counts.c.nodes), 0).label("nodes"),
+        )
+        .select_from(asked.outerjoin(counts, counts.c.execution_id == asked.c.value))
+        .group_by(asked.c.value, asked.c.position)
+        .subquery("totals")
+    )
+    order = totals.c.position
+    running = select(
+        totals.c.trace_id,
+        totals.c.nodes,
+        func.row_number().over(order_by=order).label("place"),
+        func.sum(totals.c.nodes).over(order_by=order).label("total"),
+    ).subquery("running")
+    chosen = true() if budget is None else (running.c.place == 1) | (running.c.total <= budget)
+    return select(running.c.trace_id, running.c.nodes).where(chosen).cte("taken")
+
+
+def _summed(taken: CTE, max_spans: int | None) -> Select[Any]:
+    """Return the ids of the traces taken that are summed up: those within ``max_spans``."""
+    summed = select(taken.c.trace_id)
+    return summed if max_spans is None else summed.where(taken.c.nodes <= max_spans)
+
+
+def _summary_statement(
+    dialect: Dialect, trace_ids: Sequence[str], budget: int | None, max_spans: int | None
+) -> CompoundSelect[Any]:
+    """Return the query of ``node_summaries``: groups of node executions, then trace counts.
+
+    Only the groups of a trace taken, within the span limit, are joined to their parents:
+    one probe per group, not per node. A row of a group has no count; a trace's count row
+    has no group.
+    """
+    asked = one_of(dialect, NODES.c.execution_id, trace_ids)
+    if dialect == "postgresql":
+        # Each trace's nodes are read once, grouped (counting them first would read them
+        # too: PostgreSQL checks in the table which rows it may see); the counts, summed
+        # from the groups, choose the traces.
+        groups = _node_groups(asked)
+        taken = _taken(dialect, trace_ids, groups, budget)
+        summed = _summed(taken, max_spans)
+    else:
+        # SQLite counts from its index on execution_id alone: the nodes of the traces not
+        # taken (many, when traces are long) are never read.
+        counts = select(NODES.c.execution_id, func.count().label("nodes"))
+        counts = counts.where(asked).group_by(NODES.c.execution_id)
+        taken = _taken(dialect, trace_ids, counts.subquery("counts"), budget)
+        summed = _summed(taken, max_spans)
+        groups = _node_groups(NODES.c.execution_id.in_(summed))
+    parent = NODES.alias("p")
+    orphan = groups.c.parent_id.is_not(None) & parent.c.id.is_(None)
+    # The traces summed up chosen by IN, not by a join: SQLite would read all groups once
+    # per trace taken.
+    grouped = (
+        select(
+            groups.c.execution_id,
+            null(),
+            groups.c.node_id,
+            func.max(groups.c.block),
+            parent.c.node_id,
+            func.sum(groups.c.nodes),
+            func.sum(groups.c.failed),
+            func.sum(case((orphan, groups.c.nodes), else_=0)),
+            func.min(groups.c.first),
+            func.max(groups.c.last),
+        )
+        .select_from(groups.outerjoin(parent, parent.c.id == groups.c.parent_id))
+        .where(groups.c.execution_id.in_(summed))
+        .group_by(groups.c.execution_id, groups.c.node_id, parent.c.node_id)
+    )
+    counted = select(taken.c.trace_id, taken.c.nodes, *[null()] * 8)
+    return union_all(grouped, counted)
+
+
+async def node_summaries(
+    session: AsyncSession,
+    dialect: Dialect,
+    trace_ids: Sequence[str],
+    *,
+    budget: int | None = None,
+    max_spans: int | None = None,
+) -> BatchNodes:
+    """Return the node executions of the first of these traces that fit in ``budget``.
+
+    The traces taken: those whose node executions, summed in the order given, come to at
+    most ``budget`` (all without one), and the first always. Each is counted, and summed
+    up by the database unless it has more than ``max_spans``.
+    """
+    stmt = _summary_statement(dialect, trace_ids, budget, max_spans)
+    found = BatchNodes()
     for (
         trace_id,
+        nodes,
         node_id,
         block,
         parent_node,
@@ -409,8 +527,11 @@ async def node_summaries(
         first,
         last,
     ) in await session.execute(stmt):
-        summary = found.setdefault(trace_id, NodeSummary())
-        summary.add(node_id, block, parent_node, (count, failed or 0, orphans or 0), first, last)
+        if node_id is None:
+            found.counts[trace_id] = nodes
+        else:
+            summary = found.summaries.setdefault(trace_id, NodeSummary())
+            summary.add(node_id, block, parent_node, (count, failed, orphans), first, last)
     return found
 
 

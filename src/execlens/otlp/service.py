@@ -230,17 +230,17 @@ class OtlpService:
         )
         if not ready:
             return 0, False
-        counts = await repository.node_counts(session, dialect, [t.trace_id for t in ready])
-        traces = _within_budget(ready, counts)
         limits = limits_of(settings)
-        dropped: dict[str, int] = {}
-        for trace in traces:
-            if counts.get(trace.trace_id, 0) > limits.max_spans:
-                dropped[trace.trace_id] = await repository.drop_nodes_over(
-                    session, trace.trace_id, trace.root_node_id, limits.max_spans
-                )
-        ids = [t.trace_id for t in traces]
-        summaries = await repository.node_summaries(session, dialect, ids)
+        batch = await repository.node_summaries(
+            session,
+            dialect,
+            [t.trace_id for t in ready],
+            budget=ASSEMBLY_SPANS,
+            max_spans=limits.max_spans,
+        )
+        traces = [t for t in ready if t.trace_id in batch.counts]
+        dropped = await _trim(session, dialect, traces, batch, limits)
+        summaries = batch.summaries
         roots = await repository.roots(
             session, dialect, [t.root_node_id for t in traces if t.root_node_id]
         )
@@ -292,16 +292,27 @@ def _time(dialect: Dialect, at: datetime | None) -> str | datetime | None:
     return utc_text(at) if at is not None and dialect == "sqlite" else at
 
 
-def _within_budget(ready: list[TraceFacts], counts: dict[str, int]) -> list[TraceFacts]:
-    """Return the first ready traces whose node executions fit ASSEMBLY_SPANS; at least one."""
-    chosen: list[TraceFacts] = []
-    spans = 0
-    for trace in ready:
-        spans += counts.get(trace.trace_id, 0)
-        if chosen and spans > ASSEMBLY_SPANS:
-            break
-        chosen.append(trace)
-    return chosen
+async def _trim(
+    session: AsyncSession,
+    dialect: Dialect,
+    traces: list[TraceFacts],
+    batch: "repository.BatchNodes",
+    limits: Limits,
+) -> dict[str, int]:
+    """Delete the nodes of the traces over the span limit past it; return how many each lost.
+
+    What those traces keep is then summed up again, into ``batch``.
+    """
+    dropped: dict[str, int] = {}
+    for trace in traces:
+        if batch.counts[trace.trace_id] > limits.max_spans:
+            dropped[trace.trace_id] = await repository.drop_nodes_over(
+                session, trace.trace_id, trace.root_node_id, limits.max_spans
+            )
+    if dropped:
+        trimmed = await repository.node_summaries(session, dialect, list(dropped))
+        batch.summaries.update(trimmed.summaries)
+    return dropped
 
 
 async def _stored_graph(session: AsyncSession, graph_id: str) -> GraphIn | None:
