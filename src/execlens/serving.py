@@ -12,6 +12,7 @@ import asyncio
 import multiprocessing
 import signal
 import socket
+import sys
 from collections.abc import Sequence
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -49,8 +50,12 @@ def port_problem(host: str, port: int) -> str | None:
         # Without SO_REUSEPORT: a port that another server shares out is taken too.
         _socket(host, port, reuse_port=False).close()
     except OSError as exc:
-        return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        return _cannot_listen(host, port, exc)
     return None
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def serve_processes(host: str, port: int, count: int) -> str | None:
@@ -103,7 +108,10 @@ def _stop(processes: Sequence[BaseProcess]) -> None:
 
 def _serve(host: str, port: int, first: bool, started: Barrier) -> None:
     """Serve as one of the processes; the first runs the background work too."""
-    sock = _socket(host, port, reuse_port=True)
+    try:
+        sock = _socket(host, port, reuse_port=True)
+    except OSError as exc:  # taken since the command checked it
+        sys.exit(_cannot_listen(host, port, exc))
 
     async def all_started() -> None:
         # Listening starts after this: a process that listened alone would take every
