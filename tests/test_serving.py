@@ -15,7 +15,7 @@ import pytest
 from execlens.config import Settings
 from execlens.db.engine import Database
 from tests.conftest import JWT_SECRET
-from tests.local_server import serve_process
+from tests.local_server import serve_process, spawned_children
 from tests.otlp.conftest import (
     PROTOBUF,
     create_key,
@@ -42,38 +42,29 @@ def _env(settings: Settings) -> dict[str, str]:
     }
 
 
-def _serving_processes(parent: int) -> list[int]:
-    """Return the server processes `serve` started (not multiprocessing's helper)."""
-    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-    return [
-        int(pid)
-        for pid in children
-        if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
+def _sockets(port: int, state: str) -> set[str]:
+    """Return the inodes of TCP sockets on local ``port`` in ``state`` (/proc/net/tcp)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        # local address "0100007F:1F90"; state "01" established, "0A" listening; inode
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
+            found.add(fields[9])
+    return found
 
 
 def _connections(pid: int, port: int) -> int:
     """Return how many TCP connections to ``port`` the process ``pid`` holds open."""
-    established = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        # local address "0100007F:1F90"; state 01 = ESTABLISHED; inode in column 10
-        if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":
-            established.add(fields[9])
-    sockets = set()
+    held = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         with suppress(OSError):  # closed meanwhile
-            sockets.add(os.readlink(fd))
-    return sum(f"socket:[{inode}]" in sockets for inode in established)
+            held.add(os.readlink(fd))
+    return sum(f"socket:[{inode}]" in held for inode in _sockets(port, "01"))
 
 
 def _listening(port: int) -> int:
-    """Return how many sockets listen on ``port`` (state 0A in /proc/net/tcp)."""
-    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return sum(
-        int(fields[1].split(":")[1], 16) == port and fields[3] == "0A"
-        for fields in (line.split() for line in lines)
-    )
+    """Return how many sockets listen on ``port``."""
+    return len(_sockets(port, "0A"))
 
 
 def _gone(pids: list[int]) -> bool:
@@ -88,7 +79,7 @@ async def test_processes_share_the_port_finish_traces_and_stop_together(
     spans = record_spans(weather_agent)
     body = encode(spans)
     with serve_process(_env(settings), "--processes", "2") as (base, server):
-        workers = _serving_processes(server.pid)
+        workers = spawned_children(server.pid)
         assert len(workers) == 2
         # Each process listens on its own socket, once all have started.
         port = int(base.rsplit(":", 1)[1])
@@ -121,7 +112,7 @@ async def test_when_one_process_dies_the_server_stops_and_says_which(
     database: Database, settings: Settings
 ) -> None:
     with serve_process(_env(settings), "--processes", "2") as (_, server):
-        workers = _serving_processes(server.pid)
+        workers = spawned_children(server.pid)
         os.kill(workers[1], signal.SIGKILL)
         output, _ = server.communicate(timeout=30)
     assert server.returncode == 1

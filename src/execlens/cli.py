@@ -3,7 +3,6 @@
 import sys
 
 import typer
-from sqlalchemy.engine import make_url
 
 from execlens.auth.cli import apikey_app, token_command
 from execlens.auth.links import LINK_MINUTES, is_local_mode, issue_link_token
@@ -89,14 +88,14 @@ def serve_command(
     import uvicorn
 
     from execlens.app import create_app
-    from execlens.serving import port_problem, serve_processes
+    from execlens.serving import processes_problem, serve_processes
 
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
     processes = processes or settings.serve_processes
-    if processes > 1:
-        _check_processes(settings, processes, port_problem(host, port))
+    if processes > 1 and (problem := processes_problem(settings, host, port, processes)):
+        raise fail(problem)
     try:
         if processes > 1:
             # Once, before the processes start; each would otherwise race to migrate.
@@ -110,20 +109,6 @@ def serve_command(
         uvicorn.run(app_, host=host, port=port, log_level="info")
     elif stopped := serve_processes(host, port, processes):
         raise fail(stopped)
-
-
-def _check_processes(settings: Settings, processes: int, port_problem: str | None) -> None:
-    """Fail unless ``processes`` server processes can run with these settings."""
-    if not sys.platform.startswith("linux"):
-        # Elsewhere SO_REUSEPORT does not share connections out: one process would get all.
-        raise fail(f"{processes} server processes need Linux; run one process here")
-    if make_url(settings.resolved_database_url).get_backend_name() == "sqlite":
-        raise fail(
-            f"{processes} server processes need PostgreSQL (EXECLENS_DATABASE_URL): SQLite "
-            "takes one writer at a time; run one process, or move to PostgreSQL"
-        )
-    if port_problem:
-        raise fail(port_problem)
 
 
 def _print_banner(settings: Settings, host: str, port: int, processes: int) -> None:

@@ -20,8 +20,10 @@ from multiprocessing.synchronize import Barrier
 from types import FrameType
 
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from execlens.app import create_app
+from execlens.config import Settings
 
 # How long the processes wait for each other to start.
 START_SECONDS = 120.0
@@ -44,7 +46,20 @@ def _socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     return sock
 
 
-def port_problem(host: str, port: int) -> str | None:
+def processes_problem(settings: Settings, host: str, port: int, count: int) -> str | None:
+    """Return why ``count`` server processes cannot serve on host:port, or None."""
+    if not sys.platform.startswith("linux"):
+        # Elsewhere SO_REUSEPORT does not share connections out: one process would get all.
+        return f"{count} server processes need Linux; run one process here"
+    if make_url(settings.resolved_database_url).get_backend_name() == "sqlite":
+        return (
+            f"{count} server processes need PostgreSQL (EXECLENS_DATABASE_URL): SQLite "
+            "takes one writer at a time; run one process, or move to PostgreSQL"
+        )
+    return _port_problem(host, port)
+
+
+def _port_problem(host: str, port: int) -> str | None:
     """Return why nothing can listen on host:port, or None when it is free."""
     try:
         # Without SO_REUSEPORT: a port that another server shares out is taken too.

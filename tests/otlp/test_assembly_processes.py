@@ -11,7 +11,7 @@ import httpx2
 from execlens.app import create_app
 from execlens.config import Settings
 from execlens.db.engine import Database
-from tests.local_server import ThreadedServer, serve_process
+from tests.local_server import ThreadedServer, serve_process, spawned_children
 from tests.otlp.conftest import (
     PROTOBUF,
     create_key,
@@ -53,13 +53,6 @@ async def test_worker_processes_assemble_traces_and_stop_with_the_server(
     assert _assemblers() == []
 
 
-def _assembler_pids(pid: int) -> list[int]:
-    """Return the spawned worker processes of ``pid`` (not multiprocessing's resource tracker)."""
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    children = [int(child) for child in path.read_text().split()] if path.exists() else []
-    return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
-
-
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -79,7 +72,7 @@ def test_worker_processes_exit_when_the_server_is_killed(settings: Settings, tmp
     }
     with serve_process(env) as (_, process):
         deadline = time.monotonic() + 30
-        while len(children := _assembler_pids(process.pid)) < 2:
+        while len(children := spawned_children(process.pid)) < 2:
             assert time.monotonic() < deadline, "the assembly processes did not start"
             time.sleep(0.1)
         # No chance to clean up: the processes must notice on their own.
